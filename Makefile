@@ -1,0 +1,55 @@
+# atende — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+BOT := .venv-bot/bin
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export MPLBACKEND := Agg
+
+.PHONY: help install train run test test-bot test-hub lint bench migrate services browser clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
+
+install: ## Install uv and both locked environments (.venv hub, .venv-bot Rasa) if missing
+	@scripts/bootstrap.sh
+
+train: install ## Train the Rasa model if bot/ changed since the last training (content hash)
+	@scripts/train.sh
+
+migrate: install ## Apply database migrations (DATABASE_URL)
+	@$(PY) -m handoff migrate
+
+run: train ## Run the product: Rasa, actions and the hub on SQLite, in-process bus, channel sandbox
+	@$(PY) scripts/run.py
+
+services: ## Make sure PostgreSQL and Redis answer on 127.0.0.1 (install from Debian if needed)
+	@scripts/services.sh
+
+browser: ## Install Debian chromium for the browser tests if missing
+	@scripts/browser_deps.sh
+
+test: train services browser ## Run every suite (bot data + conversations, unit, integration, end-to-end)
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test-bot
+	@$(MAKE) --no-print-directory test-hub
+
+test-bot: ## Validate bot data, run conversation tests and action unit tests (bot env)
+	@PYTHONWARNINGS=ignore $(BOT)/rasa data validate --domain bot/domain.yml --data bot/data --config bot/config.yml --fail-on-warnings --quiet
+	@PYTHONWARNINGS=ignore $(BOT)/rasa test core --stories bot/tests --model models --out var/rasa-results --fail-on-prediction-errors --quiet
+	@$(BOT)/python -m pytest tests/bot -q -p no:cacheprovider --confcutdir=tests/bot -c /dev/null --rootdir=tests/bot
+
+test-hub: ## Hub tests: unit, pipeline on SQLite and Postgres+Redis, compose, browser e2e
+	@$(PY) -m pytest -q
+
+lint: ## ruff + mypy
+	@$(PY) -m ruff check handoff connectors tests bench scripts
+	@$(PY) -m mypy
+
+bench: train services ## Benchmarks: bot-turn latency through the hub vs Rasa direct; ingest throughput
+	@$(PY) -m bench
+
+clean: ## Remove local state (database, logs); keeps environments and models
+	rm -rf var/

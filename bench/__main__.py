@@ -1,0 +1,216 @@
+"""`make bench`: measured figures, each printed beside a baseline measured in the same run.
+
+1. Bot-turn latency and throughput: the real trained model behind a real Rasa server, called
+   (a) directly on Rasa's REST channel (baseline) and (b) through the hub's web chat socket,
+   from patient message to bot reply. The ratio is the hub's overhead.
+2. Hub ingest throughput with the bot stubbed by a local instant server, on SQLite and on
+   PostgreSQL + Redis: messages acknowledged (persisted) per second and messages fully
+   processed (bot turn + reply delivered) per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import connect
+
+from handoff.adapters.sql.migrate import upgrade
+from tests.support.net import free_port, wait_http
+from tests.support.stack import REPO, Proc, spawn, start_bot_stack, start_hub
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def pct(values: list[float], p: float) -> float:
+    """Percentile (nearest rank) in milliseconds."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k] * 1000
+
+
+async def rasa_direct(rasa_url: str, conversations: int, turns: int) -> tuple[list[float], float]:
+    """Baseline: each conversation sends `turns` messages, one after the other, to Rasa itself."""
+    latencies: list[float] = []
+
+    async def one(client: httpx.AsyncClient) -> None:
+        sender = uuid.uuid4().hex
+        for i in range(turns):
+            t0 = time.perf_counter()
+            r = await client.post(f"{rasa_url}/webhooks/rest/webhook",
+                                  json={"sender": sender, "message": ["oi", "obrigado", "tchau"][i % 3]})
+            r.raise_for_status()
+            latencies.append(time.perf_counter() - t0)
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(client) for _ in range(conversations)))
+        elapsed = time.perf_counter() - t0
+    return latencies, elapsed
+
+
+async def through_hub(port: int, conversations: int, turns: int) -> tuple[list[float], float]:
+    """Each conversation is a web chat widget: send, wait for the bot's reply, repeat."""
+    latencies: list[float] = []
+
+    async def one() -> None:
+        visitor = uuid.uuid4().hex * 2
+        async with connect(f"ws://127.0.0.1:{port}/webchat/ws?visitor={visitor}") as ws:
+            json.loads(await ws.recv())  # history
+            for i in range(turns):
+                t0 = time.perf_counter()
+                await ws.send(json.dumps({"type": "message", "client_id": uuid.uuid4().hex,
+                                          "text": ["oi", "obrigado", "tchau"][i % 3]}))
+                while True:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                    if frame.get("type") == "message" and frame.get("sender") == "bot":
+                        break
+                latencies.append(time.perf_counter() - t0)
+                # The greeting has buttons and one reply; every scripted answer here is one message.
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(conversations)))
+    return latencies, time.perf_counter() - t0
+
+
+async def ingest(port: int, visitors: int, per_visitor: int) -> tuple[float, float]:
+    """Fire messages from many widgets; time until all are acked, and until all are answered."""
+    total = visitors * per_visitor
+    acked = 0
+    answered = 0
+    all_acked = asyncio.Event()
+    t_ack = 0.0
+    t0 = time.perf_counter()
+
+    async def one() -> None:
+        nonlocal acked, answered, t_ack
+        visitor = uuid.uuid4().hex * 2
+        async with connect(f"ws://127.0.0.1:{port}/webchat/ws?visitor={visitor}") as ws:
+            json.loads(await ws.recv())
+            for _ in range(per_visitor):
+                await ws.send(json.dumps({"type": "message", "client_id": uuid.uuid4().hex, "text": "oi"}))
+            mine_acked = mine_answered = 0
+            while mine_acked < per_visitor or mine_answered < per_visitor:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 120))
+                if frame["type"] == "ack":
+                    mine_acked += 1
+                    acked += 1
+                    if acked == total:
+                        t_ack = time.perf_counter() - t0
+                        all_acked.set()
+                elif frame["type"] == "message" and frame.get("sender") == "bot":
+                    mine_answered += 1
+                    answered += 1
+
+    await asyncio.gather(*(one() for _ in range(visitors)))
+    t_done = time.perf_counter() - t0
+    return total / t_ack, total / t_done
+
+
+def _pg_database() -> str:
+    import asyncpg
+
+    async def create() -> str:
+        name = f"atende_bench_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+        return name
+
+    name = asyncio.run(create())
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+def main() -> int:
+    """Run every benchmark and print the tables."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--conversations", type=int, default=4)
+    ap.add_argument("--turns", type=int, default=15)
+    ap.add_argument("--visitors", type=int, default=20)
+    ap.add_argument("--per-visitor", type=int, default=25)
+    args = ap.parse_args()
+    logs = Path(tempfile.mkdtemp(prefix="atende-bench-"))
+    lines = [f"machine: {platform.processor() or platform.machine()}, {subprocess.getoutput('nproc')} cores, "
+             f"Python {platform.python_version()}; date {time.strftime('%Y-%m-%d')}", ""]
+    procs: list[Proc] = []
+    stack = start_bot_stack(logs)
+    try:
+        # --- 1. bot-turn latency --------------------------------------------------------
+        db = f"sqlite+aiosqlite:///{logs / 'turns.db'}"
+        hub = start_hub(logs, {"DATABASE_URL": db, "RASA_URL": stack.rasa_url, "ACTIONS_URL": stack.actions_url,
+                               "CLINIC_ADMIN_PASSWORD": "bench-password-1"}, name="hub-turns")
+        procs.append(hub)
+        asyncio.run(rasa_direct(stack.rasa_url, 2, 3))  # warm-up
+        direct, t_direct = asyncio.run(rasa_direct(stack.rasa_url, args.conversations, args.turns))
+        hubbed, t_hub = asyncio.run(through_hub(hub.port, args.conversations, args.turns))
+        hub.kill()
+        n = args.conversations * args.turns
+        lines += [
+            f"## Bot turn ({args.conversations} concurrent conversations x {args.turns} turns, real model)",
+            "",
+            "| path | p50 ms | p99 ms | turns/s |",
+            "|---|---:|---:|---:|",
+            f"| Rasa REST directly (baseline) | {pct(direct, 50):.1f} | {pct(direct, 99):.1f} | {n / t_direct:.1f} |",
+            f"| through the hub (web chat socket -> reply) | {pct(hubbed, 50):.1f} | {pct(hubbed, 99):.1f} "
+            f"| {n / t_hub:.1f} |",
+            f"| ratio hub / direct | {pct(hubbed, 50) / pct(direct, 50):.2f}x | "
+            f"{pct(hubbed, 99) / pct(direct, 99):.2f}x | {(n / t_hub) / (n / t_direct):.2f}x |",
+            "",
+        ]
+        print("\n".join(lines), flush=True)
+        # --- 2. ingest throughput, bot stubbed ------------------------------------------
+        stub_port = free_port()
+        stub = spawn("stub-bot", [sys.executable, str(REPO / "bench" / "stub_bot.py"), str(stub_port)],
+                     env={}, cwd=REPO, log_dir=logs, port=stub_port)
+        procs.append(stub)
+        wait_http(f"http://127.0.0.1:{stub_port}/status", timeout=30)
+        rows = []
+        for name, db_url, redis_url in (
+            ("SQLite, in-process bus", f"sqlite+aiosqlite:///{logs / 'ingest.db'}", None),
+            ("PostgreSQL + Redis", _pg_database(), "redis://127.0.0.1:6379/14"),
+        ):
+            if not db_url.startswith("sqlite"):
+                upgrade(db_url)
+            env = {"DATABASE_URL": db_url, "RASA_URL": f"http://127.0.0.1:{stub_port}",
+                   "ACTIONS_URL": stack.actions_url, "CLINIC_ADMIN_PASSWORD": "bench-password-1",
+                   "WEBCHAT_RATE_COUNT": "100000"}
+            if redis_url:
+                env["REDIS_URL"] = redis_url
+            hub = start_hub(logs, env, name=f"hub-ingest-{len(rows)}")
+            procs.append(hub)
+            ack_rate, done_rate = asyncio.run(ingest(hub.port, args.visitors, args.per_visitor))
+            hub.kill()
+            rows.append(f"| {name} | {ack_rate:.0f} | {done_rate:.0f} |")
+        ingest_lines = [
+            f"## Hub ingest, bot stubbed ({args.visitors} widgets x {args.per_visitor} messages)",
+            "",
+            "| backend | persisted+acked msg/s | answered msg/s (bot turn + reply delivered) |",
+            "|---|---:|---:|",
+            *rows,
+            "",
+        ]
+        print("\n".join(ingest_lines), flush=True)
+        lines += ingest_lines
+    finally:
+        for p in procs:
+            p.kill()
+        stack.stop()
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.md").write_text("\n".join(lines) + "\n")
+    print(f"written to {out / 'latest.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

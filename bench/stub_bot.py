@@ -1,0 +1,33 @@
+"""A stand-in for Rasa that answers instantly (isolates the hub's own cost in the ingest bench).
+
+Speaks the subset of Rasa's HTTP API the hub uses: REST webhook, tracker, status.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sanic import Sanic
+from sanic.response import json
+
+app = Sanic("stub_bot")
+
+
+@app.post("/webhooks/rest/webhook")
+async def webhook(request):  # type: ignore[no-untyped-def]
+    sender = (request.json or {}).get("sender")
+    return json([{"recipient_id": sender, "text": "ok"}])
+
+
+@app.get("/conversations/<cid>/tracker")
+async def tracker(request, cid):  # type: ignore[no-untyped-def]
+    return json({"sender_id": cid, "latest_message": {"intent": {"name": "greet", "confidence": 1.0}}})
+
+
+@app.get("/status")
+async def status(request):  # type: ignore[no-untyped-def]
+    return json({"model_file": "stub", "model_id": "stub"})
+
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=int(sys.argv[1]), single_process=True, access_log=False, motd=False)

@@ -1,0 +1,1 @@
+"""Channel layer: one module per channel; each only translates (verify, parse, render, send)."""

@@ -1,0 +1,1 @@
+"""atende hub: owns every conversation, the durable message pipeline and the staff app."""

@@ -1,0 +1,1 @@
+"""Adapters: databases, buses, the Rasa gateway and channel senders."""

@@ -1,0 +1,81 @@
+"""Rasa gateway: the hub talks to Rasa only over its HTTP API (REST input channel)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+class BotUnavailable(Exception):
+    """Rasa did not answer (down, restarting, timing out or erroring)."""
+
+
+@dataclass
+class BotTurn:
+    """What the bot said for one patient message, plus its NLU reading of it."""
+
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    intent: str | None = None
+    confidence: float | None = None
+
+
+class RasaGateway:
+    """Sends one patient message to Rasa and reads back the replies and the parsed intent."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=50))
+
+    async def close(self) -> None:
+        """Close the HTTP pool."""
+        await self._client.aclose()
+
+    async def turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> BotTurn:
+        """Run one bot turn. Raises BotUnavailable when Rasa cannot answer."""
+        try:
+            resp = await self._client.post(
+                f"{self.base_url}/webhooks/rest/webhook",
+                json={"sender": conversation_id, "message": text, "metadata": metadata},
+            )
+            if resp.status_code != 200:
+                raise BotUnavailable(f"rasa answered {resp.status_code}")
+            replies = resp.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BotUnavailable(type(exc).__name__) from exc
+        turn = BotTurn(replies=replies if isinstance(replies, list) else [])
+        # The REST channel returns only the replies; the parse of the message lives in the
+        # tracker. This read is cheap (no inference) and best effort: tags must never block replies.
+        try:
+            tr = await self._client.get(
+                f"{self.base_url}/conversations/{conversation_id}/tracker",
+                params={"include_events": "NONE"},
+            )
+            if tr.status_code == 200:
+                intent = (tr.json().get("latest_message") or {}).get("intent") or {}
+                turn.intent = intent.get("name")
+                turn.confidence = intent.get("confidence")
+        except (httpx.HTTPError, ValueError):
+            pass
+        return turn
+
+    async def status(self) -> dict[str, Any]:
+        """Rasa's /status (model loaded?). Raises BotUnavailable."""
+        try:
+            resp = await self._client.get(f"{self.base_url}/status", timeout=3)
+            resp.raise_for_status()
+            data: dict[str, Any] = resp.json()
+            return data
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BotUnavailable(type(exc).__name__) from exc
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """NLU only (used by the triage API)."""
+        try:
+            resp = await self._client.post(f"{self.base_url}/model/parse", json={"text": text})
+            resp.raise_for_status()
+            data: dict[str, Any] = resp.json()
+            return data
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BotUnavailable(type(exc).__name__) from exc

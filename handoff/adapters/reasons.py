@@ -1,0 +1,32 @@
+"""Loads the intent -> reason map from bot/reasons.yml (the one place it is defined)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from handoff.domain.triage import REASONS
+
+
+def load_reason_map(path: Path) -> dict[str, str]:
+    """Read `bot/reasons.yml`: either `{intent: reason}` or `{reason: [intents]}`, optionally
+    under a top-level `reasons:` or `intents:` key. Unknown reasons are rejected loudly."""
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for key in ("reasons", "intents", "intent_reasons"):
+        if isinstance(data.get(key), dict):
+            data = data[key]
+            break
+    mapping: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, list):
+            for intent in value:
+                mapping[str(intent)] = str(key)
+        else:
+            mapping[str(key)] = str(value)
+    bad = {r for r in mapping.values() if r not in REASONS}
+    if bad:
+        raise ValueError(f"{path}: unknown reasons {sorted(bad)}")
+    return mapping

@@ -1,0 +1,44 @@
+"""`GET /healthz`: ready only when the database, the bus and the bot are."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+bp = Blueprint("health")
+
+
+@bp.get("/healthz")
+async def healthz(request: Request) -> HTTPResponse:
+    """200 with every check ok, else 503 naming what is missing."""
+    ctx = request.app.ctx
+
+    async def database() -> str:
+        await ctx.db.ping()
+        return "ok"
+
+    async def bus() -> str:
+        await ctx.bus.ping()
+        return "ok"
+
+    async def bot() -> str:
+        status = await ctx.gateway.status()
+        return "ok" if status.get("model_file") or status.get("model_id") else "no model loaded"
+
+    async def actions() -> str:
+        async with httpx.AsyncClient(timeout=3) as client:
+            resp = await client.get(ctx.settings.actions_health_url)
+        return "ok" if resp.status_code == 200 else f"status {resp.status_code}"
+
+    names = ("database", "bus", "bot", "actions")
+    results = await asyncio.gather(
+        *(asyncio.wait_for(check(), 5) for check in (database, bus, bot, actions)), return_exceptions=True
+    )
+    checks = {
+        name: (r if isinstance(r, str) else f"unavailable ({type(r).__name__})") for name, r in zip(names, results)
+    }
+    ok = all(v == "ok" for v in checks.values())
+    return json({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

@@ -1,0 +1,58 @@
+"""`create_app`: the one place the hub is wired together."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, json
+
+from handoff.adapters.reasons import load_reason_map
+from handoff.api import auth, health, triage, webchat
+from handoff.runtime import HubRuntime
+from handoff.services.staff import ensure_admin
+from handoff.settings import REPO_ROOT, Settings
+from handoff.web import pages
+
+log = logging.getLogger("atende")
+
+
+def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic:
+    """Build the hub application. Connections open in the start-up listener, not here."""
+    settings = settings or Settings()
+    app = Sanic(name or f"atende_{uuid.uuid4().hex[:8]}")
+    app.config.WEBSOCKET_MAX_SIZE = 64 * 1024  # larger frames get a clear error, not a drop
+    app.config.REQUEST_MAX_SIZE = 10 * 1024 * 1024
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.ctx.settings = settings
+    app.ctx.reason_map = load_reason_map(REPO_ROOT / "bot" / "reasons.yml")
+    for bp in (health.bp, auth.bp, triage.bp, webchat.bp, pages.bp):
+        app.blueprint(bp)
+
+    @app.before_server_start
+    async def start(app: Sanic) -> None:
+        runtime = await HubRuntime.open(settings)
+        app.ctx.runtime = runtime
+        app.ctx.db, app.ctx.bus, app.ctx.uow, app.ctx.gateway = runtime.db, runtime.bus, runtime.uow, runtime.gateway
+        generated = await ensure_admin(runtime.uow, settings.clinic_admin_email, settings.clinic_admin_password)
+        if generated:
+            # Printed once, on the console of whoever started the hub; never logged to files.
+            print(f"\n  Conta de administrador criada: {settings.clinic_admin_email} / senha: {generated}\n",
+                  flush=True)
+        await runtime.start_workers()
+
+    @app.before_server_stop
+    async def stop(app: Sanic) -> None:
+        await app.ctx.runtime.close()
+
+    @app.exception(Exception)
+    async def on_error(request: Request, exc: Exception) -> HTTPResponse:
+        status = getattr(exc, "status_code", 500)
+        if status >= 500:
+            log.exception("unhandled error on %s", request.path)  # path only: no query, no body
+        message = str(exc) if status < 500 else "internal error"
+        return json({"error": {"code": type(exc).__name__, "message": message}}, status=status)
+
+    return app

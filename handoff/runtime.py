@@ -1,0 +1,97 @@
+"""The hub's long-lived parts (database, bus, bot gateway, workers) and their start/stop.
+
+`create_app` attaches one of these to the Sanic app; tests and benchmarks drive it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from connectors.base import ChannelSender
+from connectors.twilio import TwilioSender
+from handoff.adapters.bus import Bus, make_bus
+from handoff.adapters.rasa import RasaGateway
+from handoff.adapters.reasons import load_reason_map
+from handoff.adapters.senders import WebchatSender
+from handoff.adapters.sql.database import Database
+from handoff.services.bot_pipeline import BotPipeline
+from handoff.services.outbox import Outbox
+from handoff.services.unit_of_work import UnitOfWork
+from handoff.services.workers import LeaseWorkerPool
+from handoff.settings import REPO_ROOT, Settings
+
+
+@dataclass
+class HubRuntime:
+    """Everything the hub runs besides HTTP."""
+
+    settings: Settings
+    db: Database
+    bus: Bus
+    uow: UnitOfWork
+    gateway: RasaGateway
+    reason_map: dict[str, str]
+    senders: dict[str, ChannelSender] = field(default_factory=dict)
+    bot_workers: LeaseWorkerPool | None = None
+    outbox_workers: LeaseWorkerPool | None = None
+
+    @classmethod
+    async def open(cls, settings: Settings, *, extra_senders: dict[str, ChannelSender] | None = None) -> HubRuntime:
+        """Connect to the database and bus (workers not started yet)."""
+        db = Database(settings.database_url)
+        db.connect()
+        bus = make_bus(settings.redis_url)
+        await bus.start()
+        runtime = cls(
+            settings=settings,
+            db=db,
+            bus=bus,
+            uow=UnitOfWork(db, bus),
+            gateway=RasaGateway(settings.rasa_url, settings.bot_timeout_seconds),
+            reason_map=load_reason_map(REPO_ROOT / "bot" / "reasons.yml"),
+        )
+        runtime.senders = {"webchat": WebchatSender(bus), **_provider_senders(settings), **(extra_senders or {})}
+        return runtime
+
+    async def start_workers(self) -> None:
+        """Start the bot pipeline and outbox worker pools."""
+        s = self.settings
+        pipeline = BotPipeline(self.uow, self.gateway, s, self.reason_map)
+        outbox = Outbox(self.uow, self.senders, s)
+        self.bot_workers = LeaseWorkerPool(
+            "bot", pipeline.claim, pipeline.drain, bus=self.bus, wake_kind="inbound",
+            concurrency=s.bot_workers, poll_interval=s.poll_interval_seconds,
+        )
+        self.outbox_workers = LeaseWorkerPool(
+            "outbox", outbox.claim, outbox.drain, bus=self.bus, wake_kind="outbox",
+            concurrency=s.outbox_workers, poll_interval=s.poll_interval_seconds,
+        )
+        await self.bot_workers.start()
+        await self.outbox_workers.start()
+
+    async def close(self) -> None:
+        """Stop workers, then close connections."""
+        for pool in (self.bot_workers, self.outbox_workers):
+            if pool is not None:
+                await pool.stop()
+        for sender in self.senders.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                await close()
+        await self.gateway.close()
+        await self.bus.close()
+        await self.db.close()
+
+
+def _provider_senders(settings: Settings) -> dict[str, ChannelSender]:
+    """Senders for the provider channels that are configured."""
+    senders: dict[str, ChannelSender] = {}
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        common = {"api_base": settings.twilio_api_base, "account_sid": settings.twilio_account_sid,
+                  "auth_token": settings.twilio_auth_token}
+        if settings.twilio_whatsapp_from:
+            senders["whatsapp"] = TwilioSender(from_address=settings.twilio_whatsapp_from,
+                                               address_prefix="whatsapp:", **common)
+        if settings.twilio_sms_from:
+            senders["sms"] = TwilioSender(from_address=settings.twilio_sms_from, **common)
+    return senders

@@ -1,0 +1,1 @@
+"""Use cases that change state. Events are published only after the transaction commits."""

@@ -1,0 +1,197 @@
+"""Feed patient messages to the bot, one at a time per conversation, in arrival order.
+
+Guarantees (proven in tests/pipeline):
+- a message reaches the bot only after it is persisted; its replies and its "processed"
+  mark are committed in one transaction, so a crash in between re-runs the turn instead of
+  losing it (Rasa may then see that message twice; the patient still gets one set of replies);
+- one conversation is leased by one worker at a time (any hub process), so order holds;
+- if the bot stays unreachable past `bot_grace_seconds`, the conversation goes to humans.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from handoff.adapters.rasa import BotTurn, BotUnavailable, RasaGateway
+from handoff.adapters.sql import store
+from handoff.adapters.sql.database import as_utc, utcnow
+from handoff.adapters.sql.models import Conversation, Message
+from handoff.domain.lifecycle import ConversationState, Transition, bot_owns
+from handoff.domain.messages import InboundStatus, Sender, retry_delay
+from handoff.domain.triage import PRIORITIES, reason_for
+from handoff.services.unit_of_work import (
+    STAFF_TOPIC,
+    WORK_TOPIC,
+    Events,
+    UnitOfWork,
+    conversation_topic,
+)
+from handoff.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BOT_DOWN_TEXT = (
+    "Nosso assistente virtual está com instabilidade no momento. Sua mensagem foi registrada "
+    "e um atendente da clínica vai continuar seu atendimento por aqui."
+)
+
+
+class BotPipeline:
+    """Claims conversations with pending messages and runs their bot turns."""
+
+    def __init__(self, uow: UnitOfWork, gateway: RasaGateway, settings: Settings, reason_map: dict[str, str]) -> None:
+        self.uow = uow
+        self.gateway = gateway
+        self.settings = settings
+        self.reason_map = reason_map
+        # The lease must outlive the slowest bot call, or a second worker could take over.
+        self.lease_seconds = max(settings.lease_seconds, settings.bot_timeout_seconds + 5)
+
+    async def claim(self, owner: str, hint: str | None = None) -> str | None:
+        """Lease the next conversation with pending work (None when there is none)."""
+        async with self.uow() as (session, _):
+            return await store.claim_bot_conversation(session, self.uow.dialect, owner, self.lease_seconds, hint)
+
+    async def drain(self, conv_id: str, owner: str) -> None:
+        """Run bot turns for the conversation's pending messages, oldest first.
+
+        Applying a turn and fetching the next pending message share one transaction.
+        """
+        topic = conversation_topic(conv_id)
+        async with self.uow() as (session, events):
+            work = await self._next(session, events, conv_id, owner)
+        while work is not None:
+            msg_id, text, created_at, metadata, failures = work
+            await self.uow.bus.publish(topic, {"type": "typing", "on": True})
+            try:
+                turn = await self.gateway.turn(conv_id, text, metadata)
+            except BotUnavailable as exc:
+                await self.uow.bus.publish(topic, {"type": "typing", "on": False})
+                await self._bot_failed(conv_id, owner, msg_id, created_at, failures, str(exc))
+                return
+            async with self.uow() as (session, events):
+                if not await store.renew_bot_lease(session, conv_id, owner, self.lease_seconds):
+                    log.warning("bot lease lost during a turn; another worker resumes the conversation")
+                    return
+                await self._apply_turn(session, events, conv_id, msg_id, turn)
+                work = await self._next(session, events, conv_id, owner)
+            await self.uow.bus.publish(topic, {"type": "typing", "on": False})
+
+    async def _next(
+        self, session: Any, events: Events, conv_id: str, owner: str
+    ) -> tuple[int, str, datetime, dict[str, Any], int] | None:
+        """The next pending message to send to the bot, or None (lease released)."""
+        item = await store.oldest_pending(session, conv_id)
+        if item is None:
+            await store.release_bot_lease(session, conv_id, owner)
+            return None
+        conv, msg = item
+        if not bot_owns(ConversationState(conv.state)):
+            await store.route_pending_to_humans(session, conv_id, InboundStatus.ROUTED)
+            await store.release_bot_lease(session, conv_id, owner)
+            events.add(STAFF_TOPIC, {"type": "patient_message", "conversation_id": conv_id})
+            return None
+        metadata = {"conversation_id": conv_id, "channel": conv.channel, "patient_id": conv.patient_id}
+        return msg.id, _bot_text(msg), as_utc(msg.created_at) or utcnow(), metadata, conv.bot_failures
+
+    async def _apply_turn(self, session: Any, events: Events, conv_id: str, msg_id: int, turn: BotTurn) -> None:
+        conv = await session.get(Conversation, conv_id)
+        msg = await session.get(Message, msg_id)
+        if conv is None or msg is None or msg.status != InboundStatus.PENDING.value:
+            return  # already handled (e.g. routed by a handoff while the bot was thinking)
+        reason = reason_for(turn.intent, self.reason_map)
+        msg.intent, msg.confidence, msg.reason = turn.intent, turn.confidence, reason
+        msg.status = InboundStatus.PROCESSED.value
+        msg.processed_at = utcnow()
+        # Urgent sticks to the conversation; otherwise the latest specific reason wins.
+        if conv.reason != "urgent" and (reason != "other" or conv.reason is None):
+            conv.reason = reason
+        conv.bot_failures = 0
+        handoff: dict[str, Any] | None = None
+        queued = 0
+        for reply in turn.replies:
+            custom = reply.get("custom")
+            if isinstance(custom, dict) and isinstance(custom.get("atende"), dict):
+                signal = custom["atende"]
+                if isinstance(signal.get("handoff"), dict):
+                    handoff = signal["handoff"]
+                continue  # control messages are never shown to the patient
+            text = reply.get("text") or ""
+            payload: dict[str, Any] = {}
+            buttons = [
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                for b in reply.get("buttons") or []
+                if isinstance(b, dict)
+            ]
+            if buttons:
+                payload["buttons"] = buttons
+            if reply.get("image"):
+                payload["image"] = reply["image"]
+            if isinstance(custom, dict):
+                payload["custom"] = custom
+            if not text and not payload:
+                continue
+            store.add_outbound(session, conv, Sender.BOT, text, payload)
+            queued += 1
+        if handoff is not None and conv.state == ConversationState.BOT.value:
+            await self._hand_off(session, events, conv, handoff, actor="bot")
+        if queued:
+            events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
+
+    async def _hand_off(
+        self, session: Any, events: Events, conv: Conversation, handoff: dict[str, Any], actor: str
+    ) -> None:
+        priority = handoff.get("priority") if handoff.get("priority") in PRIORITIES else "normal"
+        reason = str(handoff.get("reason") or "human")[:64]
+        if reason == "urgent" or priority == "urgent":
+            conv.reason = "urgent"
+        conv.priority = str(priority)
+        conv.handoff_reason = reason
+        await store.transition(
+            session, conv, Transition.HANDOFF, actor, {"reason": reason, "priority": priority,
+                                                        "note": str(handoff.get("note") or "")[:500]}
+        )
+        await store.route_pending_to_humans(session, conv.id, InboundStatus.ROUTED)
+        events.add(STAFF_TOPIC, {"type": "handoff", "conversation_id": conv.id, "priority": priority})
+
+    async def _bot_failed(
+        self, conv_id: str, owner: str, msg_id: int, created_at: Any, failures: int, error: str
+    ) -> None:
+        now = utcnow()
+        waited = (now - created_at).total_seconds()
+        async with self.uow() as (session, events):
+            conv = await session.get(Conversation, conv_id)
+            if conv is None:
+                return
+            if waited >= self.settings.bot_grace_seconds and conv.state == ConversationState.BOT.value:
+                log.warning("bot unavailable past the grace period; handing a conversation to humans")
+                # Mark what the bot never answered before the handoff routes the rest.
+                await store.route_pending_to_humans(session, conv_id, InboundStatus.HANDED_OFF)
+                await self._hand_off(
+                    session, events, conv, {"reason": "bot_unavailable", "priority": "high",
+                                            "note": error[:200]}, actor="system"
+                )
+                store.add_outbound(session, conv, Sender.SYSTEM, BOT_DOWN_TEXT)
+                events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
+                await store.release_bot_lease(session, conv_id, owner)
+                return
+            conv.bot_failures = failures + 1
+            delay = retry_delay(conv.bot_failures, self.settings.retry_base_seconds, self.settings.retry_max_seconds)
+            # Never park past the grace deadline: the handoff must happen on time.
+            deadline = created_at + timedelta(seconds=self.settings.bot_grace_seconds)
+            retry_at = min(now + timedelta(seconds=delay), max(deadline, now))
+            log.info("bot unavailable (%s); retry in %.1fs", error, (retry_at - now).total_seconds())
+            await store.release_bot_lease(session, conv_id, owner, retry_at=retry_at)
+
+
+def _bot_text(msg: Message) -> str:
+    """What the bot receives: a button's payload (e.g. `/request_human`) or the text."""
+    payload = (msg.payload or {}).get("payload")
+    if isinstance(payload, str) and payload.startswith("/"):
+        return payload
+    text = msg.text
+    if not text and (msg.payload or {}).get("attachments"):
+        text = "/media_received"
+    return text

@@ -1,0 +1,117 @@
+"""Staff accounts, login tokens and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+
+from handoff.adapters.sql.database import as_utc, utcnow
+from handoff.adapters.sql.models import AuditLog, StaffToken, StaffUser
+from handoff.services.unit_of_work import UnitOfWork
+
+ROLES = ("attendant", "manager", "admin")
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Verified against when the e-mail is unknown, so timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    """Who is asking (resolved from a bearer token)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def ensure_admin(uow: UnitOfWork, email: str, password: str | None) -> str | None:
+    """Create the first admin if absent. Returns the generated password when one was made."""
+    async with uow() as (session, _):
+        existing = (await session.execute(select(StaffUser).where(StaffUser.email == email))).scalar_one_or_none()
+        if existing is not None:
+            return None
+        generated = None
+        if not password:
+            generated = password = secrets.token_urlsafe(12)
+        session.add(
+            StaffUser(
+                email=email,
+                name="Administrador",
+                role="admin",
+                password_hash=_hasher.hash(password),
+                active=True,
+                created_at=utcnow(),
+            )
+        )
+        return generated
+
+
+async def create_staff(uow: UnitOfWork, email: str, name: str, role: str, password: str) -> int:
+    """Create a staff account (admin use)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role}")
+    async with uow() as (session, _):
+        user = StaffUser(
+            email=email.lower(), name=name, role=role, password_hash=_hasher.hash(password), active=True,
+            created_at=utcnow(),
+        )
+        session.add(user)
+        await session.flush()
+        return user.id
+
+
+async def login(uow: UnitOfWork, email: str, password: str, ttl_hours: int) -> str | None:
+    """Check the password and issue a token (None on bad credentials)."""
+    async with uow() as (session, _):
+        user = (
+            await session.execute(select(StaffUser).where(StaffUser.email == email.lower(), StaffUser.active))
+        ).scalar_one_or_none()
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        except VerificationError:
+            return None
+        if user is None:
+            return None
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        session.add(
+            StaffToken(token_hash=_digest(token), staff_id=user.id, expires_at=now + timedelta(hours=ttl_hours),
+                       created_at=now)
+        )
+        session.add(AuditLog(staff_id=user.id, action="login", subject=None, created_at=now))
+        return token
+
+
+async def identify(uow: UnitOfWork, token: str) -> StaffIdentity | None:
+    """Resolve a bearer token to a staff member (None when unknown or expired)."""
+    async with uow() as (session, _):
+        row = (
+            await session.execute(
+                select(StaffToken, StaffUser)
+                .join(StaffUser, StaffUser.id == StaffToken.staff_id)
+                .where(StaffToken.token_hash == _digest(token), StaffUser.active)
+            )
+        ).first()
+        if row is None:
+            return None
+        tok, user = row
+        if (as_utc(tok.expires_at) or utcnow()) < utcnow():
+            return None
+        return StaffIdentity(user.id, user.email, user.name, user.role)
+
+
+async def audit(uow: UnitOfWork, staff_id: int | None, action: str, subject: str | None) -> None:
+    """Record one access by staff (never the data itself, only what was accessed)."""
+    async with uow() as (session, _):
+        session.add(AuditLog(staff_id=staff_id, action=action, subject=subject, created_at=utcnow()))

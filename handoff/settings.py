@@ -1,0 +1,70 @@
+"""Typed settings, read once at start-up from the environment (and `.env` if present)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'atende.db'}"
+
+
+class Settings(BaseSettings):
+    """Every key is listed in `.env.example`; nothing here connects to anything."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default_factory=_default_database_url)
+    redis_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    hub_host: str = "127.0.0.1"
+    hub_port: int = 8000
+    rasa_url: str = "http://127.0.0.1:5005"
+    actions_port: int = 5055
+    actions_url: str | None = None  # default http://127.0.0.1:<ACTIONS_PORT>
+    clinic_admin_email: str = "admin@clinica.example"
+    clinic_admin_password: str | None = None
+    channel_sandbox: bool = True
+
+    # Twilio (WhatsApp + SMS). Senders are enabled when the account SID is set.
+    twilio_api_base: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_sms_from: str | None = None
+
+    # Pipeline tuning. Why these defaults: a bot turn normally takes < 1 s; Rasa restarts take
+    # ~20 s, so the grace period must comfortably exceed a restart before patients are handed off.
+    bot_timeout_seconds: float = 30.0
+    bot_grace_seconds: float = 90.0
+    lease_seconds: float = 30.0
+    bot_workers: int = 8
+    outbox_workers: int = 4
+    outbox_max_attempts: int = 8
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 60.0
+    poll_interval_seconds: float = 1.0
+
+    # Website chat limits (protocol in docs/architecture.md).
+    webchat_max_text: int = 2000
+    webchat_max_frame_bytes: int = 8192
+    webchat_rate_count: int = 20
+    webchat_rate_window_seconds: float = 10.0
+
+    token_ttl_hours: int = 12
+
+    @property
+    def actions_health_url(self) -> str:
+        """Where the action server answers `GET /health`."""
+        base = self.actions_url or f"http://127.0.0.1:{self.actions_port}"
+        return base.rstrip("/") + "/health"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the embedded SQLite database is in use (single hub process only)."""
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,93 @@
+"""`make run`: start the action server, Rasa and the hub; Ctrl-C stops all of them cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from handoff.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+           "PYTHONWARNINGS": "ignore"}
+
+
+def wait(url: str, name: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
+    """Wait for `url` to answer 200 while `proc` is alive."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with code {proc.returncode}; see var/log/{name}.log")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{name} did not become ready in {timeout:.0f}s; see var/log/{name}.log")
+
+
+def main() -> int:
+    """Run the three processes until Ctrl-C."""
+    settings = Settings()
+    logs = REPO / "var" / "log"
+    logs.mkdir(parents=True, exist_ok=True)
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(name: str, args: list[str], cwd: Path, env: dict[str, str], to_log: bool = True) -> subprocess.Popen[bytes]:
+        out = (logs / f"{name}.log").open("ab") if to_log else None
+        p = subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT if out else None,
+                             start_new_session=True)
+        procs.append((name, p))
+        return p
+
+    def stop_all(*_: object) -> None:
+        for name, p in reversed(procs):
+            if p.poll() is None:
+                print(f"parando {name}…", flush=True)
+                p.send_signal(signal.SIGTERM)
+        for _name, p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        print("iniciando servidor de ações (5055), Rasa (5005) e hub…", flush=True)
+        actions = start("actions", [str(REPO / ".venv-bot/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
+                                    "-p", str(settings.actions_port)], REPO / "bot", BOT_ENV)
+        rasa = start("rasa", [str(REPO / ".venv-bot/bin/rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", "5005",
+                              "-m", "models", "--endpoints", "bot/endpoints.yml",
+                              "--credentials", "bot/credentials.yml"], REPO, BOT_ENV)
+        wait(f"http://127.0.0.1:{settings.actions_port}/health", "actions", actions)
+        wait(f"{settings.rasa_url}/status", "rasa", rasa)
+        hub = start("hub", [sys.executable, "-m", "handoff"], REPO, {}, to_log=False)
+        wait(f"http://127.0.0.1:{settings.hub_port}/healthz", "hub", hub, timeout=60)
+        base = f"http://127.0.0.1:{settings.hub_port}"
+        print(f"""
+  atende está no ar.
+    Site de demonstração com o chat:  {base}/
+    Saúde do sistema:                 {base}/healthz
+    Login da equipe (API):            POST {base}/api/auth/login  ({settings.clinic_admin_email})
+  Logs do Rasa e das ações em var/log/. Ctrl-C encerra tudo.
+""", flush=True)
+        while all(p.poll() is None for _, p in procs):
+            time.sleep(1)
+        dead = [name for name, p in procs if p.poll() is not None]
+        print(f"processo encerrado inesperadamente: {', '.join(dead)}", flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

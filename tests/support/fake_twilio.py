@@ -1,0 +1,71 @@
+"""A local server speaking Twilio's Messages REST API (the provider boundary in tests).
+
+It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` like Twilio does (201 + JSON with
+`sid`), checks Basic auth, records every request, and can be told to fail the next N calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+class FakeTwilio:
+    """Start with `.start()`; `base_url` goes into TWILIO_API_BASE."""
+
+    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "secret-token") -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.requests: list[dict[str, str]] = []
+        self.fail_next: list[int] = []  # statuses to answer with, one per coming request
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                expected = "Basic " + base64.b64encode(f"{outer.account_sid}:{outer.auth_token}".encode()).decode()
+                if self.path != f"/2010-04-01/Accounts/{outer.account_sid}/Messages.json":
+                    return self._json(404, {"code": 20404, "message": "not found", "status": 404})
+                if self.headers.get("Authorization") != expected:
+                    return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                form = {k: v[0] for k, v in parse_qs(body).items()}
+                with outer._lock:
+                    status = outer.fail_next.pop(0) if outer.fail_next else 201
+                    outer.requests.append({**form, "_status": str(status)})
+                if status != 201:
+                    return self._json(status, {"code": 20500 if status >= 500 else 21211,
+                                               "message": "simulated failure", "status": status})
+                sid = "SM" + uuid.uuid4().hex
+                self._json(201, {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
+                                 "body": form.get("Body"), "account_sid": outer.account_sid})
+
+            def _json(self, status: int, data: dict[str, object]) -> None:
+                raw = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> FakeTwilio:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
