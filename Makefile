@@ -36,8 +36,9 @@ test: train services browser ## Run every suite (bot data + conversations, unit,
 	@$(MAKE) --no-print-directory test-bot
 	@$(MAKE) --no-print-directory test-hub
 
+test-bot: export PYTHONPATH := $(CURDIR)/bot
 test-bot: ## Validate bot data, run conversation tests and action unit tests (bot env)
-	@PYTHONWARNINGS=ignore $(BOT)/rasa data validate --domain bot/domain.yml --data bot/data --config bot/config.yml --fail-on-warnings --quiet
+	@PYTHONWARNINGS=ignore $(BOT)/rasa data validate --domain bot/domain --data bot/data --config bot/config.yml --fail-on-warnings --quiet
 	@PYTHONWARNINGS=ignore $(BOT)/rasa test core --stories bot/tests --model models --out var/rasa-results --fail-on-prediction-errors --quiet
 	@$(BOT)/python -m pytest tests/bot -q -p no:cacheprovider --confcutdir=tests/bot -c /dev/null --rootdir=tests/bot
 

@@ -14,7 +14,7 @@ from tests.support.net import free_port, wait_http
 REPO = Path(__file__).resolve().parents[2]
 BOT_PY = REPO / ".venv-bot" / "bin" / "python"
 HUB_PY = Path(sys.executable)
-BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+BOT_ENV = {"PYTHONPATH": str(REPO / "bot"), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
            "PYTHONWARNINGS": "ignore"}
 
 
