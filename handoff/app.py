@@ -19,7 +19,7 @@ from handoff.web import pages
 log = logging.getLogger("atende")
 
 
-def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic:
+def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic[Any, Any]:
     """Build the hub application. Connections open in the start-up listener, not here."""
     settings = settings or Settings()
     app = Sanic(name or f"atende_{uuid.uuid4().hex[:8]}")
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         app.blueprint(bp)
 
     @app.before_server_start
-    async def start(app: Sanic) -> None:
+    async def start(app: Sanic[Any, Any]) -> None:
         runtime = await HubRuntime.open(settings)
         app.ctx.runtime = runtime
         app.ctx.db, app.ctx.bus, app.ctx.uow, app.ctx.gateway = runtime.db, runtime.bus, runtime.uow, runtime.gateway
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         await runtime.start_workers()
 
     @app.before_server_stop
-    async def stop(app: Sanic) -> None:
+    async def stop(app: Sanic[Any, Any]) -> None:
         await app.ctx.runtime.close()
 
     @app.exception(Exception)

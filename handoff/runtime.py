@@ -87,11 +87,11 @@ def _provider_senders(settings: Settings) -> dict[str, ChannelSender]:
     """Senders for the provider channels that are configured."""
     senders: dict[str, ChannelSender] = {}
     if settings.twilio_account_sid and settings.twilio_auth_token:
-        common = {"api_base": settings.twilio_api_base, "account_sid": settings.twilio_account_sid,
-                  "auth_token": settings.twilio_auth_token}
+        sid, token, base = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base
         if settings.twilio_whatsapp_from:
-            senders["whatsapp"] = TwilioSender(from_address=settings.twilio_whatsapp_from,
-                                               address_prefix="whatsapp:", **common)
+            senders["whatsapp"] = TwilioSender(api_base=base, account_sid=sid, auth_token=token,
+                                               from_address=settings.twilio_whatsapp_from, address_prefix="whatsapp:")
         if settings.twilio_sms_from:
-            senders["sms"] = TwilioSender(from_address=settings.twilio_sms_from, **common)
+            senders["sms"] = TwilioSender(api_base=base, account_sid=sid, auth_token=token,
+                                          from_address=settings.twilio_sms_from)
     return senders

@@ -14,8 +14,8 @@ import httpx
 from handoff.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
-BOT_ENV = {"PYTHONPATH": str(REPO / "bot"), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-           "PYTHONWARNINGS": "ignore"}
+BOT_ENV = {"PYTHONPATH": str(REPO / "bot"), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONWARNINGS": "ignore"}
 
 
 def wait(url: str, name: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
@@ -40,10 +40,12 @@ def main() -> int:
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(name: str, args: list[str], cwd: Path, env: dict[str, str], to_log: bool = True) -> subprocess.Popen[bytes]:
+    def start(
+        name: str, args: list[str], cwd: Path, env: dict[str, str], to_log: bool = True
+    ) -> subprocess.Popen[bytes]:
         out = (logs / f"{name}.log").open("ab") if to_log else None
-        p = subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT if out else None,
-                             start_new_session=True)
+        p = subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, stdout=out,
+                             stderr=subprocess.STDOUT if out else None, start_new_session=True)
         procs.append((name, p))
         return p
 

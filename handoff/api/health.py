@@ -38,7 +38,8 @@ async def healthz(request: Request) -> HTTPResponse:
         *(asyncio.wait_for(check(), 5) for check in (database, bus, bot, actions)), return_exceptions=True
     )
     checks = {
-        name: (r if isinstance(r, str) else f"unavailable ({type(r).__name__})") for name, r in zip(names, results)
+        name: (r if isinstance(r, str) else f"unavailable ({type(r).__name__})")
+        for name, r in zip(names, results, strict=True)
     }
     ok = all(v == "ok" for v in checks.values())
     return json({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

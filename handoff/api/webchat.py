@@ -67,7 +67,7 @@ async def _relay(stack: contextlib.AsyncExitStack, bus: Any, sock: _Socket, topi
     return asyncio.create_task(_pump(sub, sock))
 
 
-@bp.websocket("/ws")
+@bp.websocket("/ws")  # type: ignore[untyped-decorator]  # sanic types websocket routes loosely
 async def webchat_socket(request: Request, ws: WebsocketImplProtocol) -> None:
     """One widget connection: history first, then live frames both ways."""
     ctx = request.app.ctx
@@ -120,7 +120,8 @@ async def webchat_socket(request: Request, ws: WebsocketImplProtocol) -> None:
             result = await accept_inbound(ctx.uow, parsed)
             await sock.send({"type": "ack", "client_id": parsed.provider_message_id, "id": result.message.id})
             if not result.duplicate:
-                await ctx.bus.publish(webchat.visitor_topic(visitor), {"type": "message", **message_view(result.message)})
+                echo = {"type": "message", **message_view(result.message)}
+                await ctx.bus.publish(webchat.visitor_topic(visitor), echo)
             if conv_relay_for != result.conversation_id:
                 relays.append(await _relay(stack, ctx.bus, sock, conversation_topic(result.conversation_id)))
                 conv_relay_for = result.conversation_id

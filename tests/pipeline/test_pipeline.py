@@ -40,7 +40,9 @@ async def test_inbound_is_stored_once_even_when_retried_concurrently(backend: Ba
         await rt.close()
 
 
-async def test_bot_gets_each_message_once_in_arrival_order(backend: Backend, proxy: TcpProxy, bot_stack: BotStack) -> None:
+async def test_bot_gets_each_message_once_in_arrival_order(
+    backend: Backend, proxy: TcpProxy, bot_stack: BotStack
+) -> None:
     rt = await HubRuntime.open(make_settings(backend, f"http://127.0.0.1:{proxy.port}", bot_workers=6))
     await rt.start_workers()
     try:
@@ -153,7 +155,8 @@ async def test_outbox_retries_with_backoff_in_order_and_gives_up_on_permanent_er
         first_body = twilio.requests[2]["Body"]
         assert twilio.requests[2]["To"] == "whatsapp:" + phone
         async with rt.db.session() as s:
-            outs = (await s.execute(select(Message).where(Message.direction == "out").order_by(Message.id))).scalars().all()
+            query = select(Message).where(Message.direction == "out").order_by(Message.id)
+            outs = (await s.execute(query)).scalars().all()
         assert outs[0].attempts == 3 and outs[0].provider_message_id.startswith("SM")
         # Order: the first reply is delivered before any later one.
         delivered_bodies = [r["Body"] for r in twilio.requests if r["_status"] == "201"]

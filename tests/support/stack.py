@@ -14,8 +14,8 @@ from tests.support.net import free_port, wait_http
 REPO = Path(__file__).resolve().parents[2]
 BOT_PY = REPO / ".venv-bot" / "bin" / "python"
 HUB_PY = Path(sys.executable)
-BOT_ENV = {"PYTHONPATH": str(REPO / "bot"), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-           "PYTHONWARNINGS": "ignore"}
+BOT_ENV = {"PYTHONPATH": str(REPO / "bot"), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONWARNINGS": "ignore"}
 
 
 @dataclass
@@ -95,9 +95,9 @@ def start_bot_stack(log_dir: Path) -> BotStack:
     try:
         wait_http(f"{stack.actions_url}/health", timeout=120)
         wait_http(f"{stack.rasa_url}/status", timeout=240)
-    except TimeoutError:
+    except TimeoutError as exc:
         stack.stop()
-        raise RuntimeError(f"bot stack did not start\n--- rasa\n{rasa.tail()}\n--- actions\n{actions.tail()}")
+        raise RuntimeError(f"bot stack did not start\n--- rasa\n{rasa.tail()}\n--- actions\n{actions.tail()}") from exc
     return stack
 
 
@@ -108,7 +108,7 @@ def start_hub(log_dir: Path, env: dict[str, str], name: str = "hub") -> Proc:
                  log_dir=log_dir, port=port)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, ok=(200, 503))
-    except TimeoutError:
+    except TimeoutError as exc:
         proc.kill()
-        raise RuntimeError(f"hub did not start\n{proc.tail()}")
+        raise RuntimeError(f"hub did not start\n{proc.tail()}") from exc
     return proc

@@ -161,7 +161,7 @@ async def _identity_and_conversation(
 
 async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> IngestResult:
     """Persist one inbound message exactly once (dedupe on channel + provider id)."""
-    ident, conv = await _identity_and_conversation(session, dialect, msg)
+    _, conv = await _identity_and_conversation(session, dialect, msg)
     now = utcnow()
     to_bot = bot_owns(ConversationState(conv.state))
     payload: dict[str, Any] = {}
@@ -264,7 +264,7 @@ async def renew_bot_lease(session: AsyncSession, conv_id: str, owner: str, lease
         .where(Conversation.id == conv_id, Conversation.bot_lease_owner == owner)
         .values(bot_lease_until=utcnow() + timedelta(seconds=lease_seconds))
     )
-    return res.rowcount == 1  # type: ignore[attr-defined]
+    return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def release_bot_lease(session: AsyncSession, conv_id: str, owner: str, retry_at: datetime | None = None) -> None:

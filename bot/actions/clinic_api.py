@@ -1,0 +1,235 @@
+"""The only HTTP client from the action server to the hub's clinic API (docs/CONTRACTS.md, "Clinic API").
+
+Base URL from env `HUB_URL` (default http://127.0.0.1:8000), service token from env
+`CLINIC_API_TOKEN` sent as `Authorization: Bearer <token>`. Every method returns the decoded
+JSON body; any non-2xx answer or network failure raises `ClinicApiError`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import aiohttp
+
+DEFAULT_HUB_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class ClinicApiError(Exception):
+    """A failed clinic API call.
+
+    `status` is the HTTP status (0 when the hub could not be reached) and `code` the
+    machine-readable error code from `{"error": {"code", "message"}}` (e.g. `slot_taken`,
+    `invalid_cpf`, `not_found`, `unavailable`).
+    """
+
+    def __init__(self, status: int, code: str, message: str = "") -> None:
+        super().__init__(f"{status} {code}: {message}" if message else f"{status} {code}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def patient_id(tracker: Any) -> int | None:
+    """The hub's patient id for this conversation, from the message metadata the hub sends.
+
+    Reads `tracker.latest_message["metadata"]["patient_id"]`; when the latest message has no
+    metadata (e.g. a button payload injected by Rasa, or a followup action), falls back to the
+    most recent user event that carried one.
+    """
+    latest = getattr(tracker, "latest_message", None) or {}
+    found = _pid_from_metadata(latest.get("metadata"))
+    if found is not None:
+        return found
+    for event in reversed(list(getattr(tracker, "events", None) or [])):
+        if isinstance(event, dict) and event.get("event") == "user":
+            found = _pid_from_metadata(event.get("metadata"))
+            if found is not None:
+                return found
+    return None
+
+
+def _pid_from_metadata(metadata: Any) -> int | None:
+    if not isinstance(metadata, dict):
+        return None
+    raw = metadata.get("patient_id")
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _iso(value: Any) -> str | None:
+    """Datetimes/dates become ISO 8601 strings; strings pass through; None stays None."""
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+class ClinicApi:
+    """Async client for the hub's `/api/clinic` endpoints: one method per endpoint.
+
+    A session is opened per call unless one is injected, so instances are cheap and safe to
+    create inside any action (the action server may run actions on different loops in tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("HUB_URL") or DEFAULT_HUB_URL).rstrip("/")
+        self.token = token if token is not None else os.environ.get("CLINIC_API_TOKEN")
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = session
+
+    # -- transport -------------------------------------------------------------------------
+
+    async def _request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        query = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        url = f"{self.base_url}/api/clinic{path}"
+        try:
+            if self._session is not None:
+                return await self._send(self._session, method, url, headers, query, body)
+            async with aiohttp.ClientSession(timeout=self.timeout) as session:
+                return await self._send(session, method, url, headers, query, body)
+        except ClinicApiError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ClinicApiError(0, "unavailable", type(exc).__name__) from exc
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        query: dict[str, str],
+        body: dict[str, Any] | None,
+    ) -> Any:
+        async with session.request(method, url, headers=headers, params=query, json=body, timeout=self.timeout) as resp:
+            try:
+                data = await resp.json(content_type=None)
+            except ValueError:
+                data = None
+            if resp.status >= 400:
+                err = (data or {}).get("error") if isinstance(data, dict) else None
+                code = str((err or {}).get("code") or f"http_{resp.status}")
+                raise ClinicApiError(resp.status, code, str((err or {}).get("message") or ""))
+            return data
+
+    # -- clinic ----------------------------------------------------------------------------
+
+    async def info(self) -> dict[str, Any]:
+        """Name, address, phone, hours, parking, accessibility, is_open_now, next_opening."""
+        return await self._request("GET", "/info")
+
+    async def specialties(self) -> list[dict[str, Any]]:
+        """All specialties: [{slug, name}]."""
+        return await self._request("GET", "/specialties")
+
+    async def doctors(self, specialty: str | None = None) -> list[dict[str, Any]]:
+        """Doctors, optionally of one specialty slug."""
+        return await self._request("GET", "/doctors", params={"specialty": specialty})
+
+    async def slots(
+        self,
+        specialty: str | None = None,
+        doctor_id: int | None = None,
+        start: Any = None,
+        end: Any = None,
+        limit: int = 5,
+    ) -> list[dict[str, Any]]:
+        """Free slots, soonest first. `start`/`end` may be datetimes or ISO strings."""
+        params = {
+            "specialty": specialty,
+            "doctor_id": doctor_id,
+            "start": _iso(start),
+            "end": _iso(end),
+            "limit": limit,
+        }
+        return await self._request("GET", "/slots", params=params)
+
+    # -- patients --------------------------------------------------------------------------
+
+    async def patient(self, pid: int) -> dict[str, Any]:
+        """{id, name, cpf_known, birth_date_known, consent}."""
+        return await self._request("GET", f"/patients/{int(pid)}")
+
+    async def identify(
+        self, pid: int, cpf: str | None = None, birth_date: Any = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """Attach CPF / birth date / name to the patient (links to an existing record by CPF)."""
+        body = {k: v for k, v in {"cpf": cpf, "birth_date": _iso(birth_date), "name": name}.items() if v is not None}
+        return await self._request("POST", f"/patients/{int(pid)}/identify", body=body)
+
+    async def record_consent(self, pid: int, granted: bool, version: str) -> dict[str, Any]:
+        """Store the patient's consent decision with the notice's text version."""
+        body = {"granted": bool(granted), "version": version}
+        return await self._request("POST", f"/patients/{int(pid)}/consent", body=body)
+
+    async def appointments(self, pid: int, scope: str = "upcoming") -> list[dict[str, Any]]:
+        """The patient's appointments (`upcoming` or `all`)."""
+        path = f"/patients/{int(pid)}/appointments"
+        return await self._request("GET", path, params={"scope": scope})
+
+    # -- appointments ----------------------------------------------------------------------
+
+    async def book(self, pid: int, slot_id: str) -> dict[str, Any]:
+        """Book a free slot; raises ClinicApiError(409, "slot_taken") when someone got it first."""
+        body = {"patient_id": int(pid), "slot_id": slot_id}
+        return await self._request("POST", "/appointments", body=body)
+
+    async def confirm(self, appt_id: int) -> dict[str, Any]:
+        """Confirm a scheduled appointment."""
+        return await self._request("POST", f"/appointments/{int(appt_id)}/confirm")
+
+    async def cancel(self, appt_id: int) -> dict[str, Any]:
+        """Cancel an appointment that has not started yet."""
+        return await self._request("POST", f"/appointments/{int(appt_id)}/cancel")
+
+    async def reschedule(self, appt_id: int, slot_id: str) -> dict[str, Any]:
+        """Move an appointment to another free slot."""
+        path = f"/appointments/{int(appt_id)}/reschedule"
+        return await self._request("POST", path, body={"slot_id": slot_id})
+
+    # -- exams -----------------------------------------------------------------------------
+
+    async def exams(self) -> list[dict[str, Any]]:
+        """The exam catalog with preparation texts."""
+        return await self._request("GET", "/exams")
+
+    async def exam(self, slug: str) -> dict[str, Any]:
+        """One exam by slug."""
+        return await self._request("GET", f"/exams/{slug}")
+
+    async def exam_results(self, pid: int) -> list[dict[str, Any]]:
+        """Status of the patient's exam results."""
+        return await self._request("GET", f"/patients/{int(pid)}/exam-results")
+
+    # -- billing ---------------------------------------------------------------------------
+
+    async def boletos(self, pid: int) -> list[dict[str, Any]]:
+        """The patient's boletos with barcode, pix code and PDF link."""
+        return await self._request("GET", f"/patients/{int(pid)}/boletos")
+
+    async def prices(self, specialty: str | None = None, exam: str | None = None) -> list[dict[str, Any]]:
+        """Prices of consultations/exams, optionally filtered by specialty or exam slug."""
+        return await self._request("GET", "/prices", params={"specialty": specialty, "exam": exam})
+
+    async def insurers(self) -> list[dict[str, Any]]:
+        """Accepted insurers with plans and coverage."""
+        return await self._request("GET", "/insurers")
