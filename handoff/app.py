@@ -10,8 +10,12 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from handoff.adapters.reasons import load_reason_map
-from handoff.api import auth, health, triage, webchat
+from handoff.adapters.sql.clinic_store import SqlClinicDirectory
+from handoff.api import auth, channels, health, triage, webchat
+from handoff.api import clinic as clinic_api
 from handoff.runtime import HubRuntime
+from handoff.services.clinic import ClinicService
+from handoff.services.demo_clinic import seed_demo_clinic
 from handoff.services.staff import ensure_admin
 from handoff.settings import REPO_ROOT, Settings
 from handoff.web import pages
@@ -28,8 +32,9 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.reason_map = load_reason_map(REPO_ROOT / "bot" / "reasons.yml")
-    for bp in (health.bp, auth.bp, triage.bp, webchat.bp, pages.bp):
+    for bp in (health.bp, auth.bp, triage.bp, webchat.bp, pages.bp, channels.bp):
         app.blueprint(bp)
+    app.blueprint(clinic_api.bp)
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
@@ -41,6 +46,9 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
             # Printed once, on the console of whoever started the hub; never logged to files.
             print(f"\n  Conta de administrador criada: {settings.clinic_admin_email} / senha: {generated}\n",
                   flush=True)
+        if settings.seed_demo_clinic:
+            await seed_demo_clinic(runtime.db)
+        app.ctx.clinic = ClinicService(SqlClinicDirectory(runtime.db))  # the agenda/EHR seam
         await runtime.start_workers()
 
     @app.before_server_stop

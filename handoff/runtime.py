@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from connectors.base import ChannelSender
+from connectors.meta import MessengerSender, WhatsAppCloudSender
 from connectors.twilio import TwilioSender
 from handoff.adapters.bus import Bus, make_bus
 from handoff.adapters.rasa import RasaGateway
@@ -88,10 +89,19 @@ def _provider_senders(settings: Settings) -> dict[str, ChannelSender]:
     senders: dict[str, ChannelSender] = {}
     if settings.twilio_account_sid and settings.twilio_auth_token:
         sid, token, base = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base
+        status_url = settings.public_base_url.rstrip("/") + "/channels/twilio/status"  # delivery reports
         if settings.twilio_whatsapp_from:
             senders["whatsapp"] = TwilioSender(api_base=base, account_sid=sid, auth_token=token,
-                                               from_address=settings.twilio_whatsapp_from, address_prefix="whatsapp:")
+                                               from_address=settings.twilio_whatsapp_from, address_prefix="whatsapp:",
+                                               status_callback=status_url)
         if settings.twilio_sms_from:
             senders["sms"] = TwilioSender(api_base=base, account_sid=sid, auth_token=token,
-                                          from_address=settings.twilio_sms_from)
+                                          from_address=settings.twilio_sms_from, status_callback=status_url)
+    if settings.meta_access_token:  # channel names: docs/architecture.md, "Channels"
+        graph, meta_token = settings.meta_graph_api_base, settings.meta_access_token
+        if settings.whatsapp_phone_number_id:
+            senders["whatsapp_meta"] = WhatsAppCloudSender(api_base=graph, access_token=meta_token,
+                                                           phone_number_id=settings.whatsapp_phone_number_id)
+        senders["instagram"] = MessengerSender(api_base=graph, access_token=meta_token, channel="instagram")
+        senders["messenger"] = MessengerSender(api_base=graph, access_token=meta_token, channel="messenger")
     return senders

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     twilio_whatsapp_from: str | None = None
     twilio_sms_from: str | None = None
 
+    # Meta (WhatsApp Cloud API, Instagram Direct, Messenger). Webhooks need the verify token and
+    # app secret; senders are enabled when the access token is set (WhatsApp also needs the number id).
+    meta_verify_token: str | None = None
+    meta_app_secret: str | None = None
+    meta_access_token: str | None = None
+    meta_graph_api_base: str = "https://graph.facebook.com"
+    whatsapp_phone_number_id: str | None = None
+
     # Pipeline tuning. Why these defaults: a bot turn normally takes < 1 s; Rasa restarts take
     # ~20 s, so the grace period must comfortably exceed a restart before patients are handed off.
     bot_timeout_seconds: float = 30.0
@@ -57,6 +65,11 @@ class Settings(BaseSettings):
     webchat_rate_window_seconds: float = 10.0
 
     token_ttl_hours: int = 12
+
+    # Clinic API (/api/clinic): service token shared with the action server; unset = staff tokens only.
+    clinic_api_token: str | None = None
+    # Seed the demo clinic ("Clínica Exemplo") at start when no clinic data exists yet.
+    seed_demo_clinic: bool = True
 
     @property
     def actions_health_url(self) -> str:

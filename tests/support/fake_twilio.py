@@ -2,16 +2,25 @@
 
 It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` like Twilio does (201 + JSON with
 `sid`), checks Basic auth, records every request, and can be told to fail the next N calls.
+
+It also plays Twilio's side of the webhooks: `sign()` computes `X-Twilio-Signature` as Twilio
+documents it (HMAC-SHA1 with the auth token over the full URL followed by every POST parameter,
+sorted by name, name then value, base64) — written out here, independently of the twilio
+library the hub validates with — and `post_webhook()` delivers a form-encoded request.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
+
+import httpx
 
 
 class FakeTwilio:
@@ -59,6 +68,49 @@ class FakeTwilio:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def sign(self, url: str, params: dict[str, str]) -> str:
+        """`X-Twilio-Signature` for a POST of `params` to `url`."""
+        data = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+        digest = hmac.new(self.auth_token.encode(), data.encode("utf-8"), hashlib.sha1).digest()
+        return base64.b64encode(digest).decode()
+
+    def post_webhook(self, url: str, params: dict[str, str], *, signature: str | None = "auto",
+                     signed_url: str | None = None) -> httpx.Response:
+        """POST `params` form-encoded to `url` as Twilio does (`signature=None`: no header;
+        `signed_url`: sign another URL than the one called, e.g. a misconfigured base URL)."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "TwilioProxy/1.1"}
+        if signature == "auto":
+            signature = self.sign(signed_url or url, params)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        return httpx.post(url, content=urlencode(params).encode(), headers=headers, timeout=15)
+
+    def inbound_form(self, *, sid: str, from_: str, to: str, body: str = "", media: list[tuple[str, str]] | None = None,
+                     profile_name: str | None = None, **extra: str) -> dict[str, str]:
+        """An inbound-message webhook form shaped like Twilio's (WhatsApp when `from_` has the
+        `whatsapp:` prefix: then ProfileName/WaId/MessageType are present too)."""
+        media = media or []
+        form = {"ToCountry": "BR", "SmsMessageSid": sid, "NumMedia": str(len(media)), "SmsSid": sid,
+                "SmsStatus": "received", "Body": body, "To": to, "NumSegments": "1", "MessageSid": sid,
+                "AccountSid": self.account_sid, "From": from_, "ApiVersion": "2010-04-01"}
+        for i, (url, content_type) in enumerate(media):
+            form[f"MediaUrl{i}"] = url
+            form[f"MediaContentType{i}"] = content_type
+        if from_.startswith("whatsapp:"):
+            form.update(ProfileName=profile_name or "", WaId=from_.removeprefix("whatsapp:+"),
+                        MessageType="image" if media and not body else "text", ReferralNumMedia="0")
+        form.update(extra)
+        return form
+
+    def status_form(self, *, sid: str, status: str, to: str, from_: str,
+                    error_code: str | None = None) -> dict[str, str]:
+        """A status-callback form shaped like Twilio's."""
+        form = {"SmsSid": sid, "SmsStatus": status, "MessageStatus": status, "To": to, "MessageSid": sid,
+                "AccountSid": self.account_sid, "From": from_, "ApiVersion": "2010-04-01"}
+        if error_code:
+            form["ErrorCode"] = error_code
+        return form
 
     def start(self) -> FakeTwilio:
         """Serve in a background thread."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -37,6 +40,7 @@ class Patient(Base):
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     cpf: Mapped[str | None] = mapped_column(String(11), unique=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)  # migration 0002 (clinic)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -148,3 +152,165 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# --- clinic data (migration 0002): the built-in ClinicDirectory (handoff/adapters/sql/clinic_store.py) ---
+
+# Appointments that hold their slot; the partial unique index below is the double-booking guard.
+ACTIVE_APPOINTMENT = text("status <> 'cancelled'")
+
+
+class ClinicProfile(Base):
+    """The clinic's public card (one row)."""
+
+    __tablename__ = "clinic_profile"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(400))
+    phone: Mapped[str] = mapped_column(String(32))
+    whatsapp: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(320))
+    parking: Mapped[str] = mapped_column(Text)
+    accessibility: Mapped[str] = mapped_column(Text)
+    hours: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"weekday", "intervals": [["08:00","12:00"]]}]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SpecialtyRow(Base):
+    """A medical specialty (slug = the bot's entity value)."""
+
+    __tablename__ = "specialties"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class DoctorRow(Base):
+    """A doctor seeing patients for one specialty."""
+
+    __tablename__ = "doctors"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    specialty_id: Mapped[int] = mapped_column(ForeignKey("specialties.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class DoctorScheduleRow(Base):
+    """A weekly working block of a doctor (weekday 0 = Monday)."""
+
+    __tablename__ = "doctor_schedules"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    slot_minutes: Mapped[int] = mapped_column(Integer)
+
+
+class AppointmentRow(Base):
+    """A booked consultation. Times are stored in UTC."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index(
+            "uq_appointments_doctor_start_active", "doctor_id", "starts_at", unique=True,
+            sqlite_where=ACTIVE_APPOINTMENT, postgresql_where=ACTIVE_APPOINTMENT,
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExamRow(Base):
+    """An exam of the catalog with its standard preparation text."""
+
+    __tablename__ = "exams"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    preparation: Mapped[str] = mapped_column(Text)
+    fasting_hours: Mapped[int] = mapped_column(Integer, default=0)
+    collection_hours: Mapped[str] = mapped_column(Text)
+    report_how: Mapped[str] = mapped_column(Text)
+    requires_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ExamResultRow(Base):
+    """One exam of a patient and where its report stands."""
+
+    __tablename__ = "exam_results"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    report_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # capability for the report link
+
+
+class BoletoRow(Base):
+    """A bank slip; `link_token` is the unguessable capability in its second-copy URL."""
+
+    __tablename__ = "boletos"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    description: Mapped[str] = mapped_column(String(200))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    barcode: Mapped[str] = mapped_column(String(44))
+    pix_code: Mapped[str] = mapped_column(Text)
+    link_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PriceRow(Base):
+    """Private price of a consultation (slug = specialty) or an exam (slug = exam)."""
+
+    __tablename__ = "prices"
+    __table_args__ = (UniqueConstraint("kind", "slug", name="uq_prices_kind_slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    slug: Mapped[str] = mapped_column(String(64))
+    item: Mapped[str] = mapped_column(String(200))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+
+
+class InsurerRow(Base):
+    """A health insurer the clinic accepts."""
+
+    __tablename__ = "insurers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    plans: Mapped[list[str]] = mapped_column(JSON)
+    covers_consultations: Mapped[bool] = mapped_column(Boolean, default=True)
+    covers_exams: Mapped[bool] = mapped_column(Boolean, default=True)
+    requires_authorization: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ConsentRow(Base):
+    """Append-only LGPD consent log: the latest row per patient is the current decision."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_patient_id_id", "patient_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PatientLink(Base):
+    """A channel patient identified (by CPF) as an existing record: all clinic data lives there."""
+
+    __tablename__ = "patient_links"
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    linked_to_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

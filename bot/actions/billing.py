@@ -1,0 +1,254 @@
+"""Reason `billing`: boleto second copy, payment status and methods, prices, insurers (clinic API).
+
+Consent: boletos and payment status are the patient's data (gate first); prices, payment methods
+and accepted insurers are public (no gate; the notice is shown once on first contact).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
+from actions.common import AWAITING_SLOT, ask_events, entity_values, find_by_slug, intent_button, slugify
+from actions.consent import consent_status, notice_on_first_contact, require_consent
+from actions.formatting import brl, date_br, linha_digitavel
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = ("overdue", "open")
+# Display names for the contract's insurer slugs the clinic may NOT accept (accepted ones come
+# with their name from the API).
+INSURER_NAMES = {
+    "unimed": "Unimed",
+    "bradesco_saude": "Bradesco Saúde",
+    "sulamerica": "SulAmérica",
+    "amil": "Amil",
+    "hapvida": "Hapvida",
+    "porto_seguro": "Porto Seguro",
+}
+
+
+def open_boletos(boletos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unpaid boletos, overdue first, then by due date."""
+    unpaid = [b for b in boletos if b.get("status") in OPEN_STATUSES]
+    return sorted(unpaid, key=lambda b: (OPEN_STATUSES.index(b["status"]), str(b.get("due_date") or "")))
+
+
+def boleto_message(boleto: dict[str, Any]) -> str:
+    """One boleto: what, amount, due date, linha digitável, PIX copia e cola, PDF."""
+    overdue = boleto.get("status") == "overdue"
+    amount = boleto.get("amount_text") or brl(boleto.get("amount"))
+    lines = [
+        f"📄 *{boleto.get('description') or 'Boleto'}*",
+        f"💰 {amount} · vence {date_br(boleto.get('due_date'))}" + (" ⚠️ vencido" if overdue else ""),
+    ]
+    line = boleto.get("linha_digitavel") or linha_digitavel(str(boleto.get("barcode") or ""))
+    if line:
+        lines += ["", "Linha digitável:", line]
+    if boleto.get("pix_code"):
+        lines += ["", "PIX copia e cola:", str(boleto["pix_code"])]
+    if boleto.get("pdf_url"):
+        lines += ["", f"📎 PDF: {boleto['pdf_url']}"]
+    return "\n".join(lines)
+
+
+def payment_status_message(boletos: list[dict[str, Any]]) -> str:
+    """Summary of the patient's boletos by status."""
+    counts = {s: sum(1 for b in boletos if b.get("status") == s) for s in ("paid", "open", "overdue")}
+    if not boletos:
+        return "Você não tem boletos registrados com a gente."
+    parts = []
+    if counts["overdue"]:
+        parts.append(f"🔴 {counts['overdue']} vencido(s)")
+    if counts["open"]:
+        parts.append(f"🟡 {counts['open']} em aberto")
+    if counts["paid"]:
+        parts.append(f"✅ {counts['paid']} pago(s)")
+    text = "Seus boletos: " + ", ".join(parts) + "."
+    if not counts["overdue"] and not counts["open"]:
+        text += " Está tudo em dia 🎉"
+    return text
+
+
+def prices_message(prices: list[dict[str, Any]]) -> str:
+    lines = ["💰 Valores (particular):"]
+    for p in prices:
+        lines.append(f"• {p.get('item')}: {p.get('price_text') or brl(p.get('price'))}")
+    lines.append("\nSe tiver convênio, me pergunte se aceitamos o seu 😉")
+    return "\n".join(lines)
+
+
+def insurer_name(value: str, insurers: list[dict[str, Any]]) -> str:
+    found = find_by_slug(insurers, value)
+    if found:
+        return str(found.get("name"))
+    return INSURER_NAMES.get(slugify(value), value.replace("_", " ").strip().title())
+
+
+def coverage_text(insurer: dict[str, Any]) -> str:
+    consult, exams = insurer.get("covers_consultations"), insurer.get("covers_exams")
+    if consult and exams:
+        return "consultas e exames"
+    if consult:
+        return "somente consultas"
+    if exams:
+        return "somente exames"
+    return "consulte a equipe"
+
+
+def insurer_message(insurer: dict[str, Any]) -> str:
+    """Yes, accepted: plans, coverage, authorization."""
+    lines = [f"Sim, aceitamos *{insurer.get('name')}* ✅", f"Cobertura aqui: {coverage_text(insurer)}."]
+    plans = [str(p) for p in insurer.get("plans") or []]
+    if plans:
+        lines.append("Planos: " + ", ".join(plans) + ".")
+    if insurer.get("requires_authorization"):
+        lines.append("⚠️ Exige autorização prévia do convênio para exames e procedimentos.")
+    lines.append("Traga a carteirinha do convênio e um documento com foto.")
+    return "\n".join(lines)
+
+
+def insurers_list_message(insurers: list[dict[str, Any]]) -> str:
+    lines = ["🏥 Convênios aceitos:"]
+    for i in insurers:
+        auth = ", precisa de autorização prévia" if i.get("requires_authorization") else ""
+        lines.append(f"• {i.get('name')} ({coverage_text(i)}{auth})")
+    lines.append("\nTambém atendemos particular. Traga sempre a carteirinha e um documento com foto.")
+    return "\n".join(lines)
+
+
+async def _unavailable(dispatcher: CollectingDispatcher, exc: ClinicApiError, what: str) -> list[EventType]:
+    log.warning("%s failed: status=%s code=%s", what, exc.status, exc.code)
+    dispatcher.utter_message(response="utter_clinic_unavailable")
+    return []
+
+
+class ActionBoletoCopy(Action):
+    """Second copy of open/overdue boletos (consent required)."""
+
+    def name(self) -> str:
+        return "action_boleto_copy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        api = ClinicApi()
+        gate = await require_consent(dispatcher, tracker, api)
+        if gate is not None:
+            return gate
+        pid = patient_id(tracker)
+        if pid is None:
+            dispatcher.utter_message(response="utter_patient_unknown")
+            return []
+        try:
+            boletos = open_boletos(list(await api.boletos(pid)))
+        except ClinicApiError as exc:
+            return await _unavailable(dispatcher, exc, "boletos")
+        if not boletos:
+            dispatcher.utter_message(response="utter_no_open_boletos")
+            return []
+        dispatcher.utter_message(response="utter_boletos_intro", count=len(boletos))
+        for boleto in boletos:
+            dispatcher.utter_message(text=boleto_message(boleto))
+        if any(b.get("status") == "overdue" for b in boletos):
+            dispatcher.utter_message(response="utter_boleto_overdue_help")
+        return []
+
+
+class ActionPaymentInfo(Action):
+    """Payment methods (clinic policy) and, with consent, the patient's payment status."""
+
+    def name(self) -> str:
+        return "action_payment_info"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        api = ClinicApi()
+        dispatcher.utter_message(response="utter_payment_methods")
+        pid = patient_id(tracker)
+        status = await consent_status(tracker, api)
+        if status is True and pid is not None:
+            try:
+                boletos = list(await api.boletos(pid))
+            except ClinicApiError as exc:
+                log.warning("boletos failed: status=%s code=%s", exc.status, exc.code)
+                return []
+            buttons = [intent_button("Ver boletos", "boleto_copy")] if open_boletos(boletos) else []
+            dispatcher.utter_message(text=payment_status_message(boletos), buttons=buttons)
+            return []
+        dispatcher.utter_message(response="utter_payment_status_offer")
+        return await notice_on_first_contact(dispatcher, tracker, api)
+
+
+class ActionAskPrice(Action):
+    """Prices of consultations (per specialty) and exams; asks which when not given."""
+
+    def name(self) -> str:
+        return "action_ask_price"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        api = ClinicApi()
+        specialties = entity_values(tracker, "specialty")
+        exams = entity_values(tracker, "exam")
+        if not specialties and not exams:
+            try:
+                options = list(await api.specialties())
+            except ClinicApiError as exc:
+                return await _unavailable(dispatcher, exc, "specialties")
+            buttons = [intent_button(f"Consulta {s.get('name')}", "ask_price", specialty=str(s.get("slug")))
+                       for s in options]
+            dispatcher.utter_message(response="utter_ask_which_price", buttons=buttons)
+            return ask_events(tracker, "ask_price")
+        found: list[dict[str, Any]] = []
+        queries = [{"specialty": s} for s in specialties] + [{"exam": e} for e in exams]
+        for query in queries:
+            try:
+                found += list(await api.prices(**query))
+            except ClinicApiError as exc:
+                if exc.status not in (400, 404):  # unknown slug: just nothing found
+                    return await _unavailable(dispatcher, exc, "prices")
+        if found:
+            dispatcher.utter_message(text=prices_message(found))
+        else:
+            dispatcher.utter_message(response="utter_price_unknown")
+        return [SlotSet(AWAITING_SLOT, None)] + await notice_on_first_contact(dispatcher, tracker, api)
+
+
+class ActionInsurance(Action):
+    """Accepted insurers; "aceita unimed?" answered for that insurer; coverage/authorization."""
+
+    def name(self) -> str:
+        return "action_insurance"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        api = ClinicApi()
+        try:
+            insurers = list(await api.insurers())
+        except ClinicApiError as exc:
+            return await _unavailable(dispatcher, exc, "insurers")
+        asked = entity_values(tracker, "insurer")
+        if not asked:
+            dispatcher.utter_message(text=insurers_list_message(insurers))
+        for value in asked:
+            insurer = find_by_slug(insurers, value)
+            if insurer is not None:
+                dispatcher.utter_message(text=insurer_message(insurer))
+            else:
+                accepted = ", ".join(str(i.get("name")) for i in insurers)
+                dispatcher.utter_message(
+                    response="utter_insurer_not_accepted",
+                    insurer=insurer_name(value, insurers),
+                    accepted=accepted,
+                    buttons=[intent_button("Ver valores", "ask_price")],
+                )
+        return await notice_on_first_contact(dispatcher, tracker, api)

@@ -1,0 +1,1032 @@
+"""Booking flow (reason `booking`): book a consultation, reschedule one, ask for availability,
+and the non-urgent "I have a symptom and want to be seen" path.
+
+State lives in two slots (bot/domain/booking.yml):
+- `active_flow` (categorical, featurized): "booking" while this flow waits for an answer,
+  "confirmation" while the confirmation flow does (actions/confirmation.py); rules route the
+  patient's answers (inform / affirm / deny / nlu_fallback) to `action_flow_continue` only
+  while a flow is active, so any other intent mid-flow still goes to its own rule and the flow
+  resumes with the next answer.
+- `booking_ctx` (any, not featurized): what is known so far
+  {mode: book|reschedule, step, specialty, specialty_name, doctor_id, doctor_name, when,
+   offered, slot, appointment, options, misses, asked_at}.
+
+Steps: specialty -> when -> slot -> (cpf -> birth_date) -> confirm. Every answer is read from
+the text as well as from entities/buttons, so typed answers work as well as button clicks.
+The bot never gives medical advice: a symptom only suggests which specialty to book.
+Logs carry error codes only, never patient data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
+from actions.consent import require_consent
+from clinic_nlu.cpf import find_cpf, valid_cpf
+from clinic_nlu.dates import CLINIC_TZ, WEEKDAY_NAMES, WEEKDAY_SHORT, WhenRange, normalize, parse_birth_date, parse_when
+
+log = logging.getLogger(__name__)
+
+FLOW_SLOT = "active_flow"
+CTX_SLOT = "booking_ctx"
+FLOW_BOOKING = "booking"
+FLOW_CONFIRMATION = "confirmation"
+# Slot of the exams/billing flows ("which exam/price?"); cleared when our flow asks something.
+OTHER_QUESTION_SLOT = "awaiting_item"
+
+MAX_OFFERED = 5
+MAX_MISSES = 2
+STALE_AFTER = timedelta(hours=3)
+SLOT_PAGE = 100
+DEFAULT_SYMPTOM_SPECIALTY = "clinica_geral"
+CHILD_SPECIALTY = "pediatria"
+
+BOOKING_INTENTS = {"book_appointment", "ask_availability", "symptom_consult"}
+RESCHEDULE_INTENT = "reschedule_appointment"
+
+# Typed names of the specialties (accent-free, lowercase) -> slug. API names are matched too.
+SPECIALTY_WORDS: dict[str, tuple[str, ...]] = {
+    "cardiologia": ("cardiologia", "cardiologista", "cardio", "medico do coracao"),
+    "dermatologia": ("dermatologia", "dermatologista", "dermato", "dermo"),
+    "pediatria": ("pediatria", "pediatra", "pediatrico", "pediatrica"),
+    "ginecologia": ("ginecologia", "ginecologista", "gineco", "ginecologica"),
+    "ortopedia": ("ortopedia", "ortopedista", "orto", "ortopedico"),
+    "clinica_geral": ("clinica geral", "clinico geral", "clinica medica", "clinico", "medico geral", "geral"),
+    "oftalmologia": ("oftalmologia", "oftalmologista", "oftalmo", "oculista"),
+    "endocrinologia": ("endocrinologia", "endocrinologista", "endocrino", "endocrino"),
+}
+_CHILD_WORDS = re.compile(r"\b(?:meu filho|minha filha|filho|filha|bebe|nene|crianca|neto|neta|menino|menina)\b")
+_NO_ID_RE = re.compile(r"\b(?:nao tenho|n tenho|nao sei|nao lembro|sem cpf|nao possuo|estrangeir[oa])\b")
+_ANY_RE = re.compile(r"\b(?:tanto faz|qualquer|pode ser|nao sei|sem preferencia|indiferente|tanto fez)\b")
+_ORDINALS = {
+    "primeiro": 1, "primeira": 1, "segundo": 2, "terceiro": 3, "terceira": 3,
+    "quarto": 4, "quarta opcao": 4, "quinto": 5, "quinta opcao": 5, "ultimo": -1, "ultima": -1,
+    "segunda opcao": 2, "segunda op": 2, "segundo horario": 2,
+}  # fmt: skip
+_NAME_STOPWORDS = {"dr", "dra", "doutor", "doutora", "de", "da", "do", "dos", "das", "e"}
+
+
+# ------------------------------------------------------------------------------------------
+# small pure helpers (unit-tested in tests/bot/test_booking_actions.py)
+
+
+def clinic_now() -> datetime:
+    return datetime.now(CLINIC_TZ)
+
+
+def parse_dt(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=CLINIC_TZ)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CLINIC_TZ)
+
+
+def short_when(start: datetime) -> str:
+    """'qui 26/11 às 09:00' (clinic time)."""
+    local = start.astimezone(CLINIC_TZ)
+    return f"{WEEKDAY_SHORT[local.weekday()]} {local:%d/%m} às {local:%H:%M}"
+
+
+def long_when(start: datetime) -> str:
+    """'quinta, 26/11 às 09:00' (clinic time)."""
+    local = start.astimezone(CLINIC_TZ)
+    return f"{WEEKDAY_NAMES[local.weekday()]}, {local:%d/%m} às {local:%H:%M}"
+
+
+def slot_title(slot: dict[str, Any], specialty_names: dict[str, str]) -> str:
+    """'qui 26/11 às 09:00 — Dra. Ana (Cardiologia)'."""
+    start = parse_dt(slot.get("start"))
+    when = short_when(start) if start else str(slot.get("start"))
+    spec = specialty_names.get(str(slot.get("specialty")), str(slot.get("specialty") or "").replace("_", " ").title())
+    return f"{when} — {slot.get('doctor_name')} ({spec})"
+
+
+def slot_payload(slot_id: str) -> str:
+    return '/choose_slot{"slot_id":"' + str(slot_id).replace('"', "") + '"}'
+
+
+def when_payload(text: str) -> str:
+    return '/choose_when{"when":"' + text.replace('"', "") + '"}'
+
+
+def appointment_payload(appt_id: Any) -> str:
+    return '/choose_appointment{"appointment_id":"' + str(appt_id).replace('"', "") + '"}'
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The patient's words (empty for button payloads like /choose_slot{...})."""
+    text = str(message.get("text") or "")
+    return "" if text.startswith("/") else text
+
+
+def entity_value(message: dict[str, Any], name: str) -> Any:
+    for entity in message.get("entities") or []:
+        if entity.get("entity") == name and entity.get("value") not in (None, ""):
+            return entity.get("value")
+    return None
+
+
+def intent_of(message: dict[str, Any]) -> str | None:
+    return (message.get("intent") or {}).get("name")
+
+
+def match_specialty(text: str, specialties: list[dict[str, Any]] | None = None) -> str | None:
+    """The specialty slug named in free text ("dermato", "clínico geral", "Cardiologia")."""
+    norm = normalize(text)
+    if not norm:
+        return None
+    known = {s.get("slug") for s in specialties or []} or set(SPECIALTY_WORDS)
+    candidates: list[tuple[int, str]] = []
+    for spec in specialties or []:
+        name = normalize(str(spec.get("name") or ""))
+        slug = str(spec.get("slug") or "")
+        for word in {name, slug.replace("_", " ")} - {""}:
+            if re.search(rf"\b{re.escape(word)}\b", norm):
+                candidates.append((len(word), slug))
+    for slug, words in SPECIALTY_WORDS.items():
+        if slug not in known:
+            continue
+        for word in words:
+            if re.search(rf"\b{re.escape(word)}\b", norm):
+                candidates.append((len(word), slug))
+    if not candidates:
+        return None
+    return max(candidates)[1]
+
+
+def match_doctor(text: str, doctors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The doctor named in free text ("com a dra ana", "Dr. Paulo Mendes"); None when none or
+    ambiguous."""
+    norm = normalize(text)
+    if not norm:
+        return None
+    titled = bool(re.search(r"\b(?:dr|dra|doutor|doutora|medico|medica)\b", norm))
+    scores: list[tuple[int, dict[str, Any]]] = []
+    for doc in doctors:
+        tokens = [t for t in normalize(str(doc.get("name") or "")).split() if t not in _NAME_STOPWORDS]
+        hits = 0
+        for token in tokens:
+            if len(token) < 3 or (len(token) < 4 and not titled):
+                continue
+            if re.search(rf"\b{re.escape(token)}\b", norm):
+                hits += 1
+        if hits:
+            scores.append((hits, doc))
+    if not scores:
+        return None
+    scores.sort(key=lambda item: -item[0])
+    if len(scores) > 1 and scores[0][0] == scores[1][0]:
+        return None
+    return scores[0][1]
+
+
+def pick_slots(slots: list[dict[str, Any]], n: int = MAX_OFFERED, per_day: int | None = 2) -> list[dict[str, Any]]:
+    """Up to `n` slots, soonest first, spread over several days when the window allows it
+    (at most `per_day` on a day in the first pass; None = strictly the soonest)."""
+    ordered = sorted(slots, key=lambda s: (parse_dt(s.get("start")) or datetime.max.replace(tzinfo=CLINIC_TZ)))
+    if per_day is None:
+        return ordered[:n]
+    chosen: list[dict[str, Any]] = []
+    per: dict[date, int] = {}
+    for slot in ordered:
+        start = parse_dt(slot.get("start"))
+        day = start.astimezone(CLINIC_TZ).date() if start else date.min
+        if per.get(day, 0) < per_day:
+            chosen.append(slot)
+            per[day] = per.get(day, 0) + 1
+        if len(chosen) >= n:
+            break
+    if len(chosen) < n:
+        for slot in ordered:
+            if slot not in chosen:
+                chosen.append(slot)
+            if len(chosen) >= n:
+                break
+    return sorted(chosen, key=lambda s: parse_dt(s.get("start")) or datetime.max.replace(tzinfo=CLINIC_TZ))
+
+
+def match_offered(text: str, offered: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
+    """Which offered option a typed answer means: "1", "opção 2", "o primeiro", "o último",
+    "às 10h", "quinta 9h", "26/11 às 14:30". None when unclear."""
+    if not offered:
+        return None
+    norm = normalize(text)
+    if not norm:
+        return None
+    m = re.fullmatch(r"(?:(?:a |o )?(?:opcao|opc|op|numero|n|no|horario)\s*)?(?:a |o )?(\d)(?:\s*(?:a|o|opcao))?", norm)
+    if m:
+        index = int(m.group(1))
+        return offered[index - 1] if 1 <= index <= len(offered) else None
+    for word, index in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"\b{word}\b", norm):
+            if index == -1:
+                return offered[-1]
+            return offered[index - 1] if index <= len(offered) else None
+    when = parse_when(text, now)
+    if when is None:
+        return None
+    exact = when.time_from is not None and when.time_to is not None and (
+        datetime.combine(date.min, when.time_to) - datetime.combine(date.min, when.time_from) <= timedelta(hours=1)
+    )
+    fits = [s for s in offered if (start := parse_dt(s.get("start"))) and when.matches(start)]
+    if exact:
+        exact_hits = [
+            s
+            for s in fits
+            if (start := parse_dt(s.get("start"))) and start.astimezone(CLINIC_TZ).time() == when.time_from
+        ]
+        if len(exact_hits) == 1:
+            return exact_hits[0]
+    if len(fits) == 1 and (exact or when.day_given):
+        return fits[0]
+    return None
+
+
+def match_appointment(text: str, options: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
+    """Which listed appointment a typed answer means ("a de quinta", "2", "cardio", "todas")."""
+    if not options:
+        return None
+    norm = normalize(text)
+    m = re.fullmatch(r"(?:a |o )?(?:opcao |consulta |numero )?(\d)", norm)
+    if m:
+        index = int(m.group(1))
+        return options[index - 1] if 1 <= index <= len(options) else None
+    for word, index in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"\b{word}\b", norm):
+            if index == -1:
+                return options[-1]
+            return options[index - 1] if index <= len(options) else None
+    spec = match_specialty(text)
+    if spec:
+        hits = [o for o in options if o.get("specialty") == spec]
+        if len(hits) == 1:
+            return hits[0]
+    hit = match_doctor(text, [{"name": o.get("doctor_name"), "ref": o} for o in options])
+    if hit:
+        return hit["ref"]
+    when = parse_when(text, now)
+    if when is not None and when.day_given:
+        hits = [o for o in options if (start := parse_dt(o.get("start"))) is not None and when.matches(start)]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def appointment_summary(appt: dict[str, Any]) -> dict[str, Any]:
+    """The fields the flows keep about an appointment (no patient data)."""
+    return {
+        "id": appt.get("id"),
+        "start": appt.get("start"),
+        "status": appt.get("status"),
+        "doctor_id": appt.get("doctor_id"),
+        "doctor_name": appt.get("doctor_name"),
+        "specialty": appt.get("specialty"),
+        "specialty_name": appt.get("specialty_name"),
+        "address": appt.get("address"),
+    }
+
+
+def appointment_label(appt: dict[str, Any]) -> str:
+    """'qui 26/11 às 09:00 — Dra. Ana (Cardiologia)'."""
+    start = parse_dt(appt.get("start"))
+    when = short_when(start) if start else ""
+    return f"{when} — {appt.get('doctor_name')} ({appt.get('specialty_name') or appt.get('specialty')})"
+
+
+def appointment_phrase(appt: dict[str, Any]) -> str:
+    """'de Cardiologia com Dra. Ana na quinta, 26/11 às 09:00'."""
+    start = parse_dt(appt.get("start"))
+    when = long_when(start) if start else ""
+    return f"de {appt.get('specialty_name') or appt.get('specialty')} com {appt.get('doctor_name')} na {when}"
+
+
+def active_appointments(appts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Upcoming, not cancelled/done, soonest first."""
+    result = []
+    for appt in appts or []:
+        start = parse_dt(appt.get("start"))
+        if appt.get("status") in ("scheduled", "confirmed") and start is not None and start > now:
+            result.append(appt)
+    return sorted(result, key=lambda a: parse_dt(a.get("start")))  # type: ignore[arg-type,return-value]
+
+
+def what_phrase(ctx: dict[str, Any]) -> str:
+    """'com Dra. Ana' / 'de Cardiologia' (for "horários livres ...")."""
+    if ctx.get("doctor_name"):
+        return f"com {ctx['doctor_name']}"
+    if ctx.get("specialty_name") or ctx.get("specialty"):
+        return f"de {ctx.get('specialty_name') or ctx.get('specialty')}"
+    return ""
+
+
+def address_line(address: Any) -> str:
+    """'\n📍 Rua X, 10' (empty when unknown): appended to confirmation texts."""
+    return f"\n📍 {address}" if address else ""
+
+
+def when_buttons() -> list[dict[str, str]]:
+    return [
+        {"title": "O quanto antes", "payload": when_payload("o quanto antes")},
+        {"title": "Esta semana", "payload": when_payload("esta semana")},
+        {"title": "Semana que vem", "payload": when_payload("semana que vem")},
+    ]
+
+
+HUMAN_BUTTON = {"title": "Falar com atendente", "payload": "/request_human"}
+YES_NO_BUTTONS = [{"title": "Sim", "payload": "/affirm"}, {"title": "Não", "payload": "/deny"}]
+
+
+# ------------------------------------------------------------------------------------------
+# the flow
+
+
+class BookingFlow:
+    """One run of a booking action: reads the tracker, talks, returns the slot events."""
+
+    def __init__(self, dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi) -> None:
+        self.d = dispatcher
+        self.tracker = tracker
+        self.api = api
+        self.now = clinic_now()
+        self.message = tracker.latest_message or {}
+        self.intent = intent_of(self.message)
+        self.text = message_text(self.message)
+        self._specialties: list[dict[str, Any]] | None = None
+        self._doctors: list[dict[str, Any]] | None = None
+
+    # -- data --------------------------------------------------------------------------------
+
+    async def specialties(self) -> list[dict[str, Any]]:
+        if self._specialties is None:
+            self._specialties = list(await self.api.specialties() or [])
+        return self._specialties
+
+    async def specialty_names(self) -> dict[str, str]:
+        try:
+            return {str(s.get("slug")): str(s.get("name")) for s in await self.specialties()}
+        except ClinicApiError:
+            return {}
+
+    async def doctors(self) -> list[dict[str, Any]]:
+        if self._doctors is None:
+            self._doctors = list(await self.api.doctors() or [])
+        return self._doctors
+
+    # -- events ------------------------------------------------------------------------------
+
+    def keep(self, ctx: dict[str, Any]) -> list[EventType]:
+        ctx["asked_at"] = self.now.isoformat()
+        events: list[EventType] = [SlotSet(FLOW_SLOT, FLOW_BOOKING), SlotSet(CTX_SLOT, ctx)]
+        if self.tracker.get_slot(OTHER_QUESTION_SLOT) is not None:
+            # the exams/billing "which item?" question is no longer the one waiting for an answer
+            events.append(SlotSet(OTHER_QUESTION_SLOT, None))
+        return events
+
+    def done(self) -> list[EventType]:
+        """The flow is over: forget its context (and free `active_flow` if it was ours)."""
+        events: list[EventType] = [SlotSet(CTX_SLOT, None)]
+        if self.tracker.get_slot(FLOW_SLOT) in (FLOW_BOOKING, None):
+            events.insert(0, SlotSet(FLOW_SLOT, None))
+        return events
+
+    def api_error(self, exc: ClinicApiError, ctx: dict[str, Any] | None) -> list[EventType]:
+        log.warning("booking: clinic api error status=%s code=%s", exc.status, exc.code)
+        self.d.utter_message(response="utter_booking_api_error")
+        return self.keep(ctx) if ctx else []
+
+    # -- understanding ----------------------------------------------------------------------
+
+    async def read_specialty_or_doctor(self, ctx: dict[str, Any], source: dict[str, Any] | None = None) -> bool:
+        """Update ctx with a specialty/doctor named in the message; True when something changed."""
+        message = source or self.message
+        text = message_text(message)
+        specs = await self.specialties()
+        slugs = {str(s.get("slug")) for s in specs}
+        names = {str(s.get("slug")): str(s.get("name")) for s in specs}
+        changed = False
+        doctor = None
+        raw_doctor = entity_value(message, "doctor")
+        if raw_doctor or re.search(r"\b(?:dr|dra|doutor|doutora)\b", normalize(text)):
+            doctor = match_doctor(f"dr {raw_doctor}" if raw_doctor else text, await self.doctors())
+        if doctor is not None and doctor.get("id") != ctx.get("doctor_id"):
+            ctx.update(
+                doctor_id=doctor.get("id"),
+                doctor_name=doctor.get("name"),
+                specialty=doctor.get("specialty"),
+                specialty_name=doctor.get("specialty_name") or names.get(str(doctor.get("specialty"))),
+            )
+            changed = True
+        slug = entity_value(message, "specialty")
+        if slug not in slugs:
+            slug = match_specialty(text, specs)
+        if slug and slug in slugs and slug != ctx.get("specialty") and doctor is None:
+            ctx.update(specialty=slug, specialty_name=names.get(slug), doctor_id=None, doctor_name=None)
+            changed = True
+        return changed
+
+    def read_when(self, text: str | None = None) -> WhenRange | None:
+        chosen = entity_value(self.message, "when")
+        if chosen:
+            return parse_when(str(chosen), self.now)
+        return parse_when(self.text if text is None else text, self.now)
+
+    # -- asking ------------------------------------------------------------------------------
+
+    async def ask_specialty(self, ctx: dict[str, Any]) -> list[EventType]:
+        buttons = [
+            {"title": str(s.get("name")), "payload": '/inform{"specialty":"' + str(s.get("slug")) + '"}'}
+            for s in await self.specialties()
+        ]
+        self.d.utter_message(response="utter_booking_ask_specialty", buttons=buttons)
+        ctx["step"] = "specialty"
+        return self.keep(ctx)
+
+    def ask_when(self, ctx: dict[str, Any], response: str = "utter_booking_ask_when", **kwargs: Any) -> list[EventType]:
+        self.d.utter_message(response=response, buttons=when_buttons(), **kwargs)
+        ctx["step"] = "when"
+        return self.keep(ctx)
+
+    async def fetch_slots(self, ctx: dict[str, Any], when: WhenRange, exclude: set[str]) -> list[dict[str, Any]]:
+        collected: list[dict[str, Any]] = []
+        start = max(when.start, self.now)
+        doctor_id = ctx.get("doctor_id")
+        for _ in range(4):
+            batch = await self.api.slots(
+                specialty=None if doctor_id else ctx.get("specialty"),
+                doctor_id=doctor_id,
+                start=start,
+                end=when.end,
+                limit=SLOT_PAGE,
+            )
+            batch = list(batch or [])
+            for slot in batch:
+                begin = parse_dt(slot.get("start"))
+                if begin is not None and when.matches(begin) and str(slot.get("slot_id")) not in exclude:
+                    collected.append(slot)
+            if len(batch) < SLOT_PAGE or len(collected) >= 4 * MAX_OFFERED:
+                break
+            last = parse_dt(batch[-1].get("start"))
+            if last is None:
+                break
+            start = last + timedelta(minutes=1)
+        multi_day = (when.end - when.start) > timedelta(days=1)
+        return pick_slots(collected, MAX_OFFERED, per_day=2 if multi_day and not when.asap else None)
+
+    async def offer_slots(self, ctx: dict[str, Any], exclude: set[str] | None = None, intro: str | None = None) -> list[EventType]:
+        when = WhenRange.from_dict(ctx["when"])
+        what = what_phrase(ctx)
+        if when.expired(self.now):
+            ctx.pop("when", None)
+            return self.ask_when(ctx, "utter_booking_when_past")
+        try:
+            slots = await self.fetch_slots(ctx, when, exclude or set())
+            if not slots and ctx.get("doctor_id") and ctx.get("mode") == "reschedule" and ctx.get("specialty"):
+                # the same doctor has nothing then: look at the whole specialty
+                other = dict(ctx, doctor_id=None)
+                slots = await self.fetch_slots(other, when, exclude or set())
+                if slots:
+                    self.d.utter_message(response="utter_booking_other_doctors", doctor=ctx.get("doctor_name"), when=when.description)
+            names = await self.specialty_names()
+        except ClinicApiError as exc:
+            return self.api_error(exc, ctx)
+        if not slots:
+            ctx["step"] = "when"
+            ctx["offered"] = []
+            if when.day_given or when.time_from or when.time_to:
+                self.d.utter_message(
+                    response="utter_booking_no_slots",
+                    what=what,
+                    when=when.description,
+                    buttons=[{"title": "Próximos livres", "payload": when_payload("o quanto antes")}, HUMAN_BUTTON],
+                )
+            else:
+                self.d.utter_message(response="utter_booking_no_slots_soon", what=what, buttons=[HUMAN_BUTTON])
+            return self.keep(ctx)
+        offered = [
+            {
+                "slot_id": str(s.get("slot_id")),
+                "start": s.get("start"),
+                "doctor_id": s.get("doctor_id"),
+                "doctor_name": s.get("doctor_name"),
+                "specialty": s.get("specialty"),
+                "specialty_name": names.get(str(s.get("specialty"))) or ctx.get("specialty_name"),
+                "title": slot_title(s, names),
+            }
+            for s in slots
+        ]
+        ctx.update(offered=offered, step="slot")
+        buttons = [{"title": o["title"], "payload": slot_payload(o["slot_id"])} for o in offered]
+        self.d.utter_message(
+            response=intro or "utter_booking_offer_slots",
+            what=what,
+            when=when.description,
+            buttons=buttons,
+        )
+        return self.keep(ctx)
+
+    async def ask_identity_or_confirm(self, ctx: dict[str, Any]) -> list[EventType]:
+        if ctx.get("mode") == "book" and not ctx.get("identified"):
+            pid = patient_id(self.tracker)
+            if pid is None:
+                return await self.no_identity(ctx)
+            try:
+                patient = await self.api.patient(pid)
+            except ClinicApiError as exc:
+                return self.api_error(exc, ctx)
+            if not (patient.get("cpf_known") or patient.get("birth_date_known")):
+                ctx["step"] = "cpf"
+                self.d.utter_message(
+                    response="utter_booking_ask_cpf", buttons=[{"title": "Não tenho CPF", "payload": "/deny"}]
+                )
+                return self.keep(ctx)
+            ctx["identified"] = True
+        return self.ask_confirm(ctx)
+
+    def ask_confirm(self, ctx: dict[str, Any]) -> list[EventType]:
+        slot = ctx["slot"]
+        start = parse_dt(slot.get("start"))
+        when = long_when(start) if start else ""
+        if ctx.get("mode") == "reschedule":
+            old = parse_dt((ctx.get("appointment") or {}).get("start"))
+            self.d.utter_message(
+                response="utter_reschedule_confirm",
+                old=long_when(old) if old else "",
+                new=when,
+                doctor=slot.get("doctor_name"),
+                buttons=YES_NO_BUTTONS,
+            )
+        else:
+            self.d.utter_message(
+                response="utter_booking_confirm",
+                specialty=slot.get("specialty_name") or ctx.get("specialty_name") or "",
+                doctor=slot.get("doctor_name"),
+                when=when,
+                buttons=YES_NO_BUTTONS,
+            )
+        ctx["step"] = "confirm"
+        return self.keep(ctx)
+
+    async def no_identity(self, ctx: dict[str, Any]) -> list[EventType]:
+        from actions.handoff import hand_off
+
+        self.d.utter_message(response="utter_booking_no_identity")
+        await hand_off(self.d, self.api, reason="human", note="agendamento sem identificação do paciente")
+        return self.done()
+
+    async def advance(self, ctx: dict[str, Any]) -> list[EventType]:
+        """Ask for the next missing piece, or offer slots when everything is known."""
+        if not ctx.get("specialty") and not ctx.get("doctor_id"):
+            return await self.ask_specialty(ctx)
+        if not ctx.get("when"):
+            if ctx.get("mode") == "reschedule":
+                appt = ctx.get("appointment") or {}
+                start = parse_dt(appt.get("start"))
+                return self.ask_when(
+                    ctx,
+                    "utter_reschedule_ask_when",
+                    appointment=f"{long_when(start) if start else ''} com {appt.get('doctor_name')}",
+                )
+            return self.ask_when(ctx)
+        return await self.offer_slots(ctx)
+
+    async def miss(self, ctx: dict[str, Any], response: str, **kwargs: Any) -> list[EventType]:
+        """An answer we could not use: re-ask; the MAX_MISSES-th in a row hands off."""
+        ctx["misses"] = int(ctx.get("misses") or 0) + 1
+        if ctx["misses"] >= MAX_MISSES:
+            from actions.handoff import hand_off
+
+            await hand_off(self.d, self.api, reason="misunderstood", note="agendamento: respostas não compreendidas")
+            return self.done()
+        self.d.utter_message(response=response, **kwargs)
+        return self.keep(ctx)
+
+    # -- entry points ------------------------------------------------------------------------
+
+    async def start(self, source: dict[str, Any] | None = None, preset: dict[str, Any] | None = None) -> list[EventType]:
+        """book_appointment / ask_availability / symptom_consult (also mid-flow: merges)."""
+        message = source or self.message
+        intent = intent_of(message)
+        current = self.tracker.get_slot(CTX_SLOT)
+        same_flow = (
+            self.tracker.get_slot(FLOW_SLOT) == FLOW_BOOKING
+            and isinstance(current, dict)
+            and current.get("mode") == "book"
+        )
+        ctx: dict[str, Any] = dict(current) if same_flow else {"mode": "book"}
+        ctx.update(preset or {})
+        ctx["misses"] = 0
+        try:
+            changed = await self.read_specialty_or_doctor(ctx, message)
+        except ClinicApiError as exc:
+            return self.api_error(exc, None)
+        if intent == "symptom_consult" and not ctx.get("specialty") and not ctx.get("doctor_id"):
+            child = bool(_CHILD_WORDS.search(normalize(message_text(message))))
+            slug = CHILD_SPECIALTY if child else DEFAULT_SYMPTOM_SPECIALTY
+            names = await self.specialty_names()
+            if slug not in names and names:
+                slug = DEFAULT_SYMPTOM_SPECIALTY if DEFAULT_SYMPTOM_SPECIALTY in names else next(iter(names))
+            ctx.update(specialty=slug, specialty_name=names.get(slug, slug))
+            self.d.utter_message(response="utter_booking_symptom_suggestion", specialty=ctx["specialty_name"])
+        when = parse_when(message_text(message), self.now)
+        if when is not None:
+            ctx["when"] = when.to_dict()
+        elif not changed and same_flow and ctx.get("step") == "confirm":
+            return self.ask_confirm(ctx)  # "quero marcar" again while confirming: ask again
+        ctx.pop("slot", None)
+        return await self.advance(ctx)
+
+    async def start_reschedule(self, source: dict[str, Any] | None = None) -> list[EventType]:
+        message = source or self.message
+        pid = patient_id(self.tracker)
+        if pid is None:
+            return await self.no_identity({})
+        try:
+            appts = active_appointments(await self.api.appointments(pid, scope="upcoming"), self.now)
+        except ClinicApiError as exc:
+            return self.api_error(exc, None)
+        if not appts:
+            self.d.utter_message(
+                response="utter_reschedule_none",
+                buttons=[{"title": "Marcar consulta", "payload": "/book_appointment"}],
+            )
+            return self.done()
+        ctx: dict[str, Any] = {"mode": "reschedule", "misses": 0}
+        when = parse_when(message_text(message), self.now)
+        options = [appointment_summary(a) for a in appts]
+        chosen = options[0] if len(options) == 1 else match_appointment(message_text(message), options, self.now)
+        if chosen is None:
+            # the date in "remarcar a de quinta" names the appointment, not the new date
+            ctx.update(step="pick_appointment", options=options)
+            self.d.utter_message(
+                response="utter_reschedule_pick",
+                buttons=[{"title": appointment_label(o), "payload": appointment_payload(o["id"])} for o in options],
+            )
+            return self.keep(ctx)
+        if len(options) > 1:
+            when = None  # the date in the text picked the appointment
+        return await self.reschedule_chosen(ctx, chosen, when)
+
+    async def reschedule_chosen(self, ctx: dict[str, Any], appt: dict[str, Any], when: WhenRange | None) -> list[EventType]:
+        ctx.update(
+            appointment=appt,
+            specialty=appt.get("specialty"),
+            specialty_name=appt.get("specialty_name"),
+            doctor_name=appt.get("doctor_name"),
+            doctor_id=appt.get("doctor_id"),
+            options=None,
+        )
+        if not ctx.get("doctor_id") and appt.get("doctor_name"):
+            try:
+                docs = await self.api.doctors(appt.get("specialty"))
+            except ClinicApiError:
+                docs = []
+            same = [d for d in docs or [] if d.get("name") == appt.get("doctor_name")]
+            ctx["doctor_id"] = same[0].get("id") if same else None
+        if not ctx.get("doctor_id"):
+            ctx["doctor_name"] = None
+        if when is not None:
+            ctx["when"] = when.to_dict()
+        return await self.advance(ctx)
+
+    async def resume(self) -> list[EventType]:
+        """An answer while the booking flow waits (or a slot/when button)."""
+        ctx = self.tracker.get_slot(CTX_SLOT)
+        slot_id = entity_value(self.message, "slot_id")
+        if not isinstance(ctx, dict) or not ctx.get("step"):
+            if slot_id or entity_value(self.message, "when"):
+                self.d.utter_message(response="utter_booking_expired_option")
+                return await self.start(preset={})
+            self.d.utter_message(response="utter_booking_lost_context")
+            return self.done()
+        ctx = dict(ctx)
+        asked_at = parse_dt(ctx.get("asked_at"))
+        if asked_at is not None and self.now - asked_at > STALE_AFTER and not (slot_id or entity_value(self.message, "when")):
+            self.d.utter_message(response="utter_booking_lost_context")
+            return self.done()
+        step = ctx["step"]
+        handler = getattr(self, f"on_{step}", None)
+        if handler is None:
+            self.d.utter_message(response="utter_booking_lost_context")
+            return self.done()
+        return await handler(ctx, slot_id)
+
+    # -- step handlers -----------------------------------------------------------------------
+
+    def _offered(self, ctx: dict[str, Any], slot_id: Any) -> dict[str, Any] | None:
+        for option in ctx.get("offered") or []:
+            if option.get("slot_id") == str(slot_id):
+                return dict(option)
+        return None
+
+    async def _choose(self, ctx: dict[str, Any], slot: dict[str, Any]) -> list[EventType]:
+        ctx.update(slot=slot, misses=0)
+        return await self.ask_identity_or_confirm(ctx)
+
+    async def _clicked_slot(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+        chosen = self._offered(ctx, slot_id)
+        if chosen is not None:
+            return await self._choose(ctx, chosen)
+        # an old button (from an earlier list): show the current options again
+        self.d.utter_message(response="utter_booking_expired_option")
+        if ctx.get("when"):
+            return await self.offer_slots(ctx)
+        return await self.advance(ctx)
+
+    async def on_specialty(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+        if slot_id:
+            return await self._clicked_slot(ctx, slot_id)
+        try:
+            changed = await self.read_specialty_or_doctor(ctx)
+        except ClinicApiError as exc:
+            return self.api_error(exc, ctx)
+        if changed:
+            ctx["misses"] = 0
+            when = self.read_when()
+            if when is not None:
+                ctx["when"] = when.to_dict()
+            return await self.advance(ctx)
+        if self.intent == "deny":
+            self.d.utter_message(response="utter_booking_dropped")
+            return self.done()
+        try:
+            specs = await self.specialties()
+        except ClinicApiError as exc:
+            return self.api_error(exc, ctx)
+        buttons = [
+            {"title": str(s.get("name")), "payload": '/inform{"specialty":"' + str(s.get("slug")) + '"}'} for s in specs
+        ]
+        return await self.miss(ctx, "utter_booking_specialty_not_understood", buttons=buttons)
+
+    async def on_when(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+        if slot_id:
+            return await self._clicked_slot(ctx, slot_id)
+        try:
+            changed = await self.read_specialty_or_doctor(ctx)
+        except ClinicApiError as exc:
+            return self.api_error(exc, ctx)
+        when = self.read_when()
+        norm = normalize(self.text)
+        if when is None and (self.intent == "affirm" or _ANY_RE.search(norm)):
+            when = parse_when("qualquer dia", self.now)
+        if when is not None:
+            ctx.update(when=when.to_dict(), misses=0)
+            return await self.offer_slots(ctx)
+        if changed:
+            ctx["misses"] = 0
+            return await self.advance(ctx)
+        if self.intent == "deny":
+            self.d.utter_message(response="utter_booking_dropped")
+            return self.done()
+        return await self.miss(ctx, "utter_booking_when_not_understood", buttons=when_buttons())
+
+    async def on_slot(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+        if slot_id:
+            return await self._clicked_slot(ctx, slot_id)
+        chosen = match_offered(self.text, ctx.get("offered") or [], self.now)
+        if chosen is not None:
+            return await self._choose(ctx, dict(chosen))
+        try:
+            changed = await self.read_specialty_or_doctor(ctx)
+        except ClinicApiError as exc:
+            return self.api_error(exc, ctx)
+        when = self.read_when()
+        if when is not None or changed:
+            if when is not None:
+                ctx["when"] = when.to_dict()
+            ctx["misses"] = 0
+            return await self.offer_slots(ctx)
+        if self.intent == "deny":
+            ctx.pop("when", None)
+            return self.ask_when(ctx, "utter_booking_ask_other_when")
+        buttons = [{"title": o["title"], "payload": slot_payload(o["slot_id"])} for o in ctx.get("offered") or []]
+        return await self.miss(ctx, "utter_booking_slot_not_understood", buttons=buttons)
+
+    async def on_cpf(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+        if slot_id:
+            return await self._clicked_slot(ctx, slot_id)
+        cpf = entity_value(self.message, "cpf")
+        cpf = find_cpf(str(cpf)) if cpf else find_cpf(self.text)
+        if cpf is not None:
+            if not valid_cpf(cpf):
+                return await self.miss(
+                    ctx, "utter_booking_cpf_invalid", buttons=[{"title": "Não tenho CPF", "payload": "/deny"}]
+                )
+            return await self.identify(ctx, cpf=cpf)
+        born = parse_birth_date(self.text, self.now.date())
+        if born is not None:
+            return await self.identify(ctx, birth_date=born)
+        if self.intent == "deny" or _NO_ID_RE.search(normalize(self.text)):
+            ctx.update(step="birth_date", misses=0)
+            self.d.utter_message(response="utter_booking_ask_birth_date")
+            return self.keep(ctx)
+        return await self.miss(
+            ctx, "utter_booking_cpf_invalid", buttons=[{"title": "Não tenho CPF", "payload": "/deny"}]
+        )
+
+    async def on_birth_date(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+        if slot_id:
+            return await self._clicked_slot(ctx, slot_id)
+        born = parse_birth_date(self.text, self.now.date())
+        if born is None:
+            return await self.miss(ctx, "utter_booking_birth_date_invalid")
+        return await self.identify(ctx, cpf=ctx.pop("pending_cpf", None), birth_date=born)
+
+    async def identify(self, ctx: dict[str, Any], cpf: str | None = None, birth_date: date | None = None) -> list[EventType]:
+        pid = patient_id(self.tracker)
+        if pid is None:
+            return await self.no_identity(ctx)
+        try:
+            await self.api.identify(pid, cpf=cpf, birth_date=birth_date)
+        except ClinicApiError as exc:
+            log.info("booking: identify refused status=%s code=%s", exc.status, exc.code)
+            if exc.code == "birth_date_required" and cpf:
+                ctx.update(step="birth_date", pending_cpf=cpf, misses=0)
+                self.d.utter_message(response="utter_booking_birth_date_to_confirm")
+                return self.keep(ctx)
+            if exc.code == "invalid_cpf":
+                return await self.miss(
+                    ctx, "utter_booking_cpf_invalid", buttons=[{"title": "Não tenho CPF", "payload": "/deny"}]
+                )
+            if exc.status in (400, 409):
+                from actions.handoff import hand_off
+
+                self.d.utter_message(response="utter_booking_identity_mismatch")
+                await hand_off(self.d, self.api, reason="human", note=f"identificação recusada ({exc.code})")
+                return self.done()
+            return self.api_error(exc, ctx)
+        ctx.pop("pending_cpf", None)
+        ctx.update(identified=True, misses=0)
+        return self.ask_confirm(ctx)
+
+    async def on_confirm(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+        if slot_id:
+            return await self._clicked_slot(ctx, slot_id)
+        if self.intent == "affirm" or re.fullmatch(r"(?:sim|s|ok|pode|confirmo|isso|claro|quero|pode marcar|pode sim|sim pode)\W*", normalize(self.text)):
+            return await self.execute(ctx)
+        when = self.read_when()
+        try:
+            changed = await self.read_specialty_or_doctor(ctx)
+        except ClinicApiError as exc:
+            return self.api_error(exc, ctx)
+        if when is not None or changed:
+            if when is not None:
+                ctx["when"] = when.to_dict()
+            ctx.pop("slot", None)
+            return await self.offer_slots(ctx)
+        if self.intent == "deny":
+            ctx.pop("slot", None)
+            ctx.pop("when", None)
+            return self.ask_when(ctx, "utter_booking_declined")
+        return await self.miss(ctx, "utter_booking_confirm_again", buttons=YES_NO_BUTTONS)
+
+    async def on_pick_appointment(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+        options = ctx.get("options") or []
+        chosen = None
+        raw = entity_value(self.message, "appointment_id")
+        if raw is not None:
+            chosen = next((o for o in options if str(o.get("id")) == str(raw)), None)
+        if chosen is None:
+            chosen = match_appointment(self.text, options, self.now)
+        if chosen is not None:
+            ctx["misses"] = 0
+            return await self.reschedule_chosen(ctx, chosen, None)
+        if self.intent == "deny":
+            self.d.utter_message(response="utter_booking_dropped")
+            return self.done()
+        buttons = [{"title": appointment_label(o), "payload": appointment_payload(o["id"])} for o in options]
+        return await self.miss(ctx, "utter_appointment_pick_again", buttons=buttons)
+
+    async def execute(self, ctx: dict[str, Any]) -> list[EventType]:
+        slot = ctx["slot"]
+        pid = patient_id(self.tracker)
+        try:
+            if ctx.get("mode") == "reschedule":
+                appt = await self.api.reschedule(int(ctx["appointment"]["id"]), slot["slot_id"])
+            else:
+                if pid is None:
+                    return await self.no_identity(ctx)
+                appt = await self.api.book(pid, slot["slot_id"])
+        except ClinicApiError as exc:
+            log.info("booking: %s refused status=%s code=%s", ctx.get("mode"), exc.status, exc.code)
+            if exc.status == 409 and exc.code == "slot_taken":
+                ctx.pop("slot", None)
+                exclude = {slot["slot_id"]}
+                return await self.offer_slots(ctx, exclude=exclude, intro="utter_booking_slot_taken")
+            if exc.status == 409 and exc.code in ("appointment_started", "appointment_cancelled"):
+                self.d.utter_message(response="utter_appointment_cannot_change")
+                return self.done()
+            if exc.status in (400, 404, 409):
+                self.d.utter_message(response="utter_booking_failed", buttons=[HUMAN_BUTTON])
+                return self.done()
+            return self.api_error(exc, ctx)
+        start = parse_dt((appt or {}).get("start")) or parse_dt(slot.get("start"))
+        address = (appt or {}).get("address") or ""
+        if not address:
+            try:
+                address = str((await self.api.info()).get("address") or "")
+            except ClinicApiError:
+                address = ""
+        response = "utter_reschedule_done" if ctx.get("mode") == "reschedule" else "utter_booking_done"
+        self.d.utter_message(
+            response=response,
+            when=long_when(start) if start else "",
+            doctor=(appt or {}).get("doctor_name") or slot.get("doctor_name"),
+            specialty=(appt or {}).get("specialty_name") or slot.get("specialty_name") or ctx.get("specialty_name") or "",
+            address=address_line(address),
+        )
+        return self.done()
+
+
+# ------------------------------------------------------------------------------------------
+# actions
+
+
+def consent_answer(tracker: Tracker) -> list[EventType] | None:
+    """The privacy notice is waiting for a yes/no: hand a plain "sim"/"não" to the consent flow."""
+    intent = intent_of(tracker.latest_message or {})
+    if tracker.get_slot("consent_asked") and intent in ("affirm", "deny"):
+        return [FollowupAction("action_consent_accept" if intent == "affirm" else "action_consent_refuse")]
+    return None
+
+
+def trigger_message(tracker: Tracker, intents: set[str]) -> dict[str, Any]:
+    """The latest user message with one of `intents` (the current one, or the replayed one after
+    consent), falling back to the latest message."""
+    latest = tracker.latest_message or {}
+    if intent_of(latest) in intents:
+        return latest
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            parse = event.get("parse_data") or {}
+            if intent_of(parse) in intents:
+                return {**parse, "text": event.get("text"), "metadata": event.get("metadata")}
+    return latest
+
+
+class ActionBookingStart(Action):
+    """book_appointment / ask_availability / symptom_consult."""
+
+    def name(self) -> str:
+        return "action_booking_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        api = ClinicApi()
+        gate = await require_consent(dispatcher, tracker, api)
+        if gate is not None:
+            return gate
+        flow = BookingFlow(dispatcher, tracker, api)
+        return await flow.start(trigger_message(tracker, BOOKING_INTENTS))
+
+
+class ActionRescheduleStart(Action):
+    """reschedule_appointment: pick the appointment, then a new slot, then move it."""
+
+    def name(self) -> str:
+        return "action_reschedule_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        api = ClinicApi()
+        gate = await require_consent(dispatcher, tracker, api)
+        if gate is not None:
+            return gate
+        flow = BookingFlow(dispatcher, tracker, api)
+        return await flow.start_reschedule(trigger_message(tracker, {RESCHEDULE_INTENT}))
+
+
+class ActionFlowContinue(Action):
+    """Any answer while the booking or confirmation flow waits, and their buttons."""
+
+    def name(self) -> str:
+        return "action_flow_continue"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        handed = consent_answer(tracker)
+        if handed is not None:
+            return handed
+        api = ClinicApi()
+        gate = await require_consent(dispatcher, tracker, api)
+        if gate is not None:
+            return gate
+        from actions.confirmation import ConfirmationFlow
+
+        message = tracker.latest_message or {}
+        intent = intent_of(message)
+        flow = tracker.get_slot(FLOW_SLOT)
+        ctx = tracker.get_slot(CTX_SLOT) if isinstance(tracker.get_slot(CTX_SLOT), dict) else {}
+        booking_picks_appt = flow == FLOW_BOOKING and ctx.get("step") == "pick_appointment"
+        if intent in ("choose_slot", "choose_when") or (flow == FLOW_BOOKING and intent != "choose_appointment") or booking_picks_appt:
+            return await BookingFlow(dispatcher, tracker, api).resume()
+        return await ConfirmationFlow(dispatcher, tracker, api).resume()

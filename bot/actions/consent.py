@@ -1,0 +1,232 @@
+"""LGPD consent gate (docs/CONTRACTS.md, "Consent (LGPD)").
+
+- `require_consent(dispatcher, tracker, api)`: every routine action that reads or writes the
+  patient's data calls it first. It returns None when consent is granted; otherwise it utters
+  `utter_privacy_notice` (buttons Aceito / Não aceito) and returns the events the caller must
+  return: they remember the intent to resume (slot `pending_intent`).
+- `consent_accept` records the consent (version `privacidade-v1`) and resumes the pending request
+  by replaying the patient's own message (listen + the original user event, the same technique
+  Rasa's two-stage fallback uses), so whatever rule/form handles that intent runs again with the
+  original entities, now with consent granted.
+- `consent_refuse` records the refusal and offers a person or the clinic phone.
+- `action_session_start` keeps the slots and refreshes slot `consent` from the clinic API.
+The urgent path never calls any of this.
+
+Slot `consent`: True (granted for the current notice version), False (refused) or None
+(never answered / unknown). Slot `consent_asked` (featurized) lets rules read a plain "sim"/"não"
+right after the notice as accept/refuse.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
+
+log = logging.getLogger(__name__)
+
+PRIVACY_VERSION = "privacidade-v1"
+CONSENT_SLOT = "consent"
+PENDING_SLOT = "pending_intent"
+ASKED_SLOT = "consent_asked"
+SESSION_METADATA_SLOT = "session_started_metadata"
+# Intents that never become a pending request (answers to the notice itself, small talk).
+NOT_RESUMABLE = {
+    "consent_accept", "consent_refuse", "affirm", "deny", "greet", "goodbye", "thank",
+    "nlu_fallback", "out_of_scope", "inform",
+}
+# Slots that must not survive into a new session (stale questions / pending requests).
+SESSION_RESET_SLOTS = {PENDING_SLOT, ASKED_SLOT, "requested_slot", SESSION_METADATA_SLOT}
+
+
+def consent_from_patient(patient: dict[str, Any] | None) -> bool | None:
+    """The consent decision stored for a patient record: True/False, None when never answered.
+
+    A decision on an older notice version counts as not answered (the notice changed)."""
+    consent = (patient or {}).get("consent")
+    if not isinstance(consent, dict) or consent.get("version") != PRIVACY_VERSION:
+        return None
+    return bool(consent.get("granted"))
+
+
+async def consent_status(tracker: Tracker, api: ClinicApi) -> bool | None:
+    """True when consent is granted (slot, else the clinic API), False refused, None unknown."""
+    if tracker.get_slot(CONSENT_SLOT) is True:
+        return True
+    pid = patient_id(tracker)
+    if pid is None:
+        return tracker.get_slot(CONSENT_SLOT)
+    try:
+        stored = consent_from_patient(await api.patient(pid))
+    except ClinicApiError as exc:
+        log.warning("consent lookup failed: status=%s code=%s", exc.status, exc.code)
+        return tracker.get_slot(CONSENT_SLOT)
+    return stored
+
+
+def notice_events(intent: str | None) -> list[EventType]:
+    """Events that remember the request waiting for consent."""
+    pending = intent if intent and intent not in NOT_RESUMABLE else None
+    return [SlotSet(PENDING_SLOT, pending), SlotSet(ASKED_SLOT, True)]
+
+
+async def require_consent(
+    dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi
+) -> list[EventType] | None:
+    """None when consent is granted; else show the privacy notice and return events to return."""
+    status = await consent_status(tracker, api)
+    if status is True:
+        return None
+    dispatcher.utter_message(response="utter_privacy_notice")
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return notice_events(intent)
+
+
+async def notice_on_first_contact(
+    dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi
+) -> list[EventType]:
+    """Non-blocking variant for public answers (address, prices...): show the notice once when
+    the patient never answered it, without holding back the answer."""
+    if tracker.get_slot(ASKED_SLOT) or tracker.get_slot(CONSENT_SLOT) is not None:
+        return []
+    status = await consent_status(tracker, api)
+    if status is not None:
+        return [SlotSet(CONSENT_SLOT, status)]
+    dispatcher.utter_message(response="utter_privacy_notice")
+    return notice_events(None)
+
+
+def resume_events(tracker: Tracker, intent: str | None) -> list[EventType]:
+    """Replay the latest user message with `intent` (listen + user event) so its flow runs again."""
+    if not intent:
+        return []
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        if (parse.get("intent") or {}).get("name") != intent:
+            continue
+        replay = {
+            "event": "user",
+            "timestamp": None,
+            "text": event.get("text"),
+            "parse_data": parse,
+            "input_channel": event.get("input_channel"),
+            "metadata": event.get("metadata") or parse.get("metadata") or {},
+        }
+        return [ActionExecuted("action_listen"), replay]
+    return []
+
+
+def _api() -> ClinicApi:
+    return ClinicApi()
+
+
+async def _clinic_phone(api: ClinicApi) -> str:
+    try:
+        info = await api.info()
+    except ClinicApiError:
+        return ""
+    return str(info.get("phone") or "")
+
+
+class ActionConsentAccept(Action):
+    """Store the consent, thank, and resume the request that was waiting for it."""
+
+    def name(self) -> str:
+        return "action_consent_accept"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        api = _api()
+        pid = patient_id(tracker)
+        if pid is not None:
+            try:
+                await api.record_consent(pid, True, PRIVACY_VERSION)
+            except ClinicApiError as exc:
+                log.warning("recording consent failed: status=%s code=%s", exc.status, exc.code)
+                dispatcher.utter_message(response="utter_consent_error")
+                return []
+        else:
+            # No channel identity (e.g. a developer shell): consent lives in this tracker only.
+            log.warning("consent accepted without patient_id; kept in the conversation only")
+        dispatcher.utter_message(response="utter_consent_thanks")
+        pending = tracker.get_slot(PENDING_SLOT)
+        events: list[EventType] = [
+            SlotSet(CONSENT_SLOT, True),
+            SlotSet(ASKED_SLOT, False),
+            SlotSet(PENDING_SLOT, None),
+        ]
+        resume = resume_events(tracker, pending)
+        if not resume:
+            dispatcher.utter_message(response="utter_how_can_i_help")
+        return events + resume
+
+
+class ActionConsentRefuse(Action):
+    """Store the refusal and offer a person or the clinic phone instead."""
+
+    def name(self) -> str:
+        return "action_consent_refuse"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        api = _api()
+        pid = patient_id(tracker)
+        if pid is not None:
+            try:
+                await api.record_consent(pid, False, PRIVACY_VERSION)
+            except ClinicApiError as exc:
+                # The refusal is still honoured: slot `consent` is False for this conversation.
+                log.warning("recording refusal failed: status=%s code=%s", exc.status, exc.code)
+        phone = await _clinic_phone(api)
+        if phone:
+            dispatcher.utter_message(response="utter_consent_refused_phone", phone=phone)
+        else:
+            dispatcher.utter_message(response="utter_consent_refused")
+        return [SlotSet(CONSENT_SLOT, False), SlotSet(ASKED_SLOT, False), SlotSet(PENDING_SLOT, None)]
+
+
+class ActionSessionStart(Action):
+    """New session: keep the slots, drop stale questions, refresh `consent` from the clinic API."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        for key, value in tracker.current_slot_values().items():
+            if value is not None and key not in SESSION_RESET_SLOTS:
+                events.append(SlotSet(key, value))
+        metadata = tracker.get_slot(SESSION_METADATA_SLOT)
+        if metadata:
+            events.append(SlotSet(SESSION_METADATA_SLOT, metadata))
+        pid = _pid(metadata) if isinstance(metadata, dict) else None
+        if pid is None:
+            pid = patient_id(tracker)
+        if pid is not None:
+            try:
+                events.append(SlotSet(CONSENT_SLOT, consent_from_patient(await _api().patient(pid))))
+            except ClinicApiError as exc:
+                log.warning("consent refresh failed: status=%s code=%s", exc.status, exc.code)
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+def _pid(metadata: dict[str, Any]) -> int | None:
+    raw = metadata.get("patient_id")
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,609 @@
+"""Deterministic red-flag rules for pt-BR patient messages.
+
+A red flag is a potentially serious clinical situation happening now. When `detect(text)` returns
+anything, the NLU component `RedFlagOverride` forces the intent `urgent_symptom` (reason `urgent`):
+the patient immediately gets the safety message (SAMU 192, nearest emergency room; CVV 188 when the
+category is `suicide`) and the clinical team gets an urgent-priority handoff.
+
+Design (clinical choices are deliberate; a missed emergency is a bug, a false alarm costs a nurse a
+minute):
+- Rules run on normalized text (`normalize.normalize_with_offsets`: lowercase, no accents,
+  abbreviations expanded, "bb" -> "bebe", "n" -> "nao"...) after a conservative typo fix of a small
+  vocabulary of long, distinctive clinical words ("desmaiu" -> "desmaiou", "convulsao" variants).
+- When in doubt the rules FIRE. Suppression only happens for clear, explicit language:
+  1. Negation right before the finding, in the same clause: "sem falta de ar", "nao tenho dor no
+     peito", "nem desmaiou", "nunca tive convulsao". "Nao sei se e falta de ar" is NOT a negation;
+     "nao consigo respirar" / "nao para de sangrar" are findings themselves.
+  2. Hypothetical / preventive / fear language in the same clause: "e se eu tiver falta de ar no
+     exame?", "em caso de dor no peito", "medo de desmaiar na coleta", "historico familiar de
+     infarto", "prevenir avc".
+  3. Clearly remote events: the sentence places the finding in the distant past ("ano passado",
+     "mes passado", "semana passada", "ha 3 meses", "anos atras", "quando era crianca") or says it
+     was already handled ("fui na upa", "tive alta") AND nothing says it is happening again ("de
+     novo", "voltou", "ainda", "agora", "continua", "piorou"). "Tive dor no peito ontem" still
+     fires: a day-old chest pain is still an emergency. "Ha 2 dias" still fires; "ha 2 meses" of
+     chest pain is a chronic complaint for a cardiology booking, not an ambulance.
+     Suicidal language is NEVER suppressed as past: any mention gets the CVV message.
+  4. Rule-specific administrative or routine context: "acidente de trabalho, preciso de atestado"
+     (paperwork about a past accident), "exame de sangue", "tirar sangue", "ar condicionado",
+     "peito do pe", "dor tipo facada" (a pain description, not a stabbing), "azia/refluxo" with
+     "queimacao no peito".
+- Routine messages that share words do NOT fire: "exame de sangue", "consulta pro bebe com
+  pediatra", "gravida, quero pre-natal", "bolsa" without rupture, "tiro a segunda via" (verb tirar).
+- "quero marcar cardiologista pq tive dor no peito ano passado" does NOT fire (remote, explicit
+  past). Without "ano passado" ("quero marcar cardiologista pq tive dor no peito") it FIRES: we
+  cannot tell it is over, so the patient gets the safety message and a nurse looks at it.
+- Baby fever: ANY fever in a baby ("bebe", "nene", "recem nascido", "N meses/dias de vida", "filho
+  de N meses") fires: fever in infants under 3 months is an emergency and patients rarely state
+  the age precisely. Fever >= 40 degrees in anyone also fires (category `fever`). Fever in an older
+  child or adult alone does not fire (it is a symptom consultation).
+- Poisoning: ingestion of poison/cleaning products/many pills, "remedio errado", "overdose",
+  "intoxicacao" (food poisoning included: it can dehydrate fast and patients use the word loosely;
+  we accept the false alarms), venomous bites (snake, scorpion, spider). "Tomei 2 dipironas" does not
+  fire (a normal dose), "tomei 20 comprimidos" does.
+- Serious injury: "acidente" fires unless it is paperwork about it (atestado, laudo, INSS, CAT,
+  pericia, seguro) or clearly remote; any head blow fires ("bateu a cabeca"), stabbing/shooting,
+  run over, open fracture, severe burn, electric shock, drowning, falls from height.
+- Pregnancy: pregnancy + bleeding, waters breaking ("bolsa estourou/rompeu", "perdendo liquido"),
+  labor, baby not moving. "Gravida + exame de sangue" does not fire.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from clinic_nlu.normalize import normalize_with_offsets
+
+__all__ = ["CATEGORIES", "RedFlag", "describe", "detect", "is_urgent"]
+
+# category -> short pt-BR label (for the handoff note the clinical team reads)
+CATEGORIES: dict[str, str] = {
+    "chest_pain": "dor/aperto no peito",
+    "breathing": "falta de ar",
+    "stroke": "sinais de AVC",
+    "bleeding": "sangramento intenso",
+    "unconscious": "desmaio/perda de consciência",
+    "seizure": "convulsão",
+    "allergy": "reação alérgica grave",
+    "fever": "febre em bebê/febre muito alta",
+    "poisoning": "intoxicação/envenenamento",
+    "injury": "acidente/lesão grave",
+    "pregnancy": "gestação: sangramento/bolsa rompida/trabalho de parto",
+    "suicide": "risco de suicídio/autolesão",
+}
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """One red flag found in a message. `start`/`end` point into the ORIGINAL text."""
+
+    code: str
+    category: str
+    start: int = field(default=-1, compare=False)
+    end: int = field(default=-1, compare=False)
+    evidence: str = field(default="", compare=False)
+
+    @property
+    def label(self) -> str:
+        return CATEGORIES.get(self.category, self.category)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    code: str
+    category: str
+    pattern: re.Pattern[str]
+    negatable: bool = True
+    past_suppressible: bool = True
+    exclude: re.Pattern[str] | None = None  # searched in the sentence
+    requires: re.Pattern[str] | None = None  # searched in the whole message
+
+
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")")
+
+
+_W = r"(?:\s+\w+)"  # one more word
+
+# --- context detectors -------------------------------------------------------------------------
+
+# Negation cues; "nao" only counts when followed by a having/feeling verb or directly by the
+# finding ("nao sei se", "nao aguento", "nao passa" keep the finding positive).
+_NEG_WORDS = re.compile(r"\b(?:sem|nem|nunca|jamais|nenhum|nenhuma|negou|nega)\b")
+_NAO_VERB = re.compile(
+    r"\bnao(?:\s+(?:tenho|tem|tive|teve|tinha|sinto|sente|senti|sentiu|sentia|apresenta\w*|houve|"
+    r"ha|sofri|sofreu|era|foi|e|deu|estou|esta|estava|estamos|to|sao|foram)\b|\s*$)"
+)
+_HYPOTHETICAL = re.compile(
+    r"\b(?:se\s+(?:eu\s+|ele\s+|ela\s+|a\s+gente\s+)?(?:tiver|sentir|tivesse|sentisse|der|ficar|"
+    r"acontecer|passar)|caso\s+(?:eu\s+)?(?:tenha|sinta|de|aconteca)|em\s+caso\s+de|e\s+se|"
+    r"medo\s+de|receio\s+de|risco\s+de|prevenir|previnir|prevencao|evitar|historico|"
+    r"antecedente|check\s*-?\s*up|quais\s+(?:sao\s+)?(?:os\s+)?(?:sintomas|sinais))\b"
+)
+_PAST = re.compile(
+    r"\b(?:ano\s+passado|anos\s+atras|ano\s+atras|mes\s+passado|meses\s+atras|semana\s+passada|"
+    r"semanas\s+atras|(?:ha|faz|fazem)\s+(?:\d+|um|uma|dois|duas|tres|uns|umas|alguns|algumas|"
+    r"varios|varias|muitos|muitas)\s+(?:anos?|mes|meses|semanas?)|faz\s+(?:muito\s+)?tempo|"
+    r"tempos\s+atras|quando\s+(?:eu\s+)?era\s+(?:crianca|pequen\w+|jovem|nov\w+)|em\s+(?:19|20)\d\d|"
+    r"no\s+passado|(?:ja|uma\s+vez)\s+tive|ja\s+passou|fui\s+(?:ao|no|na|pro|para\s+o|para\s+a)\s+"
+    r"(?:pronto\s+socorro|pronto\s+atendimento|ps|upa|hospital|emergencia)|fiquei\s+internad\w*|"
+    r"(?:tive|recebi|deram|deu)\s+alta)\b"
+)
+_PRESENT = re.compile(
+    r"\b(?:agora|agorinha|neste\s+momento|nesse\s+momento|de\s+novo|novamente|voltou|voltando|"
+    r"ainda|continua|continuo|piorou|piorando|outra\s+vez)\b"
+)
+_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:mas|porem|so\s+que|e|entao|agora|porque|pois)\b")
+_SENTENCE_BREAK = re.compile(r"[.!?\n]+")
+
+# --- shared vocabulary ------------------------------------------------------------------------------
+
+_NUM = r"(?:\d+|um|uma|dois|duas|tres|quatro|cinco|seis|sete|oito|nove|dez|onze)"
+_BABY = re.compile(
+    r"\b(?:bebe\w*|nene\w*|recem\s+nascid\w+|lactente|" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?"
+    r"\s+de\s+(?:vida|idade|nascid\w+)|(?:filh\w+|sobrinh\w+|net[oa]s?|crianca|menin[oa]|ele|ela)\s+"
+    r"(?:\w+\s+)?(?:de|com|tem)\s+" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?)\b"
+)
+_PREGNANT = re.compile(
+    r"\b(?:gravid\w*|gestante|gestacao|gravidez|prenhe|\d+\s+semanas\s+de\s+(?:gestacao|gravidez)|"
+    r"estou\s+esperando\s+(?:um\s+)?(?:bebe|nene|filho)|pre\s*-?\s*natal|barrigud\w+|"
+    r"\d+\s+(?:semanas|meses)\s+(?:gravida|de\s+barriga))\b"
+)
+_ADMIN = re.compile(
+    r"\b(?:atestado|laudo|relatorio|pericia|inss|cat|declaracao|afastamento|seguro|dpvat|beneficio|"
+    r"advogado|processo|auxilio|comprovante|documento|reembolso)\b"
+)
+_BODY_FACE = r"(?:rosto|cara|lingua|labios?|boca|glote|face)"
+
+# --- rules ------------------------------------------------------------------------------------------
+
+_RULES: tuple[_Rule, ...] = (
+    # chest pain / pressure; infarction words
+    _Rule(
+        "chest_pain",
+        "chest_pain",
+        _rx(
+            r"dor(?:es|zinha)?" + _W + r"{0,3}?\s+(?:n[oa]|do|da|neste|nesse|em\s+meu|meu)\s+(?:meu\s+)?peit[oa]\b(?!\s+do\s+pe)",
+            r"dor(?:es)?\s+(?:toracica|precordial|no\s+torax)",
+            r"peito" + _W + r"{0,2}\s+(?:doendo|doi|doe|dolorido|apertado|pesado|queimando|ardendo|travado|"
+            r"explodindo|fisgando)",
+            r"(?:doendo|doi|doe|aperta|apertando|queima|queimando)\s+(?:o|meu|muito\s+o|demais\s+o)\s+peito",
+            r"(?:aperto|pressao|peso|pontadas?|agulhadas?|fisgadas?|facadas?)" + _W + r"{0,2}?\s+"
+            r"(?:n[oa]|do)\s+(?:meu\s+)?peito\b(?!\s+do\s+pe)",
+            r"infart\w*",
+            r"enfart\w*",
+            r"ataque\s+cardiaco",
+            r"parada\s+cardiaca",
+            r"dor" + _W + r"{0,2}\s+(?:n[oa]|do)\s+braco\s+esquerdo" + r"(?=.*\b(?:peito|suor|suando|falta\s+de\s+ar|enjoo|mandibula))",
+        ),
+    ),
+    # burning in the chest: usually heartburn, so not when the patient says so
+    _Rule(
+        "chest_pain",
+        "chest_pain",
+        _rx(r"(?:queimacao|ardencia|queimando)" + _W + r"{0,2}?\s+(?:n[oa]|do)\s+(?:meu\s+)?peito\b(?!\s+do\s+pe)"),
+        exclude=re.compile(r"\b(?:azia|refluxo|gastrite|ma\s+digestao|depois\s+(?:de|que)\s+com\w+)\b"),
+    ),
+    # shortness of breath, choking, asthma attack, cyanosis
+    _Rule(
+        "shortness_of_breath",
+        "breathing",
+        _rx(
+            r"falt\w*\s+(?:de\s+|o\s+)?ar\b(?!\s+condicionado)",
+            r"sem\s+ar\b(?!\s+condicionado)",
+            r"(?:nao|sem|nem)\s+(?:\w+\s+)?(?:consig\w*|consegu\w*)\s+(?:\w+\s+)?respirar",
+            r"(?:nao|mal)\s+(?:esta|estou|estava)?\s*respirando",
+            r"dificuldade\s+(?:para\s+|de\s+|pra\s+|em\s+)?respirar",
+            r"respir\w+\s+(?:com\s+dificuldade|mal|muito\s+rapido|ofegante)",
+            r"respiracao\s+(?:dificil|curta|ofegante|pesada|fraca|acelerada)",
+            r"sufoca(?:nd\w*|d\w*|mento|ndo)|sufocou",
+            r"(?:labios?|boca|rosto|pele|dedos|unhas)\s+(?:\w+\s+)?(?:roxa|roxo|roxos|roxas|arroxead\w+|azulad\w+)",
+            r"(?:bebe|nene|crianca|ele|ela|boca|labios?|rosto|cara)\s+(?:\w+\s+)?fic\w+\s+(?:todo\s+|toda\s+)?(?:roxo|roxa|azul)",
+            r"engasg\w+",
+            r"crise\s+(?:forte\s+)?de\s+(?:asma|bronquite)",
+            r"asma\s+(?:atacada|forte|muito\s+forte)",
+            r"cansad\w*\s+(?:para|de|pra)\s+respirar",
+            r"puxando\s+o\s+ar",
+        ),
+    ),
+    # stroke signs
+    _Rule(
+        "stroke_signs",
+        "stroke",
+        _rx(
+            r"boca\s+(?:\w+\s+)?tort\w+",
+            r"(?:rosto|cara|face)\s+(?:\w+\s+)?(?:tort\w+|caid\w+|paralisad\w+|repuxad\w+|dormente|cai\w*\s+de\s+um\s+lado)",
+            r"(?:metade|lado)\s+(?:do|da)\s+(?:rosto|cara|face|boca)\s+(?:\w+\s+)?(?:caid|paralisad|dormente|tort|mole)\w*",
+            r"fala\s+(?:\w+\s+)?(?:enrolad\w+|arrastad\w+|embolad\w+|confus\w+)",
+            r"falando\s+(?:\w+\s+)?(?:enrolado|embolado|arrastado|estranho|tudo\s+errado|coisa\s+com\s+coisa|sem\s+sentido)",
+            r"lingua\s+enrolad\w+",
+            r"nao\s+(?:consegue|esta\s+conseguindo|consigo|conseguia)\s+(?:mais\s+)?falar"
+            r"(?!\s+(?:com|no|na|pelo|pela|por|ao|sobre|da|do|whatsapp|telefone|ninguem|nada|la|aqui|ai))",
+            r"nao\s+(?:consegue|esta\s+conseguindo|consigo|conseguia)\s+(?:mais\s+)?(?:mexer|levantar|sentir)\s+"
+            r"(?:o|a)\s+(?:braco|perna|lado|mao|rosto|boca)",
+            r"(?:fraqueza|dormencia|formigamento|paralisia|dormente|sem\s+forca|adormecid\w+|paralisad\w+)" + _W
+            + r"{0,4}?\s+(?:(?:de|em|d[oa]|n[oa])\s+)?(?:um\s+so\s+|so\s+um\s+|um\s+dos\s+|um\s+|o\s+|uma\s+)?lado\b",
+            r"lado\s+(?:direito|esquerdo)\s+do\s+corpo\s+(?:\w+\s+)?(?:dormente|paralisad\w+|fraco|mole|sem\s+forca|"
+            r"formigando|adormecid\w+|nao\s+mexe)",
+            r"(?:braco|perna|mao)\s+(?:direit[oa]|esquerd[oa])\s+(?:\w+\s+)?(?:dormente|paralisad\w+|sem\s+forca|"
+            r"fraco|fraca|nao\s+mexe|mole|caid\w+)",
+            r"nao\s+(?:mexe|sente|consegue\s+mexer)\s+(?:o|a)\s+(?:braco|perna|lado|mao)",
+            r"perd\w+\s+(?:subita|repentina)\s+(?:d[ae]\s+)?(?:a\s+)?visao",
+            r"perd\w+\s+(?:d[ae]\s+)?(?:a\s+)?visao\s+(?:\w+\s+){0,3}?(?:de\s+repente|do\s+nada|subitamente|repentinamente)",
+            r"(?:perdi|perdeu)\s+a\s+visao",
+            r"fic\w+\s+(?:cego|cega)",
+            r"parou\s+de\s+enxergar",
+            r"(?:nao\s+)?(?:estou|esta|to)?\s*(?:sem\s+)?enxergando\s+nada",
+            r"visao\s+(?:escureceu|apagou|sumiu)",
+            r"derrame(?!\s+(?:no|nos|de|pleural)\s*(?:olho|olhos|pleural)?)",
+            r"avc",
+            r"acidente\s+vascular",
+            r"isquemia",
+        ),
+    ),
+    # heavy bleeding; vomiting/coughing blood
+    _Rule(
+        "heavy_bleeding",
+        "bleeding",
+        _rx(
+            r"sangramento\s+(?:\w+\s+)?(?:forte|intenso|grande|abundante|que\s+nao\s+para|muito\s+forte|sem\s+parar|demais)",
+            r"muito\s+sangue",
+            r"sangue\s+demais",
+            r"sangue\s+(?:pra|para)\s+todo\s+lado",
+            r"sangr\w+\s+(?:muito|demais|sem\s+parar|bastante|horrores|pra\s+caramba|que\s+nem|igual)",
+            r"nao\s+(?:para|parou|esta\s+parando|estanca)\s+de\s+sangrar",
+            r"sangr\w+\s+(?:e|que)\s+nao\s+para",
+            r"sangue\s+(?:e|que)\s+nao\s+para",
+            r"hemorragia\w*",
+            r"perd\w+\s+(?:muito\s+)?sangue",
+            r"(?:vomit\w*|tossi\w*|tossindo|cusp\w*|golf\w*|escarr\w*|jorr\w*)\s+(?:\w+\s+)?sangue",
+            r"sangue\s+(?:no|na|pelo|pela)\s+(?:vomito|tosse|boca\s+e\s+nariz)",
+            r"poca\s+de\s+sangue",
+        ),
+        exclude=re.compile(
+            r"\b(?:tirar|tira|tiram|tirou|tiraram|coleta\w*|colher|colhe|doar|doacao|doei|doando)\s+"
+            r"(?:\w+\s+)?(?:muito\s+)?sangue"
+        ),
+    ),
+    # fainting / unconsciousness
+    _Rule(
+        "fainting",
+        "unconscious",
+        _rx(
+            r"desmai\w*",
+            r"perd\w+\s+(?:a\s+)?(?:consciencia|os\s+sentidos)",
+            r"inconscien\w+",
+            r"desacordad\w+",
+            r"nao\s+(?:acorda|esta\s+acordando|quer\s+acordar|reage|responde\s+(?:a|aos|quando))",
+            r"apagou\s+(?:do\s+nada|e\s+caiu|de\s+repente)",
+            r"caiu\s+(?:e\s+)?(?:nao\s+levanta|desacordad\w+|duro|dura)",
+            r"sincope",
+            r"(?:esta|estou|to)\s+(?:quase\s+)?apagando",
+        ),
+        exclude=re.compile(
+            r"\b(?:medo|receio)\s+de\s+(?:\w+\s+)?desmai\w*|\b(?:posso|pode|costumo|costuma|vou|ia|"
+            r"iria|normal)\s+(?:\w+\s+)?desmai\w*|\bse\s+(?:eu\s+)?desmai\w*"
+        ),
+    ),
+    # seizure
+    _Rule(
+        "seizure",
+        "seizure",
+        _rx(
+            r"convuls\w*",
+            r"comvuls\w*",
+            r"ataque\s+(?:epileptico|de\s+epilepsia|epilepsia)",
+            r"crise\s+(?:epileptica|convulsiva|de\s+epilepsia|de\s+convulsao)",
+            r"(?:tremendo|se\s+debatendo|se\s+tremendo|estrebuchando)\s+(?:\w+\s+)?(?:e\s+)?(?:babando|espumando)",
+            r"espumando\s+(?:pela|na)\s+boca",
+            r"(?:olhos?\s+revirad\w+|revirando\s+os\s+olhos)",
+            r"se\s+debatendo",
+        ),
+    ),
+    # severe allergic reaction
+    _Rule(
+        "anaphylaxis",
+        "allergy",
+        _rx(
+            r"garganta\s+(?:\w+\s+)?(?:fechando|fechou|fechada|trancando|trancou|inchando|inchada|inchou)",
+            r"(?:inchac\w*|inchad\w*|inchou|inchando|incho)" + _W + r"{0,3}?\s+(?:n[oa]s?\s+|d[oa]s?\s+)?"
+            + _BODY_FACE + r"\b",
+            _BODY_FACE + r"\s+(?:\w+\s+){0,2}?(?:inchad\w*|inchando|inchou|inchaco|incha)",
+            r"anafila\w*",
+            r"edema\s+de\s+glote",
+            r"reacao\s+alergica\s+(?:\w+\s+)?(?:grave|forte|severa|seria|feia)",
+            r"(?:alergia|reacao\s+alergica)" + _W + r"{0,5}?\s+(?:sem\s+conseguir\s+respirar|fechando\s+a\s+garganta)",
+            r"(?:estou|esta|to)\s+(?:tendo|com)\s+(?:uma\s+)?(?:reacao\s+alergica|crise\s+alergica)",
+        ),
+    ),
+    # fever in a baby (any fever), very high fever in anyone
+    _Rule(
+        "baby_fever",
+        "fever",
+        _rx(r"febr\w*", r"temperatura\s+(?:alta|de\s+3[89]|de\s+4\d)", r"3[89](?:[,.]\d)?\s*(?:graus|c)\b"),
+        requires=_BABY,
+    ),
+    _Rule(
+        "very_high_fever",
+        "fever",
+        _rx(
+            r"febre\s+(?:\w+\s+)?(?:de\s+|com\s+|a\s+)?4[0-2](?:[,.]\d)?",
+            r"4[0-2](?:[,.]\d)?\s*(?:graus|c\b|de\s+febre)",
+            r"temperatura\s+(?:de\s+)?4[0-2]",
+        ),
+    ),
+    # poisoning, overdose, venomous bites
+    _Rule(
+        "poisoning",
+        "poisoning",
+        _rx(
+            r"envenen\w*",
+            r"intoxic\w*",
+            r"overdose",
+            r"(?:tomou|tomei|tomaram|bebeu|bebi|engoliu|engoli|ingeriu|ingeri|comeu|comi|tomado)" + _W + r"{0,4}?\s+"
+            r"(?:veneno|chumbinho|raticida|inseticida|agua\s+sanitaria|candida|qboa|cloro|soda\s+caustica|"
+            r"produtos?\s+de\s+limpeza|produto\s+quimico|desinfetante|alvejante|querosene|gasolina|solvente|"
+            r"thinner|removedor|detergente|pilhas?|baterias?|cartela|caixa\s+(?:inteira|toda)|vidro\s+(?:inteiro|todo)|"
+            r"frasco\s+(?:inteiro|todo)|todos?\s+os\s+(?:remedios|comprimidos)|remedios?\s+demais|"
+            r"(?:muitos?|varios?|um\s+monte\s+de)\s+(?:remedios?|comprimidos?|capsulas?|pilulas?)|"
+            r"(?:\d{2,}|dez|quinze|vinte|trinta)\s+(?:remedios|comprimidos|capsulas|pilulas)|"
+            r"remedios?\s+(?:d[aoe]\s+)?(?:avo|vo|vovo|mae|pai|vizinh\w+|irma\w*|tia|tio)|"
+            r"remedios?\s+errados?|dose\s+errada|dose\s+dupla|remedios?\s+escondid\w+|remedio\s+de\s+adulto)",
+            r"engol\w+\s+(?:um\s+|uma\s+)?(?:remedio|comprimido|pilha|bateria|ima|moeda|veneno|produto)",
+            r"(?:picad\w+|mordid\w+|picou|mordeu)\s+(?:\w+\s+)?(?:de\s+|por\s+|uma\s+|um\s+)?(?:cobra|escorpiao|aranha|jararaca|cascavel)",
+            r"(?:cobra|escorpiao|aranha|jararaca|cascavel)\s+(?:\w+\s+)?(?:picou|mordeu)",
+        ),
+    ),
+    # serious injury
+    _Rule(
+        "serious_injury",
+        "injury",
+        _rx(
+            r"acidente\b(?!\s+vascular)",
+            r"atropel\w*",
+            r"fratura\s+exposta",
+            r"osso\s+(?:\w+\s+)?(?:para|pra)\s+fora",
+            r"osso\s+exposto",
+            r"(?:levou|tomou|levei|tomei|deram|atingid\w+|acertaram)\s+(?:\w+\s+)?(?:tiros?|facadas?|bala)\b",
+            r"balead\w+",
+            r"esfaquead\w+",
+            r"facadas?\b",
+            r"arma\s+de\s+fogo",
+            r"tiroteio",
+            r"(?:bateu|bati|batido|batida|batendo|pancada|pancadao|bater)" + _W + r"{0,3}?\s+(?:n[ao]|[ao])\s+(?:sua\s+|minha\s+)?cabeca",
+            r"(?:cabeca|cabecada)\s+(?:\w+\s+)?(?:no|na|contra)\s+(?:chao|parede|quina|mesa)",
+            r"traumatismo",
+            r"queimadura\w*\s+(?:\w+\s+)?(?:grave|feia|grande|extensa|profunda|de\s+(?:segundo|terceiro|2|3)\w*\s+grau)",
+            r"(?:se\s+)?queimou\s+(?:\w+\s+)?(?:feio|muito|todo|toda|o\s+rosto|a\s+cara|o\s+corpo)",
+            r"(?:oleo|agua)\s+fervendo",
+            r"(?:caiu|cai|queda)" + _W + r"{0,3}?\s+(?:da|do|de)\s+(?:escada|telhado|laje|altura|andaime|arvore|cavalo|"
+            r"moto|bicicleta|beliche|segundo\s+andar|janela)",
+            r"choque\s+eletrico",
+            r"eletrocut\w+",
+            r"afog\w+",
+            r"corte\s+(?:muito\s+)?(?:profundo|grande|fundo|feio)",
+            r"cortou\s+(?:\w+\s+)?(?:feio|fundo|muito)",
+            r"amput\w+",
+            r"decep\w+",
+            r"esmag\w+",
+            r"bateu\s+o\s+carro|batida\s+de\s+(?:carro|moto)|capot\w+",
+        ),
+        exclude=re.compile(
+            _ADMIN.pattern + r"|\bdor\s+(?:\w+\s+)?(?:tipo|como|de|parece)\s+(?:uma\s+)?facada|"
+            r"\b(?:tipo|como|parece)\s+(?:uma\s+)?facada"
+        ),
+    ),
+    # pregnancy: bleeding, waters breaking, labor, baby not moving
+    _Rule(
+        "pregnancy_bleeding",
+        "pregnancy",
+        _rx(
+            r"sangramento\w*",
+            r"sangr(?:ando|ou|ei|a)\b",
+            r"(?:perdendo|saindo|descendo|escorrendo|com|muito|manchas?\s+de|borra\s+de)\s+sangue",
+            r"sangue\s+(?:na|no)\s+(?:calcinha|absorvente|papel|vaso)",
+            r"hemorragia",
+            r"escape\b",
+        ),
+        requires=_PREGNANT,
+        exclude=re.compile(r"\bexames?\s+(?:\w+\s+)?(?:de\s+)?sangue|\b(?:tirar|coleta\w*|colher)\s+(?:de\s+)?sangue"),
+    ),
+    _Rule(
+        "waters_broken",
+        "pregnancy",
+        _rx(
+            r"bolsa\s+(?:\w+\s+)?(?:estourou|estorou|rompeu|rompida|estourada|arrebentou|rasgou|vazando)",
+            r"(?:estourou|estorou|rompeu|arrebentou)\s+a\s+(?:minha\s+)?bolsa",
+            r"rompimento\s+da\s+bolsa",
+        ),
+    ),
+    _Rule(
+        "waters_broken",
+        "pregnancy",
+        _rx(r"(?:perdendo|saindo|escorrendo|vazando|perdi)\s+(?:muito\s+)?(?:liquido|agua)"),
+        requires=_PREGNANT,
+    ),
+    _Rule(
+        "labor",
+        "pregnancy",
+        _rx(
+            r"trabalho\s+de\s+parto",
+            r"contracoes?\s+(?:\w+\s+)?(?:fortes?|de\s+\d+\s+em\s+\d+|ritmadas|sem\s+parar|muito)",
+            r"(?:bebe|nene|neném)\s+(?:nao\s+(?:esta\s+)?(?:mexe|mexendo|se\s+mexe)|parou\s+de\s+(?:mexer|se\s+mexer))",
+            r"nasce\w*\s+agora",
+        ),
+        requires=_PREGNANT,
+    ),
+    # suicidal thoughts / self-harm (never suppressed as "past"; explicit negation still applies)
+    _Rule(
+        "suicidal_ideation",
+        "suicide",
+        _rx(
+            r"(?:quero|queria|vontade\s+de|pensando\s+em|penso\s+em|pensei\s+em|desejo\s+de)\s+(?:\w+\s+)?morrer",
+            r"melhor\s+(?:eu\s+)?(?:estar\s+)?(?:morto|morta|morrer)",
+            r"(?:me|se)\s+matar(?!\s+de\s+(?:rir|trabalhar|estudar))",
+            r"vou\s+me\s+matar",
+            r"suicid\w*",
+            r"tirar\s+(?:a\s+)?(?:minha\s+)?(?:propria\s+)?vida",
+            r"acabar\s+com\s+(?:a\s+)?(?:minha\s+)?vida",
+            r"acabar\s+com\s+tudo",
+            r"dar\s+fim\s+(?:a|na|em)\s+(?:minha\s+)?vida",
+            r"nao\s+(?:aguento|suporto|quero|consigo)\s+mais\s+viver",
+            r"nao\s+(?:vejo|tem|ha)\s+(?:mais\s+)?sentido\s+(?:em|na|de)\s+(?:viver|vida|continuar)",
+            r"nao\s+quero\s+mais\s+(?:estar\s+aqui|existir|acordar|viver)",
+            r"sumir\s+(?:do\s+mundo\s+)?para\s+sempre",
+            r"tomar\s+todos\s+os\s+(?:meus\s+)?(?:remedios|comprimidos)",
+            r"se\s+jogar\s+(?:da|do|de|na\s+frente)",
+            r"me\s+jogar\s+(?:da|do|de|na\s+frente)",
+            r"enforcar",
+        ),
+        past_suppressible=False,
+    ),
+    _Rule(
+        "self_harm",
+        "suicide",
+        _rx(
+            r"me\s+(?:cortar|cortando|corto|machucar|ferir|mutil\w*)\b",
+            r"me\s+(?:cortei|machuquei|feri)\s+(?:\w+\s+)?(?:de\s+proposito|(?:os\s+|o\s+)?pulsos?)",
+            r"se\s+(?:cortando|cortar|cortou|machucando|mutil\w*)\s+(?:de\s+proposito|os?\s+pulsos?|o\s+braco)",
+            r"cort\w+\s+(?:os\s+|meus\s+|o\s+|meu\s+)?pulsos?",
+            r"auto\s*-?\s*(?:lesao|mutila\w*|agressao)",
+            r"automutila\w*",
+        ),
+        past_suppressible=False,
+        exclude=re.compile(r"\b(?:sem\s+querer|cozinhando|na\s+cozinha|fazendo\s+a\s+barba|depilando|cabelo|unha)\b"),
+    ),
+)
+
+# --- typo tolerance ------------------------------------------------------------------------------
+
+# Long, distinctive words that must survive one typo. Only tokens of 7+ letters are corrected (so
+# "fatura" never becomes "fratura") and only to words of this list.
+_VOCAB = (
+    "desmaiou desmaiei desmaiada desmaiado desmaiando desmaios convulsao convulsoes convulsionando "
+    "convulsionou hemorragia sangramento sangrando respirar respirando sufocando sufocado sufocada "
+    "consciencia desacordado desacordada inconsciente envenenamento envenenado envenenada intoxicacao "
+    "intoxicado intoxicada anafilaxia anafilatico atropelado atropelada atropelamento suicidio "
+    "suicidar gestante formigamento dormencia infarto infartando enfarto garganta inchado inchada "
+    "epileptico epileptica esfaqueado esfaqueada baleado baleada overdose engasgado engasgada engasgou "
+    "paralisado paralisada enrolada enrolado estourou rompeu queimadura traumatismo"
+).split()
+_VOCAB_SET = frozenset(_VOCAB)
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    if la > lb:
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+def _fix_typos(text: str, offsets: list[int]) -> tuple[str, list[int]]:
+    out: list[str] = []
+    offs: list[int] = []
+    pos = 0
+    for m in re.finditer(r"[a-z]{7,}", text):
+        word = m.group(0)
+        out.append(text[pos : m.start()])
+        offs.extend(offsets[pos : m.start()])
+        fixed = word
+        if word not in _VOCAB_SET:
+            for cand in _VOCAB:
+                if abs(len(cand) - len(word)) <= 1 and cand[0] == word[0] and _within_one_edit(word, cand):
+                    fixed = cand
+                    break
+        out.append(fixed)
+        src = offsets[m.start() : m.end()]
+        offs.extend(src[min(i, len(src) - 1)] for i in range(len(fixed)))
+        pos = m.end()
+    out.append(text[pos:])
+    offs.extend(offsets[pos:])
+    return "".join(out), offs
+
+
+# --- detection -----------------------------------------------------------------------------------
+
+
+def _span(breaks: re.Pattern[str], text: str, start: int, end: int) -> tuple[int, int]:
+    """The [begin, finish) of the segment of `text` (cut by `breaks`) that contains start..end."""
+    begin, finish = 0, len(text)
+    for b in breaks.finditer(text):
+        if b.end() <= start:
+            begin = b.end()
+        elif b.start() >= end:
+            finish = b.start()
+            break
+    return begin, finish
+
+
+def _negated(before: str) -> bool:
+    """Negation cue among the last words before the finding (same clause)."""
+    window = " ".join(before.split()[-3:])
+    if _NEG_WORDS.search(window):
+        return True
+    return bool(_NAO_VERB.search(window))
+
+
+def _prepare(text: str) -> tuple[str, list[int]]:
+    norm, offsets = normalize_with_offsets(text)
+    return _fix_typos(norm, offsets)
+
+
+def detect(text: str) -> list[RedFlag]:
+    """All red flags in `text` (one per code, in order of appearance). Empty list = no red flag."""
+    if not text or not text.strip():
+        return []
+    norm, offsets = _prepare(text)
+    found: dict[str, RedFlag] = {}
+    for rule in _RULES:
+        if rule.code in found:
+            continue
+        if rule.requires is not None and not rule.requires.search(norm):
+            continue
+        for m in rule.pattern.finditer(norm):
+            s_begin, s_end = _span(_SENTENCE_BREAK, norm, m.start(), m.end())
+            sentence = norm[s_begin:s_end]
+            c_begin, _ = _span(_CLAUSE_BREAK, norm[s_begin:s_end], m.start() - s_begin, m.end() - s_begin)
+            before = sentence[c_begin : m.start() - s_begin]
+            if rule.negatable and _negated(before):
+                continue
+            if _HYPOTHETICAL.search(" ".join(before.split()[-6:])):
+                continue
+            if rule.exclude is not None and rule.exclude.search(sentence):
+                continue
+            if rule.past_suppressible and _PAST.search(sentence) and not _PRESENT.search(sentence):
+                continue
+            start = offsets[m.start()] if m.start() < len(offsets) else -1
+            end = offsets[m.end() - 1] + 1 if m.end() - 1 < len(offsets) else -1
+            found[rule.code] = RedFlag(rule.code, rule.category, start, end, text[start:end] if start >= 0 else "")
+            break
+    return sorted(found.values(), key=lambda f: f.start)
+
+
+def is_urgent(text: str) -> bool:
+    return bool(detect(text))
+
+
+def describe(flags: list[RedFlag]) -> str:
+    """pt-BR summary for the handoff note: 'Sinais de alerta: dor/aperto no peito; falta de ar'."""
+    if not flags:
+        return ""
+    labels: list[str] = []
+    for f in flags:
+        if f.label not in labels:
+            labels.append(f.label)
+    return "Sinais de alerta: " + "; ".join(labels)

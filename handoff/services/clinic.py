@@ -1,0 +1,391 @@
+"""Clinic use cases (agenda, patients, exams, billing) behind the `ClinicDirectory` port.
+
+`ClinicDirectory` is the seam where a real agenda/EHR plugs in; the built-in implementation is
+`handoff.adapters.sql.clinic_store.SqlClinicDirectory`. The rules (what slots exist, which
+moves an appointment may make, how a CPF links records) live in `handoff.domain.clinic` and
+are applied here, so every directory gets them for free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+from handoff.domain.clinic import appointments as rules
+from handoff.domain.clinic.appointments import AppointmentRuleError, AppointmentStatus
+from handoff.domain.clinic.calendar import to_clinic
+from handoff.domain.clinic.cpf import normalize_cpf
+from handoff.domain.clinic.entities import (
+    Appointment,
+    Boleto,
+    ClinicInfo,
+    Consent,
+    Doctor,
+    Exam,
+    ExamResult,
+    Insurer,
+    PatientRecord,
+    Price,
+    Specialty,
+)
+from handoff.domain.clinic.identity import IdentityError
+from handoff.domain.clinic.slots import MAX_WINDOW, DoctorSchedule, Slot, free_slots, offered_slot, parse_slot_id
+
+DEFAULT_WINDOW = timedelta(days=30)
+MAX_SLOTS = 200
+_CONSENT_VERSION = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_STATUS_RETRIES = 3
+
+
+class SlotTakenError(Exception):
+    """The slot was booked by someone else first (the database refused the second booking)."""
+
+
+class ClinicError(Exception):
+    """A request the clinic cannot serve: HTTP `status` and a stable `code` for the API."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(what: str) -> ClinicError:
+    """404 with code `<what>_not_found`."""
+    return ClinicError(404, f"{what}_not_found", f"{what} not found")
+
+
+class ClinicDirectory(Protocol):
+    """Where clinic data lives: the built-in SQL store, or an adapter to a real agenda/EHR.
+
+    Patient ids are the hub's ids; `resolve_patient` maps a channel patient to the record that
+    holds the person's clinic data (after identification by CPF they differ).
+    """
+
+    async def info(self) -> ClinicInfo | None:
+        """The clinic's public card (None before it is configured)."""
+        ...
+
+    async def specialties(self) -> list[Specialty]:
+        """All specialties, by name."""
+        ...
+
+    async def doctors(self, specialty: str | None = None) -> list[Doctor]:
+        """Active doctors, optionally of one specialty slug."""
+        ...
+
+    async def doctor(self, doctor_id: int) -> Doctor | None:
+        """One active doctor."""
+        ...
+
+    async def schedules(self, doctor_ids: Sequence[int]) -> list[DoctorSchedule]:
+        """Weekly schedule rows of these doctors."""
+        ...
+
+    async def busy(
+        self, doctor_ids: Sequence[int], start: datetime, end: datetime
+    ) -> dict[int, list[tuple[datetime, datetime]]]:
+        """Non-cancelled appointments of these doctors overlapping [start, end)."""
+        ...
+
+    async def resolve_patient(self, patient_id: int) -> int | None:
+        """The id of the record holding this patient's clinic data (None when unknown)."""
+        ...
+
+    async def patient(self, patient_id: int) -> PatientRecord | None:
+        """The patient as the clinic API may show it."""
+        ...
+
+    async def identify(
+        self, patient_id: int, cpf: str | None, birth_date: date | None, name: str | None
+    ) -> PatientRecord:
+        """Attach identity data, linking to the record with this CPF (rules in domain.clinic.identity).
+
+        Raises `IdentityError` when the rules refuse.
+        """
+        ...
+
+    async def record_consent(self, patient_id: int, granted: bool, version: str, at: datetime) -> Consent:
+        """Append a consent decision (never updates an old one)."""
+        ...
+
+    async def appointments(self, patient_id: int) -> list[Appointment]:
+        """All appointments of a (resolved) patient, soonest first."""
+        ...
+
+    async def appointment(self, appointment_id: int) -> Appointment | None:
+        """One appointment."""
+        ...
+
+    async def book(self, patient_id: int, slot: Slot, at: datetime) -> Appointment:
+        """Create a scheduled appointment; raises `SlotTakenError` when the slot is not free."""
+        ...
+
+    async def set_status(
+        self, appointment_id: int, expected: AppointmentStatus, new: AppointmentStatus, at: datetime
+    ) -> Appointment | None:
+        """Change the status if it is still `expected` (None when it changed meanwhile)."""
+        ...
+
+    async def move(
+        self, appointment_id: int, expected: AppointmentStatus, slot: Slot, new: AppointmentStatus, at: datetime
+    ) -> Appointment | None:
+        """Move to another slot if the status is still `expected`; raises `SlotTakenError`."""
+        ...
+
+    async def exams(self) -> list[Exam]:
+        """The exam catalog."""
+        ...
+
+    async def exam(self, slug: str) -> Exam | None:
+        """One exam by slug."""
+        ...
+
+    async def exam_results(self, patient_id: int) -> list[ExamResult]:
+        """A (resolved) patient's exams, newest first."""
+        ...
+
+    async def exam_result_by_token(self, token: str) -> tuple[ExamResult, str | None] | None:
+        """A ready exam by its report token, with the patient's name."""
+        ...
+
+    async def boletos(self, patient_id: int) -> list[Boleto]:
+        """A (resolved) patient's boletos, by due date."""
+        ...
+
+    async def boleto_by_token(self, token: str) -> tuple[Boleto, str | None] | None:
+        """A boleto by its second-copy link token, with the patient's name."""
+        ...
+
+    async def prices(self, specialty: str | None = None, exam: str | None = None) -> list[Price]:
+        """Private prices, optionally only those of a specialty's consultation and/or an exam."""
+        ...
+
+    async def insurers(self) -> list[Insurer]:
+        """Accepted insurers."""
+        ...
+
+
+@dataclass(frozen=True)
+class OfferedSlot:
+    """A free slot with its doctor (what the slots endpoint lists)."""
+
+    slot: Slot
+    doctor: Doctor
+
+
+class ClinicService:
+    """The clinic use cases, independent of where the data lives."""
+
+    def __init__(self, directory: ClinicDirectory, clock: Callable[[], datetime] | None = None) -> None:
+        self.directory = directory
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        """The current time in the clinic zone."""
+        return to_clinic(self._clock())
+
+    async def info(self) -> ClinicInfo:
+        """The clinic card; 404 until a clinic is configured."""
+        info = await self.directory.info()
+        if info is None:
+            raise not_found("clinic")
+        return info
+
+    async def doctors(self, specialty: str | None) -> list[Doctor]:
+        """Doctors (of a specialty); 404 on an unknown specialty slug."""
+        if specialty is not None:
+            await self._require_specialty(specialty)
+        return await self.directory.doctors(specialty)
+
+    async def _require_specialty(self, slug: str) -> None:
+        if slug not in {s.slug for s in await self.directory.specialties()}:
+            raise not_found("specialty")
+
+    # -- agenda ------------------------------------------------------------------------------
+
+    async def slots(
+        self,
+        specialty: str | None = None,
+        doctor_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 20,
+    ) -> list[OfferedSlot]:
+        """Free slots (soonest first) of a specialty and/or doctor within [start, end)."""
+        now = self.now()
+        start = to_clinic(start) if start else now
+        end = to_clinic(end) if end else max(start, now) + DEFAULT_WINDOW
+        if end <= start:
+            raise ClinicError(400, "invalid_window", "end must be after start")
+        if end - start > MAX_WINDOW:
+            raise ClinicError(400, "invalid_window", f"window longer than {MAX_WINDOW.days} days")
+        limit = max(1, min(limit, MAX_SLOTS))
+        doctors = await self.doctors(specialty)
+        if doctor_id is not None:
+            if await self.directory.doctor(doctor_id) is None:
+                raise not_found("doctor")
+            doctors = [d for d in doctors if d.id == doctor_id]
+        if not doctors:
+            return []
+        by_id = {d.id: d for d in doctors}
+        ids = list(by_id)
+        info = await self.info()
+        schedules = await self.directory.schedules(ids)
+        busy = await self.directory.busy(ids, start, end)
+        found = free_slots(schedules, info.hours, busy, start, end, now, limit=limit)
+        return [OfferedSlot(s, by_id[s.doctor_id]) for s in found]
+
+    async def _offered(self, slot_id: str) -> tuple[Slot, Doctor]:
+        try:
+            doctor_id, start = parse_slot_id(slot_id)
+        except ValueError:
+            raise ClinicError(400, "invalid_slot_id", "slot_id is malformed") from None
+        doctor = await self.directory.doctor(doctor_id)
+        if doctor is None:
+            raise not_found("doctor")
+        info = await self.info()
+        slot = offered_slot(await self.directory.schedules([doctor_id]), info.hours, doctor_id, start, self.now())
+        if slot is None:
+            raise ClinicError(409, "slot_unavailable", "this time is not offered (past, closed or not in the agenda)")
+        return slot, doctor
+
+    async def _patient_id(self, patient_id: int) -> int:
+        resolved = await self.directory.resolve_patient(patient_id)
+        if resolved is None:
+            raise not_found("patient")
+        return resolved
+
+    async def book(self, patient_id: int, slot_id: str) -> Appointment:
+        """Book a free slot for a patient (409 `slot_taken` when someone was first)."""
+        pid = await self._patient_id(patient_id)
+        slot, _doctor = await self._offered(slot_id)
+        try:
+            return await self.directory.book(pid, slot, self.now())
+        except SlotTakenError:
+            raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado") from None
+
+    async def _appointment(self, appointment_id: int, patient_id: int | None) -> Appointment:
+        appt = await self.directory.appointment(appointment_id)
+        if appt is None:
+            raise not_found("appointment")
+        # When the caller says whose appointment it is, someone else's looks like a missing one.
+        if patient_id is not None and appt.patient_id != await self.directory.resolve_patient(patient_id):
+            raise not_found("appointment")
+        return appt
+
+    async def _change_status(
+        self,
+        appointment_id: int,
+        patient_id: int | None,
+        rule: Callable[[AppointmentStatus, datetime, datetime], AppointmentStatus],
+    ) -> Appointment:
+        for _ in range(_STATUS_RETRIES):
+            appt = await self._appointment(appointment_id, patient_id)
+            now = self.now()
+            try:
+                new = rule(appt.status, appt.start, now)
+            except AppointmentRuleError as exc:
+                raise ClinicError(409, exc.code, exc.message) from None
+            if new == appt.status:
+                return appt
+            changed = await self.directory.set_status(appt.id, appt.status, new, now)
+            if changed is not None:
+                return changed
+        raise ClinicError(409, "appointment_changed", "the appointment changed meanwhile; try again")
+
+    async def confirm(self, appointment_id: int, patient_id: int | None = None) -> Appointment:
+        """Confirm attendance (idempotent)."""
+        return await self._change_status(appointment_id, patient_id, rules.confirm)
+
+    async def cancel(self, appointment_id: int, patient_id: int | None = None) -> Appointment:
+        """Cancel before the start (idempotent); the slot becomes free at once."""
+        return await self._change_status(appointment_id, patient_id, rules.cancel)
+
+    async def reschedule(self, appointment_id: int, slot_id: str, patient_id: int | None = None) -> Appointment:
+        """Move to another free slot of the same specialty; the old slot is freed in the same step."""
+        appt = await self._appointment(appointment_id, patient_id)
+        now = self.now()
+        try:
+            new_status = rules.check_reschedule(appt.status, appt.start, now)
+        except AppointmentRuleError as exc:
+            raise ClinicError(409, exc.code, exc.message) from None
+        slot, doctor = await self._offered(slot_id)
+        if doctor.specialty != appt.specialty:
+            raise ClinicError(409, "specialty_mismatch", "the new slot is of another specialty; book a new appointment")
+        if slot.doctor_id == appt.doctor_id and slot.start == appt.start:
+            return appt
+        try:
+            moved = await self.directory.move(appt.id, appt.status, slot, new_status, now)
+        except SlotTakenError:
+            raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado") from None
+        if moved is None:
+            raise ClinicError(409, "appointment_changed", "the appointment changed meanwhile; try again")
+        return moved
+
+    async def appointments(self, patient_id: int, scope: str = "upcoming") -> list[Appointment]:
+        """A patient's appointments: `upcoming` (not cancelled, still ahead) or `all`."""
+        if scope not in ("upcoming", "all"):
+            raise ClinicError(400, "invalid_scope", "scope must be upcoming or all")
+        items = await self.directory.appointments(await self._patient_id(patient_id))
+        if scope == "upcoming":
+            now = self.now()
+            items = [a for a in items if rules.is_upcoming(a.status, a.start, now)]
+        return items
+
+    # -- patients ----------------------------------------------------------------------------
+
+    async def patient(self, patient_id: int) -> PatientRecord:
+        """The patient view (404 when unknown)."""
+        record = await self.directory.patient(patient_id)
+        if record is None:
+            raise not_found("patient")
+        return record
+
+    async def identify(
+        self, patient_id: int, cpf: str | None, birth_date: date | None, name: str | None
+    ) -> PatientRecord:
+        """Validate and attach CPF / birth date / name; links to an existing record by CPF."""
+        digits = None
+        if cpf is not None:
+            digits = normalize_cpf(cpf)
+            if digits is None:
+                raise ClinicError(400, "invalid_cpf", "CPF inválido")
+        if birth_date is not None and not (date(1900, 1, 1) <= birth_date <= self.now().date()):
+            raise ClinicError(400, "invalid_birth_date", "data de nascimento inválida")
+        clean_name = " ".join(name.split())[:200] if name else None
+        if digits is None and birth_date is None and not clean_name:
+            raise ClinicError(400, "invalid_body", "send cpf, birth_date or name")
+        await self._patient_id(patient_id)
+        try:
+            return await self.directory.identify(patient_id, digits, birth_date, clean_name)
+        except IdentityError as exc:
+            raise ClinicError(409, exc.code, exc.message) from None
+
+    async def record_consent(self, patient_id: int, granted: bool, version: str) -> Consent:
+        """Store a consent decision with its notice version and the time (append-only)."""
+        if not _CONSENT_VERSION.match(version):
+            raise ClinicError(400, "invalid_version", "version must look like privacidade-v1")
+        await self._patient_id(patient_id)
+        return await self.directory.record_consent(patient_id, granted, version, self.now())
+
+    # -- exams and billing -------------------------------------------------------------------
+
+    async def exam(self, slug: str) -> Exam:
+        """One exam of the catalog."""
+        exam = await self.directory.exam(slug)
+        if exam is None:
+            raise not_found("exam")
+        return exam
+
+    async def exam_results(self, patient_id: int) -> list[ExamResult]:
+        """The patient's exam results and their status."""
+        return await self.directory.exam_results(await self._patient_id(patient_id))
+
+    async def boletos(self, patient_id: int) -> list[Boleto]:
+        """The patient's boletos."""
+        return await self.directory.boletos(await self._patient_id(patient_id))

@@ -1,0 +1,78 @@
+"""Browser test fixtures: a real hub process on a SQLite file and Debian chromium via Playwright."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Playwright, async_playwright
+
+from tests.support.stack import BotStack, Proc, start_hub
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def hub_env(state_dir: Path, bot: BotStack) -> dict[str, str]:
+    """Environment of a hub with its own SQLite file, talking to the real bot."""
+    return {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{state_dir / 'hub.db'}",
+        "RASA_URL": bot.rasa_url,
+        "ACTIONS_URL": bot.actions_url,
+        "CLINIC_ADMIN_PASSWORD": "e2e-admin-password-0123",
+        "CHANNEL_SANDBOX": "true",
+        "POLL_INTERVAL_SECONDS": "0.2",
+    }
+
+
+@dataclass
+class Hub:
+    """A running hub process."""
+
+    proc: Proc
+    env: dict[str, str]
+    state_dir: Path
+
+    @property
+    def url(self) -> str:
+        """Its base URL."""
+        return f"http://127.0.0.1:{self.proc.port}"
+
+
+@pytest.fixture(scope="module")
+def hub(bot_stack: BotStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """One real hub process (`python -m handoff`) shared by a module's tests; every test uses a
+    fresh browser context, hence a new visitor and a new conversation."""
+    state_dir = tmp_path_factory.mktemp("hub")
+    env = hub_env(state_dir, bot_stack)
+    proc = start_hub(state_dir, env)
+    yield Hub(proc, env, state_dir)
+    proc.kill()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where screenshots go (tests/e2e/artifacts, not committed)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian chromium, headless (never `playwright install`: the machine has no internet)."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: run `make browser`")
+    pw: Playwright = await async_playwright().start()
+    try:
+        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            await asyncio.wait_for(b.close(), 30)
+    finally:
+        await pw.stop()
