@@ -24,14 +24,14 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from clinic_nlu.cpf import find_cpf, valid_cpf
+from clinic_nlu.dates import CLINIC_TZ, WEEKDAY_NAMES, WEEKDAY_SHORT, WhenRange, normalize, parse_birth_date, parse_when
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
 from actions.consent import require_consent
-from clinic_nlu.cpf import find_cpf, valid_cpf
-from clinic_nlu.dates import CLINIC_TZ, WEEKDAY_NAMES, WEEKDAY_SHORT, WhenRange, normalize, parse_birth_date, parse_when
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,9 @@ SPECIALTY_WORDS: dict[str, tuple[str, ...]] = {
     "pediatria": ("pediatria", "pediatra", "pediatrico", "pediatrica"),
     "ginecologia": ("ginecologia", "ginecologista", "gineco", "ginecologica"),
     "ortopedia": ("ortopedia", "ortopedista", "orto", "ortopedico"),
-    "clinica_geral": ("clinica geral", "clinico geral", "clinica medica", "clinico", "medico geral", "geral"),
+    "clinica_geral": ("clinica geral", "clinico geral", "clinica medica", "clinico", "medico geral"),
     "oftalmologia": ("oftalmologia", "oftalmologista", "oftalmo", "oculista"),
-    "endocrinologia": ("endocrinologia", "endocrinologista", "endocrino", "endocrino"),
+    "endocrinologia": ("endocrinologia", "endocrinologista", "endocrino"),
 }
 _CHILD_WORDS = re.compile(r"\b(?:meu filho|minha filha|filho|filha|bebe|nene|crianca|neto|neta|menino|menina)\b")
 _NO_ID_RE = re.compile(r"\b(?:nao tenho|n tenho|nao sei|nao lembro|sem cpf|nao possuo|estrangeir[oa])\b")
@@ -196,7 +196,7 @@ def match_doctor(text: str, doctors: list[dict[str, Any]]) -> dict[str, Any] | N
 def pick_slots(slots: list[dict[str, Any]], n: int = MAX_OFFERED, per_day: int | None = 2) -> list[dict[str, Any]]:
     """Up to `n` slots, soonest first, spread over several days when the window allows it
     (at most `per_day` on a day in the first pass; None = strictly the soonest)."""
-    ordered = sorted(slots, key=lambda s: (parse_dt(s.get("start")) or datetime.max.replace(tzinfo=CLINIC_TZ)))
+    ordered = sorted(slots, key=lambda s: parse_dt(s.get("start")) or datetime.max.replace(tzinfo=CLINIC_TZ))
     if per_day is None:
         return ordered[:n]
     chosen: list[dict[str, Any]] = []
@@ -238,8 +238,12 @@ def match_offered(text: str, offered: list[dict[str, Any]], now: datetime) -> di
     when = parse_when(text, now)
     if when is None:
         return None
-    exact = when.time_from is not None and when.time_to is not None and (
-        datetime.combine(date.min, when.time_to) - datetime.combine(date.min, when.time_from) <= timedelta(hours=1)
+    exact = (
+        when.time_from is not None
+        and when.time_to is not None
+        and (
+            datetime.combine(date.min, when.time_to) - datetime.combine(date.min, when.time_from) <= timedelta(hours=1)
+        )
     )
     fits = [s for s in offered if (start := parse_dt(s.get("start"))) and when.matches(start)]
     if exact:
@@ -485,7 +489,9 @@ class BookingFlow:
         multi_day = (when.end - when.start) > timedelta(days=1)
         return pick_slots(collected, MAX_OFFERED, per_day=2 if multi_day and not when.asap else None)
 
-    async def offer_slots(self, ctx: dict[str, Any], exclude: set[str] | None = None, intro: str | None = None) -> list[EventType]:
+    async def offer_slots(
+        self, ctx: dict[str, Any], exclude: set[str] | None = None, intro: str | None = None
+    ) -> list[EventType]:
         when = WhenRange.from_dict(ctx["when"])
         what = what_phrase(ctx)
         if when.expired(self.now):
@@ -498,7 +504,9 @@ class BookingFlow:
                 other = dict(ctx, doctor_id=None)
                 slots = await self.fetch_slots(other, when, exclude or set())
                 if slots:
-                    self.d.utter_message(response="utter_booking_other_doctors", doctor=ctx.get("doctor_name"), when=when.description)
+                    self.d.utter_message(
+                        response="utter_booking_other_doctors", doctor=ctx.get("doctor_name"), when=when.description
+                    )
             names = await self.specialty_names()
         except ClinicApiError as exc:
             return self.api_error(exc, ctx)
@@ -615,7 +623,9 @@ class BookingFlow:
 
     # -- entry points ------------------------------------------------------------------------
 
-    async def start(self, source: dict[str, Any] | None = None, preset: dict[str, Any] | None = None) -> list[EventType]:
+    async def start(
+        self, source: dict[str, Any] | None = None, preset: dict[str, Any] | None = None
+    ) -> list[EventType]:
         """book_appointment / ask_availability / symptom_consult (also mid-flow: merges)."""
         message = source or self.message
         intent = intent_of(message)
@@ -679,7 +689,9 @@ class BookingFlow:
             when = None  # the date in the text picked the appointment
         return await self.reschedule_chosen(ctx, chosen, when)
 
-    async def reschedule_chosen(self, ctx: dict[str, Any], appt: dict[str, Any], when: WhenRange | None) -> list[EventType]:
+    async def reschedule_chosen(
+        self, ctx: dict[str, Any], appt: dict[str, Any], when: WhenRange | None
+    ) -> list[EventType]:
         ctx.update(
             appointment=appt,
             specialty=appt.get("specialty"),
@@ -713,7 +725,11 @@ class BookingFlow:
             return self.done()
         ctx = dict(ctx)
         asked_at = parse_dt(ctx.get("asked_at"))
-        if asked_at is not None and self.now - asked_at > STALE_AFTER and not (slot_id or entity_value(self.message, "when")):
+        if (
+            asked_at is not None
+            and self.now - asked_at > STALE_AFTER
+            and not (slot_id or entity_value(self.message, "when"))
+        ):
             self.d.utter_message(response="utter_booking_lost_context")
             return self.done()
         step = ctx["step"]
@@ -844,7 +860,9 @@ class BookingFlow:
             return await self.miss(ctx, "utter_booking_birth_date_invalid")
         return await self.identify(ctx, cpf=ctx.pop("pending_cpf", None), birth_date=born)
 
-    async def identify(self, ctx: dict[str, Any], cpf: str | None = None, birth_date: date | None = None) -> list[EventType]:
+    async def identify(
+        self, ctx: dict[str, Any], cpf: str | None = None, birth_date: date | None = None
+    ) -> list[EventType]:
         pid = patient_id(self.tracker)
         if pid is None:
             return await self.no_identity(ctx)
@@ -874,7 +892,9 @@ class BookingFlow:
     async def on_confirm(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
         if slot_id:
             return await self._clicked_slot(ctx, slot_id)
-        if self.intent == "affirm" or re.fullmatch(r"(?:sim|s|ok|pode|confirmo|isso|claro|quero|pode marcar|pode sim|sim pode)\W*", normalize(self.text)):
+        if self.intent == "affirm" or re.fullmatch(
+            r"(?:sim|s|ok|pode|confirmo|isso|claro|quero|pode marcar|pode sim|sim pode)\W*", normalize(self.text)
+        ):
             return await self.execute(ctx)
         when = self.read_when()
         try:
@@ -944,7 +964,10 @@ class BookingFlow:
             response=response,
             when=long_when(start) if start else "",
             doctor=(appt or {}).get("doctor_name") or slot.get("doctor_name"),
-            specialty=(appt or {}).get("specialty_name") or slot.get("specialty_name") or ctx.get("specialty_name") or "",
+            specialty=(appt or {}).get("specialty_name")
+            or slot.get("specialty_name")
+            or ctx.get("specialty_name")
+            or "",
             address=address_line(address),
         )
         return self.done()
@@ -1027,6 +1050,10 @@ class ActionFlowContinue(Action):
         flow = tracker.get_slot(FLOW_SLOT)
         ctx = tracker.get_slot(CTX_SLOT) if isinstance(tracker.get_slot(CTX_SLOT), dict) else {}
         booking_picks_appt = flow == FLOW_BOOKING and ctx.get("step") == "pick_appointment"
-        if intent in ("choose_slot", "choose_when") or (flow == FLOW_BOOKING and intent != "choose_appointment") or booking_picks_appt:
+        if (
+            intent in ("choose_slot", "choose_when")
+            or (flow == FLOW_BOOKING and intent != "choose_appointment")
+            or booking_picks_appt
+        ):
             return await BookingFlow(dispatcher, tracker, api).resume()
         return await ConfirmationFlow(dispatcher, tracker, api).resume()

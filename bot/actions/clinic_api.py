@@ -62,6 +62,10 @@ def _pid_from_metadata(metadata: Any) -> int | None:
         return None
 
 
+def _owner(pid: int | None) -> dict[str, Any] | None:
+    return {"patient_id": int(pid)} if pid is not None else None
+
+
 def _iso(value: Any) -> str | None:
     """Datetimes/dates become ISO 8601 strings; strings pass through; None stays None."""
     if value is None:
@@ -193,18 +197,22 @@ class ClinicApi:
         body = {"patient_id": int(pid), "slot_id": slot_id}
         return await self._request("POST", "/appointments", body=body)
 
-    async def confirm(self, appt_id: int) -> dict[str, Any]:
-        """Confirm a scheduled appointment."""
-        return await self._request("POST", f"/appointments/{int(appt_id)}/confirm")
+    async def confirm(self, appt_id: int, pid: int | None = None) -> dict[str, Any]:
+        """Confirm a scheduled appointment (idempotent).
 
-    async def cancel(self, appt_id: int) -> dict[str, Any]:
-        """Cancel an appointment that has not started yet."""
-        return await self._request("POST", f"/appointments/{int(appt_id)}/cancel")
+        With `pid`, the hub checks the appointment is this patient's (404 otherwise): pass it
+        whenever the id came from the conversation, so a stale slot never touches someone else's.
+        """
+        return await self._request("POST", f"/appointments/{int(appt_id)}/confirm", body=_owner(pid))
 
-    async def reschedule(self, appt_id: int, slot_id: str) -> dict[str, Any]:
-        """Move an appointment to another free slot."""
+    async def cancel(self, appt_id: int, pid: int | None = None) -> dict[str, Any]:
+        """Cancel an appointment that has not started yet (idempotent); `pid` as in `confirm`."""
+        return await self._request("POST", f"/appointments/{int(appt_id)}/cancel", body=_owner(pid))
+
+    async def reschedule(self, appt_id: int, slot_id: str, pid: int | None = None) -> dict[str, Any]:
+        """Move an appointment to another free slot of the same specialty; `pid` as in `confirm`."""
         path = f"/appointments/{int(appt_id)}/reschedule"
-        return await self._request("POST", path, body={"slot_id": slot_id})
+        return await self._request("POST", path, body={"slot_id": slot_id, **(_owner(pid) or {})})
 
     # -- exams -----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import logging
 import re
 from typing import Any
 
+from clinic_nlu.dates import normalize, parse_when
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -47,7 +48,6 @@ from actions.booking import (
 )
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
 from actions.consent import require_consent
-from clinic_nlu.dates import normalize, parse_when
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,36 @@ def appointments_text(appts: list[dict[str, Any]]) -> str:
 def names_a_specific_one(text: str) -> bool:
     """Does the message say more than "confirmo"/"cancela" (e.g. a date, doctor, specialty)?"""
     norm = normalize(text)
-    words = [w for w in norm.split() if w not in {"confirmo", "confirmar", "confirma", "quero", "pode", "cancelar",
-                                                  "cancela", "cancelo", "a", "o", "minha", "consulta", "sim", "por",
-                                                  "favor", "pfv", "pf", "eu", "vou", "presenca", "de", "da", "do"}]
+    words = [
+        w
+        for w in norm.split()
+        if w
+        not in {
+            "confirmo",
+            "confirmar",
+            "confirma",
+            "quero",
+            "pode",
+            "cancelar",
+            "cancela",
+            "cancelo",
+            "a",
+            "o",
+            "minha",
+            "consulta",
+            "sim",
+            "por",
+            "favor",
+            "pfv",
+            "pf",
+            "eu",
+            "vou",
+            "presenca",
+            "de",
+            "da",
+            "do",
+        }
+    ]
     return bool(words)
 
 
@@ -218,9 +245,10 @@ class ConfirmationFlow:
         if not confirmed:
             self.d.utter_message(response="utter_appointment_cannot_change")
             return self.done()
-        self.d.utter_message(response="utter_appointments_confirmed_all", appointments=appointments_text(
-            [{**a, "status": "confirmed"} for a in confirmed]
-        ))
+        self.d.utter_message(
+            response="utter_appointments_confirmed_all",
+            appointments=appointments_text([{**a, "status": "confirmed"} for a in confirmed]),
+        )
         return self.done()
 
     def change_refused(self, exc: ClinicApiError) -> list[EventType]:
@@ -304,7 +332,11 @@ class ConfirmationFlow:
             return self.done()
         ctx = dict(ctx)
         asked_at = parse_dt(ctx.get("asked_at"))
-        if asked_at is not None and self.now - asked_at > STALE_AFTER and entity_value(self.message, "appointment_id") is None:
+        if (
+            asked_at is not None
+            and self.now - asked_at > STALE_AFTER
+            and entity_value(self.message, "appointment_id") is None
+        ):
             self.d.utter_message(response="utter_booking_lost_context")
             return self.done()
         step = ctx["step"]
@@ -328,7 +360,9 @@ class ConfirmationFlow:
         options = ctx.get("options") or []
         raw = entity_value(self.message, "appointment_id")
         norm = normalize(self.text)
-        if ctx.get("action") == "confirm" and (str(raw) == ALL or re.search(r"\b(?:todas|todos|as duas|ambas|tudo)\b", norm)):
+        if ctx.get("action") == "confirm" and (
+            str(raw) == ALL or re.search(r"\b(?:todas|todos|as duas|ambas|tudo)\b", norm)
+        ):
             return await self.confirm_all(options)
         chosen = next((o for o in options if str(o.get("id")) == str(raw)), None) if raw is not None else None
         if chosen is None and self.text:

@@ -57,8 +57,11 @@ _HOUR_WORD_RE = "|".join(sorted(_HOUR_WORDS, key=len, reverse=True))
 _NOT_A_WEEKDAY = r"(?![\s-]*(?:via|vez|vezes|opcao|opiniao|chamada|parcela|dose))"
 _WEEKDAY_RES: list[tuple[int, str]] = [
     (0, rf"(?:segunda(?:[\s-]*feira)?|seg\b\.?|2a(?:[\s-]*feira)?){_NOT_A_WEEKDAY}"),
-    (1, r"(?:terca(?:[\s-]*feira)?|ter[\s-]*feira|(?<=\bna\s)ter\b\.?|(?<=\bproxima\s)ter\b\.?|ter\.|3a(?:[\s-]*feira)?)"
-     + _NOT_A_WEEKDAY),
+    (
+        1,
+        r"(?:terca(?:[\s-]*feira)?|ter[\s-]*feira|(?<=\bna\s)ter\b\.?|(?<=\bproxima\s)ter\b\.?|ter\.|3a(?:[\s-]*feira)?)"
+        + _NOT_A_WEEKDAY,
+    ),
     (2, rf"(?:quarta(?:[\s-]*feira)?|qua\b\.?|4a(?:[\s-]*feira)?){_NOT_A_WEEKDAY}"),
     (3, rf"(?:quinta(?:[\s-]*feira)?|qui\b\.?|5a(?:[\s-]*feira)?){_NOT_A_WEEKDAY}"),
     (4, rf"(?:sexta(?:[\s-]*feira)?|sex\b\.?|6a(?:[\s-]*feira)?){_NOT_A_WEEKDAY}"),
@@ -70,7 +73,12 @@ _WEEKDAY_RES: list[tuple[int, str]] = [
 _PERIODS: list[tuple[str, time, time | None, str]] = [
     (r"\b(?:bem cedo|logo cedo|cedinho)\b", time(8), time(10), "bem cedo"),
     (r"\b(?:fim|final) da tarde\b", time(16), time(18), "no fim da tarde"),
-    (r"(?<!boa )\b(?:(?:de|pela|na|da|a|essa|esta|nessa|nesta) )?(?:manha|manhazinha)\b", time(8), time(12), "de manhã"),
+    (
+        r"(?<!boa )\b(?:(?:de|pela|na|da|a|essa|esta|nessa|nesta) )?(?:manha|manhazinha)\b",
+        time(8),
+        time(12),
+        "de manhã",
+    ),
     (r"\b(?:hora|horario) (?:do|de) almoco\b", time(12), time(14), "na hora do almoço"),
     (r"\bdepois do almoco\b", time(13), None, "depois do almoço"),
     (r"\bantes do almoco\b", time(8), time(12), "antes do almoço"),
@@ -394,7 +402,7 @@ _THIS_QUALIFIER_BEFORE = re.compile(r"\b(?:ness?a|dess?a|essa|esta|nesta|desta)\
 _THIS_QUALIFIER_AFTER = re.compile(r"^\s*(?:dessa|desta|nessa|nesta) semana\b")
 
 
-def _parse_days(text: str, today: date) -> tuple[_Days | None, str, re.Match[str] | None]:  # noqa: C901
+def _parse_days(text: str, today: date) -> tuple[_Days | None, str, re.Match[str] | None]:
     """The day(s) asked for; returns (days, text without the match, the match)."""
 
     def cut(m: re.Match[str]) -> str:
@@ -404,11 +412,7 @@ def _parse_days(text: str, today: date) -> tuple[_Days | None, str, re.Match[str
     m = re.search(r"(?<![\d/])(\d{1,2})\s?[/\-]\s?(\d{1,2})(?:\s?[/\-]\s?(\d{2}|\d{4}))?(?![\d/])", text)
     if m:
         day, month = int(m.group(1)), int(m.group(2))
-        target = (
-            _safe_date(_full_year(m.group(3)), month, day)
-            if m.group(3)
-            else _day_month_forward(today, day, month)
-        )
+        target = _safe_date(_full_year(m.group(3)), month, day) if m.group(3) else _day_month_forward(today, day, month)
         if target is not None:
             return _Days(target, target, fmt_day(target, today=today)), cut(m), m
 
@@ -421,9 +425,7 @@ def _parse_days(text: str, today: date) -> tuple[_Days | None, str, re.Match[str
         day = 1 if m.group(1) in ("primeiro", "1o") else int(m.group(1))
         name = m.group(2)
         month = _MONTHS_FULL.get(name) or _MONTHS_ABBR[name]
-        target = (
-            _safe_date(int(m.group(3)), month, day) if m.group(3) else _day_month_forward(today, day, month)
-        )
+        target = _safe_date(int(m.group(3)), month, day) if m.group(3) else _day_month_forward(today, day, month)
         if target is not None:
             return _Days(target, target, fmt_day(target, today=today)), cut(m), m
 
@@ -497,13 +499,21 @@ def _parse_days(text: str, today: date) -> tuple[_Days | None, str, re.Match[str
     if m:
         first = today + timedelta(days=7 - today.weekday())
         last = first + timedelta(days=6)
-        return _Days(first, last, f"semana que vem ({fmt_day(first, False)} a {fmt_day(last, False)})", False), cut(m), m
+        return (
+            _Days(first, last, f"semana que vem ({fmt_day(first, False)} a {fmt_day(last, False)})", False),
+            cut(m),
+            m,
+        )
     m = re.search(r"\b(?:fim de semana|final de semana|fds)\b", text)
     if m:
         saturday = today + timedelta(days=(5 - today.weekday()) % 7) if today.weekday() != 6 else today
         last = saturday + timedelta(days=1) if saturday.weekday() == 5 else saturday
-        return _Days(saturday, last, f"fim de semana ({fmt_day(saturday, False)} a {fmt_day(last, False)})", False), cut(m), m
-    m = re.search(r"\b(?:ness?a semana|esta semana|nesta semana|dessa semana|desta semana|ainda essa semana)\b", text)
+        return (
+            _Days(saturday, last, f"fim de semana ({fmt_day(saturday, False)} a {fmt_day(last, False)})", False),
+            cut(m),
+            m,
+        )
+    m = re.search(r"\b(?:n?essa semana|esta semana|nesta semana|dessa semana|desta semana|ainda essa semana)\b", text)
     if m:
         last = today + timedelta(days=6 - today.weekday())
         return _Days(today, last, f"esta semana (até {fmt_day(last, False)})", False), cut(m), m
@@ -514,7 +524,7 @@ def _parse_days(text: str, today: date) -> tuple[_Days | None, str, re.Match[str
         first = _first_of_next_month(today)
         last = _first_of_next_month(first) - timedelta(days=1)
         return _Days(first, last, f"mês que vem ({MONTH_NAMES[first.month - 1]})", False), cut(m), m
-    m = re.search(r"\b(?:ness?e mes|este mes|neste mes|desse mes|ainda esse mes)\b", text)
+    m = re.search(r"\b(?:n?esse mes|este mes|neste mes|desse mes|ainda esse mes)\b", text)
     if m:
         last = _first_of_next_month(today) - timedelta(days=1)
         return _Days(today, last, f"este mês (até {fmt_day(last, False)})", False), cut(m), m
@@ -614,7 +624,9 @@ def parse_birth_date(text: str, today: date) -> date | None:
         if m:
             day, month, raw_year = int(m.group(1)), int(m.group(2)), m.group(3)
         else:
-            m = re.search(rf"(?<!\d)(\d{{1,2}}|primeiro|1o)\s(?:de\s)?({_MONTH_ANY})\b\s(?:de\s)?(\d{{4}}|\d{{2}})(?!\d)", norm)
+            m = re.search(
+                rf"(?<!\d)(\d{{1,2}}|primeiro|1o)\s(?:de\s)?({_MONTH_ANY})\b\s(?:de\s)?(\d{{4}}|\d{{2}})(?!\d)", norm
+            )
             if not m:
                 return None
             day = 1 if m.group(1) in ("primeiro", "1o") else int(m.group(1))

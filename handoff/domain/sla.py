@@ -454,7 +454,14 @@ class EscalationLevel:
 DEFAULT_LADDER: tuple[EscalationLevel, ...] = (
     EscalationLevel(1, 0.8, (EscalationAction.NOTIFY_AGENT,)),
     EscalationLevel(2, 1.0, (EscalationAction.ALERT_MANAGER,)),
-    EscalationLevel(3, 1.5, (EscalationAction.REASSIGN, EscalationAction.BUMP_PRIORITY)),
+    # Reassigning helps a patient nobody is answering; it does not speed up a long resolution
+    # that an agent is actively working on, so level 3 watches the response clocks only.
+    EscalationLevel(
+        3,
+        1.5,
+        (EscalationAction.REASSIGN, EscalationAction.BUMP_PRIORITY),
+        frozenset({SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE}),
+    ),
 )
 
 

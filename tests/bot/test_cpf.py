@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
-from clinic_nlu.cpf import find_cpf, format_cpf, mask_cpf, normalize_cpf, valid_cpf  # noqa: E402
+from clinic_nlu.cpf import find_cpf, format_cpf, mask_cpf, normalize_cpf, valid_cpf
 
 # Valid CPFs (check digits computed by the official mod-11 rule).
 VALID = ["529.982.247-25", "123.456.789-09", "111.444.777-35", "390.533.447-05", "000.000.001-91"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
-from clinic_nlu.dates import WhenRange, parse_birth_date, parse_when  # noqa: E402
+from clinic_nlu.dates import WhenRange, parse_birth_date, parse_when
 
 SP = ZoneInfo("America/Sao_Paulo")
 # Tuesday 24/11/2026, 14:05 in São Paulo.
@@ -364,7 +364,7 @@ def test_windows_are_timezone_aware_in_the_clinic_zone() -> None:
 
 
 def test_now_in_utc_or_naive_is_read_as_clinic_time() -> None:
-    utc_now = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)  # 22:00 on the 24th in São Paulo
+    utc_now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 22:00 on the 24th in São Paulo
     assert one_day("amanhã", utc_now) == date(2026, 11, 25)
     naive = datetime(2026, 11, 24, 14, 5)
     assert one_day("amanhã", naive) == date(2026, 11, 25)
@@ -373,8 +373,8 @@ def test_now_in_utc_or_naive_is_read_as_clinic_time() -> None:
 def test_matches_accepts_other_offsets() -> None:
     when = parse_when("amanhã de manhã", NOW)
     assert when is not None
-    assert when.matches(datetime(2026, 11, 25, 12, 30, tzinfo=timezone.utc))  # 09:30 in São Paulo
-    assert not when.matches(datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc))  # 13:00
+    assert when.matches(datetime(2026, 11, 25, 12, 30, tzinfo=UTC))  # 09:30 in São Paulo
+    assert not when.matches(datetime(2026, 11, 25, 16, 0, tzinfo=UTC))  # 13:00
 
 
 def test_round_trip_through_a_slot_value() -> None:

@@ -335,6 +335,8 @@ async def test_identify_by_cpf_links_the_clinic_record(hub: Hub) -> None:
     linked = r.json()
     assert linked["id"] == maria_id and linked["cpf_known"] and linked["birth_date_known"]
     assert linked["name"] == MARIA.name  # the registered name is kept
+    r = await c.post(url, json={"name": "Mariazinha"}, headers=h)
+    assert r.status_code == 200 and r.json()["name"] == MARIA.name  # a chat nickname never renames the record
     # Every call with the channel's patient id now reaches the clinic record.
     assert (await c.get(f"/api/clinic/patients/{pid}", headers=h)).json()["id"] == maria_id
     appts = (await c.get(f"/api/clinic/patients/{pid}/appointments", headers=h)).json()

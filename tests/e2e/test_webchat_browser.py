@@ -413,7 +413,7 @@ async def test_messages_written_while_the_hub_is_down_are_sent_after_it_comes_ba
 
         restarted = await asyncio.to_thread(start_hub, tmp_path, {**env, "HUB_PORT": str(hub.port)},
                                             "hub-restarted")
-        await chat.wait_online(timeout=45_000)
+        await chat.wait_online(timeout=60_000)  # backoff (capped at 30 s) grew while it was down
         await expect(pending).to_have_attribute("data-status", "sent")
         await expect(chat.msgs("bot").last).to_contain_text(THANKS, timeout=BOT_REPLY_MS)
         stored = await page.evaluate("() => Object.keys(localStorage).filter(k => k.endsWith(':outbox'))"
@@ -469,3 +469,31 @@ async def test_rate_limited_messages_stay_pending_and_are_resent_in_order(
     finally:
         await context.close()
         hub.kill()
+
+
+async def test_widget_embeds_on_another_site_with_one_script_tag(hub: Hub, browser: Browser) -> None:
+    # A partner's site on another origin: the widget must find the hub from its own script URL.
+    site = "http://clinica-parceira.test/"
+    html = (f'<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Parceira</title></head>'
+            f'<body><h1>Outro site</h1><script src="{hub.url}/webchat/widget.js" defer></script></body></html>')
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page = await new_page(context, errors)
+
+    async def serve(route: Any) -> None:
+        await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+
+    await page.route(site, serve)
+    await page.goto(site)
+    assert await page.evaluate("location.origin") == "http://clinica-parceira.test"
+    css = page.locator("link[data-atende-css]")
+    await expect(css).to_have_attribute("href", f"{hub.url}/webchat/widget.css")
+    chat = Chat(page)
+    await chat.open()
+    await chat.send("oi")
+    await expect(chat.msgs("patient")).to_have_attribute("data-status", "sent")
+    await expect(chat.msgs("bot").first).to_contain_text(GREETING, timeout=BOT_REPLY_MS)
+    # The host page's own styles are untouched by the widget's stylesheet.
+    assert await page.locator("h1").evaluate("el => getComputedStyle(el).fontSize") == "32px"
+    await context.close()
+    assert errors == []

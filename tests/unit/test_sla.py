@@ -392,6 +392,14 @@ def test_missed_levels_all_come_due_together() -> None:
     assert [d.level for d in due if d.metric is SlaMetric.FIRST_RESPONSE] == [1, 2, 3]
 
 
+def test_resolution_breach_alerts_but_does_not_reassign() -> None:
+    events = [ev(K.QUEUED, mon(9)), ev(K.AGENT_REPLY, mon(9, 1))]
+    status = evaluate_sla(events, NORMAL, CAL, sp(2026, 3, 6, 9))  # days later: far past 150% of 16 h
+    due = [d for d in due_escalations(status, set()) if d.metric is SlaMetric.RESOLUTION]
+    assert [d.level for d in due] == [1, 2]
+    assert due[1].reached_at == sp(2026, 3, 3, 17)  # 8 h Monday from 09:00 + 8 h Tuesday
+
+
 def test_answered_clock_stops_escalating() -> None:
     events = [ev(K.QUEUED, mon(9)), ev(K.AGENT_REPLY, mon(9, 29))]
     status = evaluate_sla(events, NORMAL, CAL, mon(11))

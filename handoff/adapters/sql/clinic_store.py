@@ -218,7 +218,7 @@ class SqlClinicDirectory:
                     target.birth_date = birth_date
                 # On the channel's own record the latest name wins; a clinic record keeps its
                 # registered name (a chat nickname must not overwrite it).
-                if name and (target is own or not target.display_name):
+                if name and ((target is own and own.id == patient_id) or not target.display_name):
                     target.display_name = name
                 await s.flush()
                 record = await self._record(s, patient_id)

@@ -604,7 +604,7 @@
   // ---------------------------------------------------------------- connection
   function ensureConnected() {
     state.wanted = true;
-    if (!state.ws) connect();
+    if (!state.ws && !state.reconnectTimer) connect(); // a pending retry keeps its backoff
   }
 
   function connect() {
