@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,6 +37,10 @@ def wait(url: str, name: str, proc: subprocess.Popen[bytes], timeout: float = 30
 def main() -> int:
     """Run the three processes until Ctrl-C."""
     settings = Settings()
+    # The action server calls the hub's clinic API with a service token; without one configured,
+    # make one for this run and hand it to both processes (never printed or logged).
+    token = settings.clinic_api_token or secrets.token_urlsafe(32)
+    hub_url = f"http://127.0.0.1:{settings.hub_port}"
     logs = REPO / "var" / "log"
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -64,13 +69,14 @@ def main() -> int:
     try:
         print("iniciando servidor de ações (5055), Rasa (5005) e hub…", flush=True)
         actions = start("actions", [str(REPO / ".venv-bot/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
-                                    "-p", str(settings.actions_port)], REPO / "bot", BOT_ENV)
+                                    "-p", str(settings.actions_port)], REPO / "bot",
+                        {**BOT_ENV, "HUB_URL": hub_url, "CLINIC_API_TOKEN": token})
         rasa = start("rasa", [str(REPO / ".venv-bot/bin/rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", "5005",
                               "-m", "models", "--endpoints", "bot/endpoints.yml",
                               "--credentials", "bot/credentials.yml"], REPO, BOT_ENV)
         wait(f"http://127.0.0.1:{settings.actions_port}/health", "actions", actions)
         wait(f"{settings.rasa_url}/status", "rasa", rasa)
-        hub = start("hub", [sys.executable, "-m", "handoff"], REPO, {}, to_log=False)
+        hub = start("hub", [sys.executable, "-m", "handoff"], REPO, {"CLINIC_API_TOKEN": token}, to_log=False)
         wait(f"http://127.0.0.1:{settings.hub_port}/healthz", "hub", hub, timeout=60)
         base = f"http://127.0.0.1:{settings.hub_port}"
         print(f"""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -59,7 +60,14 @@ class BotStack:
 
     rasa: Proc
     actions: Proc
+    hub_port: int
+    clinic_api_token: str
     procs: list[Proc] = field(default_factory=list)
+
+    def hub_env(self) -> dict[str, str]:
+        """Environment for a hub the action server can call back (its clinic API)."""
+        return {"RASA_URL": self.rasa_url, "HUB_PORT": str(self.hub_port),
+                "CLINIC_API_TOKEN": self.clinic_api_token, "ACTIONS_URL": self.actions_url}
 
     @property
     def rasa_url(self) -> str:
@@ -78,20 +86,26 @@ class BotStack:
 
 
 def start_bot_stack(log_dir: Path) -> BotStack:
-    """Start the action server and Rasa on free ports; wait until the model is loaded."""
+    """Start the action server and Rasa on free ports; wait until the model is loaded.
+
+    The actions call the clinic API of a hub on `hub_port` (reserved here): a test that needs
+    clinic data starts its hub with `stack.hub_env()`; one such hub runs at a time.
+    """
     models = sorted((REPO / "models").glob("*.tar.gz"))
     if not models:
         raise RuntimeError("no trained model in models/: run `make train` (make test does it)")
-    actions_port, rasa_port = free_port(), free_port()
+    actions_port, rasa_port, hub_port = free_port(), free_port(), free_port()
+    token = secrets.token_urlsafe(32)
     endpoints = log_dir / "endpoints.yml"
     endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n")
     actions = spawn("actions", [str(BOT_PY), "-m", "rasa_sdk", "--actions", "actions", "-p", str(actions_port)],
-                    env=BOT_ENV, cwd=REPO / "bot", log_dir=log_dir, port=actions_port)
+                    env={**BOT_ENV, "HUB_URL": f"http://127.0.0.1:{hub_port}", "CLINIC_API_TOKEN": token},
+                    cwd=REPO / "bot", log_dir=log_dir, port=actions_port)
     rasa = spawn("rasa", [str(REPO / ".venv-bot" / "bin" / "rasa"), "run", "--enable-api", "-p", str(rasa_port),
                           "-i", "127.0.0.1", "-m", str(REPO / "models"), "--endpoints", str(endpoints),
                           "--credentials", str(REPO / "bot" / "credentials.yml")],
                  env=BOT_ENV, cwd=REPO, log_dir=log_dir, port=rasa_port)
-    stack = BotStack(rasa, actions)
+    stack = BotStack(rasa, actions, hub_port, token)
     try:
         wait_http(f"{stack.actions_url}/health", timeout=120)
         wait_http(f"{stack.rasa_url}/status", timeout=240)
