@@ -62,8 +62,20 @@ _WINDOW_SUBCODES = {2018278, 2534022}
 _RETRYABLE_CODES = {1, 2, 4, 17, 32, 341, 613, 80007, 130429, 131000, 131016, 131056, 133004}
 
 
+MAX_ID = 128  # the hub's provider_message_id column
+
+
 class PayloadError(ValueError):
     """The request is signed but not a usable Meta webhook (HTTP 400)."""
+
+
+def provider_key(mid: str) -> str:
+    """The id we store for a Meta message id. Instagram message ids can be longer than the
+    column; those are stored as a digest, computed the same way for inbound messages, send
+    results and delivery reports, so dedupe and status lookups still match."""
+    if len(mid) <= MAX_ID:
+        return mid
+    return "sha256:" + hashlib.sha256(mid.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -222,7 +234,7 @@ def _parse_whatsapp_entry(entry: dict[str, Any], where: str, batch: WebhookBatch
             errors = st.get("errors")
             if isinstance(errors, list) and errors and isinstance(errors[0], dict):
                 code = _str(errors[0].get("code"))
-            batch.statuses.append(StatusReport(WHATSAPP, str(st["id"]), status, code))
+            batch.statuses.append(StatusReport(WHATSAPP, provider_key(str(st["id"])), status, code))
 
 
 def _whatsapp_message(msg: Any, names: dict[str, str], business: dict[str, Any]) -> InboundMessage | None:
@@ -280,7 +292,7 @@ def _whatsapp_message(msg: Any, names: dict[str, str], business: dict[str, Any])
     return InboundMessage(
         channel=WHATSAPP,
         external_user_id=sender,
-        provider_message_id=mid,
+        provider_message_id=provider_key(mid),
         text=text,
         payload=payload,
         display_name=names.get(sender),
@@ -332,7 +344,7 @@ def _messaging_event(event: Any, channel: str, batch: WebhookBatch) -> None:
             batch.ignored += 1  # stickers without URL, story mentions, shares: nothing to answer
             return
         batch.messages.append(InboundMessage(
-            channel=channel, external_user_id=sender_id, provider_message_id=mid, text=text,
+            channel=channel, external_user_id=sender_id, provider_message_id=provider_key(mid), text=text,
             payload=payload, attachments=tuple(attachments), raw_metadata={"type": "message"},
         ))
         return
@@ -345,7 +357,7 @@ def _messaging_event(event: Any, channel: str, batch: WebhookBatch) -> None:
             raise PayloadError("`postback.payload` is required")
         mid = _str(postback.get("mid")) or f"postback:{sender_id}:{_str(event.get('timestamp')) or ''}"
         batch.messages.append(InboundMessage(
-            channel=channel, external_user_id=sender_id, provider_message_id=mid,
+            channel=channel, external_user_id=sender_id, provider_message_id=provider_key(mid),
             text=_str(postback.get("title")) or "", payload=payload, raw_metadata={"type": "postback"},
         ))
         return
@@ -355,7 +367,7 @@ def _messaging_event(event: Any, channel: str, batch: WebhookBatch) -> None:
             continue
         mids = [m for m in (receipt.get("mid"), *(receipt.get("mids") or [])) if _str(m)]
         for m in mids:
-            batch.statuses.append(StatusReport(channel, str(m), status))
+            batch.statuses.append(StatusReport(channel, provider_key(str(m)), status))
         watermark = receipt.get("watermark")
         if isinstance(watermark, int) and not isinstance(watermark, bool):
             until = datetime.fromtimestamp(watermark / 1000, tz=UTC)
@@ -531,7 +543,7 @@ class WhatsAppCloudSender:
         messages = result.get("messages")
         if isinstance(messages, list) and messages and isinstance(messages[0], dict):
             mid = messages[0].get("id")
-            return str(mid) if mid else None
+            return provider_key(str(mid)) if mid else None
         return None
 
 
@@ -570,4 +582,4 @@ class MessengerSender:
         if isinstance(result, GraphError):
             raise result.to_channel_error(self.channel)
         mid = result.get("message_id")
-        return str(mid) if mid else None
+        return provider_key(str(mid)) if mid else None

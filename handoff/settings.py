@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     clinic_api_token: str | None = None
     # Seed the demo clinic ("Clínica Exemplo") at start when no clinic data exists yet.
     seed_demo_clinic: bool = True
+    # Password of the seeded demo staff (3 attendants + 1 manager); unset = generated and printed once.
+    demo_staff_password: str | None = None
+
+    # Handoff: assignment, requeue, presence, SLA (docs/routing.md, docs/metrics.md).
+    assignment_interval_seconds: float = 10.0  # periodic assignment + requeue tick (also run on events)
+    sla_monitor_interval_seconds: float = 5.0
+    requeue_no_answer_seconds: float = 300.0  # no agent reply this long after an assignment -> requeue
+    requeue_offline_grace_seconds: float = 60.0  # agent offline this long -> their conversations requeue
+    presence_grace_seconds: float = 10.0  # last staff socket closed -> offline after this (page reloads)
+    sticky_agent_hours: float = 24.0  # a returning patient goes back to their last agent within this
+    queue_strategies: str | None = None  # e.g. "reception=least_busy,billing=round_robin,exams=manual"
+    sla_policies: str | None = None  # JSON overrides, e.g. {"normal": {"first_response": 600, ...}}
 
     @property
     def actions_health_url(self) -> str:

@@ -128,6 +128,12 @@ def print_confusions(title: str, rows: list[tuple[str, str, str, str, float]], l
 
 def quiet_rasa() -> None:
     logging.disable(logging.WARNING)
+    try:  # rasa 3.6 logs every parse through structlog at debug level
+        from rasa.utils.log_utils import configure_structlog  # noqa: PLC0415
+
+        configure_structlog(logging.ERROR)
+    except Exception:  # pragma: no cover
+        pass
     for name in ("rasa", "tensorflow", "absl", "matplotlib", "sanic", "apscheduler"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:

@@ -106,6 +106,12 @@ def long_when(start: datetime) -> str:
     return f"{WEEKDAY_NAMES[local.weekday()]}, {local:%d/%m} às {local:%H:%M}"
 
 
+def on_day(start: datetime) -> str:
+    """'na quinta, 26/11 às 09:00' / 'no sábado, 28/11 às 08:00' (clinic time)."""
+    local = start.astimezone(CLINIC_TZ)
+    return ("no " if local.weekday() >= 5 else "na ") + long_when(local)
+
+
 def slot_title(slot: dict[str, Any], specialty_names: dict[str, str]) -> str:
     """'qui 26/11 às 09:00 — Dra. Ana (Cardiologia)'."""
     start = parse_dt(slot.get("start"))
@@ -313,8 +319,8 @@ def appointment_label(appt: dict[str, Any]) -> str:
 def appointment_phrase(appt: dict[str, Any]) -> str:
     """'de Cardiologia com Dra. Ana na quinta, 26/11 às 09:00'."""
     start = parse_dt(appt.get("start"))
-    when = long_when(start) if start else ""
-    return f"de {appt.get('specialty_name') or appt.get('specialty')} com {appt.get('doctor_name')} na {when}"
+    when = on_day(start) if start else ""
+    return f"de {appt.get('specialty_name') or appt.get('specialty')} com {appt.get('doctor_name')} {when}"
 
 
 def active_appointments(appts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -581,7 +587,7 @@ class BookingFlow:
                 response="utter_booking_confirm",
                 specialty=slot.get("specialty_name") or ctx.get("specialty_name") or "",
                 doctor=slot.get("doctor_name"),
-                when=when,
+                when=on_day(start) if start else "",
                 buttons=YES_NO_BUTTONS,
             )
         ctx["step"] = "confirm"
@@ -962,7 +968,7 @@ class BookingFlow:
         response = "utter_reschedule_done" if ctx.get("mode") == "reschedule" else "utter_booking_done"
         self.d.utter_message(
             response=response,
-            when=long_when(start) if start else "",
+            when=(long_when(start) if ctx.get("mode") == "reschedule" else on_day(start)) if start else "",
             doctor=(appt or {}).get("doctor_name") or slot.get("doctor_name"),
             specialty=(appt or {}).get("specialty_name")
             or slot.get("specialty_name")

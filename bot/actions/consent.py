@@ -152,7 +152,8 @@ class ActionConsentAccept(Action):
             except ClinicApiError as exc:
                 log.warning("recording consent failed: status=%s code=%s", exc.status, exc.code)
                 dispatcher.utter_message(response="utter_consent_error")
-                return []
+                # The error message carries an "Aceito" button; a plain "sim" is no longer read as consent.
+                return [SlotSet(ASKED_SLOT, False)]
         else:
             # No channel identity (e.g. a developer shell): consent lives in this tracker only.
             log.warning("consent accepted without patient_id; kept in the conversation only")

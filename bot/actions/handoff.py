@@ -173,21 +173,16 @@ class ActionOutOfScope(Action):
         return []
 
 
-class ActionDefaultFallback(Action):
-    """Core fallback (no rule or story predicts anything): acknowledge a loose yes/no, otherwise
-    ask to rephrase. Never reverts the message: the hub already recorded it."""
+class ActionAcknowledge(Action):
+    """A loose "sim"/"não" with no question pending (questions have their own conditioned rules,
+    which are more specific and win): acknowledge and offer more help."""
 
     def name(self) -> str:
-        return "action_default_fallback"
+        return "action_acknowledge"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "affirm":
-            dispatcher.utter_message(response="utter_affirm_ack")
-        elif intent == "deny":
-            dispatcher.utter_message(response="utter_deny_ack")
-        else:
-            dispatcher.utter_message(response="utter_rephrase_options")
+        dispatcher.utter_message(response="utter_deny_ack" if intent == "deny" else "utter_affirm_ack")
         return []

@@ -71,6 +71,8 @@ CATEGORIES: dict[str, str] = {
     "injury": "acidente/lesão grave",
     "pregnancy": "gestação: sangramento/bolsa rompida/trabalho de parto",
     "suicide": "risco de suicídio/autolesão",
+    "neuro": "sinais neurológicos graves (cefaleia súbita, confusão)",
+    "general": "pedido de socorro/ambulância",
 }
 
 
@@ -105,6 +107,7 @@ def _rx(*alternatives: str) -> re.Pattern[str]:
 
 
 _W = r"(?:\s+\w+)"  # one more word
+_PEITO = r"(?:peit[oau]|pieto|peiot|peto)"  # "peito" and its frequent typos
 
 # --- context detectors -------------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ _SENTENCE_BREAK = re.compile(r"[.!?\n]+")
 
 _NUM = r"(?:\d+|um|uma|dois|duas|tres|quatro|cinco|seis|sete|oito|nove|dez|onze)"
 _BABY = re.compile(
-    r"\b(?:bebe\w*|nene\w*|recem\s+nascid\w+|lactente|" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?"
+    r"\b(?:bebe\w*|nene\w*|recem[\s-]+nascid\w+|lactente|" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?"
     r"\s+de\s+(?:vida|idade|nascid\w+)|(?:filh\w+|sobrinh\w+|net[oa]s?|crianca|menin[oa]|ele|ela)\s+"
     r"(?:\w+\s+)?(?:de|com|tem)\s+" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?)\b"
 )
@@ -164,13 +167,13 @@ _RULES: tuple[_Rule, ...] = (
         "chest_pain",
         "chest_pain",
         _rx(
-            r"dor(?:es|zinha)?" + _W + r"{0,3}?\s+(?:n[oa]|do|da|neste|nesse|em\s+meu|meu)\s+(?:meu\s+)?peit[oa]\b(?!\s+do\s+pe)",
+            r"dor(?:es|zinha)?" + _W + r"{0,3}?\s+(?:n[oa]|do|da|neste|nesse|em\s+meu|meu)\s+(?:meu\s+)?" + _PEITO + r"\b(?!\s+do\s+pe)",
             r"dor(?:es)?\s+(?:toracica|precordial|no\s+torax)",
             r"peito" + _W + r"{0,2}\s+(?:doendo|doi|doe|dolorido|apertado|pesado|queimando|ardendo|travado|"
             r"explodindo|fisgando)",
             r"(?:doendo|doi|doe|aperta|apertando|queima|queimando)\s+(?:o|meu|muito\s+o|demais\s+o)\s+peito",
             r"(?:aperto|pressao|peso|pontadas?|agulhadas?|fisgadas?|facadas?)" + _W + r"{0,2}?\s+"
-            r"(?:n[oa]|do)\s+(?:meu\s+)?peito\b(?!\s+do\s+pe)",
+            r"(?:n[oa]|do)\s+(?:meu\s+)?" + _PEITO + r"\b(?!\s+do\s+pe)",
             r"infart\w*",
             r"enfart\w*",
             r"ataque\s+cardiaco",
@@ -182,7 +185,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "chest_pain",
         "chest_pain",
-        _rx(r"(?:queimacao|ardencia|queimando)" + _W + r"{0,2}?\s+(?:n[oa]|do)\s+(?:meu\s+)?peito\b(?!\s+do\s+pe)"),
+        _rx(r"(?:queimacao|ardencia|queimando)" + _W + r"{0,2}?\s+(?:n[oa]|do)\s+(?:meu\s+)?" + _PEITO + r"\b(?!\s+do\s+pe)"),
         exclude=re.compile(r"\b(?:azia|refluxo|gastrite|ma\s+digestao|depois\s+(?:de|que)\s+com\w+)\b"),
     ),
     # shortness of breath, choking, asthma attack, cyanosis
@@ -191,6 +194,9 @@ _RULES: tuple[_Rule, ...] = (
         "breathing",
         _rx(
             r"falt\w*\s+(?:de\s+|o\s+)?ar\b(?!\s+condicionado)",
+            r"(?:fata|fauta|falat|flata)\s+de\s+ar\b(?!\s+condicionado)",
+            r"(?:nao|mal)\s+(?:esta\s+)?respira\b",
+            r"parou\s+de\s+respirar",
             r"sem\s+ar\b(?!\s+condicionado)",
             r"(?:nao|sem|nem)\s+(?:\w+\s+)?(?:consig\w*|consegu\w*)\s+(?:\w+\s+)?respirar",
             r"(?:nao|mal)\s+(?:esta|estou|estava)?\s*respirando",
@@ -218,6 +224,12 @@ _RULES: tuple[_Rule, ...] = (
             r"fala\s+(?:\w+\s+)?(?:enrolad\w+|arrastad\w+|embolad\w+|confus\w+)",
             r"falando\s+(?:\w+\s+)?(?:enrolado|embolado|arrastado|estranho|tudo\s+errado|coisa\s+com\s+coisa|sem\s+sentido)",
             r"lingua\s+enrolad\w+",
+            r"enrolando\s+(?:a\s+)?(?:fala|lingua|as\s+palavras)",
+            r"(?:rosto|cara|boca)\s+(?:\w+\s+){0,3}?(?:caiu|entortou|ficou\s+tort\w+|ficou\s+caid\w+)",
+            # sudden numbness/weakness anywhere ("braco e perna dormentes de repente")
+            r"(?:dormente|dormentes|dormencia|formigamento|fraqueza|paralisad\w*|sem\s+forca|adormecid\w+)\s+"
+            r"(?:\w+\s+){0,3}?(?:de\s+repente|do\s+nada|subitamente|repentinamente)",
+            r"(?:de\s+repente|do\s+nada|subitamente)\s+(?:\w+\s+){0,5}?(?:dormente|dormentes|paralisad\w*|sem\s+forca)",
             r"nao\s+(?:consegue|esta\s+conseguindo|consigo|conseguia)\s+(?:mais\s+)?falar"
             r"(?!\s+(?:com|no|na|pelo|pela|por|ao|sobre|da|do|whatsapp|telefone|ninguem|nada|la|aqui|ai))",
             r"nao\s+(?:consegue|esta\s+conseguindo|consigo|conseguia)\s+(?:mais\s+)?(?:mexer|levantar|sentir)\s+"
@@ -350,7 +362,10 @@ _RULES: tuple[_Rule, ...] = (
             r"(?:\d{2,}|dez|quinze|vinte|trinta)\s+(?:remedios|comprimidos|capsulas|pilulas)|"
             r"remedios?\s+(?:d[aoe]\s+)?(?:avo|vo|vovo|mae|pai|vizinh\w+|irma\w*|tia|tio)|"
             r"remedios?\s+errados?|dose\s+errada|dose\s+dupla|remedios?\s+escondid\w+|remedio\s+de\s+adulto)",
-            r"engol\w+\s+(?:um\s+|uma\s+)?(?:remedio|comprimido|pilha|bateria|ima|moeda|veneno|produto)",
+            r"engol\w+\s+(?:\w+\s+){0,3}?(?:remedios?|comprimidos?|pilulas?|capsulas?|pilhas?|baterias?|imas?|"
+            r"moedas?|veneno|produtos?)",
+            r"(?:tomou|tomei|comeu|comi|bebeu|pegou|engoliu)\s+(?:uns|umas|alguns|algumas|varios|varias|"
+            r"um\s+monte\s+de|todos\s+os|todas\s+as)\s+(?:remedios|comprimidos|pilulas|capsulas)",
             r"(?:picad\w+|mordid\w+|picou|mordeu)\s+(?:\w+\s+)?(?:de\s+|por\s+|uma\s+|um\s+)?(?:cobra|escorpiao|aranha|jararaca|cascavel)",
             r"(?:cobra|escorpiao|aranha|jararaca|cascavel)\s+(?:\w+\s+)?(?:picou|mordeu)",
         ),
@@ -375,7 +390,7 @@ _RULES: tuple[_Rule, ...] = (
             r"(?:cabeca|cabecada)\s+(?:\w+\s+)?(?:no|na|contra)\s+(?:chao|parede|quina|mesa)",
             r"traumatismo",
             r"queimadura\w*\s+(?:\w+\s+)?(?:grave|feia|grande|extensa|profunda|de\s+(?:segundo|terceiro|2|3)\w*\s+grau)",
-            r"(?:se\s+)?queimou\s+(?:\w+\s+)?(?:feio|muito|todo|toda|o\s+rosto|a\s+cara|o\s+corpo)",
+            r"(?:se\s+|me\s+)?queim(?:ou|ei|aram|ado|ada)\s+(?:\w+\s+)?(?:feio|muito|todo|toda|o\s+rosto|a\s+cara|o\s+corpo)",
             r"(?:oleo|agua)\s+fervendo",
             r"(?:caiu|cai|queda)" + _W + r"{0,3}?\s+(?:da|do|de)\s+(?:escada|telhado|laje|altura|andaime|arvore|cavalo|"
             r"moto|bicicleta|beliche|segundo\s+andar|janela)",
@@ -428,13 +443,13 @@ _RULES: tuple[_Rule, ...] = (
         "labor",
         "pregnancy",
         _rx(
-            r"trabalho\s+de\s+parto",
             r"contracoes?\s+(?:\w+\s+)?(?:fortes?|de\s+\d+\s+em\s+\d+|ritmadas|sem\s+parar|muito)",
             r"(?:bebe|nene|neném)\s+(?:nao\s+(?:esta\s+)?(?:mexe|mexendo|se\s+mexe)|parou\s+de\s+(?:mexer|se\s+mexer))",
             r"nasce\w*\s+agora",
         ),
         requires=_PREGNANT,
     ),
+    _Rule("labor", "pregnancy", _rx(r"trabalho\s+de\s+parto", r"entrei\s+em\s+trabalho")),
     # suicidal thoughts / self-harm (never suppressed as "past"; explicit negation still applies)
     _Rule(
         "suicidal_ideation",
@@ -468,11 +483,47 @@ _RULES: tuple[_Rule, ...] = (
             r"me\s+(?:cortei|machuquei|feri)\s+(?:\w+\s+)?(?:de\s+proposito|(?:os\s+|o\s+)?pulsos?)",
             r"se\s+(?:cortando|cortar|cortou|machucando|mutil\w*)\s+(?:de\s+proposito|os?\s+pulsos?|o\s+braco)",
             r"cort\w+\s+(?:os\s+|meus\s+|o\s+|meu\s+)?pulsos?",
+            r"se\s+(?:cortando|mutilando|automutilando)\b",
             r"auto\s*-?\s*(?:lesao|mutila\w*|agressao)",
             r"automutila\w*",
         ),
         past_suppressible=False,
         exclude=re.compile(r"\b(?:sem\s+querer|cozinhando|na\s+cozinha|fazendo\s+a\s+barba|depilando|cabelo|unha)\b"),
+    ),
+    # neurological emergencies outside the stroke list: thunderclap headache (possible brain
+    # haemorrhage), headache or fever with a stiff neck (meningitis), sudden confusion
+    _Rule(
+        "thunderclap_headache",
+        "neuro",
+        _rx(
+            r"pior\s+dor\s+de\s+cabeca\s+(?:\w+\s+){0,2}?(?:vida|minha\s+vida)",
+            r"dor\s+de\s+cabeca\s+(?:\w+\s+){0,3}?(?:subita|explosiva|que\s+nem\s+um\s+estouro)",
+            r"dor\s+de\s+cabeca\b.{0,60}?\bpior\s+(?:da|de)\s+(?:minha\s+)?vida",
+            r"dor\s+de\s+cabeca\s+(?:muito\s+)?(?:forte|fortissima|insuportavel|horrivel|absurda)\s+(?:\w+\s+){0,2}?"
+            r"(?:de\s+repente|do\s+nada|subita)",
+            r"(?:rigidez|duro|dura|travad\w+)\s+(?:n[ao]\s+)?(?:nuca|pescoco)",
+            r"(?:nuca|pescoco)\s+(?:\w+\s+)?(?:dur[oa]|rigid[oa]|travad[oa])",
+        ),
+    ),
+    _Rule(
+        "sudden_confusion",
+        "neuro",
+        _rx(
+            r"(?:confus[oa]|desorientad[oa]|nao\s+reconhece\s+ninguem|falando\s+coisa\s+sem\s+sentido)\s+"
+            r"(?:\w+\s+){0,2}?(?:de\s+repente|do\s+nada|subitamente)",
+            r"(?:de\s+repente|do\s+nada)\s+(?:\w+\s+){0,3}?(?:confus[oa]|desorientad[oa])",
+            r"caiu\s+(?:\w+\s+){0,3}?(?:confus[oa]|desorientad[oa])",
+        ),
+    ),
+    # explicit request for an ambulance / emergency service
+    _Rule(
+        "emergency_request",
+        "general",
+        _rx(
+            r"(?:chama|chamem|chamar|ligar?|liga|ligue|preciso\s+d[ao]|manda|mandem)\s+(?:\w+\s+){0,2}?"
+            r"(?:ambulancia|samu|resgate|bombeiros?)",
+            r"(?:ambulancia|samu)\s+(?:urgente|agora|rapido)",
+        ),
     ),
 )
 
@@ -512,6 +563,15 @@ def _within_one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def _fix_typos(text: str, offsets: list[int]) -> tuple[str, list[int]]:
     out: list[str] = []
     offs: list[int] = []
@@ -523,7 +583,10 @@ def _fix_typos(text: str, offsets: list[int]) -> tuple[str, list[int]]:
         fixed = word
         if word not in _VOCAB_SET:
             for cand in _VOCAB:
-                if abs(len(cand) - len(word)) <= 1 and cand[0] == word[0] and _within_one_edit(word, cand):
+                if (abs(len(cand) - len(word)) <= 1 and cand[0] == word[0] and _within_one_edit(word, cand)
+                        and _common_prefix(word, cand) < min(len(word), len(cand)) - 2):
+                    # only typos inside the word: a different ENDING is an inflection
+                    # ("respira" is not "respirar"), which the stem patterns already cover
                     fixed = cand
                     break
         out.append(fixed)

@@ -19,6 +19,7 @@ class BotTurn:
     replies: list[dict[str, Any]] = field(default_factory=list)
     intent: str | None = None
     confidence: float | None = None
+    slots: dict[str, Any] = field(default_factory=dict)  # the tracker's slots after the turn
 
 
 class RasaGateway:
@@ -53,9 +54,12 @@ class RasaGateway:
                 params={"include_events": "NONE"},
             )
             if tr.status_code == 200:
-                intent = (tr.json().get("latest_message") or {}).get("intent") or {}
+                tracker = tr.json()
+                intent = (tracker.get("latest_message") or {}).get("intent") or {}
                 turn.intent = intent.get("name")
                 turn.confidence = intent.get("confidence")
+                slots = tracker.get("slots")
+                turn.slots = slots if isinstance(slots, dict) else {}
         except (httpx.HTTPError, ValueError):
             pass
         return turn

@@ -18,11 +18,13 @@ from handoff.adapters.rasa import BotTurn, BotUnavailable, RasaGateway
 from handoff.adapters.sql import store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import Conversation, Message
-from handoff.domain.lifecycle import ConversationState, Transition, bot_owns
+from handoff.domain.lifecycle import ConversationState, bot_owns
 from handoff.domain.messages import InboundStatus, Sender, retry_delay
 from handoff.domain.triage import PRIORITIES, reason_for
+from handoff.services.assignment import enqueue_handoff
+from handoff.services.handoff_config import HandoffConfig, bot_context_slots, slot_attributes
+from handoff.services.notify import notify
 from handoff.services.unit_of_work import (
-    STAFF_TOPIC,
     WORK_TOPIC,
     Events,
     UnitOfWork,
@@ -41,11 +43,19 @@ BOT_DOWN_TEXT = (
 class BotPipeline:
     """Claims conversations with pending messages and runs their bot turns."""
 
-    def __init__(self, uow: UnitOfWork, gateway: RasaGateway, settings: Settings, reason_map: dict[str, str]) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        gateway: RasaGateway,
+        settings: Settings,
+        reason_map: dict[str, str],
+        handoff_config: HandoffConfig | None = None,
+    ) -> None:
         self.uow = uow
         self.gateway = gateway
         self.settings = settings
         self.reason_map = reason_map
+        self.handoff_config = handoff_config or HandoffConfig.build(settings)
         # The lease must outlive the slowest bot call, or a second worker could take over.
         self.lease_seconds = max(settings.lease_seconds, settings.bot_timeout_seconds + 5)
 
@@ -91,7 +101,7 @@ class BotPipeline:
         if not bot_owns(ConversationState(conv.state)):
             await store.route_pending_to_humans(session, conv_id, InboundStatus.ROUTED)
             await store.release_bot_lease(session, conv_id, owner)
-            events.add(STAFF_TOPIC, {"type": "patient_message", "conversation_id": conv_id})
+            notify(events, "patient_message", conv)
             return None
         metadata = {"conversation_id": conv_id, "channel": conv.channel, "patient_id": conv.patient_id}
         return msg.id, _bot_text(msg), as_utc(msg.created_at) or utcnow(), metadata, conv.bot_failures
@@ -136,25 +146,24 @@ class BotPipeline:
             store.add_outbound(session, conv, Sender.BOT, text, payload)
             queued += 1
         if handoff is not None and conv.state == ConversationState.BOT.value:
-            await self._hand_off(session, events, conv, handoff, actor="bot")
+            await self._hand_off(session, events, conv, handoff, actor="bot", slots=turn.slots)
         if queued:
             events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
 
     async def _hand_off(
-        self, session: Any, events: Events, conv: Conversation, handoff: dict[str, Any], actor: str
+        self, session: Any, events: Events, conv: Conversation, handoff: dict[str, Any], actor: str,
+        slots: dict[str, Any] | None = None,
     ) -> None:
+        """Enter the human queue (services/assignment.py chooses the queue and wakes the assigners)."""
         priority = handoff.get("priority") if handoff.get("priority") in PRIORITIES else "normal"
         reason = str(handoff.get("reason") or "human")[:64]
-        if reason == "urgent" or priority == "urgent":
-            conv.reason = "urgent"
-        conv.priority = str(priority)
-        conv.handoff_reason = reason
-        await store.transition(
-            session, conv, Transition.HANDOFF, actor, {"reason": reason, "priority": priority,
-                                                        "note": str(handoff.get("note") or "")[:500]}
+        context = bot_context_slots(slots or {})
+        attributes = list(handoff.get("skills") or []) + slot_attributes(context)
+        await enqueue_handoff(
+            session, events, conv, self.handoff_config, reason=reason, priority=str(priority),
+            note=str(handoff.get("note") or "")[:500], actor=actor, attributes=attributes, slots=context,
         )
         await store.route_pending_to_humans(session, conv.id, InboundStatus.ROUTED)
-        events.add(STAFF_TOPIC, {"type": "handoff", "conversation_id": conv.id, "priority": priority})
 
     async def _bot_failed(
         self, conv_id: str, owner: str, msg_id: int, created_at: Any, failures: int, error: str

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from connectors.base import InboundMessage
 from handoff.adapters.sql import store
+from handoff.adapters.sql.models import Conversation
+from handoff.domain.messages import Sender
+from handoff.services.notify import notify
 from handoff.services.unit_of_work import (
-    STAFF_TOPIC,
     WORK_TOPIC,
     UnitOfWork,
     conversation_topic,
     message_view,
 )
 
+CSAT_THANKS = "Obrigado pela sua avaliação! Se precisar de algo mais, é só escrever por aqui."
+
 
 async def accept_inbound(uow: UnitOfWork, msg: InboundMessage) -> store.IngestResult:
     """Persist `msg` exactly once (dedupe on channel + provider id) and wake the workers.
 
     Callers acknowledge the provider only after this returns: a crash before then means the
-    provider retries, a crash after means the message is safe in the database.
+    provider retries, a crash after means the message is safe in the database. An answer to
+    the satisfaction question is recorded here and never reaches the bot.
     """
     async with uow() as (session, events):
         result = await store.ingest(session, uow.dialect, msg)
@@ -26,8 +31,13 @@ async def accept_inbound(uow: UnitOfWork, msg: InboundMessage) -> store.IngestRe
                 conversation_topic(result.conversation_id),
                 {"type": "message", "message": message_view(result.message)},
             )
+            conv = await session.get(Conversation, result.conversation_id)
             if result.to_bot:
                 events.add(WORK_TOPIC, {"kind": "inbound", "conversation_id": result.conversation_id})
-            else:
-                events.add(STAFF_TOPIC, {"type": "patient_message", "conversation_id": result.conversation_id})
+            elif conv is not None and result.csat_score is not None:
+                store.add_outbound(session, conv, Sender.SYSTEM, CSAT_THANKS)
+                events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
+                notify(events, "csat", conv, agent_id=conv.last_agent_id, score=result.csat_score)
+            elif conv is not None:
+                notify(events, "patient_message", conv, message=message_view(result.message))
     return result

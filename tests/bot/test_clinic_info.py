@@ -6,7 +6,7 @@ from bot_helpers import make_tracker, render, run_action, signals, texts, user_e
 from live_hub import Hub, hub  # noqa: F401
 
 from actions.clinic_info import ActionClinicInfo
-from actions.handoff import ActionComplain, ActionDefaultFallback, ActionFallback, ActionHandoff, ActionOutOfScope
+from actions.handoff import ActionAcknowledge, ActionComplain, ActionFallback, ActionHandoff, ActionOutOfScope
 
 GRANTED = {"consent": True}
 
@@ -82,6 +82,5 @@ def test_out_of_scope_then_again_hands_off(hub: Hub) -> None:
 
 
 def test_loose_yes_no_are_acknowledged() -> None:
-    assert run_action(ActionDefaultFallback(), make_tracker("affirm"))[0][0]["response"] == "utter_affirm_ack"
-    assert run_action(ActionDefaultFallback(), make_tracker("deny"))[0][0]["response"] == "utter_deny_ack"
-    assert run_action(ActionDefaultFallback(), make_tracker("inform"))[0][0]["response"] == "utter_rephrase_options"
+    assert run_action(ActionAcknowledge(), make_tracker("affirm"))[0][0]["response"] == "utter_affirm_ack"
+    assert run_action(ActionAcknowledge(), make_tracker("deny"))[0][0]["response"] == "utter_deny_ack"

@@ -22,7 +22,7 @@ from tests.support.fake_meta import FakeMeta
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.hub import make_settings
 from tests.support.net import free_port
-from tests.support.stack import start_hub
+from tests.support.stack import BotStack, start_hub
 
 TWILIO_WHATSAPP_FROM = "whatsapp:+551140000000"
 TWILIO_SMS_FROM = "+551140000001"
@@ -80,17 +80,20 @@ def providers() -> Iterator[Providers]:
 
 
 @asynccontextmanager
-async def running_hub(backend: Backend, tmp_path: Path, providers: Providers, *, rasa_url: str | None = None,
-                      actions_url: str | None = None) -> AsyncIterator[Hub]:
-    """Start the hub on `backend`, configured for both providers. Without `rasa_url` the bot is
-    unreachable, so inbound messages simply stay pending."""
-    rasa_url = rasa_url or f"http://127.0.0.1:{free_port()}"
-    port = free_port()
+async def running_hub(backend: Backend, tmp_path: Path, providers: Providers, *,
+                      bot: BotStack | None = None) -> AsyncIterator[Hub]:
+    """Start the hub on `backend`, configured for both providers. With `bot` it talks to the real
+    bot stack (and serves the clinic API its actions call); without, the bot is unreachable and
+    inbound messages simply stay pending."""
+    bot_env = bot.hub_env() if bot else {"RASA_URL": f"http://127.0.0.1:{free_port()}",
+                                         "ACTIONS_URL": f"http://127.0.0.1:{free_port()}",
+                                         "HUB_PORT": str(free_port())}
+    port = int(bot_env["HUB_PORT"])
+    rasa_url = bot_env["RASA_URL"]
     base_url = f"http://127.0.0.1:{port}"
     tw, meta = providers.twilio, providers.meta
     env = {
-        "DATABASE_URL": backend.database_url, "RASA_URL": rasa_url, "HUB_PORT": str(port),
-        "ACTIONS_URL": actions_url or f"http://127.0.0.1:{free_port()}", "PUBLIC_BASE_URL": base_url,
+        **bot_env, "DATABASE_URL": backend.database_url, "PUBLIC_BASE_URL": base_url,
         "LEASE_SECONDS": "2", "POLL_INTERVAL_SECONDS": "0.2", "RETRY_BASE_SECONDS": "0.2", "RETRY_MAX_SECONDS": "1",
         "BOT_TIMEOUT_SECONDS": "20", "BOT_GRACE_SECONDS": "120", "CLINIC_ADMIN_PASSWORD": "test-password-123",
         "TWILIO_API_BASE": tw.base_url, "TWILIO_ACCOUNT_SID": tw.account_sid, "TWILIO_AUTH_TOKEN": tw.auth_token,

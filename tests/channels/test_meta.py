@@ -18,7 +18,7 @@ from handoff.adapters.sql.models import Conversation, Message
 from handoff.domain.messages import Sender
 from tests.channels.conftest import META_VERIFY_TOKEN, Hub, Providers, running_hub
 from tests.conftest import Backend
-from tests.support.fake_meta import FakeMeta
+from tests.support.fake_meta import FakeMeta, instagram_style_mid
 from tests.support.hub import wait_for
 from tests.support.stack import BotStack
 
@@ -175,7 +175,8 @@ async def test_webhooks_are_verified_batched_deduped_and_malformed_parts_refused
 
         # Instagram: text, quick reply, media only; echoes of our own messages are dropped.
         igsid = "17" + str(uuid.uuid4().int)[:15]
-        ig = {k: _mid() for k in ("text", "quick", "media")}
+        ig = {k: _mid() for k in ("quick", "media")}
+        ig["text"] = instagram_style_mid()  # Instagram ids can exceed the 128-character column
         body = messaging_body(
             "instagram",
             msg_event(igsid, {"mid": ig["text"], "text": "Vocês atendem convênio?"}),
@@ -189,7 +190,8 @@ async def test_webhooks_are_verified_batched_deduped_and_malformed_parts_refused
         )
         resp = fm.post_webhook(url, body)
         assert resp.status_code == 200 and resp.json()["stored"] == 3 and resp.json()["echoes"] == 1
-        assert (await _one(hub, ig["text"])).channel == "instagram"
+        assert fm.post_webhook(url, body).json()["duplicates"] == 3
+        assert (await _one(hub, meta.provider_key(ig["text"]))).channel == "instagram"
         quick = await _one(hub, ig["quick"])
         assert (quick.text, quick.payload["payload"]) == ("Marcar consulta", "Quero marcar uma consulta")
         media = await _one(hub, ig["media"])
@@ -254,8 +256,7 @@ async def _status(hub: Hub, message_id: int) -> str:
 async def test_bot_replies_render_within_meta_limits_and_statuses_only_move_forward(
     backend: Backend, tmp_path: Path, providers: Providers, bot_stack: BotStack
 ) -> None:
-    async with running_hub(backend, tmp_path, providers, rasa_url=bot_stack.rasa_url,
-                           actions_url=bot_stack.actions_url) as hub:
+    async with running_hub(backend, tmp_path, providers, bot=bot_stack) as hub:
         fm = providers.meta
         url = hub.url("/channels/meta")
         wa_id, igsid, psid = _wa_id(), "17" + str(uuid.uuid4().int)[:15], "24" + str(uuid.uuid4().int)[:14]
@@ -278,9 +279,11 @@ async def test_bot_replies_render_within_meta_limits_and_statuses_only_move_forw
         assert wa_out.provider_message_id and wa_out.provider_message_id.startswith("wamid.")
 
         # Instagram and Messenger: quick replies, RESPONSE inside the 24-hour window.
+        raw_mid: dict[str, str] = {}
         for channel, who in (("instagram", igsid), ("messenger", psid)):
             await wait_for(lambda c=channel, w=who: _sent(hub, c, w), what=f"{channel} greeting sent")
-            (req,) = [r["json"] for r in fm.sent("messaging") if r["json"]["recipient"]["id"] == who]
+            (record,) = [r for r in fm.sent("messaging") if r["json"]["recipient"]["id"] == who]
+            req, raw_mid[channel] = record["json"], record["_id"]
             assert req["messaging_type"] == "RESPONSE" and "tag" not in req
             assert [(q["content_type"], q["title"], q["payload"]) for q in req["message"]["quick_replies"]] == [
                 ("text", "Marcar consulta", "Quero marcar uma consulta"),
@@ -297,7 +300,7 @@ async def test_bot_replies_render_within_meta_limits_and_statuses_only_move_forw
         # Messenger receipts: delivery by mid, then read by watermark.
         (ms_out, *_) = await _sent(hub, "messenger", psid)
         receipt = {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": _now_ms()}
-        fm.post_webhook(url, messaging_body("page", {**receipt, "delivery": {"mids": [ms_out.provider_message_id]}},
+        fm.post_webhook(url, messaging_body("page", {**receipt, "delivery": {"mids": [raw_mid["messenger"]]}},
                                             page_id=page))
         assert await _status(hub, ms_out.id) == "delivered"
         fm.post_webhook(url, messaging_body("page", {**receipt, "read": {"watermark": _now_ms() + 1000}},
@@ -306,7 +309,7 @@ async def test_bot_replies_render_within_meta_limits_and_statuses_only_move_forw
         # Instagram read receipt by mid.
         (ig_out, *_) = await _sent(hub, "instagram", igsid)
         ig_read = {"sender": {"id": igsid}, "recipient": {"id": "1"}, "timestamp": _now_ms(),
-                   "read": {"mid": ig_out.provider_message_id}}
+                   "read": {"mid": raw_mid["instagram"]}}
         fm.post_webhook(url, messaging_body("instagram", ig_read))
         assert await _status(hub, ig_out.id) == "read"
 

@@ -125,8 +125,7 @@ async def _outbound(hub: Hub, conv_id: str) -> list[Message]:
 async def test_bot_reply_goes_out_as_numbered_options_and_statuses_only_move_forward(
     backend: Backend, tmp_path: Path, providers: Providers, bot_stack: BotStack
 ) -> None:
-    async with running_hub(backend, tmp_path, providers, rasa_url=bot_stack.rasa_url,
-                           actions_url=bot_stack.actions_url) as hub:
+    async with running_hub(backend, tmp_path, providers, bot=bot_stack) as hub:
         tw = providers.twilio
         url, status_url = hub.url("/channels/twilio/messages"), hub.url("/channels/twilio/status")
         phone = _phone()

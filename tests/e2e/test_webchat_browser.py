@@ -7,6 +7,8 @@ import asyncio
 import json
 import re
 import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import yaml
 from playwright.async_api import Browser, BrowserContext, Locator, Page, WebSocket, WebSocketRoute, expect
 
 from tests.e2e.conftest import Hub, hub_env
+from tests.support.net import free_port
 from tests.support.stack import REPO, BotStack, start_hub
 
 BOT_REPLY_MS = 45_000  # first turns of a cold Rasa can take a few seconds
@@ -472,28 +475,43 @@ async def test_rate_limited_messages_stay_pending_and_are_resent_in_order(
 
 
 async def test_widget_embeds_on_another_site_with_one_script_tag(hub: Hub, browser: Browser) -> None:
-    # A partner's site on another origin: the widget must find the hub from its own script URL.
-    site = "http://clinica-parceira.test/"
+    # A partner's site on another origin (its own server, another host name and port): the widget
+    # must find the hub from its own script URL.
     html = (f'<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Parceira</title></head>'
             f'<body><h1>Outro site</h1><script src="{hub.url}/webchat/widget.js" defer></script></body></html>')
+
+    class Site(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode() if self.path == "/" else b""
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://localhost:{server.server_address[1]}/"
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    errors: list[str] = []
-    page = await new_page(context, errors)
-
-    async def serve(route: Any) -> None:
-        await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
-
-    await page.route(site, serve)
-    await page.goto(site)
-    assert await page.evaluate("location.origin") == "http://clinica-parceira.test"
-    css = page.locator("link[data-atende-css]")
-    await expect(css).to_have_attribute("href", f"{hub.url}/webchat/widget.css")
-    chat = Chat(page)
-    await chat.open()
-    await chat.send("oi")
-    await expect(chat.msgs("patient")).to_have_attribute("data-status", "sent")
-    await expect(chat.msgs("bot").first).to_contain_text(GREETING, timeout=BOT_REPLY_MS)
-    # The host page's own styles are untouched by the widget's stylesheet.
-    assert await page.locator("h1").evaluate("el => getComputedStyle(el).fontSize") == "32px"
-    await context.close()
-    assert errors == []
+    try:
+        errors: list[str] = []
+        page = await new_page(context, errors)
+        await page.goto(site)
+        assert await page.evaluate("location.origin") != hub.url
+        css = page.locator("link[data-atende-css]")
+        await expect(css).to_have_attribute("href", f"{hub.url}/webchat/widget.css")
+        chat = Chat(page)
+        await chat.open()
+        await chat.send("oi")
+        await expect(chat.msgs("patient")).to_have_attribute("data-status", "sent")
+        await expect(chat.msgs("bot").first).to_contain_text(GREETING, timeout=BOT_REPLY_MS)
+        # The host page's own styles are untouched by the widget's stylesheet.
+        assert await page.locator("h1").evaluate("el => getComputedStyle(el).fontSize") == "32px"
+        assert errors == []
+    finally:
+        await context.close()
+        server.shutdown()
+        server.server_close()

@@ -3,7 +3,8 @@
 It answers like the Graph API does and records every request:
 - `POST /{version}/{phone-number-id}/messages` (WhatsApp Cloud API) → `{"messaging_product",
   "contacts", "messages": [{"id": "wamid…"}]}`;
-- `POST /{version}/me/messages` (Messenger / Instagram Send API) → `{"recipient_id", "message_id"}`.
+- `POST /{version}/me/messages` (Messenger / Instagram Send API) → `{"recipient_id", "message_id"}`
+  (ids shaped like Instagram's, longer than 128 characters; the provider's id is kept as `_id`).
 It checks the bearer token (190 otherwise) and enforces the documented limits the hub must
 respect (reply buttons ≤ 3 with titles ≤ 20, lists ≤ 10 rows with titles ≤ 24, quick replies
 ≤ 13 with titles ≤ 20, `tag` with `MESSAGE_TAG`), answering errors shaped like Meta's.
@@ -16,9 +17,11 @@ It also plays Meta's side of the webhooks: `post_webhook()` sends a JSON body si
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import os
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +30,11 @@ from typing import Any
 import httpx
 
 VERSION = "v21.0"
+
+
+def instagram_style_mid() -> str:
+    """A message id shaped like Instagram's (base64, well over 128 characters)."""
+    return base64.urlsafe_b64encode(b"ig_message_item:1:IGMessageQueue:" + os.urandom(90)).decode().rstrip("=")
 
 
 def _violations(path_kind: str, body: dict[str, Any]) -> list[str]:
@@ -143,12 +151,12 @@ class FakeMeta:
                     if recipient in outer.closed_window and body.get("tag") != "HUMAN_AGENT":
                         record["_status"] = 400
                         return self._error(400, 10, "This message is sent outside of allowed window.", 2018278)
-                    record["_status"] = 200
-                    return self._json(200, {"recipient_id": recipient, "message_id": "m_" + uuid.uuid4().hex})
-                record["_status"] = 200
+                    record["_status"], record["_id"] = 200, instagram_style_mid()
+                    return self._json(200, {"recipient_id": recipient, "message_id": record["_id"]})
+                record["_status"], record["_id"] = 200, "wamid." + uuid.uuid4().hex
                 to = body["to"]
                 self._json(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
-                                 "messages": [{"id": "wamid." + uuid.uuid4().hex}]})
+                                 "messages": [{"id": record["_id"]}]})
 
             def _error(self, status: int, code: int, message: str, subcode: int | None = None) -> None:
                 err: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -64,7 +65,7 @@ class Conversation(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"), unique=True)
     channel: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(24), default="bot")
+    state: Mapped[str] = mapped_column(String(24), default="bot", index=True)
     reason: Mapped[str | None] = mapped_column(String(24))
     priority: Mapped[str] = mapped_column(String(12), default="normal")
     handoff_reason: Mapped[str | None] = mapped_column(String(64))
@@ -78,6 +79,26 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Handoff (migration 0003): queue, owner and clocks of the human episode.
+    queue: Mapped[str | None] = mapped_column(String(32), index=True)
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", name="fk_conversations_assigned_agent_id"), index=True
+    )
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", name="fk_conversations_last_agent_id")
+    )
+    last_agent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # stickiness window
+    last_agent_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # resolved | booked | not_resolved
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))  # "kind:value"
+    excluded_agents: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    handoff_note: Mapped[str | None] = mapped_column(String(500))
+    csat_asked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # awaiting the answer
 
 
 class Message(Base):
@@ -131,6 +152,14 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Routing (migration 0003). `queues` empty = member of every queue.
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    queues: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=4, server_default=text("4"))
+    max_per_channel: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    presence: Mapped[str] = mapped_column(String(12), default="offline", server_default=text("'offline'"))
+    presence_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class StaffToken(Base):
@@ -152,6 +181,44 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class CsatResponse(Base):
+    """A patient's answer to the satisfaction question asked on resolve (1–5; NPS 0–10 optional)."""
+
+    __tablename__ = "csat_responses"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="ck_csat_responses_score"),
+        CheckConstraint("nps IS NULL OR nps BETWEEN 0 AND 10", name="ck_csat_responses_nps"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)  # who resolved
+    score: Mapped[int] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SlaEscalation(Base):
+    """One fired escalation level; the unique key (inserted before acting) makes firing idempotent."""
+
+    __tablename__ = "sla_escalations"
+    __table_args__ = (UniqueConstraint("conversation_id", "key", name="uq_sla_escalations_conversation_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
+    key: Mapped[str] = mapped_column(String(96))  # sla.escalation_key: episode:metric:cycle:level
+    metric: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(128))  # comma-separated EscalationAction values
+    fired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RoundRobinCursor(Base):
+    """The last agent a round-robin queue handed a conversation to."""
+
+    __tablename__ = "round_robin_cursors"
+    queue: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_agent_id: Mapped[int] = mapped_column(BigId)
 
 
 # --- clinic data (migration 0002): the built-in ClinicDirectory (handoff/adapters/sql/clinic_store.py) ---

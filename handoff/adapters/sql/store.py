@@ -26,9 +26,13 @@ from handoff.adapters.sql.models import (
     ChannelIdentity,
     Conversation,
     ConversationEvent,
+    CsatResponse,
     Message,
     Patient,
 )
+from handoff.domain import events
+from handoff.domain.csat import parse_csat
+from handoff.domain.events import transition_event_type
 from handoff.domain.lifecycle import ConversationState, Transition, bot_owns, next_state
 from handoff.domain.messages import Direction, InboundStatus, OutboundStatus, Sender
 
@@ -76,6 +80,7 @@ class IngestResult:
     patient_id: int
     duplicate: bool
     to_bot: bool
+    csat_score: int | None = None  # the message answered the satisfaction question
 
 
 def _insert(dialect: str, table: Any) -> Any:
@@ -94,14 +99,26 @@ async def add_event(
 
 
 async def transition(
-    session: AsyncSession, conv: Conversation, move: Transition, actor: str, data: dict[str, Any] | None = None
+    session: AsyncSession,
+    conv: Conversation,
+    move: Transition,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    *,
+    event_type: str | None = None,
 ) -> None:
-    """Apply a lifecycle transition to a loaded conversation and record it as an event."""
+    """Apply a lifecycle transition to a loaded conversation and record it as an event.
+
+    The event type is `events.transition_event_type(move)` (e.g. ``assigned``, ``resolved``)
+    unless `event_type` names a more specific one (``requeued`` for a system transfer).
+    Raises `IllegalTransition` (nothing changed) when the move is not allowed.
+    """
     before = ConversationState(conv.state)
     after = next_state(before, move)
     conv.state = after.value
     conv.updated_at = utcnow()
-    await add_event(session, conv.id, move.value, actor, {"from": before.value, "to": after.value, **(data or {})})
+    await add_event(session, conv.id, event_type or transition_event_type(move), actor,
+                    {"from": before.value, "to": after.value, **(data or {})})
 
 
 async def _identity_and_conversation(
@@ -164,6 +181,15 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
     _, conv = await _identity_and_conversation(session, dialect, msg)
     now = utcnow()
     to_bot = bot_owns(ConversationState(conv.state))
+    # The answer to the satisfaction question asked on resolve is the hub's, not the bot's.
+    csat_score = None
+    if conv.state == ConversationState.RESOLVED.value and conv.csat_asked_at is not None:
+        csat_score = parse_csat(msg.text, msg.payload)
+    if csat_score is not None:
+        to_bot = False
+    status = (InboundStatus.PENDING if to_bot else InboundStatus.ROUTED).value
+    if csat_score is not None:
+        status = InboundStatus.PROCESSED.value
     payload: dict[str, Any] = {}
     if msg.payload:
         payload["payload"] = msg.payload
@@ -183,8 +209,9 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
             provider_message_id=msg.provider_message_id,
             text=msg.text,
             payload=payload,
-            status=(InboundStatus.PENDING if to_bot else InboundStatus.ROUTED).value,
+            status=status,
             attempts=0,
+            intent="csat" if csat_score is not None else None,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
@@ -201,15 +228,25 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
         ).scalar_one()
         return IngestResult(StoredMessage.of(existing), conv.id, conv.patient_id, True, False)
     if conv.state == ConversationState.RESOLVED.value:
-        await transition(session, conv, Transition.BACK_TO_BOT, "patient")
+        conv.csat_asked_at = None  # only the very next message can answer the question
+        if csat_score is not None:
+            session.add(CsatResponse(conversation_id=conv.id, agent_id=conv.last_agent_id, score=csat_score,
+                                     created_at=now))
+            await add_event(session, conv.id, events.CSAT, "patient", {"score": csat_score, "message_id": new_id})
+        else:
+            await transition(session, conv, Transition.BACK_TO_BOT, "patient")
+    elif not to_bot:  # humans own it: the message is part of the SLA clocks and wakes a waiting agent
+        await add_event(session, conv.id, events.PATIENT_MESSAGE, "patient", {"message_id": new_id})
+        if conv.state == ConversationState.WAITING_PATIENT.value:
+            await transition(session, conv, Transition.PATIENT_REPLIED, "patient")
     conv.last_inbound_at = now
     conv.updated_at = now
     stored = StoredMessage(
         id=new_id, conversation_id=conv.id, direction=Direction.IN.value, sender=Sender.PATIENT.value,
         channel=msg.channel, provider_message_id=msg.provider_message_id, text=msg.text, payload=payload,
-        status=(InboundStatus.PENDING if to_bot else InboundStatus.ROUTED).value, attempts=0, created_at=now,
+        status=status, attempts=0, created_at=now,
     )
-    return IngestResult(stored, conv.id, conv.patient_id, False, to_bot)
+    return IngestResult(stored, conv.id, conv.patient_id, False, to_bot, csat_score)
 
 
 # --- bot pipeline -----------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""Customer satisfaction (CSAT 1–5) asked when a human conversation is resolved.
+
+The question goes out as a system message with five buttons whose payloads are
+``/csat{"score":N}``. The hub itself records the answer (the bot never sees it) when the
+patient's next message after the question is such a payload — or, on channels without
+buttons, the bare digit 1–5 (or the payload typed as text).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+SCORES = range(1, 6)
+_PAYLOAD = re.compile(r"^/csat(\{.*\})$", re.DOTALL)
+_DIGIT = re.compile(r"^\s*([1-5])\s*[.!]?\s*$")
+
+
+def csat_payload(score: int) -> str:
+    """The button payload for one score, e.g. ``/csat{"score":5}``."""
+    if score not in SCORES:
+        raise ValueError("score must be 1..5")
+    return '/csat{"score":' + str(score) + "}"
+
+
+def parse_csat(text: str | None, payload: str | None) -> int | None:
+    """The score carried by an answer to the CSAT question, or None when it is not one."""
+    for candidate in (payload, text):
+        if not candidate:
+            continue
+        match = _PAYLOAD.match(candidate.strip())
+        if match is None:
+            continue
+        try:
+            data = json.loads(match.group(1))
+        except ValueError:
+            return None
+        score = data.get("score") if isinstance(data, dict) else None
+        if isinstance(score, int) and not isinstance(score, bool) and score in SCORES:
+            return score
+        return None
+    if text:
+        digit = _DIGIT.match(text)
+        if digit is not None:
+            return int(digit.group(1))
+    return None

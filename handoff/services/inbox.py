@@ -1,0 +1,569 @@
+"""The attendant inbox: what staff see and do with conversations humans own.
+
+Every state change goes through the lifecycle (`store.transition`; an illegal move raises
+`IllegalTransition`, which the API turns into 409) and is an append-only event with the staff
+member as actor (``agent:<id>``). Replies are ordinary outbound messages (sender ``agent``)
+delivered by the outbox to the channel the patient wrote from; internal notes are events only
+and never reach the patient. Every staff read of patient data (conversation detail, patient
+card) writes an `audit_log` row in the same transaction as the read.
+
+Who may do what (the API checks the role first):
+- attendants see the queues they belong to (`staff_users.queues`, empty = every queue) and
+  the conversations they hold or held; they claim from their queues and act on what they hold;
+- managers and admins see and act on everything, and may transfer anyone's conversation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.adapters.sql import handoff_store as hs
+from handoff.adapters.sql import store
+from handoff.adapters.sql.database import as_utc, utcnow
+from handoff.adapters.sql.models import AuditLog, Conversation, ConversationEvent, Message, Patient, StaffUser
+from handoff.domain import events as ev
+from handoff.domain.csat import SCORES, csat_payload
+from handoff.domain.lifecycle import ConversationState, Transition, next_state
+from handoff.domain.messages import Sender
+from handoff.domain.routing import Presence, effective_priority, ineligibility, order_queue
+from handoff.services.assignment import agent_state, assign_conversation, waiting_item
+from handoff.services.clinic import ClinicError, ClinicService
+from handoff.services.handoff_config import HandoffConfig
+from handoff.services.notify import kick_assignment, notify
+from handoff.services.sla_views import conversation_sla, headline_clock, sla_view
+from handoff.services.staff import StaffIdentity
+from handoff.services.unit_of_work import WORK_TOPIC, Events, UnitOfWork
+
+OUTCOMES = ("resolved", "booked", "not_resolved")
+SUPERVISORS = ("manager", "admin")
+MAX_TEXT = 4000
+MAX_TAGS = 20
+_TAG = re.compile(r"^[\w][\w \-]{0,31}$")
+CSAT_TEXT = (
+    "Seu atendimento foi encerrado. Como você avalia o atendimento que recebeu? "
+    "Escolha uma nota de 1 (muito insatisfeito) a 5 (muito satisfeito)."
+)
+HISTORY_LIMIT = 500
+
+
+class InboxError(Exception):
+    """A refused request: HTTP status, stable code, pt-BR message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _iso(moment: datetime | None) -> str | None:
+    value = as_utc(moment)
+    return value.isoformat() if value is not None else None
+
+
+def _actor(row: StaffUser) -> str:
+    return f"agent:{row.id}"
+
+
+def staff_message_view(m: Message) -> dict[str, Any]:
+    """A message as the inbox shows it (any channel)."""
+    payload = m.payload or {}
+    return {
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "channel": m.channel,
+        "direction": m.direction,
+        "sender": m.sender,
+        "text": m.text,
+        "buttons": list(payload.get("buttons") or []),
+        "attachments": list(payload.get("attachments") or []),
+        "agent_id": payload.get("agent_id"),
+        "status": m.status,
+        "intent": m.intent,
+        "confidence": m.confidence,
+        "created_at": _iso(m.created_at),
+    }
+
+
+def conversation_view(conv: Conversation, patient_name: str | None = None,
+                      sla: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A conversation's summary (lists and action responses)."""
+    return {
+        "id": conv.id,
+        "conversation_id": conv.id,
+        "patient_id": conv.patient_id,
+        "patient_name": patient_name,
+        "channel": conv.channel,
+        "state": conv.state,
+        "queue": conv.queue,
+        "reason": conv.reason,
+        "handoff_reason": conv.handoff_reason,
+        "priority": conv.priority,
+        "assigned_agent_id": conv.assigned_agent_id,
+        "last_agent_id": conv.last_agent_id,
+        "waiting_since": _iso(conv.waiting_since),
+        "assigned_at": _iso(conv.assigned_at),
+        "first_response_at": _iso(conv.first_response_at),
+        "resolved_at": _iso(conv.resolved_at),
+        "outcome": conv.outcome,
+        "tags": list(conv.tags or []),
+        "skills": list(conv.skills or []),
+        "created_at": _iso(conv.created_at),
+        "updated_at": _iso(conv.updated_at),
+        "last_inbound_at": _iso(conv.last_inbound_at),
+        "sla": sla,
+    }
+
+
+def event_view(e: ConversationEvent) -> dict[str, Any]:
+    """A lifecycle event as JSON."""
+    return {"id": e.id, "type": e.type, "actor": e.actor, "data": e.data or {}, "created_at": _iso(e.created_at)}
+
+
+def csat_buttons() -> list[dict[str, str]]:
+    """The five score buttons of the CSAT question."""
+    return [{"title": str(score), "payload": csat_payload(score)} for score in SCORES]
+
+
+class Inbox:
+    """Use cases of the staff API."""
+
+    def __init__(self, uow: UnitOfWork, config: HandoffConfig) -> None:
+        self.uow = uow
+        self.config = config
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def queues_of(self, row: StaffUser) -> frozenset[str]:
+        """The queues an agent belongs to (empty list = every queue)."""
+        return frozenset(row.queues) if row.queues else frozenset(self.config.queue_names)
+
+    def _supervisor(self, row: StaffUser) -> bool:
+        return row.role in SUPERVISORS
+
+    def _can_view(self, row: StaffUser, conv: Conversation) -> bool:
+        if self._supervisor(row) or row.id in (conv.assigned_agent_id, conv.last_agent_id):
+            return True
+        return conv.queue is not None and conv.queue in self.queues_of(row)
+
+    async def _me(self, session: AsyncSession, who: StaffIdentity) -> StaffUser:
+        row = await session.get(StaffUser, who.id, populate_existing=True)
+        if row is None or not row.active:
+            raise InboxError(401, "unauthorized", "conta desativada")
+        return row
+
+    async def _conversation(
+        self, session: AsyncSession, row: StaffUser, conv_id: str, *, lock: bool = True
+    ) -> Conversation:
+        conv = await hs.conversation_for_update(session, self.uow.dialect, conv_id) if lock else \
+            await session.get(Conversation, conv_id)
+        if conv is None:
+            raise InboxError(404, "not_found", "conversa não encontrada")
+        if not self._can_view(row, conv):
+            raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
+        return conv
+
+    def _require_holder(self, row: StaffUser, conv: Conversation) -> None:
+        if conv.state == ConversationState.QUEUED.value:
+            raise InboxError(409, "not_assigned", "assuma a conversa antes de responder")
+        if conv.state not in hs.HELD_STATES:
+            raise InboxError(409, "illegal_transition", f"a conversa está em {conv.state}")
+        if conv.assigned_agent_id != row.id:
+            raise InboxError(409, "not_assigned_to_you", "a conversa está com outro atendente")
+
+    async def _patient_name(self, session: AsyncSession, conv: Conversation) -> str | None:
+        patient = await session.get(Patient, conv.patient_id)
+        return patient.display_name if patient else None
+
+    async def _view(self, session: AsyncSession, conv: Conversation) -> dict[str, Any]:
+        now = utcnow()
+        rows = (await hs.sla_event_rows(session, [conv.id]))[conv.id]
+        sla = headline_clock(conversation_sla(conv, rows, self.config, now)) if conv.state in hs.HUMAN_STATES \
+            else None
+        return conversation_view(conv, await self._patient_name(session, conv), sla)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def me(self, who: StaffIdentity) -> dict[str, Any]:
+        """The signed-in staff member's profile."""
+        async with self.uow() as (session, _):
+            row = await self._me(session, who)
+            loads = await hs.open_loads(session)
+            return self._agent_view(row, loads)
+
+    def _agent_view(self, row: StaffUser, loads: dict[int, dict[str, int]]) -> dict[str, Any]:
+        open_by_channel = loads.get(row.id, {})
+        total = sum(open_by_channel.values())
+        return {
+            "id": row.id, "email": row.email, "name": row.name, "role": row.role,
+            "skills": list(row.skills or []), "queues": sorted(self.queues_of(row)),
+            "queues_configured": list(row.queues or []),
+            "max_concurrent": row.max_concurrent, "max_per_channel": dict(row.max_per_channel or {}),
+            "presence": row.presence, "presence_at": _iso(row.presence_at),
+            "open": total, "open_by_channel": open_by_channel,
+            "occupancy": round(total / row.max_concurrent, 3) if row.max_concurrent else None,
+            "last_assigned_at": _iso(row.last_assigned_at), "active": row.active,
+        }
+
+    async def agents(self) -> list[dict[str, Any]]:
+        """Every active staff member with presence and occupancy (managers)."""
+        async with self.uow() as (session, _):
+            rows = await hs.active_staff(session, self.uow.dialect)
+            loads = await hs.open_loads(session)
+            return [self._agent_view(r, loads) for r in rows]
+
+    async def queue(self, who: StaffIdentity, queue: str | None = None) -> list[dict[str, Any]]:
+        """Waiting conversations, most urgent first (`routing.order_queue`), as `GET /api/queue`."""
+        now = utcnow()
+        async with self.uow() as (session, _):
+            row = await self._me(session, who)
+            result = (
+                await session.execute(
+                    select(Conversation, Patient.display_name)
+                    .join(Patient, Patient.id == Conversation.patient_id)
+                    .where(Conversation.state == ConversationState.QUEUED.value)
+                )
+            ).all()
+            convs = {c.id: (c, name) for c, name in result}
+            rows = await hs.sla_event_rows(session, list(convs))
+        visible = None if self._supervisor(row) else self.queues_of(row)
+        statuses = {cid: conversation_sla(c, rows[cid], self.config, now) for cid, (c, _) in convs.items()}
+        items = [waiting_item(c, self.config, now, statuses[cid].next_deadline) for cid, (c, _) in convs.items()]
+        out: list[dict[str, Any]] = []
+        for item in order_queue(items, now, self.config.routing.aging):
+            if visible is not None and item.queue not in visible:
+                continue
+            if queue is not None and item.queue != queue:
+                continue
+            conv, name = convs[item.conversation_id]
+            out.append({
+                "conversation_id": conv.id,
+                "reason": conv.reason or "other",
+                "priority": item.priority.label,
+                "effective_priority": effective_priority(item, now, self.config.routing.aging).label,
+                "channel": conv.channel,
+                "waiting_since": item.waiting_since.isoformat(),
+                "queue": item.queue,
+                "sla": headline_clock(statuses[conv.id]),
+                "patient_name": name,
+                "handoff_reason": conv.handoff_reason,
+                "preview": None,
+            })
+        return out
+
+    async def conversations(self, who: StaffIdentity, scope: str, state: str | None) -> list[dict[str, Any]]:
+        """`mine` (held by me), `queued` (my queues) or `all` (supervisors), newest activity first."""
+        now = utcnow()
+        async with self.uow() as (session, _):
+            row = await self._me(session, who)
+            q = select(Conversation, Patient.display_name).join(Patient, Patient.id == Conversation.patient_id)
+            if scope == "mine":
+                q = q.where(Conversation.assigned_agent_id == row.id)
+                q = q.where(Conversation.state == state) if state else q.where(Conversation.state.in_(hs.HELD_STATES))
+            elif scope == "queued":
+                q = q.where(Conversation.state == ConversationState.QUEUED.value)
+                if not self._supervisor(row):
+                    q = q.where(Conversation.queue.in_(sorted(self.queues_of(row))))
+            elif scope == "all":
+                if not self._supervisor(row):
+                    raise InboxError(403, "forbidden", "somente gestores veem todas as conversas")
+                q = q.where(Conversation.state == state) if state else q.where(Conversation.queue.is_not(None))
+            else:
+                raise InboxError(400, "invalid_scope", "scope deve ser mine, queued ou all")
+            result = (await session.execute(q.order_by(Conversation.updated_at.desc()).limit(200))).all()
+            ids = [c.id for c, _ in result]
+            rows = await hs.sla_event_rows(session, ids)
+        out = []
+        for conv, name in result:
+            sla = headline_clock(conversation_sla(conv, rows[conv.id], self.config, now)) \
+                if conv.state in hs.HUMAN_STATES else None
+            out.append(conversation_view(conv, name, sla))
+        return out
+
+    async def detail(self, who: StaffIdentity, conv_id: str, clinic: ClinicService | None) -> dict[str, Any]:
+        """Everything about one conversation (audited: ``view_conversation`` + ``view_patient``)."""
+        now = utcnow()
+        async with self.uow() as (session, _):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id, lock=False)
+            patient = await session.get(Patient, conv.patient_id)
+            siblings = list((await session.execute(
+                select(Conversation).where(Conversation.patient_id == conv.patient_id)
+                .order_by(Conversation.created_at))).scalars().all())
+            sibling_ids = [c.id for c in siblings]
+            messages = list((await session.execute(
+                select(Message).where(Message.conversation_id.in_(sibling_ids))
+                .order_by(Message.id.desc()).limit(HISTORY_LIMIT))).scalars().all())
+            messages.reverse()
+            event_rows = list((await session.execute(
+                select(ConversationEvent).where(ConversationEvent.conversation_id == conv.id)
+                .order_by(ConversationEvent.id))).scalars().all())
+            last_read = (await session.execute(
+                select(Message).where(Message.conversation_id == conv.id, Message.direction == "in",
+                                      Message.intent.is_not(None), Message.intent != "csat")
+                .order_by(Message.id.desc()).limit(1))).scalar_one_or_none()
+            session.add(AuditLog(staff_id=row.id, action="view_conversation", subject=f"conversation:{conv.id}",
+                                 created_at=now))
+            session.add(AuditLog(staff_id=row.id, action="view_patient", subject=f"patient:{conv.patient_id}",
+                                 created_at=now))
+        sla_rows = [(e.type, as_utc(e.created_at) or now) for e in event_rows if e.type in ev.SLA_EVENT_TYPES]
+        status = conversation_sla(conv, sla_rows, self.config, now)
+        handoffs = [e for e in event_rows if e.type == ev.HANDOFF]
+        slots = dict((handoffs[-1].data or {}).get("slots") or {}) if handoffs else {}
+        card = await self._card(patient, siblings, conv.id, clinic)
+        return {
+            "conversation": conversation_view(conv, card["name"],
+                                              headline_clock(status) if conv.state in hs.HUMAN_STATES else None),
+            "messages": [staff_message_view(m) for m in messages],
+            "bot_context": {
+                "reason": conv.reason,
+                "intent": last_read.intent if last_read else None,
+                "confidence": last_read.confidence if last_read else None,
+                "handoff_reason": conv.handoff_reason,
+                "note": conv.handoff_note,
+                "slots": slots,
+            },
+            "patient": card,
+            "events": [event_view(e) for e in event_rows],
+            "sla": sla_view(status),
+        }
+
+    async def patient_card(self, who: StaffIdentity, conv_id: str, clinic: ClinicService | None) -> dict[str, Any]:
+        """The patient card of a conversation (audited: ``view_patient``)."""
+        now = utcnow()
+        async with self.uow() as (session, _):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id, lock=False)
+            patient = await session.get(Patient, conv.patient_id)
+            siblings = list((await session.execute(
+                select(Conversation).where(Conversation.patient_id == conv.patient_id))).scalars().all())
+            session.add(AuditLog(staff_id=row.id, action="view_patient", subject=f"patient:{conv.patient_id}",
+                                 created_at=now))
+        return await self._card(patient, siblings, conv.id, clinic)
+
+    async def _card(self, patient: Patient | None, siblings: Sequence[Conversation], current: str,
+                    clinic: ClinicService | None) -> dict[str, Any]:
+        """Patient data plus consent and appointments from the clinic seam (outside any transaction)."""
+        if patient is None:
+            return {"id": None, "name": None, "phone": None, "email": None, "consent": None, "appointments": [],
+                    "other_conversations": []}
+        consent: dict[str, Any] | None = None
+        appointments: list[dict[str, Any]] = []
+        name = patient.display_name
+        if clinic is not None:
+            try:
+                record = await clinic.patient(patient.id)
+                name = record.name or name
+                if record.consent is not None:
+                    consent = {"granted": record.consent.granted, "version": record.consent.version,
+                               "at": record.consent.at.isoformat()}
+                for a in await clinic.appointments(patient.id, scope="all"):
+                    appointments.append({"id": a.id, "status": str(a.status), "start": a.start.isoformat(),
+                                         "doctor_name": a.doctor_name, "specialty": a.specialty,
+                                         "specialty_name": a.specialty_name})
+            except ClinicError:
+                pass
+        return {
+            "id": patient.id,
+            "name": name,
+            "phone": patient.phone,
+            "email": patient.email,
+            "consent": consent,
+            "appointments": appointments,
+            "other_conversations": [
+                {"id": c.id, "channel": c.channel, "state": c.state, "updated_at": _iso(c.updated_at)}
+                for c in siblings if c.id != current
+            ],
+        }
+
+    # -- actions ----------------------------------------------------------------------------
+
+    async def claim(self, who: StaffIdentity, conv_id: str) -> dict[str, Any]:
+        """Manual pick from the queue (QUEUED→ASSIGNED to me)."""
+        async with self.uow() as (session, events):
+            await hs.lock_assignment(session, self.uow.dialect)
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            next_state(ConversationState(conv.state), Transition.ASSIGN)  # IllegalTransition -> 409
+            if not self._supervisor(row):
+                now = utcnow()
+                loads = await hs.open_loads(session)
+                agent = agent_state(row, loads, self.config)
+                agent = dataclasses.replace(agent, presence=Presence.ONLINE)  # they are here, picking it
+                why = ineligibility(agent, waiting_item(conv, self.config, now), manual=True)
+                if why is not None:
+                    raise InboxError(409, f"not_eligible_{why.value}", "você não pode assumir esta conversa agora")
+            await assign_conversation(session, events, conv, row, by="manual", actor=_actor(row))
+            return await self._view(session, conv)
+
+    async def reply(self, who: StaffIdentity, conv_id: str, text: str,
+                    buttons: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
+        """A public reply: queued in the outbox to the patient's channel."""
+        text = text.strip()
+        if not text or len(text) > MAX_TEXT:
+            raise InboxError(400, "invalid_text", f"a mensagem deve ter de 1 a {MAX_TEXT} caracteres")
+        async with self.uow() as (session, events):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            self._require_holder(row, conv)
+            payload: dict[str, Any] = {"agent_id": row.id, "agent_name": row.name}
+            if buttons:
+                payload["buttons"] = [{"title": b["title"], "payload": b["payload"]} for b in buttons]
+            msg = store.add_outbound(session, conv, Sender.AGENT, text, payload)
+            await session.flush()
+            now = utcnow()
+            if conv.first_response_at is None:
+                conv.first_response_at = now
+            conv.last_agent_reply_at = now
+            conv.updated_at = now
+            await store.add_event(session, conv.id, ev.AGENT_REPLY, _actor(row),
+                                  {"agent_id": row.id, "message_id": msg.id})
+            events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
+            notify(events, "message", conv, message=staff_message_view(msg))
+            return {"message": staff_message_view(msg), "conversation": await self._view(session, conv)}
+
+    async def note(self, who: StaffIdentity, conv_id: str, text: str) -> dict[str, Any]:
+        """An internal note (an event; never sent to the patient)."""
+        text = text.strip()
+        if not text or len(text) > MAX_TEXT:
+            raise InboxError(400, "invalid_text", f"a nota deve ter de 1 a {MAX_TEXT} caracteres")
+        async with self.uow() as (session, events):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id, lock=False)
+            data = {"agent_id": row.id, "agent_name": row.name, "text": text}
+            await store.add_event(session, conv.id, ev.NOTE, _actor(row), data)
+            await session.flush()
+            notify(events, "note", conv, note=data)
+            return {"note": data, "conversation": await self._view(session, conv)}
+
+    async def set_tags(self, who: StaffIdentity, conv_id: str, tags: Sequence[str]) -> dict[str, Any]:
+        """Replace the conversation's tags (lowercase, deduplicated)."""
+        clean = sorted({t.strip().lower() for t in tags if t.strip()})
+        if len(clean) > MAX_TAGS or any(not _TAG.match(t) for t in clean):
+            raise InboxError(400, "invalid_tags", f"até {MAX_TAGS} etiquetas de até 32 letras, números, - ou espaço")
+        async with self.uow() as (session, _):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            conv.tags = clean
+            await store.add_event(session, conv.id, ev.TAGGED, _actor(row), {"agent_id": row.id, "tags": clean})
+            return await self._view(session, conv)
+
+    async def transfer(self, who: StaffIdentity, conv_id: str, *, queue: str | None = None,
+                       agent_id: int | None = None) -> dict[str, Any]:
+        """To another queue (back to waiting) or straight to an online agent."""
+        if (queue is None) == (agent_id is None):
+            raise InboxError(400, "invalid_body", "informe queue ou agent_id")
+        if queue is not None and queue not in self.config.queue_names:
+            raise InboxError(400, "unknown_queue", "fila desconhecida")
+        async with self.uow() as (session, events):
+            await hs.lock_assignment(session, self.uow.dialect)
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            if not self._supervisor(row):
+                self._require_holder(row, conv)
+            previous = conv.assigned_agent_id
+            if queue is not None:
+                await self._to_queue(session, events, row, conv, queue)
+            else:
+                assert agent_id is not None
+                target = await session.get(StaffUser, agent_id)
+                if target is None or not target.active:
+                    raise InboxError(404, "agent_not_found", "atendente não encontrado")
+                if target.id == previous:
+                    raise InboxError(409, "already_assigned", "a conversa já está com este atendente")
+                self._check_target(target, conv, await hs.open_loads(session))
+                await assign_conversation(session, events, conv, target, by="transfer", actor=_actor(row))
+            if previous is not None or queue is not None:
+                kick_assignment(events)
+            return await self._view(session, conv)
+
+    async def _to_queue(self, session: AsyncSession, events: Events, row: StaffUser, conv: Conversation,
+                        queue: str) -> None:
+        previous, from_queue = conv.assigned_agent_id, conv.queue
+        data = {"queue": queue, "from_queue": from_queue, "agent_id": previous}
+        if conv.state == ConversationState.QUEUED.value:  # re-route while waiting: no lifecycle move
+            await store.add_event(session, conv.id, ev.TRANSFER_QUEUE, _actor(row), data)
+        else:
+            await store.transition(session, conv, Transition.TRANSFER_QUEUE, _actor(row), data)
+        conv.queue = queue
+        conv.assigned_agent_id = None
+        conv.assigned_at = None
+        conv.last_agent_at = None  # a transfer means "someone else": no stickiness back
+        notify(events, "queue_changed", conv, agent_id=previous, from_queue=from_queue)
+        notify(events, "queue_changed", conv, from_queue=from_queue)
+
+    def _check_target(self, target: StaffUser, conv: Conversation, loads: dict[int, dict[str, int]]) -> None:
+        agent = agent_state(target, loads, self.config)
+        if agent.presence is not Presence.ONLINE:
+            raise InboxError(409, "agent_not_online", "o atendente não está disponível")
+        if agent.open_total >= agent.max_concurrent:
+            raise InboxError(409, "agent_at_capacity", "o atendente está no limite de conversas")
+        cap = agent.channel_capacity.get(conv.channel)
+        if cap is not None and agent.open_by_channel.get(conv.channel, 0) >= cap:
+            raise InboxError(409, "agent_channel_full", "o atendente está no limite deste canal")
+
+    async def wait(self, who: StaffIdentity, conv_id: str) -> dict[str, Any]:
+        """Waiting on the patient (pauses the next-response and resolution clocks)."""
+        async with self.uow() as (session, events):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            if conv.state in hs.HELD_STATES and conv.assigned_agent_id != row.id and not self._supervisor(row):
+                raise InboxError(409, "not_assigned_to_you", "a conversa está com outro atendente")
+            await store.transition(session, conv, Transition.WAIT_PATIENT, _actor(row), {"agent_id": row.id})
+            notify(events, "queue_changed", conv)
+            return await self._view(session, conv)
+
+    async def resolve(self, who: StaffIdentity, conv_id: str, outcome: str) -> dict[str, Any]:
+        """Resolve with an outcome; the bot owns the next contact; the patient is asked CSAT 1–5."""
+        if outcome not in OUTCOMES:
+            raise InboxError(400, "invalid_outcome", "outcome deve ser resolved, booked ou not_resolved")
+        async with self.uow() as (session, events):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            if conv.state in hs.HELD_STATES and conv.assigned_agent_id != row.id and not self._supervisor(row):
+                raise InboxError(409, "not_assigned_to_you", "a conversa está com outro atendente")
+            previous = conv.assigned_agent_id
+            await store.transition(session, conv, Transition.RESOLVE, _actor(row),
+                                   {"outcome": outcome, "agent_id": previous or row.id})
+            now = utcnow()
+            conv.resolved_at = now
+            conv.outcome = outcome
+            conv.last_agent_id = previous or row.id
+            conv.last_agent_at = now
+            conv.assigned_agent_id = None
+            conv.assigned_at = None
+            question = store.add_outbound(session, conv, Sender.SYSTEM, CSAT_TEXT, {"buttons": csat_buttons()})
+            await session.flush()
+            conv.csat_asked_at = now
+            await store.add_event(session, conv.id, ev.CSAT_REQUESTED, "system", {"message_id": question.id})
+            events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
+            notify(events, "queue_changed", conv, agent_id=previous, outcome=outcome)
+            notify(events, "message", conv, agent_id=previous, message=staff_message_view(question))
+            kick_assignment(events)  # capacity freed
+            return await self._view(session, conv)
+
+    async def reopen(self, who: StaffIdentity, conv_id: str) -> dict[str, Any]:
+        """A resolved conversation back to its queue (the resolution clock continues)."""
+        async with self.uow() as (session, events):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            await store.transition(session, conv, Transition.REOPEN, _actor(row), {"agent_id": row.id})
+            now = utcnow()
+            conv.waiting_since = now
+            conv.resolved_at = None
+            conv.outcome = None
+            conv.csat_asked_at = None
+            conv.assigned_agent_id = None
+            conv.assigned_at = None
+            notify(events, "handoff", conv, reason=conv.reason, handoff_reason=conv.handoff_reason,
+                   waiting_since=now.isoformat(), reopened=True)
+            kick_assignment(events)
+            return await self._view(session, conv)
+
