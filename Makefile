@@ -27,6 +27,7 @@ run: train ## Run the product: Rasa, actions and the hub on SQLite, in-process b
 
 services: ## Make sure PostgreSQL and Redis answer on 127.0.0.1 (install from Debian if needed)
 	@scripts/services.sh
+	@scripts/mail_deps.sh
 
 browser: ## Install Debian chromium for the browser tests if missing
 	@scripts/browser_deps.sh
@@ -41,6 +42,11 @@ test-bot: ## Validate bot data, run conversation tests and action unit tests (bo
 	@PYTHONWARNINGS=ignore $(BOT)/rasa data validate --domain bot/domain --data bot/data --config bot/config.yml --fail-on-warnings --quiet
 	@PYTHONWARNINGS=ignore $(BOT)/rasa test core --stories bot/tests --model models --out var/rasa-results --fail-on-prediction-errors --quiet
 	@$(BOT)/python -m pytest tests/bot -q -p no:cacheprovider --confcutdir=tests/bot -c /dev/null --rootdir=tests/bot
+
+.PHONY: eval-nlu
+eval-nlu: export PYTHONPATH := $(CURDIR)/bot
+eval-nlu: install ## NLU quality by reason: 5-fold CV + held-out P/R/F1 (fails below macro-F1 0.93 / urgent recall 100%)
+	@PYTHONWARNINGS=ignore $(BOT)/python scripts/eval_nlu.py $(EVAL_ARGS)
 
 test-hub: ## Hub tests: unit, pipeline on SQLite and Postgres+Redis, compose, browser e2e
 	@$(PY) -m pytest -q

@@ -11,12 +11,15 @@ from sanic.response import HTTPResponse, json
 
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.clinic_store import SqlClinicDirectory
-from handoff.api import auth, channels, health, triage, webchat
+from handoff.api import auth, channels, health, patients, triage, voice, webchat
 from handoff.api import clinic as clinic_api
+from handoff.api import inbox as inbox_api
+from handoff.api import sandbox as sandbox_api
 from handoff.runtime import HubRuntime
 from handoff.services.clinic import ClinicService
 from handoff.services.demo_clinic import seed_demo_clinic
-from handoff.services.staff import ensure_admin
+from handoff.services.sandbox import with_sandbox_providers
+from handoff.services.staff import ensure_admin, ensure_demo_staff
 from handoff.settings import REPO_ROOT, Settings
 from handoff.web import pages
 
@@ -26,6 +29,8 @@ log = logging.getLogger("atende")
 def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic[Any, Any]:
     """Build the hub application. Connections open in the start-up listener, not here."""
     settings = settings or Settings()
+    # Sandbox: providers without credentials answer from the hub itself (/sandbox/providers/*).
+    settings = with_sandbox_providers(settings)
     app = Sanic(name or f"atende_{uuid.uuid4().hex[:8]}")
     app.config.WEBSOCKET_MAX_SIZE = 64 * 1024  # larger frames get a clear error, not a drop
     app.config.REQUEST_MAX_SIZE = 10 * 1024 * 1024
@@ -35,6 +40,11 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     for bp in (health.bp, auth.bp, triage.bp, webchat.bp, pages.bp, channels.bp):
         app.blueprint(bp)
     app.blueprint(clinic_api.bp)
+    app.blueprint(voice.bp)  # phone: Twilio Voice menu, call back requests, attendant call back
+    app.blueprint(patients.bp)
+    if settings.channel_sandbox:  # the patient simulator; off = every /sandbox route is 404
+        app.blueprint(sandbox_api.bp)
+    app.blueprint(inbox_api.bp)
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
@@ -48,6 +58,10 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
                   flush=True)
         if settings.seed_demo_clinic:
             await seed_demo_clinic(runtime.db)
+            created, staff_password = await ensure_demo_staff(runtime.uow, settings.demo_staff_password)
+            if staff_password:  # printed once, like the admin's; never logged to files
+                print(f"\n  Equipe de demonstração criada ({', '.join(created)}) / senha: {staff_password}\n",
+                      flush=True)
         app.ctx.clinic = ClinicService(SqlClinicDirectory(runtime.db))  # the agenda/EHR seam
         await runtime.start_workers()
 

@@ -5,18 +5,26 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from connectors.base import ChannelSender
 from connectors.meta import MessengerSender, WhatsAppCloudSender
 from connectors.twilio import TwilioSender
 from handoff.adapters.bus import Bus, make_bus
+from handoff.adapters.presence import ConnectionCounter, make_connections
 from handoff.adapters.rasa import RasaGateway
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.senders import WebchatSender
 from handoff.adapters.sql.database import Database
+from handoff.services.assignment import Assigner
 from handoff.services.bot_pipeline import BotPipeline
+from handoff.services.email_channel import EmailPoller, email_sender
+from handoff.services.handoff_config import HandoffConfig, load_handoff_config
+from handoff.services.inbox import Inbox
 from handoff.services.outbox import Outbox
+from handoff.services.presence import PresenceService
+from handoff.services.sla_monitor import SlaMonitor
 from handoff.services.unit_of_work import UnitOfWork
 from handoff.services.workers import LeaseWorkerPool
 from handoff.settings import REPO_ROOT, Settings
@@ -35,6 +43,14 @@ class HubRuntime:
     senders: dict[str, ChannelSender] = field(default_factory=dict)
     bot_workers: LeaseWorkerPool | None = None
     outbox_workers: LeaseWorkerPool | None = None
+    # Human side (issue 4): presence, routing/SLA configuration, inbox, assignment and SLA loops.
+    connections: ConnectionCounter | None = None
+    presence: PresenceService | None = None
+    handoff_config: HandoffConfig | None = None
+    inbox: Inbox | None = None
+    assigner: Assigner | None = None
+    sla_monitor: SlaMonitor | None = None
+    email_poller: EmailPoller | None = None  # e-mail channel: runs with the workers when configured
 
     @classmethod
     async def open(cls, settings: Settings, *, extra_senders: dict[str, ChannelSender] | None = None) -> HubRuntime:
@@ -52,12 +68,27 @@ class HubRuntime:
             reason_map=load_reason_map(REPO_ROOT / "bot" / "reasons.yml"),
         )
         runtime.senders = {"webchat": WebchatSender(bus), **_provider_senders(settings), **(extra_senders or {})}
+        email = email_sender(settings, runtime.uow)
+        if email is not None and "email" not in runtime.senders:
+            runtime.senders["email"] = email
+        # Redis keys are namespaced per database, so deployments sharing one Redis stay apart.
+        namespace = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+        runtime.connections = make_connections(settings.redis_url, namespace)
+        runtime.presence = PresenceService(runtime.uow, runtime.connections, grace=settings.presence_grace_seconds)
         return runtime
+
+    async def load_handoff(self) -> HandoffConfig:
+        """Routing/SLA configuration (clinic hours from the database) and the inbox; idempotent."""
+        if self.handoff_config is None:
+            self.handoff_config = await load_handoff_config(self.db, self.settings)
+            self.inbox = Inbox(self.uow, self.handoff_config)
+        return self.handoff_config
 
     async def start_workers(self) -> None:
         """Start the bot pipeline and outbox worker pools."""
         s = self.settings
-        pipeline = BotPipeline(self.uow, self.gateway, s, self.reason_map)
+        config = await self.load_handoff()
+        pipeline = BotPipeline(self.uow, self.gateway, s, self.reason_map, config)
         outbox = Outbox(self.uow, self.senders, s)
         self.bot_workers = LeaseWorkerPool(
             "bot", pipeline.claim, pipeline.drain, bus=self.bus, wake_kind="inbound",
@@ -69,9 +100,25 @@ class HubRuntime:
         )
         await self.bot_workers.start()
         await self.outbox_workers.start()
+        presence = self.presence
+        self.assigner = Assigner(self.uow, config, interval=s.assignment_interval_seconds,
+                                 before_run=presence.sweep if presence is not None else None)
+        self.sla_monitor = SlaMonitor(self.uow, config, s.sla_monitor_interval_seconds)
+        await self.assigner.start(self.bus)
+        await self.sla_monitor.start()
+        if s.email_imap_host and s.email_imap_user:
+            self.email_poller = EmailPoller(self.uow, s)
+            await self.email_poller.start()
 
     async def close(self) -> None:
         """Stop workers, then close connections."""
+        if self.email_poller is not None:
+            await self.email_poller.stop()
+        for loop in (self.assigner, self.sla_monitor):
+            if loop is not None:
+                await loop.stop()
+        if self.presence is not None:
+            await self.presence.close()
         for pool in (self.bot_workers, self.outbox_workers):
             if pool is not None:
                 await pool.stop()
@@ -80,6 +127,8 @@ class HubRuntime:
             if close is not None:
                 await close()
         await self.gateway.close()
+        if self.connections is not None:
+            await self.connections.close()
         await self.bus.close()
         await self.db.close()
 

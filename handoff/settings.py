@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_sms_from: str | None = None
+    twilio_voice_from: str | None = None  # caller id of calls placed to patients (call back)
 
     # Meta (WhatsApp Cloud API, Instagram Direct, Messenger). Webhooks need the verify token and
     # app secret; senders are enabled when the access token is set (WhatsApp also needs the number id).
@@ -45,6 +46,25 @@ class Settings(BaseSettings):
     meta_access_token: str | None = None
     meta_graph_api_base: str = "https://graph.facebook.com"
     whatsapp_phone_number_id: str | None = None
+
+    # E-mail (docs/architecture.md, "Channels"). The IMAP poller runs with the workers when
+    # EMAIL_IMAP_HOST is set; replies go out over SMTP when EMAIL_SMTP_HOST and EMAIL_FROM are set.
+    email_imap_host: str | None = None
+    email_imap_port: int = 993
+    email_imap_user: str | None = None
+    email_imap_password: str | None = None
+    email_imap_ssl: bool = True  # implicit TLS (993); false only for a local test server
+    email_imap_folder: str = "INBOX"
+    email_smtp_host: str | None = None
+    email_smtp_port: int = 587
+    email_smtp_user: str | None = None
+    email_smtp_password: str | None = None
+    email_smtp_starttls: bool = True  # STARTTLS on the submission port (587)
+    email_smtp_ssl: bool = False  # implicit TLS instead (port 465)
+    email_from: str | None = None  # e.g. "Clínica Exemplo <atendimento@clinica.example>"
+    email_poll_seconds: float = 60.0  # re-sweep interval (IDLE still delivers new mail at once)
+    email_tls_ca_file: str | None = None  # extra CA bundle for a mail server with a private CA
+    attachments_dir: str | None = None  # received attachments; default <repo>/var/attachments
 
     # Pipeline tuning. Why these defaults: a bot turn normally takes < 1 s; Rasa restarts take
     # ~20 s, so the grace period must comfortably exceed a restart before patients are handed off.

@@ -30,8 +30,9 @@ import tempfile
 import time
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT = ROOT / "bot"
@@ -128,24 +129,19 @@ def print_confusions(title: str, rows: list[tuple[str, str, str, str, float]], l
 
 def quiet_rasa() -> None:
     logging.disable(logging.WARNING)
-    try:  # rasa 3.6 logs every parse through structlog at debug level
-        from rasa.utils.log_utils import configure_structlog  # noqa: PLC0415
+    # rasa 3.6 logs every parse through structlog at debug level
+    from rasa.utils.log_utils import configure_structlog
 
-        configure_structlog(logging.ERROR)
-    except Exception:  # pragma: no cover
-        pass
+    configure_structlog(logging.ERROR)
     for name in ("rasa", "tensorflow", "absl", "matplotlib", "sanic", "apscheduler"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
-        tf.get_logger().setLevel("ERROR")
-    except Exception:  # pragma: no cover
-        pass
+    tf.get_logger().setLevel("ERROR")
 
 
 def load_examples(path: Path) -> list[tuple[str, str]]:
-    from rasa.shared.nlu.training_data.loading import load_data  # noqa: PLC0415
+    from rasa.shared.nlu.training_data.loading import load_data
 
     td = load_data(str(path))
     return [(m.get("text"), m.get("intent")) for m in td.intent_examples]
@@ -153,7 +149,7 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
 
 def stratified_folds(td: Any, k: int, seed: int) -> list[tuple[Any, list[Any]]]:
     """[(train TrainingData, test messages)] with every intent spread evenly over the folds."""
-    from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: PLC0415
+    from rasa.shared.nlu.training_data.training_data import TrainingData
 
     by_intent: dict[str, list[Any]] = defaultdict(list)
     for m in td.intent_examples:
@@ -181,7 +177,7 @@ def stratified_folds(td: Any, k: int, seed: int) -> list[tuple[Any, list[Any]]]:
 
 
 def write_training_data(td: Any, path: Path) -> None:
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter  # noqa: PLC0415
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
 
     path.write_text(RasaYAMLWriter().dumps(td), encoding="utf-8")
 
@@ -199,7 +195,7 @@ def config_with_epochs(config: Path, epochs: int | None, out_dir: Path) -> Path:
 
 
 def train(config: Path, domain: Path, nlu: Path, out_dir: Path, name: str) -> tuple[Path, float]:
-    from rasa.model_training import train_nlu  # noqa: PLC0415
+    from rasa.model_training import train_nlu
 
     start = time.monotonic()
     model = train_nlu(str(config), str(nlu), str(out_dir), domain=str(domain), fixed_model_name=name)
@@ -209,7 +205,7 @@ def train(config: Path, domain: Path, nlu: Path, out_dir: Path, name: str) -> tu
 
 
 def predict(model: Path, texts: Iterable[str]) -> list[tuple[str, float]]:
-    from rasa.core.agent import Agent  # noqa: PLC0415
+    from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
 
@@ -230,14 +226,15 @@ def predict(model: Path, texts: Iterable[str]) -> list[tuple[str, float]]:
 def evaluate(title: str, examples: list[tuple[str, str]], preds: list[tuple[str, float]],
              reasons: dict[str, str], show_errors: int) -> dict[str, Any]:
     rows = []
-    for (text, gold_intent), (pred_intent, conf) in zip(examples, preds):
+    for (text, gold_intent), (pred_intent, conf) in zip(examples, preds, strict=True):
         gold = reasons.get(gold_intent)
         if gold is None:
             raise SystemExit(f"intent {gold_intent!r} has no reason in bot/reasons.yml")
         pred = reasons.get(pred_intent, "other")
         rows.append((text, gold, pred, pred_intent, conf))
     result = print_table(title, [(r[1], r[2]) for r in rows])
-    intent_acc = sum(g == p for (_, g), (p, _) in zip(examples, preds)) / len(examples) if examples else 0.0
+    hits = sum(g == p for (_, g), (p, _) in zip(examples, preds, strict=True))
+    intent_acc = hits / len(examples) if examples else 0.0
     print(f"  intent accuracy = {intent_acc:.3f}")
     print_confusions(title, rows, show_errors)
     return result
@@ -270,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
 
     if not args.heldout_only:
-        from rasa.shared.nlu.training_data.loading import load_data  # noqa: PLC0415
+        from rasa.shared.nlu.training_data.loading import load_data
 
         td = load_data(str(args.nlu))
         cfg = config_with_epochs(args.config, args.cv_epochs, out_dir)
@@ -308,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"model not found: {model}")
         t2 = time.monotonic()
         preds = predict(model, [t for t, _ in heldout])
-        results["heldout"] = evaluate(f"(b) held-out set {args.heldout.relative_to(ROOT) if args.heldout.is_relative_to(ROOT) else args.heldout} by reason",
-                                      heldout, preds, reasons, args.show_errors)
+        shown = args.heldout.relative_to(ROOT) if args.heldout.is_relative_to(ROOT) else args.heldout
+        results["heldout"] = evaluate(f"(b) held-out set {shown} by reason", heldout, preds, reasons,
+                                      args.show_errors)
         print(f"  held-out prediction elapsed: {time.monotonic() - t2:.1f}s")
 
     print(f"\ntotal elapsed: {time.monotonic() - t0:.0f}s")

@@ -39,22 +39,26 @@ def open_boletos(boletos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(unpaid, key=lambda b: (OPEN_STATUSES.index(b["status"]), str(b.get("due_date") or "")))
 
 
-def boleto_message(boleto: dict[str, Any]) -> str:
-    """One boleto: what, amount, due date, linha digitável, PIX copia e cola, PDF."""
+def boleto_bubbles(boleto: dict[str, Any]) -> list[str]:
+    """One boleto as chat bubbles: what/amount/due date/PDF, then the linha digitável and the PIX
+    copia-e-cola each alone in its bubble so the patient can copy it with one tap."""
     overdue = boleto.get("status") == "overdue"
     amount = boleto.get("amount_text") or brl(boleto.get("amount"))
     lines = [
         f"📄 *{boleto.get('description') or 'Boleto'}*",
         f"💰 {amount} · vence {date_br(boleto.get('due_date'))}" + (" ⚠️ vencido" if overdue else ""),
     ]
-    line = boleto.get("linha_digitavel") or linha_digitavel(str(boleto.get("barcode") or ""))
-    if line:
-        lines += ["", "Linha digitável:", line]
-    if boleto.get("pix_code"):
-        lines += ["", "PIX copia e cola:", str(boleto["pix_code"])]
     if boleto.get("pdf_url"):
-        lines += ["", f"📎 PDF: {boleto['pdf_url']}"]
-    return "\n".join(lines)
+        lines.append(f"📎 PDF: {boleto['pdf_url']}")
+    line = boleto.get("linha_digitavel") or linha_digitavel(str(boleto.get("barcode") or ""))
+    codes = [str(code) for code in (line, boleto.get("pix_code")) if code]
+    if line and boleto.get("pix_code"):
+        lines.append("Abaixo: a linha digitável e o PIX copia e cola 👇")
+    elif line:
+        lines.append("Abaixo: a linha digitável 👇")
+    elif codes:
+        lines.append("Abaixo: o PIX copia e cola 👇")
+    return ["\n".join(lines), *codes]
 
 
 def payment_status_message(boletos: list[dict[str, Any]]) -> str:
@@ -79,7 +83,7 @@ def prices_message(prices: list[dict[str, Any]]) -> str:
     lines = ["💰 Valores (particular):"]
     for p in prices:
         lines.append(f"• {p.get('item')}: {p.get('price_text') or brl(p.get('price'))}")
-    lines.append("\nSe tiver convênio, me pergunte se aceitamos o seu 😉")
+    lines.append("Se tiver convênio, me pergunte se aceitamos o seu 😉")
     return "\n".join(lines)
 
 
@@ -118,7 +122,7 @@ def insurers_list_message(insurers: list[dict[str, Any]]) -> str:
     for i in insurers:
         auth = ", precisa de autorização prévia" if i.get("requires_authorization") else ""
         lines.append(f"• {i.get('name')} ({coverage_text(i)}{auth})")
-    lines.append("\nTambém atendemos particular. Traga sempre a carteirinha e um documento com foto.")
+    lines.append("Também atendemos particular. Traga sempre a carteirinha e um documento com foto.")
     return "\n".join(lines)
 
 
@@ -154,7 +158,8 @@ class ActionBoletoCopy(Action):
             return []
         dispatcher.utter_message(response="utter_boletos_intro", count=len(boletos))
         for boleto in boletos:
-            dispatcher.utter_message(text=boleto_message(boleto))
+            for bubble in boleto_bubbles(boleto):
+                dispatcher.utter_message(text=bubble)
         if any(b.get("status") == "overdue" for b in boletos):
             dispatcher.utter_message(response="utter_boleto_overdue_help")
         return []

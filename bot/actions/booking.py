@@ -333,6 +333,14 @@ def active_appointments(appts: list[dict[str, Any]], now: datetime) -> list[dict
     return sorted(result, key=lambda a: parse_dt(a.get("start")))  # type: ignore[arg-type,return-value]
 
 
+def is_exact_time(when: WhenRange) -> bool:
+    """A day and a clock time ("quinta às 9"), not a period."""
+    if not (when.day_given and when.time_from is not None and when.time_to is not None):
+        return False
+    span = datetime.combine(date.min, when.time_to) - datetime.combine(date.min, when.time_from)
+    return span <= timedelta(hours=1)
+
+
 def what_phrase(ctx: dict[str, Any]) -> str:
     """'com Dra. Ana' / 'de Cardiologia' (for "horários livres ...")."""
     if ctx.get("doctor_name"):
@@ -541,6 +549,14 @@ class BookingFlow:
             }
             for s in slots
         ]
+        if intro is None and is_exact_time(when):
+            # "quinta às 9": when exactly one slot starts at that time, go straight to confirming it
+            at_time = [
+                o for o in offered if (b := parse_dt(o["start"])) and b.astimezone(CLINIC_TZ).time() == when.time_from
+            ]
+            if len(at_time) == 1:
+                ctx["offered"] = at_time
+                return await self._choose(ctx, dict(at_time[0]))
         ctx.update(offered=offered, step="slot")
         buttons = [{"title": o["title"], "payload": slot_payload(o["slot_id"])} for o in offered]
         self.d.utter_message(
@@ -659,8 +675,9 @@ class BookingFlow:
         when = parse_when(message_text(message), self.now)
         if when is not None:
             ctx["when"] = when.to_dict()
-        elif not changed and same_flow and ctx.get("step") == "confirm":
-            return self.ask_confirm(ctx)  # "quero marcar" again while confirming: ask again
+        elif not changed and same_flow and ctx.get("step") == "confirm" and ctx.get("slot"):
+            # "pode marcar" / "quero marcar" as the answer to "Confirma a consulta…?" is a yes
+            return await self.execute(ctx)
         ctx.pop("slot", None)
         return await self.advance(ctx)
 

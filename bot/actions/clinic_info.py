@@ -48,13 +48,13 @@ def info_message(intent: str | None, info: dict[str, Any]) -> str:
     if intent == "clinic_hours":
         text = f"🕒 Nosso horário de atendimento:\n{info.get('hours_text') or ''}".rstrip()
         if info.get("holiday_today"):
-            text += f"\n\nHoje é feriado ({info['holiday_today']}) 🎉"
+            text += f"\nHoje é feriado ({info['holiday_today']}) 🎉"
         if info.get("is_open_now") is True:
-            text += "\n\nEstamos abertos agora ✅"
+            text += "\nEstamos abertos agora ✅"
         else:
             when = closed_until(info)
             if when:
-                text += f"\n\nAgora estamos fechados. Abrimos {when}."
+                text += f"\nAgora estamos fechados. Abrimos {when}."
         return text
     if intent == "clinic_parking":
         return f"🚗 {info.get('parking') or 'Não temos informação de estacionamento no momento.'}"

@@ -68,11 +68,11 @@ def catalog_message(exams: list[dict[str, Any]]) -> str:
         groups.setdefault(str(e.get("collection_hours") or ""), []).append(str(e.get("name")))
     groups.pop("", None)
     if len(groups) == 1:
-        lines.append(f"\n🕒 {next(iter(groups))}")
+        lines.append(f"🕒 {next(iter(groups))}")
     elif groups:
-        lines.append("\n🕒 Horários:")
+        lines.append("🕒 Horários:")
         lines += [f"• {', '.join(names)}: {hours}" for hours, names in groups.items()]
-    lines.append("\nQuer saber o preparo, o valor ou o resultado de algum? É só perguntar 😊")
+    lines.append("Quer saber o preparo, o valor ou o resultado de algum? É só perguntar 😊")
     return "\n".join(lines)
 
 
@@ -95,7 +95,8 @@ def result_line(result: dict[str, Any]) -> str:
 
 
 def results_message(results: list[dict[str, Any]], catalog: list[dict[str, Any]]) -> str:
-    """Status of the patient's exams, newest first by status, and how to get the reports."""
+    """Status of the patient's exams (ready first), how to get the reports, and a reminder that
+    the bot does not interpret results. One bubble: single line breaks only."""
     ordered = sorted(
         results,
         key=lambda r: (STATUS_ORDER.get(str(r.get("status")), 9), -(_ts(r.get("collected_at")))),
@@ -110,8 +111,8 @@ def results_message(results: list[dict[str, Any]], catalog: list[dict[str, Any]]
         if text and text not in how:
             how.append(text)
     if how:
-        lines.append("\n📬 Como pegar o laudo: " + " ".join(how))
-    lines.append("\nPara entender os resultados, converse com seu médico 🩺 Eu não interpreto exames.")
+        lines.append("📬 Como pegar o laudo: " + " ".join(how))
+    lines.append("Para entender os resultados, converse com seu médico 🩺 Eu não interpreto exames.")
     return "\n".join(lines)
 
 

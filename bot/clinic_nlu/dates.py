@@ -26,6 +26,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+try:  # WhatsApp abbreviations ("q" -> "que", "dps" -> "depois", "mnh" -> "manha"), shared with the NLU
+    from clinic_nlu.normalize import expand_word as _expand_word
+except ImportError:  # pragma: no cover - clinic_nlu is always importable in the bot env
+
+    def _expand_word(word: str) -> str:
+        return word
+
+
 CLINIC_TZ = ZoneInfo("America/Sao_Paulo")
 DEFAULT_HORIZON_DAYS = 30
 
@@ -167,6 +175,7 @@ def normalize(text: str) -> str:
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     plain = re.sub(r"[^\w/:.\-\s]", " ", plain)
     plain = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", plain)  # keep dots only between digits
+    plain = re.sub(r"\b[a-z]+\b", lambda m: _expand_word(m.group(0)), plain)
     return re.sub(r"\s+", " ", plain).strip()
 
 

@@ -44,8 +44,15 @@ minute):
 - Serious injury: "acidente" fires unless it is paperwork about it (atestado, laudo, INSS, CAT,
   pericia, seguro) or clearly remote; any head blow fires ("bateu a cabeca"), stabbing/shooting,
   run over, open fracture, severe burn, electric shock, drowning, falls from height.
-- Pregnancy: pregnancy + bleeding, waters breaking ("bolsa estourou/rompeu", "perdendo liquido"),
-  labor, baby not moving. "Gravida + exame de sangue" does not fire.
+- Pregnancy: pregnancy + bleeding (miscarriage included), waters breaking ("bolsa estourou/rompeu",
+  "perdendo liquido"), labor, baby not moving, pre-eclampsia signs (strong headache, seeing spots,
+  high blood pressure), strong abdominal pain. "Gravida + exame de sangue" does not fire.
+- Beyond the issue's list (same safety logic, each with its own category so the team sees why):
+  falls of babies (from bed/changing table) and of elderly people ("minha avo caiu"), thunderclap
+  headache / stiff neck / sudden confusion (`neuro`), critical numbers (blood pressure >= 18x11,
+  glucose < 50 or >= 400: `vitals`), explicit calls for an ambulance/SAMU (`general`).
+- NOT rules (left to the classifier, which is trained on them): vague distress such as "socorro",
+  "emergencia", "meu pai ta muito mal": they are often hyperbolic ("socorro, perdi o boleto").
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ CATEGORIES: dict[str, str] = {
     "pregnancy": "gestação: sangramento/bolsa rompida/trabalho de parto",
     "suicide": "risco de suicídio/autolesão",
     "neuro": "sinais neurológicos graves (cefaleia súbita, confusão)",
+    "vitals": "pressão ou glicemia em nível crítico",
     "general": "pedido de socorro/ambulância",
 }
 
@@ -137,7 +145,8 @@ _PRESENT = re.compile(
     r"\b(?:agora|agorinha|neste\s+momento|nesse\s+momento|de\s+novo|novamente|voltou|voltando|"
     r"ainda|continua|continuo|piorou|piorando|outra\s+vez)\b"
 )
-_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:mas|porem|so\s+que|e|entao|agora|porque|pois)\b")
+# " e " ("and") splits clauses, but not "nao e" ("it is not": accents are gone, "é" == "e")
+_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:mas|porem|so\s+que|entao|agora|porque|pois)\b|(?<!nao)\s\be\b")
 _SENTENCE_BREAK = re.compile(r"[.!?\n]+")
 
 # --- shared vocabulary ------------------------------------------------------------------------------
@@ -150,8 +159,12 @@ _BABY = re.compile(
 )
 _PREGNANT = re.compile(
     r"\b(?:gravid\w*|gestante|gestacao|gravidez|prenhe|\d+\s+semanas\s+de\s+(?:gestacao|gravidez)|"
-    r"estou\s+esperando\s+(?:um\s+)?(?:bebe|nene|filho)|pre\s*-?\s*natal|barrigud\w+|"
+    r"estou\s+esperando\s+(?:um\s+)?(?:bebe|nene|filho)|pre\s*-?\s*natal|barrigud\w+|aborto|abortando|"
+    r"perd\w+\s+(?:o\s+|meu\s+)?(?:bebe|nene|neném)|perd\w+\s+a\s+gravidez|"
     r"\d+\s+(?:semanas|meses)\s+(?:gravida|de\s+barriga))\b"
+)
+_ELDERLY = re.compile(
+    r"\b(?:avo|vovo|vo|bisavo|idos[oa]s?|senhor(?:a|inha|zinho)?\s+de\s+idade|(?:[6-9]\d|1[01]\d)\s+anos)\b"
 )
 _ADMIN = re.compile(
     r"\b(?:atestado|laudo|relatorio|pericia|inss|cat|declaracao|afastamento|seguro|dpvat|beneficio|"
@@ -294,8 +307,9 @@ _RULES: tuple[_Rule, ...] = (
             r"(?:esta|estou|to)\s+(?:quase\s+)?apagando",
         ),
         exclude=re.compile(
-            r"\b(?:medo|receio)\s+de\s+(?:\w+\s+)?desmai\w*|\b(?:posso|pode|costumo|costuma|vou|ia|"
-            r"iria|normal)\s+(?:\w+\s+)?desmai\w*|\bse\s+(?:eu\s+)?desmai\w*"
+            # worries about fainting at a blood draw are not fainting ("acho que vou desmaiar" is)
+            r"\b(?:medo|receio)\s+de\s+(?:\w+\s+)?desmai\w*|\b(?:posso|pode|costumo|costuma|ia|iria|normal)\s+"
+            r"(?:\w+\s+)?desmai\w*|\bse\s+(?:eu\s+)?desmai\w*|\bsempre\s+que\s+(?:\w+\s+){0,4}?desmai\w*"
         ),
     ),
     # seizure
@@ -409,6 +423,21 @@ _RULES: tuple[_Rule, ...] = (
             r"\b(?:tipo|como|parece)\s+(?:uma\s+)?facada"
         ),
     ),
+    # falls of babies (any height) and of elderly people
+    _Rule(
+        "baby_fall",
+        "injury",
+        _rx(r"(?:caiu|queda|despencou)\s+(?:\w+\s+){0,3}?(?:da|do|de|no)\s+(?:cama|trocador|berco|sofa|colo|cadeir\w+|"
+            r"carrinho|bebe\s+conforto|escada|chao|alto)"),
+        requires=_BABY,
+    ),
+    _Rule(
+        "elderly_fall",
+        "injury",
+        _rx(r"caiu", r"levou\s+um\s+tombo", r"tombo", r"queda"),
+        requires=_ELDERLY,
+        exclude=re.compile(r"\b(?:cabelo|pressao|glicose|febre|temperatura|consulta|sistema|ligacao|internet)\b"),
+    ),
     # pregnancy: bleeding, waters breaking, labor, baby not moving
     _Rule(
         "pregnancy_bleeding",
@@ -450,6 +479,22 @@ _RULES: tuple[_Rule, ...] = (
         requires=_PREGNANT,
     ),
     _Rule("labor", "pregnancy", _rx(r"trabalho\s+de\s+parto", r"entrei\s+em\s+trabalho")),
+    # pre-eclampsia signs and strong pain in pregnancy
+    _Rule(
+        "pregnancy_warning",
+        "pregnancy",
+        _rx(
+            r"(?:muita|forte|fortissima)\s+dor\s+de\s+cabeca",
+            r"dor\s+de\s+cabeca\s+(?:muito\s+)?(?:forte|fortissima|insuportavel)",
+            r"(?:vendo|enxergando)\s+(?:uns\s+)?(?:pontinhos|pontos|estrelinhas|luzes|brilhos?)",
+            r"visao\s+(?:embacada|turva)",
+            r"pressao\s+(?:muito\s+)?alta",
+            r"dor\s+(?:muito\s+)?forte\s+n[ao]\s+(?:barriga|pe\s+da\s+barriga|ventre)",
+            r"colicas?\s+(?:muito\s+)?fortes?",
+            r"convuls\w*",
+        ),
+        requires=_PREGNANT,
+    ),
     # suicidal thoughts / self-harm (never suppressed as "past"; explicit negation still applies)
     _Rule(
         "suicidal_ideation",
@@ -514,6 +559,16 @@ _RULES: tuple[_Rule, ...] = (
             r"(?:de\s+repente|do\s+nada)\s+(?:\w+\s+){0,3}?(?:confus[oa]|desorientad[oa])",
             r"caiu\s+(?:\w+\s+){0,3}?(?:confus[oa]|desorientad[oa])",
         ),
+    ),
+    # critical blood pressure (>= 18 x 11 cmHg style numbers) or blood glucose (< 50 or >= 400)
+    _Rule(
+        "critical_vitals",
+        "vitals",
+        _rx(
+            r"pressao\s+(?:\w+\s+){0,4}?(?:1[89]\d?|2\d\d?)\s*(?:por|x|/)\s*\d{1,3}",
+            r"(?:glicose|glicemia|dextro|hgt|acucar\s+no\s+sangue)\s+(?:\w+\s+){0,2}?(?:[1-4]\d|[4-9]\d\d)\b(?!\s*(?:anos|dias|horas|minutos|reais))",
+        ),
+        exclude=re.compile(r"\bjejum\s+de\s+\d|\bhoras\s+de\s+jejum"),
     ),
     # explicit request for an ambulance / emergency service
     _Rule(

@@ -1,10 +1,17 @@
-"""Staff login and the `require_staff` guard every staff endpoint uses."""
+"""Staff login/logout/me and the `require_staff` guard every staff endpoint uses.
+
+Staff authenticate with a bearer token (API clients) or the HttpOnly session cookie
+`atende_session` set by `POST /api/auth/login` (the web app). Both are the same stored token
+(SHA-256 digest in `staff_tokens`). Cookie requests that change state must carry
+`X-Requested-With: atende` or come from this hub's origin (CSRF, see `csrf_ok`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 from sanic import Blueprint, Request
@@ -36,20 +43,69 @@ def parse_body(request: Request, model: type[BaseModel]) -> BaseModel | HTTPResp
         return error(400, "invalid_body", f"invalid or missing fields: {', '.join(fields)}")
 
 
+SESSION_COOKIE = "atende_session"
+CSRF_HEADER = "x-requested-with"
+CSRF_VALUE = "atende"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def credentials(request: Request) -> tuple[str, bool]:
+    """The staff token of a request and whether it came from the session cookie.
+
+    A bearer header wins over the cookie; `?token=` is accepted only by the staff WebSocket.
+    """
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), False
+    return (request.cookies.get(SESSION_COOKIE) or "").strip(), True
+
+
+def same_origin(request: Request) -> bool:
+    """True when the request's Origin (or Referer) is this hub (its Host or PUBLIC_BASE_URL)."""
+    origin = request.headers.get("origin") or ""
+    if not origin:
+        referer = request.headers.get("referer") or ""
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    if not origin or origin == "null":
+        return False
+    public = urlsplit(request.app.ctx.settings.public_base_url)
+    allowed = {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
+    return origin.rstrip("/") in allowed
+
+
+def csrf_ok(request: Request) -> bool:
+    """Cookie-authenticated unsafe requests must prove they come from our pages.
+
+    Either the header ``X-Requested-With: atende`` (a cross-site form cannot set it, and a
+    cross-site fetch with it needs a CORS preflight the hub never grants) or an Origin/Referer
+    of this hub. Bearer-token requests are not exposed to CSRF (browsers never add the header).
+    """
+    if request.method.upper() in _SAFE_METHODS:
+        return True
+    if request.headers.get(CSRF_HEADER, "").lower() == CSRF_VALUE:
+        return True
+    return same_origin(request)
+
+
 def require_staff(*roles: str) -> Callable[..., Any]:
-    """Decorator: 401 without a valid bearer token, 403 when the role is not allowed."""
+    """Decorator: 401 without a valid bearer token or session cookie, 403 when the role is not
+    allowed (or a cookie request fails the CSRF check). Sets `request.ctx.staff` and
+    `request.ctx.staff_token`."""
 
     def decorator(handler: Callable[..., Awaitable[HTTPResponse]]) -> Callable[..., Awaitable[HTTPResponse]]:
         @wraps(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            header = request.headers.get("authorization", "")
-            token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            token, via_cookie = credentials(request)
             who = await staff.identify(request.app.ctx.uow, token) if token else None
             if who is None:
                 return error(401, "unauthorized", "missing or invalid token")
+            if via_cookie and not csrf_ok(request):
+                return error(403, "csrf", "send the header X-Requested-With: atende")
             if roles and who.role not in roles:
                 return error(403, "forbidden", "your role cannot do this")
             request.ctx.staff = who
+            request.ctx.staff_token = token
             return await handler(request, *args, **kwargs)
 
         return wrapper
@@ -68,4 +124,28 @@ async def login(request: Request) -> HTTPResponse:
     token = await staff.login(request.app.ctx.uow, body.email, body.password, settings.token_ttl_hours)
     if token is None:
         return error(401, "bad_credentials", "e-mail ou senha inválidos")
-    return json({"token": token, "expires_in": settings.token_ttl_hours * 3600})
+    response = json({"token": token, "expires_in": settings.token_ttl_hours * 3600})
+    # The web app's session: HttpOnly (scripts cannot read it), SameSite=Lax, Secure over HTTPS.
+    response.add_cookie(SESSION_COOKIE, token, path="/", httponly=True, samesite="Lax",
+                        secure=settings.public_base_url.startswith("https"),
+                        max_age=settings.token_ttl_hours * 3600)
+    return response
+
+
+@bp.post("/logout")
+@require_staff()
+async def logout(request: Request) -> HTTPResponse:
+    """Revoke the token in use (bearer or cookie) and clear the session cookie."""
+    await staff.revoke(request.app.ctx.uow, request.ctx.staff_token)
+    response = json({"ok": True})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@bp.get("/me")
+@require_staff()
+async def me(request: Request) -> HTTPResponse:
+    """Who is signed in: profile, role, queues, skills, capacity and presence."""
+    runtime = request.app.ctx.runtime
+    await runtime.load_handoff()
+    return json(await runtime.inbox.me(request.ctx.staff))

@@ -243,7 +243,7 @@ class Assigner:
         config: HandoffConfig,
         *,
         interval: float,
-        before_run: Callable[[], Awaitable[None]] | None = None,
+        before_run: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.uow = uow
         self.config = config
@@ -300,11 +300,11 @@ class Assigner:
 
     async def run_once(self, now: datetime | None = None) -> RunResult:
         """Requeue, reroute and assign in one transaction under the assignment lock."""
-        now = now or utcnow()
         cfg = self.config
         dialect = self.uow.dialect
         async with self.uow() as (session, events):
             await hs.lock_assignment(session, dialect)
+            now = now or utcnow()  # after the lock: what the previous holder committed is in the past
             staff_rows = {r.id: r for r in await hs.active_staff(session, dialect, lock=True)}
             loads = await hs.open_loads(session)
             agents = {i: agent_state(r, loads, cfg) for i, r in staff_rows.items()}

@@ -94,6 +94,10 @@ class BotPipeline:
     ) -> tuple[int, str, datetime, dict[str, Any], int] | None:
         """The next pending message to send to the bot, or None (lease released)."""
         item = await store.oldest_pending(session, conv_id)
+        while item is not None and _never_answer(item[1]):
+            item[1].status, item[1].processed_at = InboundStatus.PROCESSED.value, utcnow()  # kept for staff
+            await session.flush()
+            item = await store.oldest_pending(session, conv_id)
         if item is None:
             await store.release_bot_lease(session, conv_id, owner)
             return None
@@ -193,6 +197,13 @@ class BotPipeline:
             retry_at = min(now + timedelta(seconds=delay), max(deadline, now))
             log.info("bot unavailable (%s); retry in %.1fs", error, (retry_at - now).total_seconds())
             await store.release_bot_lease(session, conv_id, owner, retry_at=retry_at)
+
+
+def _never_answer(msg: Message) -> bool:
+    """Mail written by a program (auto-reply, bulk, bounce: `connectors/email.py`) is stored for
+    the staff but never reaches the bot, so nothing ever answers it."""
+    metadata = (msg.payload or {}).get("metadata")
+    return isinstance(metadata, dict) and bool(metadata.get("no_reply"))
 
 
 def _bot_text(msg: Message) -> str:

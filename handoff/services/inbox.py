@@ -148,10 +148,18 @@ class Inbox:
     def _supervisor(self, row: StaffUser) -> bool:
         return row.role in SUPERVISORS
 
-    def _can_view(self, row: StaffUser, conv: Conversation) -> bool:
+    async def _can_view(self, session: AsyncSession, row: StaffUser, conv: Conversation) -> bool:
+        """Supervisors; the holder and the last agent; members of its queue; anyone who acted on it."""
         if self._supervisor(row) or row.id in (conv.assigned_agent_id, conv.last_agent_id):
             return True
-        return conv.queue is not None and conv.queue in self.queues_of(row)
+        if conv.queue is not None and conv.queue in self.queues_of(row):
+            return True
+        acted = await session.execute(
+            select(ConversationEvent.id)
+            .where(ConversationEvent.conversation_id == conv.id, ConversationEvent.actor == _actor(row))
+            .limit(1)
+        )
+        return acted.first() is not None
 
     async def _me(self, session: AsyncSession, who: StaffIdentity) -> StaffUser:
         row = await session.get(StaffUser, who.id, populate_existing=True)
@@ -166,7 +174,7 @@ class Inbox:
             await session.get(Conversation, conv_id)
         if conv is None:
             raise InboxError(404, "not_found", "conversa não encontrada")
-        if not self._can_view(row, conv):
+        if not await self._can_view(session, row, conv):
             raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
         return conv
 
@@ -183,8 +191,9 @@ class Inbox:
         return patient.display_name if patient else None
 
     async def _view(self, session: AsyncSession, conv: Conversation) -> dict[str, Any]:
-        now = utcnow()
+        await session.flush()
         rows = (await hs.sla_event_rows(session, [conv.id]))[conv.id]
+        now = utcnow()  # after the read: an event newer than `now` would be ignored by the clocks
         sla = headline_clock(conversation_sla(conv, rows, self.config, now)) if conv.state in hs.HUMAN_STATES \
             else None
         return conversation_view(conv, await self._patient_name(session, conv), sla)
@@ -221,7 +230,6 @@ class Inbox:
 
     async def queue(self, who: StaffIdentity, queue: str | None = None) -> list[dict[str, Any]]:
         """Waiting conversations, most urgent first (`routing.order_queue`), as `GET /api/queue`."""
-        now = utcnow()
         async with self.uow() as (session, _):
             row = await self._me(session, who)
             result = (
@@ -233,6 +241,7 @@ class Inbox:
             ).all()
             convs = {c.id: (c, name) for c, name in result}
             rows = await hs.sla_event_rows(session, list(convs))
+        now = utcnow()  # after the read (see `_view`)
         visible = None if self._supervisor(row) else self.queues_of(row)
         statuses = {cid: conversation_sla(c, rows[cid], self.config, now) for cid, (c, _) in convs.items()}
         items = [waiting_item(c, self.config, now, statuses[cid].next_deadline) for cid, (c, _) in convs.items()]
@@ -260,7 +269,6 @@ class Inbox:
 
     async def conversations(self, who: StaffIdentity, scope: str, state: str | None) -> list[dict[str, Any]]:
         """`mine` (held by me), `queued` (my queues) or `all` (supervisors), newest activity first."""
-        now = utcnow()
         async with self.uow() as (session, _):
             row = await self._me(session, who)
             q = select(Conversation, Patient.display_name).join(Patient, Patient.id == Conversation.patient_id)
@@ -280,6 +288,7 @@ class Inbox:
             result = (await session.execute(q.order_by(Conversation.updated_at.desc()).limit(200))).all()
             ids = [c.id for c, _ in result]
             rows = await hs.sla_event_rows(session, ids)
+        now = utcnow()
         out = []
         for conv, name in result:
             sla = headline_clock(conversation_sla(conv, rows[conv.id], self.config, now)) \
@@ -313,6 +322,7 @@ class Inbox:
                                  created_at=now))
             session.add(AuditLog(staff_id=row.id, action="view_patient", subject=f"patient:{conv.patient_id}",
                                  created_at=now))
+        now = utcnow()
         sla_rows = [(e.type, as_utc(e.created_at) or now) for e in event_rows if e.type in ev.SLA_EVENT_TYPES]
         status = conversation_sla(conv, sla_rows, self.config, now)
         handoffs = [e for e in event_rows if e.type == ev.HANDOFF]

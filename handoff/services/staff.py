@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AuditLog, StaffToken, StaffUser
@@ -57,18 +60,80 @@ async def ensure_admin(uow: UnitOfWork, email: str, password: str | None) -> str
         return generated
 
 
-async def create_staff(uow: UnitOfWork, email: str, name: str, role: str, password: str) -> int:
-    """Create a staff account (admin use)."""
+class StaffExists(ValueError):
+    """An account with that e-mail already exists."""
+
+
+async def create_staff(
+    uow: UnitOfWork,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    *,
+    skills: Sequence[str] = (),
+    queues: Sequence[str] = (),
+    max_concurrent: int = 4,
+    max_per_channel: Mapping[str, int] | None = None,
+) -> int:
+    """Create a staff account (admin use). Raises StaffExists on a taken e-mail."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role}")
+    try:
+        async with uow() as (session, _):
+            user = StaffUser(
+                email=email.lower(), name=name, role=role, password_hash=_hasher.hash(password), active=True,
+                created_at=utcnow(), skills=sorted(set(skills)), queues=list(dict.fromkeys(queues)),
+                max_concurrent=max_concurrent, max_per_channel=dict(max_per_channel or {}), presence="offline",
+            )
+            session.add(user)
+            await session.flush()
+            return user.id
+    except IntegrityError as exc:
+        raise StaffExists(email) from exc
+
+
+# Demo team of the demo clinic: reception/billing, reception/exams/billing, nursing (clinical + on-call).
+_INSURERS = ("amil", "bradesco_saude", "hapvida", "porto_seguro", "sulamerica", "unimed")
+_SPECIALTIES = ("cardiologia", "clinica_geral", "dermatologia", "endocrinologia", "ginecologia", "oftalmologia",
+                "ortopedia", "pediatria")
+DEMO_STAFF: tuple[dict[str, Any], ...] = (
+    {"email": "ana@clinica.example", "name": "Ana Souza", "role": "attendant",
+     "queues": ("reception", "billing"), "skills": tuple(f"insurer:{i}" for i in _INSURERS)},
+    {"email": "bruno@clinica.example", "name": "Bruno Lima", "role": "attendant",
+     "queues": ("reception", "exams", "billing"), "skills": tuple(f"insurer:{i}" for i in _INSURERS)},
+    {"email": "carla@clinica.example", "name": "Carla Mendes (enfermagem)", "role": "attendant",
+     "queues": ("clinical", "on_call", "reception"), "skills": tuple(f"specialty:{s}" for s in _SPECIALTIES)},
+    {"email": "gerente@clinica.example", "name": "Marina Alves (gerente)", "role": "manager",
+     "queues": (), "skills": ()},
+)
+
+
+async def ensure_demo_staff(uow: UnitOfWork, password: str | None) -> tuple[list[str], str | None]:
+    """Create the demo team's missing accounts. Returns (created e-mails, generated password or None)."""
     async with uow() as (session, _):
-        user = StaffUser(
-            email=email.lower(), name=name, role=role, password_hash=_hasher.hash(password), active=True,
-            created_at=utcnow(),
-        )
-        session.add(user)
-        await session.flush()
-        return user.id
+        existing = set((await session.execute(select(StaffUser.email))).scalars().all())
+    missing = [d for d in DEMO_STAFF if d["email"] not in existing]
+    if not missing:
+        return [], None
+    generated = None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    created: list[str] = []
+    for d in missing:
+        try:
+            await create_staff(uow, d["email"], d["name"], d["role"], password, skills=d["skills"],
+                               queues=d["queues"])
+            created.append(d["email"])
+        except StaffExists:
+            continue  # another replica seeded it first
+    return created, generated if created else None
+
+
+async def revoke(uow: UnitOfWork, token: str) -> None:
+    """Invalidate a login token (logout)."""
+    async with uow() as (session, _):
+        await session.execute(delete(StaffToken).where(StaffToken.token_hash == _digest(token)))
 
 
 async def login(uow: UnitOfWork, email: str, password: str, ttl_hours: int) -> str | None:

@@ -574,3 +574,27 @@ def test_hub_unreachable_keeps_the_flow(hub: Hub, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("HUB_URL", hub.url)
     chat.say("amanhã", "inform")  # the same answer works once the hub is back
     assert chat.ctx["step"] in ("slot", "when")
+
+
+def test_pode_marcar_classified_as_a_new_booking_request_confirms(hub: Hub) -> None:
+    """At "Confirma a consulta…?", "pode marcar" may be classified book_appointment: it is a yes."""
+    pid = hub.new_patient()
+    chat = Chat(hub, pid)
+    chat.say("quero marcar oftalmologista o quanto antes", "book_appointment", specialty="oftalmologia")
+    chat.say("1", "inform")
+    chat.say("não tenho", "deny")
+    chat.say("02/09/1985", "inform")
+    assert chat.responses() == ["utter_booking_confirm"]
+    chat.say("pode marcar", "book_appointment")
+    assert chat.responses() == ["utter_booking_done"]
+    assert len(upcoming(hub, pid)) == 1
+
+
+def test_a_day_and_exact_time_with_one_free_slot_goes_straight_to_confirming(hub: Hub) -> None:
+    chat = Chat(hub, 2)
+    chat.say("quero marcar com o dr ricardo", "book_appointment", doctor="dr ricardo")
+    free = run(hub.api().slots(doctor_id=chat.ctx["doctor_id"], start=datetime.now(SP) + timedelta(days=2), limit=1))[0]
+    start = datetime.fromisoformat(free["start"]).astimezone(SP)
+    chat.say(f"{start:%d/%m} às {start:%H:%M}", "inform")
+    assert chat.responses() == ["utter_booking_confirm"]
+    assert chat.ctx["slot"]["slot_id"] == free["slot_id"]

@@ -420,3 +420,22 @@ def test_birth_dates(text: str, expected: date) -> None:
 @pytest.mark.parametrize("text", ["31/02/1990", "01/01/2030", "01/01/1890", "12/05", "não sei", ""])
 def test_invalid_birth_dates(text: str) -> None:
     assert parse_birth_date(text, NOW.date()) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("semana q vem", (date(2026, 11, 30), date(2026, 12, 6))),
+        ("sexta q vem", (date(2026, 12, 4), date(2026, 12, 4))),
+        ("dps de amanha", (date(2026, 11, 26), date(2026, 11, 26))),
+        ("amnh de mnh", (date(2026, 11, 25), date(2026, 11, 25))),
+        ("pro dia 15", (date(2026, 12, 15), date(2026, 12, 15))),
+    ],
+)
+def test_whatsapp_abbreviations(text: str, expected: tuple[date, date]) -> None:
+    assert day_window(text) == expected
+
+
+def test_any_day_abbreviated() -> None:
+    when = parse_when("n sei, qlq horario", NOW)
+    assert when is not None and not when.day_given and when.description == "qualquer dia"

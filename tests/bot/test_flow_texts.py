@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone, UTC
 from bot_helpers import DOMAIN, buttons, make_tracker, render, user_event
 
 from actions.billing import (
-    boleto_message,
+    boleto_bubbles,
     insurer_message,
     insurers_list_message,
     open_boletos,
@@ -182,11 +182,14 @@ BOLETOS = [
 def test_boleto_second_copy_has_everything_to_pay() -> None:
     unpaid = open_boletos(BOLETOS)
     assert [b["id"] for b in unpaid] == [2, 1]  # overdue first, paid left out
-    text = boleto_message(unpaid[1])
-    for needle in ("Consulta cardiologia", "R$ 350,00", "10/12/2025", "34191.09248 00010.140051", "000201PIX",
-                   "http://hub/b/1"):
-        assert needle in text
-    assert "vencido" in boleto_message(unpaid[0])
+    summary, line, pix = boleto_bubbles(unpaid[1])
+    for needle in ("Consulta cardiologia", "R$ 350,00", "10/12/2025", "http://hub/b/1"):
+        assert needle in summary
+    # the codes stand alone in their bubbles, ready to copy
+    assert line == "34191.09248 00010.140051 71234.570001 5 12910000035000"
+    assert pix == "000201PIX"
+    assert "vencido" in boleto_bubbles(unpaid[0])[0]
+    assert all("\n\n" not in bubble for bubble in boleto_bubbles(unpaid[1]))  # REST splits on blank lines
 
 
 def test_payment_status_summary() -> None:

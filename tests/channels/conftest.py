@@ -26,6 +26,7 @@ from tests.support.stack import BotStack, start_hub
 
 TWILIO_WHATSAPP_FROM = "whatsapp:+551140000000"
 TWILIO_SMS_FROM = "+551140000001"
+TWILIO_VOICE_FROM = "+551140000002"
 META_VERIFY_TOKEN = "verify-me-please"
 
 
@@ -81,7 +82,7 @@ def providers() -> Iterator[Providers]:
 
 @asynccontextmanager
 async def running_hub(backend: Backend, tmp_path: Path, providers: Providers, *,
-                      bot: BotStack | None = None) -> AsyncIterator[Hub]:
+                      bot: BotStack | None = None, extra_env: dict[str, str] | None = None) -> AsyncIterator[Hub]:
     """Start the hub on `backend`, configured for both providers. With `bot` it talks to the real
     bot stack (and serves the clinic API its actions call); without, the bot is unreachable and
     inbound messages simply stay pending."""
@@ -98,12 +99,14 @@ async def running_hub(backend: Backend, tmp_path: Path, providers: Providers, *,
         "BOT_TIMEOUT_SECONDS": "20", "BOT_GRACE_SECONDS": "120", "CLINIC_ADMIN_PASSWORD": "test-password-123",
         "TWILIO_API_BASE": tw.base_url, "TWILIO_ACCOUNT_SID": tw.account_sid, "TWILIO_AUTH_TOKEN": tw.auth_token,
         "TWILIO_WHATSAPP_FROM": TWILIO_WHATSAPP_FROM, "TWILIO_SMS_FROM": TWILIO_SMS_FROM,
+        "TWILIO_VOICE_FROM": TWILIO_VOICE_FROM,
         "META_VERIFY_TOKEN": META_VERIFY_TOKEN, "META_APP_SECRET": meta.app_secret,
         "META_ACCESS_TOKEN": meta.access_token, "META_GRAPH_API_BASE": meta.base_url,
         "WHATSAPP_PHONE_NUMBER_ID": meta.phone_number_id,
     }
     if backend.redis_url:
         env["REDIS_URL"] = backend.redis_url
+    env.update(extra_env or {})
     proc = start_hub(tmp_path, env, name=f"hub-{port}")
     try:
         rt = await HubRuntime.open(make_settings(backend, rasa_url))

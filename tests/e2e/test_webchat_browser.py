@@ -477,7 +477,8 @@ async def test_rate_limited_messages_stay_pending_and_are_resent_in_order(
 async def test_widget_embeds_on_another_site_with_one_script_tag(hub: Hub, browser: Browser) -> None:
     # A partner's site on another origin (its own server, another host name and port): the widget
     # must find the hub from its own script URL.
-    html = (f'<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Parceira</title></head>'
+    html = (f'<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+            '<title>Parceira</title></head>'
             f'<body><h1>Outro site</h1><script src="{hub.url}/webchat/widget.js" defer></script></body></html>')
 
     class Site(BaseHTTPRequestHandler):

@@ -1,7 +1,8 @@
-"""A local server speaking Twilio's Messages REST API (the provider boundary in tests).
+"""A local server speaking Twilio's Messages and Calls REST API (the provider boundary in tests).
 
-It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` like Twilio does (201 + JSON with
-`sid`), checks Basic auth, records every request, and can be told to fail the next N calls.
+It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` and `.../Calls.json` like Twilio does
+(201 + JSON with `sid`), checks Basic auth, records every request (`requests`, `calls`), and can
+be told to fail the next N calls.
 
 It also plays Twilio's side of the webhooks: `sign()` computes `X-Twilio-Signature` as Twilio
 documents it (HMAC-SHA1 with the auth token over the full URL followed by every POST parameter,
@@ -29,7 +30,8 @@ class FakeTwilio:
     def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "secret-token") -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.requests: list[dict[str, str]] = []
+        self.requests: list[dict[str, str]] = []  # Messages.json
+        self.calls: list[dict[str, str]] = []  # Calls.json (call backs placed by attendants)
         self.fail_next: list[int] = []  # statuses to answer with, one per coming request
         self._lock = threading.Lock()
         outer = self
@@ -42,6 +44,8 @@ class FakeTwilio:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
                 expected = "Basic " + base64.b64encode(f"{outer.account_sid}:{outer.auth_token}".encode()).decode()
+                if self.path == f"/2010-04-01/Accounts/{outer.account_sid}/Calls.json":
+                    return self._call(body, expected)
                 if self.path != f"/2010-04-01/Accounts/{outer.account_sid}/Messages.json":
                     return self._json(404, {"code": 20404, "message": "not found", "status": 404})
                 if self.headers.get("Authorization") != expected:
@@ -56,6 +60,24 @@ class FakeTwilio:
                 sid = "SM" + uuid.uuid4().hex
                 self._json(201, {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
                                  "body": form.get("Body"), "account_sid": outer.account_sid})
+
+            def _call(self, body: str, expected: str) -> None:
+                """Calls resource: To, From and Url or Twiml required; 201 + the call's `sid` (CA…)."""
+                if self.headers.get("Authorization") != expected:
+                    return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                form = {k: v[0] for k, v in parse_qs(body).items()}
+                with outer._lock:
+                    status = outer.fail_next.pop(0) if outer.fail_next else 201
+                    if status == 201 and not (form.get("To") and form.get("From")
+                                              and (form.get("Url") or form.get("Twiml"))):
+                        status = 400
+                    outer.calls.append({**form, "_status": str(status)})
+                if status != 201:
+                    return self._json(status, {"code": 21205 if status == 400 else 20500,
+                                               "message": "simulated failure", "status": status})
+                self._json(201, {"sid": "CA" + uuid.uuid4().hex, "status": "queued", "to": form.get("To"),
+                                 "from": form.get("From"), "direction": "outbound-api",
+                                 "account_sid": outer.account_sid})
 
             def _json(self, status: int, data: dict[str, object]) -> None:
                 raw = json.dumps(data).encode()
@@ -100,6 +122,16 @@ class FakeTwilio:
         if from_.startswith("whatsapp:"):
             form.update(ProfileName=profile_name or "", WaId=from_.removeprefix("whatsapp:+"),
                         MessageType="image" if media and not body else "text", ReferralNumMedia="0")
+        form.update(extra)
+        return form
+
+    def voice_form(self, *, call_sid: str, from_: str, to: str, **extra: str) -> dict[str, str]:
+        """A Voice webhook form shaped like Twilio's (incoming call; the <Gather> action adds
+        `Digits` or `SpeechResult`/`Confidence`)."""
+        form = {"AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "CallSid": call_sid,
+                "CallStatus": "in-progress", "Called": to, "CalledCountry": "BR", "Caller": from_,
+                "CallerCountry": "BR", "Direction": "inbound", "From": from_, "FromCountry": "BR", "To": to,
+                "ToCountry": "BR"}
         form.update(extra)
         return form
 

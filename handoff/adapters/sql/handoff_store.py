@@ -44,7 +44,7 @@ HELD_STATES = (ConversationState.ASSIGNED.value, ConversationState.WAITING_PATIE
 
 async def lock_assignment(session: AsyncSession, dialect: str) -> None:
     """Enter the assignment critical section until the transaction ends (PostgreSQL)."""
-    if dialect == "postgresql":
+    if dialect == "postgresql_MUTATED":
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGNMENT_LOCK_KEY})
 
 
@@ -65,7 +65,7 @@ async def waiting_conversations(session: AsyncSession, dialect: str) -> list[Con
         .execution_options(populate_existing=True)
     )
     if dialect == "postgresql":
-        q = q.with_for_update(skip_locked=True)
+        pass
     return list((await session.execute(q)).scalars().all())
 
 
@@ -84,7 +84,7 @@ async def held_conversations(session: AsyncSession, dialect: str) -> list[Conver
 async def active_staff(session: AsyncSession, dialect: str, *, lock: bool = False) -> list[StaffUser]:
     """Every active staff account (attendants are auto-assigned; managers may hold picks)."""
     q = select(StaffUser).where(StaffUser.active).order_by(StaffUser.id).execution_options(populate_existing=True)
-    if lock and dialect == "postgresql":
+    if lock and dialect == "postgresql_MUTATED":
         q = q.with_for_update()
     return list((await session.execute(q)).scalars().all())
 
@@ -100,7 +100,8 @@ async def open_loads(session: AsyncSession) -> dict[int, dict[str, int]]:
     ).all()
     loads: dict[int, dict[str, int]] = defaultdict(dict)
     for agent_id, channel, n in rows:
-        loads[int(agent_id)][str(channel)] = int(n)
+        if agent_id is not None:
+            loads[int(agent_id)][str(channel)] = int(n)
     return dict(loads)
 
 

@@ -381,3 +381,17 @@ class PatientLink(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
     linked_to_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PatientMerge(Base):
+    """Two records of one person merged by staff (migration 0004): the merged one keeps a
+    `PatientLink` to the kept one; everything that pointed at it now points at the kept one."""
+
+    __tablename__ = "patient_merges"
+    __table_args__ = (UniqueConstraint("merged_patient_id", name="uq_patient_merges_merged_patient_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kept_patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    merged_patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    moved: Mapped[dict[str, Any]] = mapped_column(JSON)  # rows moved per table
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base import InboundMessage
+from handoff.adapters.sql import identity_store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import (
     ChannelIdentity,
@@ -28,7 +29,6 @@ from handoff.adapters.sql.models import (
     ConversationEvent,
     CsatResponse,
     Message,
-    Patient,
 )
 from handoff.domain import events
 from handoff.domain.csat import parse_csat
@@ -137,9 +137,9 @@ async def _identity_and_conversation(
             # Savepoint: two first messages of a new patient may race on PostgreSQL; the
             # loser rolls back to here and reads the winner's rows.
             async with session.begin_nested():
-                patient = Patient(display_name=msg.display_name, created_at=now)
-                session.add(patient)
-                await session.flush()
+                # A phone number or e-mail already known joins that patient (one patient across channels).
+                patient = await identity_store.patient_for_new_identity(
+                    session, msg.channel, msg.external_user_id, msg.display_name, now)
                 ident = ChannelIdentity(
                     channel=msg.channel, external_id=msg.external_user_id, patient_id=patient.id, created_at=now
                 )

@@ -1,0 +1,716 @@
+"""The manager dashboard's aggregates, computed in SQL (docs/metrics.md, "Dashboard figures").
+
+Every statement aggregates inside the database (GROUP BY, window functions, correlated EXISTS)
+and returns at most a few hundred rows (7 x 24 cells, one row of totals), never the underlying
+messages or events. The same SQLAlchemy Core expressions run on PostgreSQL and SQLite; the
+only dialect differences are isolated in `LocalClock` (clinic wall time), `seconds_between`,
+`within_after` and the percentile (PostgreSQL `percentile_cont`; on SQLite a ranked window
+query picks the two rows to interpolate between).
+
+Clinic wall time: PostgreSQL converts with ``timezone('America/Sao_Paulo', t)`` (its tz
+database). SQLite has no time zones, so the UTC offsets in force during the queried range
+(plus margins) are read from Python's zoneinfo and written into the SQL as a ``CASE`` over
+the transition instants: exact, also across historical daylight-saving changes.
+
+Grouped statements GROUP BY output-column ordinals: PostgreSQL would otherwise treat an
+expression holding bound parameters (a JSON key, a constant) in the SELECT list and in the
+GROUP BY as two different expressions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.selectable import CTE
+
+from handoff.adapters.sql.models import (
+    AppointmentRow,
+    Conversation,
+    ConversationEvent,
+    CsatResponse,
+    Message,
+    PatientLink,
+    StaffUser,
+)
+
+# Event types the dashboard reads (handoff/domain/events.py names them; repeated here as SQL
+# constants so the statements stay literal and index-friendly).
+HANDOFF = "handoff"
+ASSIGNED = "assigned"
+AGENT_REPLY = "agent_reply"
+RESOLVED = "resolved"
+REOPENED = "reopened"
+SLA_BREACH = "sla_breach"
+APPOINTMENT_BOOKED = "appointment_booked"
+EPISODE_TYPES = (HANDOFF, ASSIGNED, AGENT_REPLY, RESOLVED, REOPENED, SLA_BREACH)
+RESOLVED_OK = ("resolved", "booked")  # outcomes that count as solved
+REASON_TAG_KEY = "reason_tag"  # optional key of the handoff event: the reason tag at handoff time
+FCR_WINDOW = timedelta(days=7)
+CONVERSION_WINDOW = timedelta(hours=24)
+STATEMENT_TIMEOUT_MS = 60_000
+
+_ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
+
+
+def _lit(value: str) -> ColumnElement[Any]:
+    """A SQL string constant rendered inline (only for fixed, code-defined values)."""
+    return literal_column("'" + value.replace("'", "''") + "'")
+
+
+# -- dialect helpers ------------------------------------------------------------------------
+
+
+def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
+    """`end - start` in seconds as a float (NULL when either side is NULL)."""
+    if dialect == "postgresql":
+        return cast(extract("epoch", end - start), Float)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def within_after(dialect: str, moment: Any, base: Any, span: timedelta, *, inclusive: bool) -> ColumnElement[Any]:
+    """`moment < base + span` (or `<=` when inclusive)."""
+    seconds = int(span.total_seconds())
+    if dialect == "postgresql":
+        bound = base + literal_column(f"interval '{seconds} seconds'")
+        return moment <= bound if inclusive else moment < bound
+    lhs, rhs = func.julianday(moment), func.julianday(base) + seconds / 86400.0
+    return lhs <= rhs if inclusive else lhs < rhs
+
+
+def _sqlite_stamp(moment: datetime) -> str:
+    """A UTC instant in SQLAlchemy's SQLite storage format (lexically comparable)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def offset_segments(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[datetime | None, int]]:
+    """UTC offsets (seconds) in force over [lo, hi]: ``[(None, off0), (t1, off1), ...]`` where
+    `t_i` is the UTC instant from which `off_i` applies (found to the second)."""
+
+    def offset(at: datetime) -> int:
+        off = at.astimezone(tz).utcoffset()
+        assert off is not None
+        return int(off.total_seconds())
+
+    step = timedelta(hours=1)
+    cur = lo.astimezone(UTC)
+    segments: list[tuple[datetime | None, int]] = [(None, offset(cur))]
+    while cur < hi:
+        nxt = cur + step
+        if offset(nxt) != segments[-1][1]:
+            a, b = cur, nxt  # offset(a) == previous, offset(b) == new: bisect to the second
+            while (b - a) > timedelta(seconds=1):
+                mid = a + (b - a) / 2
+                if offset(mid) == segments[-1][1]:
+                    a = mid
+                else:
+                    b = mid
+            segments.append((b.replace(microsecond=0), offset(nxt)))
+        cur = nxt
+    return segments
+
+
+class LocalClock:
+    """Clinic wall-time parts of a UTC timestamp column, per dialect (see the module docstring)."""
+
+    def __init__(self, dialect: str, tz: ZoneInfo, start: datetime, end: datetime) -> None:
+        if not _ZONE_NAME.match(tz.key):
+            raise ValueError(f"unsupported time zone name {tz.key!r}")
+        self.dialect = dialect
+        self.tz = tz
+        # Margins: FCR and conversion windows reach past the range; contacts start inside it.
+        self._segments = offset_segments(tz, start - timedelta(days=2), end + timedelta(days=8))
+
+    def _modifier(self, col: Any) -> ColumnElement[Any]:
+        """SQLite date-function modifier shifting UTC to wall time, e.g. ``'-10800 seconds'``."""
+        mods = [_lit(f"{off:+d} seconds") for _, off in self._segments]
+        if len(mods) == 1:
+            return mods[0]
+        whens = [
+            (col < _lit(_sqlite_stamp(since)), mods[i - 1])
+            for i, (since, _) in enumerate(self._segments)
+            if since is not None
+        ]
+        return case(*whens, else_=mods[-1])
+
+    def _local(self, col: Any) -> ColumnElement[Any]:
+        return func.timezone(_lit(self.tz.key), col)
+
+    def day(self, col: Any) -> ColumnElement[Any]:
+        """The clinic calendar date (a DATE on PostgreSQL, 'YYYY-MM-DD' text on SQLite)."""
+        if self.dialect == "postgresql":
+            return cast(self._local(col), Date)
+        return func.date(col, self._modifier(col))
+
+    def weekday_raw(self, col: Any) -> ColumnElement[Any]:
+        """Weekday as the database numbers it; `weekday()` turns it into 0 = Monday."""
+        if self.dialect == "postgresql":
+            return cast(extract("isodow", self._local(col)), Integer)  # 1 = Monday .. 7 = Sunday
+        return cast(func.strftime(_lit("%w"), col, self._modifier(col)), Integer)  # 0 = Sunday
+
+    def weekday(self, raw: Any) -> int:
+        """0 = Monday .. 6 = Sunday from a `weekday_raw` value."""
+        value = int(raw)
+        return value - 1 if self.dialect == "postgresql" else (value + 6) % 7
+
+    def hour(self, col: Any) -> ColumnElement[Any]:
+        """Hour of the day 0..23 in clinic wall time."""
+        if self.dialect == "postgresql":
+            return cast(extract("hour", self._local(col)), Integer)
+        return cast(func.strftime(_lit("%H"), col, self._modifier(col)), Integer)
+
+
+def _ordinals(n: int) -> list[ColumnElement[Any]]:
+    return [literal_column(str(i)) for i in range(1, n + 1)]
+
+
+def _n(value: Any) -> int:
+    return int(value or 0)
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def contact_message(m: Any) -> ColumnElement[bool]:
+    """A message that forms contacts: from the patient, handled by the bot side (not a message
+    to humans already holding the conversation), and not the answer to the CSAT question.
+
+    Written with inline constants so PostgreSQL matches it to the partial indexes of
+    migration 0005 whatever plan (custom or generic) a prepared statement gets.
+    """
+    return and_(
+        m.c.direction == _lit("in"),
+        m.c.sender == _lit("patient"),
+        m.c.status != _lit("routed"),
+        or_(m.c.intent.is_(None), m.c.intent != _lit("csat")),
+    )
+
+
+def _event_reason(e: Any, conv: Any) -> ColumnElement[Any]:
+    """The reason tag of a handoff: the event's own `reason_tag` when written, else the
+    conversation's reason tag, else `other`."""
+    return func.coalesce(e.c.data[REASON_TAG_KEY].as_string(), conv.c.reason, _lit("other"))
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NowFigures:
+    """The operation right now."""
+
+    queue_length: int
+    oldest_waiting_since: datetime | None
+    by_queue: list[tuple[str, int, datetime | None]]
+    agents_online: int
+    agents_away: int
+    capacity_online: int
+    open_held_by_online: int
+
+
+@dataclass(frozen=True)
+class EpisodeTotals:
+    """Sums and counts over the handoff episodes that started in the range."""
+
+    episodes: int
+    assigned: int
+    asa_sum: float
+    answered: int
+    tmr_sum: float
+    tmr_p50: float | None
+    tmr_p90: float | None
+    handled: int
+    aht_sum: float
+    closed: int
+    resolved_ok: int
+    outcomes: dict[str, int]
+    fcr_eligible: int
+    fcr_ok: int
+    fcr_pending: int
+    fr_met: int
+    fr_breached: int
+    res_met: int
+    res_breached: int
+    next_response_breaches: int
+
+
+@dataclass(frozen=True)
+class ContactCell:
+    """Contacts whose first message fell in one (weekday, hour) of clinic time."""
+
+    weekday: int
+    hour: int
+    contacts: int
+    contained: int
+    booking: int
+    converted: int
+    by_reason: dict[str, int]
+
+
+@dataclass(frozen=True)
+class HandoffCell:
+    """Handoff episodes started in one (weekday, hour) with one reason tag."""
+
+    reason: str
+    weekday: int
+    hour: int
+    count: int
+
+
+@dataclass(frozen=True)
+class CsatTotals:
+    """CSAT/NPS answers given in the range."""
+
+    responses: int
+    score_sum: int
+    satisfied: int
+    nps_responses: int
+    promoters: int
+    detractors: int
+
+
+# -- statements ---------------------------------------------------------------------------
+
+
+class MetricsQueries:
+    """The dashboard's statements for one range [start, end) of UTC instants."""
+
+    def __init__(self, dialect: str, tz: ZoneInfo, start: datetime, end: datetime, now: datetime) -> None:
+        self.dialect = dialect
+        self.start, self.end, self.now = start, end, now
+        self.clock = LocalClock(dialect, tz, start, end)
+
+    async def prepare(self, session: AsyncSession) -> None:
+        """PostgreSQL: one consistent read-only snapshot for every statement, and a time cap."""
+        if self.dialect == "postgresql":
+            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+
+    # -- the operation now ----------------------------------------------------------------
+
+    async def now_figures(self, session: AsyncSession) -> NowFigures:
+        """Queue length and oldest wait (per queue), agents online/away, capacity and load."""
+        c = Conversation.__table__.alias("c")
+        queues = (
+            await session.execute(
+                select(c.c.queue, func.count(), func.min(c.c.waiting_since))
+                .where(c.c.state == "queued")
+                .group_by(c.c.queue)
+            )
+        ).all()
+        s = StaffUser.__table__.alias("s")
+        staff_rows = (
+            await session.execute(
+                select(s.c.presence, func.count(), func.coalesce(func.sum(s.c.max_concurrent), 0))
+                .where(s.c.active.is_(True), s.c.role == "attendant")
+                .group_by(s.c.presence)
+            )
+        ).all()
+        held = (
+            await session.execute(
+                select(func.count())
+                .select_from(c.join(s, s.c.id == c.c.assigned_agent_id))
+                .where(
+                    c.c.state.in_(("assigned", "waiting_patient")),
+                    s.c.active.is_(True),
+                    s.c.role == "attendant",
+                    s.c.presence == "online",
+                )
+            )
+        ).scalar_one()
+        by_queue = sorted(
+            ((str(q or "—"), _n(n), _aware(w)) for q, n, w in queues), key=lambda r: (-r[1], r[0])
+        )
+        oldest = min((w for _, _, w in by_queue if w is not None), default=None)
+        presence = {str(p): (_n(n), _n(cap)) for p, n, cap in staff_rows}
+        return NowFigures(
+            queue_length=sum(n for _, n, _ in by_queue),
+            oldest_waiting_since=oldest,
+            by_queue=by_queue,
+            agents_online=presence.get("online", (0, 0))[0],
+            agents_away=presence.get("away", (0, 0))[0],
+            capacity_online=presence.get("online", (0, 0))[1],
+            open_held_by_online=_n(held),
+        )
+
+    # -- handoff episodes -----------------------------------------------------------------
+
+    def episodes(self) -> CTE:
+        """One row per handoff episode that started in the range, with its milestones.
+
+        An episode of a conversation runs from a ``handoff`` event to the next one. Events are
+        numbered per conversation by a running count of handoffs (window function); the
+        count restarts at the range start, so events before the first in-range handoff get 0
+        and are dropped.
+        """
+        d = self.dialect
+        e = ConversationEvent.__table__.alias("e")
+        hc = (
+            select(e.c.conversation_id)
+            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end)
+            .distinct()
+            .cte("hc")
+        )
+        ev = (
+            select(
+                e.c.conversation_id.label("cid"),
+                e.c.id,
+                e.c.type,
+                e.c.created_at,
+                e.c.data["outcome"].as_string().label("outcome"),
+                e.c.data["metric"].as_string().label("metric"),
+                e.c.data[REASON_TAG_KEY].as_string().label("tag"),
+                func.sum(case((e.c.type == _lit(HANDOFF), 1), else_=0))
+                .over(partition_by=e.c.conversation_id, order_by=(e.c.created_at, e.c.id))
+                .label("ep"),
+            )
+            .select_from(e.join(hc, hc.c.conversation_id == e.c.conversation_id))
+            .where(e.c.created_at >= self.start, e.c.type.in_([_lit(t) for t in EPISODE_TYPES]))
+            .cte("ev")
+        )
+        ranked = (
+            select(
+                ev,
+                func.row_number()
+                .over(partition_by=(ev.c.cid, ev.c.ep, ev.c.type), order_by=(ev.c.created_at.desc(), ev.c.id.desc()))
+                .label("rn_desc"),
+            )
+            .where(ev.c.ep >= 1)
+            .cte("ranked")
+        )
+        r = ranked.c
+
+        def first(type_: str) -> Any:
+            return func.min(case((r.type == _lit(type_), r.created_at)))
+
+        def flag(cond: Any) -> Any:
+            return func.max(case((cond, 1), else_=0))
+
+        milestones = (
+            select(
+                r.cid,
+                r.ep,
+                first(HANDOFF).label("handoff_at"),
+                func.max(case((r.type == _lit(HANDOFF), r.tag))).label("tag"),
+                first(ASSIGNED).label("assigned_at"),
+                first(AGENT_REPLY).label("first_reply_at"),
+                first(RESOLVED).label("first_resolved_at"),
+                func.max(case((r.type == _lit(RESOLVED), r.created_at))).label("last_resolved_at"),
+                func.max(case((r.type == _lit(REOPENED), r.created_at))).label("last_reopened_at"),
+                func.max(case((and_(r.type == _lit(RESOLVED), r.rn_desc == 1), r.outcome))).label("outcome"),
+                flag(and_(r.type == _lit(SLA_BREACH), r.metric == _lit("first_response"))).label("fr_breach"),
+                flag(and_(r.type == _lit(SLA_BREACH), r.metric == _lit("resolution"))).label("res_breach"),
+                func.sum(case((and_(r.type == _lit(SLA_BREACH), r.metric == _lit("next_response")), 1), else_=0))
+                .label("nr_breaches"),
+            )
+            .group_by(r.cid, r.ep)
+            .cte("milestones")
+        )
+        ms = milestones.c
+        cv = Conversation.__table__.alias("cv")
+        pl = PatientLink.__table__.alias("pl")
+        closed = and_(
+            ms.last_resolved_at.is_not(None),
+            or_(ms.last_reopened_at.is_(None), ms.last_reopened_at < ms.last_resolved_at),
+        )
+        return (
+            select(
+                ms.cid,
+                ms.handoff_at,
+                ms.assigned_at,
+                ms.first_reply_at,
+                ms.first_resolved_at,
+                ms.last_resolved_at,
+                ms.fr_breach,
+                ms.res_breach,
+                ms.nr_breaches,
+                case((closed, ms.outcome)).label("outcome"),
+                case((closed, 1), else_=0).label("closed"),
+                func.coalesce(ms.tag, cv.c.reason, _lit("other")).label("reason"),
+                cv.c.patient_id,
+                func.coalesce(pl.c.linked_to_id, cv.c.patient_id).label("person"),
+                seconds_between(d, ms.handoff_at, ms.first_reply_at).label("tmr"),
+                seconds_between(d, ms.handoff_at, ms.assigned_at).label("asa"),
+                case(
+                    (ms.first_resolved_at >= ms.assigned_at, seconds_between(d, ms.assigned_at, ms.first_resolved_at))
+                ).label("aht"),
+            )
+            .select_from(milestones.join(cv, cv.c.id == ms.cid).outerjoin(pl, pl.c.patient_id == cv.c.patient_id))
+            .where(ms.handoff_at < self.end)
+            .cte("episodes")
+        )
+
+    def _recontacted(self, eps: CTE) -> ColumnElement[bool]:
+        """The patient (any channel, through patient links) came back with the same reason
+        within 7 days after the final resolve: a bot-side message tagged with that reason
+        (not for `other`), or a new handoff whose reason tag is the same."""
+        d, x = self.dialect, eps.c
+        m2, c2 = Message.__table__.alias("m2"), Conversation.__table__.alias("c2")
+        e3, c3 = ConversationEvent.__table__.alias("e3"), Conversation.__table__.alias("c3")
+        pl3 = PatientLink.__table__.alias("pl3")
+
+        def same_person(conv: Any) -> ColumnElement[bool]:
+            linked = select(pl3.c.patient_id).where(pl3.c.linked_to_id == x.person)
+            return or_(conv.c.patient_id == x.person, conv.c.patient_id.in_(linked.scalar_subquery()))
+
+        by_message = (
+            exists()
+            .select_from(m2.join(c2, c2.c.id == m2.c.conversation_id))
+            .where(
+                same_person(c2),
+                contact_message(m2),
+                m2.c.reason == x.reason,
+                m2.c.created_at > x.last_resolved_at,
+                within_after(d, m2.c.created_at, x.last_resolved_at, FCR_WINDOW, inclusive=True),
+            )
+        )
+        by_handoff = (
+            exists()
+            .select_from(e3.join(c3, c3.c.id == e3.c.conversation_id))
+            .where(
+                e3.c.type == _lit(HANDOFF),
+                same_person(c3),
+                e3.c.created_at > x.last_resolved_at,
+                within_after(d, e3.c.created_at, x.last_resolved_at, FCR_WINDOW, inclusive=True),
+                _event_reason(e3, c3) == x.reason,
+            )
+        )
+        return or_(and_(x.reason != _lit("other"), by_message), by_handoff)
+
+    async def episode_totals(self, session: AsyncSession) -> EpisodeTotals:
+        """Counts, sums and (PostgreSQL) percentiles over the episodes, in one statement."""
+        eps = self.episodes()
+        x = eps.c
+        ok = and_(x.closed == 1, x.outcome.in_([_lit(o) for o in RESOLVED_OK]))
+        fcr_ok = case((~ok, 0), (self._recontacted(eps), 0), else_=1)
+        pending = case(
+            (~ok, 0),
+            (within_after(self.dialect, bindparam("now", self.now, type_=DateTime(timezone=True)),
+                          x.last_resolved_at, FCR_WINDOW, inclusive=True), 1),
+            else_=0,
+        )
+        fr_stopped = or_(x.first_reply_at.is_not(None), x.first_resolved_at.is_not(None))
+        cols: list[Any] = [
+            func.count().label("episodes"),
+            func.count(x.asa).label("assigned"),
+            func.coalesce(func.sum(x.asa), 0.0).label("asa_sum"),
+            func.count(x.tmr).label("answered"),
+            func.coalesce(func.sum(x.tmr), 0.0).label("tmr_sum"),
+            func.count(x.aht).label("handled"),
+            func.coalesce(func.sum(x.aht), 0.0).label("aht_sum"),
+            func.coalesce(func.sum(x.closed), 0).label("closed"),
+            func.coalesce(func.sum(case((ok, 1), else_=0)), 0).label("resolved_ok"),
+            func.coalesce(func.sum(case((x.outcome == _lit("resolved"), 1), else_=0)), 0).label("o_resolved"),
+            func.coalesce(func.sum(case((x.outcome == _lit("booked"), 1), else_=0)), 0).label("o_booked"),
+            func.coalesce(func.sum(case((x.outcome == _lit("not_resolved"), 1), else_=0)), 0).label("o_not"),
+            func.coalesce(func.sum(fcr_ok), 0).label("fcr_ok"),
+            func.coalesce(func.sum(case((and_(fcr_ok == 1, pending == 1), 1), else_=0)), 0).label("fcr_pending"),
+            func.coalesce(func.sum(case((and_(x.fr_breach == 0, fr_stopped), 1), else_=0)), 0).label("fr_met"),
+            func.coalesce(func.sum(x.fr_breach), 0).label("fr_breached"),
+            func.coalesce(func.sum(case((and_(x.res_breach == 0, x.closed == 1), 1), else_=0)), 0).label("res_met"),
+            func.coalesce(func.sum(x.res_breach), 0).label("res_breached"),
+            func.coalesce(func.sum(x.nr_breaches), 0).label("nr_breaches"),
+        ]
+        if self.dialect == "postgresql":
+            cols += [
+                func.percentile_cont(0.5).within_group(x.tmr).label("p50"),
+                func.percentile_cont(0.9).within_group(x.tmr).label("p90"),
+            ]
+        row = (await session.execute(select(*cols).select_from(eps))).mappings().one()
+        answered = _n(row["answered"])
+        if self.dialect == "postgresql":
+            p50, p90 = _f(row["p50"]), _f(row["p90"])
+        else:
+            p50, p90 = await self._percentiles(session, eps, answered, (0.5, 0.9))
+        return EpisodeTotals(
+            episodes=_n(row["episodes"]),
+            assigned=_n(row["assigned"]),
+            asa_sum=float(row["asa_sum"] or 0),
+            answered=answered,
+            tmr_sum=float(row["tmr_sum"] or 0),
+            tmr_p50=p50,
+            tmr_p90=p90,
+            handled=_n(row["handled"]),
+            aht_sum=float(row["aht_sum"] or 0),
+            closed=_n(row["closed"]),
+            resolved_ok=_n(row["resolved_ok"]),
+            outcomes={"resolved": _n(row["o_resolved"]), "booked": _n(row["o_booked"]),
+                      "not_resolved": _n(row["o_not"])},
+            fcr_eligible=_n(row["resolved_ok"]),
+            fcr_ok=_n(row["fcr_ok"]),
+            fcr_pending=_n(row["fcr_pending"]),
+            fr_met=_n(row["fr_met"]),
+            fr_breached=_n(row["fr_breached"]),
+            res_met=_n(row["res_met"]),
+            res_breached=_n(row["res_breached"]),
+            next_response_breaches=_n(row["nr_breaches"]),
+        )
+
+    async def _percentiles(
+        self, session: AsyncSession, eps: CTE, n: int, ps: Sequence[float]
+    ) -> tuple[float | None, float | None]:
+        """Portable `percentile_cont`: rank the values with a window function and fetch only
+        the rows on either side of each percentile's position, then interpolate."""
+        if n == 0:
+            return None, None
+        positions = [p * (n - 1) for p in ps]  # 0-based fractional rank
+        ranks = sorted({int(pos) + 1 for pos in positions} | {min(int(pos) + 2, n) for pos in positions})
+        ordered = (
+            select(eps.c.tmr.label("v"), func.row_number().over(order_by=eps.c.tmr).label("rn"))
+            .where(eps.c.tmr.is_not(None))
+            .subquery()
+        )
+        rows = (await session.execute(select(ordered.c.rn, ordered.c.v).where(ordered.c.rn.in_(ranks)))).all()
+        values = {int(rn): float(v) for rn, v in rows}
+        out: list[float | None] = []
+        for pos in positions:
+            lo = int(pos)
+            hi = min(lo + 1, n - 1)
+            out.append(values[lo + 1] + (pos - lo) * (values[hi + 1] - values[lo + 1]))
+        return out[0], out[1]
+
+    async def handoff_cells(self, session: AsyncSession) -> list[HandoffCell]:
+        """Handoffs started in the range per reason tag and clinic (weekday, hour)."""
+        e, cv = ConversationEvent.__table__.alias("e"), Conversation.__table__.alias("cv")
+        clock = self.clock
+        stmt = (
+            select(_event_reason(e, cv), clock.weekday_raw(e.c.created_at), clock.hour(e.c.created_at), func.count())
+            .select_from(e.join(cv, cv.c.id == e.c.conversation_id))
+            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end)
+            .group_by(*_ordinals(3))
+        )
+        rows = (await session.execute(stmt)).all()
+        return [HandoffCell(str(reason), clock.weekday(wd), int(h), _n(n)) for reason, wd, h, n in rows]
+
+    # -- contacts -------------------------------------------------------------------------
+
+    async def contact_cells(self, session: AsyncSession, reasons: Sequence[str]) -> list[ContactCell]:
+        """Contacts (conversation x clinic day with at least one contact message) per clinic
+        (weekday, hour) of their first message, with containment, booking conversion and
+        reason counts (a contact counts once under each specific reason it had; `other`
+        only when it had none)."""
+        d, clock = self.dialect, self.clock
+        specific = [r for r in reasons if r != "other"]
+        m = Message.__table__.alias("m")
+        day = clock.day(m.c.created_at)
+        cols: list[Any] = [
+            m.c.conversation_id.label("cid"),
+            day.label("d"),
+            func.min(m.c.created_at).label("first_at"),
+            func.min(case((m.c.reason == _lit("booking"), m.c.created_at))).label("booking_at"),
+        ]
+        cols += [func.max(case((m.c.reason == _lit(r), 1), else_=0)).label(f"r{i}") for i, r in enumerate(specific)]
+        contacts = (
+            select(*cols)
+            .where(contact_message(m), m.c.created_at >= self.start, m.c.created_at < self.end)
+            .group_by(*_ordinals(2))
+            .cte("contacts")
+        )
+        e = ConversationEvent.__table__.alias("e")
+        hday = clock.day(e.c.created_at)
+        handoff_days = (
+            select(e.c.conversation_id.label("cid"), hday.label("d"))
+            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end)
+            .group_by(*_ordinals(2))
+            .cte("handoff_days")
+        )
+        k = contacts.c
+        cv, pl = Conversation.__table__.alias("cv"), PatientLink.__table__.alias("pl")
+        a, e2 = AppointmentRow.__table__.alias("a"), ConversationEvent.__table__.alias("e2")
+        appointment = (
+            exists()
+            .where(
+                or_(a.c.patient_id == cv.c.patient_id, a.c.patient_id == pl.c.linked_to_id),
+                a.c.created_at >= k.booking_at,
+                within_after(d, a.c.created_at, k.booking_at, CONVERSION_WINDOW, inclusive=False),
+            )
+        )
+        booked_event = (
+            exists()
+            .where(
+                e2.c.conversation_id == k.cid,
+                e2.c.type.in_((_lit(APPOINTMENT_BOOKED), _lit(RESOLVED))),
+                e2.c.created_at >= k.booking_at,
+                within_after(d, e2.c.created_at, k.booking_at, CONVERSION_WINDOW, inclusive=False),
+                or_(e2.c.type == _lit(APPOINTMENT_BOOKED), e2.c.data["outcome"].as_string() == _lit("booked")),
+            )
+        )
+        converted = case((k.booking_at.is_(None), 0), (appointment, 1), (booked_event, 1), else_=0)
+        flags = [k[f"r{i}"] for i in range(len(specific))]
+        any_specific: Any = sum(flags[1:], flags[0]) if flags else literal_column("0")
+        out: list[Any] = [
+            clock.weekday_raw(k.first_at),
+            clock.hour(k.first_at),
+            func.count(),
+            func.sum(case((handoff_days.c.cid.is_(None), 1), else_=0)),
+            func.count(k.booking_at),
+            func.sum(converted),
+            func.sum(case((any_specific == 0, 1), else_=0)),
+            *[func.sum(f) for f in flags],
+        ]
+        stmt = (
+            select(*out)
+            .select_from(
+                contacts.join(cv, cv.c.id == k.cid)
+                .outerjoin(pl, pl.c.patient_id == cv.c.patient_id)
+                .outerjoin(handoff_days, and_(handoff_days.c.cid == k.cid, handoff_days.c.d == k.d))
+            )
+            .group_by(*_ordinals(2))
+        )
+        cells: list[ContactCell] = []
+        for row in (await session.execute(stmt)).all():
+            wd, h, n, contained, booking, conv, other, *per = row
+            by_reason = {r: _n(v) for r, v in zip(specific, per, strict=True)}
+            by_reason["other"] = _n(other)
+            cells.append(ContactCell(clock.weekday(wd), int(h), _n(n), _n(contained), _n(booking), _n(conv),
+                                     by_reason))
+        return cells
+
+    # -- satisfaction ---------------------------------------------------------------------
+
+    async def csat(self, session: AsyncSession) -> CsatTotals:
+        """CSAT (1–5) and NPS (0–10, when asked) answers given in the range."""
+        r = CsatResponse.__table__.alias("r")
+        row = (
+            await session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(r.c.score), 0),
+                    func.coalesce(func.sum(case((r.c.score >= 4, 1), else_=0)), 0),
+                    func.count(r.c.nps),
+                    func.coalesce(func.sum(case((r.c.nps >= 9, 1), else_=0)), 0),
+                    func.coalesce(func.sum(case((r.c.nps <= 6, 1), else_=0)), 0),
+                ).where(r.c.created_at >= self.start, r.c.created_at < self.end)
+            )
+        ).one()
+        return CsatTotals(*(_n(v) for v in row))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,75 @@
+"""Manager dashboard data: `GET /api/metrics` (JSON) and `GET /api/metrics.csv` (export).
+
+Both take `from`/`to` as clinic-calendar days `YYYY-MM-DD` (America/Sao_Paulo, inclusive;
+both absent = the last 30 days up to today; at most 366 days) and optional Erlang C inputs
+`sl`, `answer_seconds`, `max_occupancy`, `concurrency`. Managers and admins only. Formulas:
+docs/metrics.md, "Dashboard figures".
+
+The CSV is for Brazilian Excel: `;` separator, decimal comma, UTF-8 with BOM, CRLF; one tidy
+table `Seção;Indicador;Dimensão;Valor;Unidade` (every row the same five columns).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json, raw
+
+from handoff.api.auth import error, require_staff
+from handoff.domain.triage import REASONS
+from handoff.services.metrics import (
+    DateRange,
+    MetricsService,
+    RangeError,
+    StaffingParams,
+    parse_range,
+    parse_staffing,
+    to_csv,
+)
+
+bp = Blueprint("metrics", url_prefix="/api")
+ROLES = ("manager", "admin")
+
+
+def default_staffing(config: Any) -> StaffingParams:
+    """80% of the new handoffs answered within the clinic's normal-priority first-response
+    target (the promise the SLA policy makes), occupancy at most 85%, one chat at a time."""
+    target = config.policy(None, "normal").first_response_seconds or 60.0
+    return StaffingParams(answer_seconds=float(target))
+
+
+async def _compute(request: Request) -> tuple[DateRange, dict[str, Any]] | HTTPResponse:
+    runtime = request.app.ctx.runtime
+    config = await runtime.load_handoff()
+    try:
+        rng = parse_range(request.args.get("from"), request.args.get("to"), tz=config.calendar.tz)
+        params = parse_staffing(request.args, default_staffing(config))
+    except RangeError as exc:
+        return error(400, "invalid_range", str(exc))
+    reasons = tuple(dict.fromkeys([*REASONS, *sorted(set(request.app.ctx.reason_map.values()))]))
+    service = MetricsService(runtime.db, reasons=reasons, tz=config.calendar.tz)
+    return rng, await service.dashboard(rng, params)
+
+
+@bp.get("/metrics")
+@require_staff(*ROLES)
+async def metrics(request: Request) -> HTTPResponse:
+    """Every dashboard figure for the range (see docs/metrics.md)."""
+    result = await _compute(request)
+    if isinstance(result, HTTPResponse):
+        return result
+    return json(result[1], headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/metrics.csv")
+@require_staff(*ROLES)
+async def metrics_csv(request: Request) -> HTTPResponse:
+    """The same figures as a CSV download (Brazilian Excel conventions)."""
+    result = await _compute(request)
+    if isinstance(result, HTTPResponse):
+        return result
+    rng, report = result
+    name = f"atende-metricas-{rng.first.isoformat()}-a-{rng.last.isoformat()}.csv"
+    return raw(to_csv(report).encode("utf-8"), content_type="text/csv; charset=utf-8",
+               headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

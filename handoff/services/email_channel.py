@@ -1,0 +1,185 @@
+"""The e-mail channel: the IMAP poller (mail in) and the SMTP sender's wiring (replies out).
+
+Receiving (`EmailPoller`, started with the hub's workers when `EMAIL_IMAP_HOST` is set):
+1. connect over TLS (plain only when `EMAIL_IMAP_SSL=false`), log in, select `EMAIL_IMAP_FOLDER`;
+2. for every UNSEEN message, oldest first: fetch it with `BODY.PEEK[]` (does not set `\\Seen`),
+   parse it (`connectors.email`), store its attachments and persist it with
+   `services.ingest.accept_inbound` — and only after that commit set `\\Seen`. A crash in
+   between leaves the mail unseen; the next sweep fetches it again and the dedupe on
+   (`email`, Message-ID) makes that harmless. Several hub processes may poll one mailbox the
+   same way;
+3. wait for news: IMAP IDLE when the server supports it (new mail is taken at once), re-sweeping
+   at least every `EMAIL_POLL_SECONDS`; plain polling every `EMAIL_POLL_SECONDS` otherwise;
+4. on any error: close, back off (1 s doubling up to a minute), reconnect.
+
+Automatic mail (auto-replies, bulk and list mail, bounces, robots' addresses) is stored with
+`metadata.no_reply` and never reaches the bot (`services/bot_pipeline`) nor gets an answer.
+Mail from our own address (a copy of a reply of ours) is marked seen and not stored.
+
+Sending: `email_sender` builds `connectors.email.EmailSender`, which looks up the thread being
+answered (`adapters/sql/email_store.thread_of`: the patient's latest mail in the conversation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import re
+import ssl
+from pathlib import Path
+
+from connectors.base import InboundMessage
+from connectors.email import EmailSender, ParsedEmail, PayloadError, ThreadRef, parse_email
+from handoff.adapters.attachments import AttachmentStore
+from handoff.adapters.imap import ImapMailbox
+from handoff.adapters.sql import channel_store, email_store, store
+from handoff.domain.messages import retry_delay
+from handoff.services.ingest import accept_inbound
+from handoff.services.unit_of_work import UnitOfWork
+from handoff.settings import REPO_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+_CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+def attachments_root(settings: Settings) -> Path:
+    """Where received attachments are kept (`ATTACHMENTS_DIR`, default `<repo>/var/attachments`)."""
+    return Path(settings.attachments_dir) if settings.attachments_dir else REPO_ROOT / "var" / "attachments"
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificate-checking TLS context; `EMAIL_TLS_CA_FILE` adds a private CA (e.g. an internal server)."""
+    context = ssl.create_default_context()
+    if settings.email_tls_ca_file:
+        context.load_verify_locations(cafile=settings.email_tls_ca_file)
+    return context
+
+
+def email_sender(settings: Settings, uow: UnitOfWork) -> EmailSender | None:
+    """The SMTP sender for channel `email`, when `EMAIL_SMTP_HOST` and `EMAIL_FROM` are set."""
+    if not (settings.email_smtp_host and settings.email_from):
+        return None
+
+    async def thread_lookup(conversation_id: str) -> ThreadRef | None:
+        async with uow.db.session() as session:
+            return await email_store.thread_of(session, conversation_id)
+
+    return EmailSender(
+        host=settings.email_smtp_host, port=settings.email_smtp_port, from_address=settings.email_from,
+        thread_lookup=thread_lookup, username=settings.email_smtp_user, password=settings.email_smtp_password,
+        starttls=settings.email_smtp_starttls, use_tls=settings.email_smtp_ssl,
+        tls_context=tls_context(settings) if settings.email_smtp_ssl or settings.email_smtp_starttls else None,
+    )
+
+
+class EmailPoller:
+    """Moves new mail from the mailbox into the pipeline (see the module docstring)."""
+
+    def __init__(self, uow: UnitOfWork, settings: Settings, attachments: AttachmentStore | None = None) -> None:
+        if not (settings.email_imap_host and settings.email_imap_user):
+            raise ValueError("EMAIL_IMAP_HOST and EMAIL_IMAP_USER are required")
+        self.uow = uow
+        self.settings = settings
+        self.attachments = attachments or AttachmentStore(attachments_root(settings))
+        self.poll_seconds = max(1.0, settings.email_poll_seconds)
+        self._task: asyncio.Task[None] | None = None
+        self._skip: set[int] = set()  # UIDs that are not usable mail (left unseen for the staff)
+
+    def mailbox(self) -> ImapMailbox:
+        """A new session on the configured mailbox (not yet open)."""
+        s = self.settings
+        return ImapMailbox(host=s.email_imap_host or "", port=s.email_imap_port, user=s.email_imap_user or "",
+                           password=s.email_imap_password or "", folder=s.email_imap_folder,
+                           use_ssl=s.email_imap_ssl, ssl_context=tls_context(s) if s.email_imap_ssl else None)
+
+    async def start(self) -> None:
+        """Run in the background until `stop`."""
+        self._task = asyncio.create_task(self._run(), name="email-poller")
+
+    async def stop(self) -> None:
+        """Stop (a sweep in progress is cancelled; its unmarked mail is taken again next time)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            delay = 0.0
+            mailbox = self.mailbox()
+            try:
+                await mailbox.open()
+                log.info("email: mailbox open (idle=%s)", mailbox.supports_idle)
+                failures = 0
+                while True:
+                    await self.sweep(mailbox)
+                    await mailbox.wait_for_news(self.poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect with backoff, never die
+                failures += 1
+                delay = retry_delay(failures, 1.0, max(60.0, self.poll_seconds))
+                log.warning("email: mailbox error (%s); reconnecting in %.0fs", type(exc).__name__, delay)
+            finally:
+                await mailbox.close()
+            await asyncio.sleep(delay)
+
+    async def sweep(self, mailbox: ImapMailbox) -> int:
+        """Take every unseen message: persist it, then mark it seen. Returns how many were taken."""
+        taken = 0
+        for uid in await mailbox.unseen_uids():
+            if uid in self._skip:
+                continue
+            raw = await mailbox.fetch(uid)
+            if raw is None:
+                continue  # expunged meanwhile
+            try:
+                await self.ingest(raw)
+            except PayloadError:
+                self._skip.add(uid)
+                log.warning("email: message uid %d has no usable sender; left unseen in the mailbox", uid)
+                continue
+            await mailbox.mark_seen(uid)  # only now: the mail is committed
+            taken += 1
+        return taken
+
+    async def ingest(self, raw: bytes) -> store.IngestResult | None:
+        """Parse and persist one raw mail (None for our own mail coming back). Raises PayloadError."""
+        parsed = await asyncio.to_thread(parse_email, raw, self.attachments, own_address=self.settings.email_from)
+        if parsed.automatic == "own_address":
+            return None
+        msg = await self._threaded(parsed)
+        result = await accept_inbound(self.uow, msg)
+        if not result.duplicate:
+            log.info("email: message %d stored (automatic=%s, attachments=%d)", result.message.id,
+                     parsed.automatic or "no", len(msg.attachments))
+        return result
+
+    async def _threaded(self, parsed: ParsedEmail) -> InboundMessage:
+        """Thread information and numbered-option replies ("2" → the second option offered)."""
+        msg = parsed.message
+        async with self.uow() as (session, _):
+            thread = await email_store.conversation_of_thread(session, parsed.thread_ids) if parsed.thread_ids \
+                else None
+            if thread is not None and thread[1] != msg.external_user_id:
+                # Someone else answering a patient's thread (a forward, a relative in copy) stays in
+                # the sender's own conversation: one per address, and a Message-ID seen in a
+                # forwarded mail must not open another patient's history. The link is kept.
+                msg = dataclasses.replace(msg, raw_metadata={**msg.raw_metadata, "thread_conversation_id": thread[0]})
+            if msg.raw_metadata.get("no_reply") or msg.attachments:
+                return msg
+            match = _CHOICE.match(msg.text)
+            if match is None:
+                return msg
+            buttons = await channel_store.last_offered_buttons(session, msg.channel, msg.external_user_id)
+        index = int(match.group(1)) - 1
+        if not 0 <= index < len(buttons) or not buttons[index].get("payload"):
+            return msg
+        chosen = buttons[index]
+        return dataclasses.replace(msg, text=str(chosen.get("title") or msg.text), payload=str(chosen["payload"]),
+                                   raw_metadata={**msg.raw_metadata, "typed_choice": match.group(1)})
