@@ -23,7 +23,6 @@ computed the same way for inbound mail, our sends and thread look-ups.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import ssl
 from collections.abc import Awaitable, Callable
@@ -199,9 +198,15 @@ class _HtmlText(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+        self.out = ""
         self.skip: list[str] = []  # open elements whose content is dropped
         self.stopped = False  # Outlook: everything after its reply marker is the quoted mail
+
+    def _break(self, lines: int = 1) -> None:
+        """End the current line (`lines=2`: and leave a blank one); never at the very start."""
+        self.out = self.out.rstrip(" ")
+        if self.out:
+            self.out += "\n" * max(0, lines - (len(self.out) - len(self.out.rstrip("\n"))))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.stopped:
@@ -212,16 +217,17 @@ class _HtmlText(HTMLParser):
             return
         if tag in _VOID:
             if not self.skip and tag in ("br", "hr"):
-                self.parts.append("\n")
+                self.out = self.out.rstrip(" ") + "\n"
             return
-        quoted = tag in _SKIP or any(c in values.get("class", "") for c in _QUOTE_CLASSES)
-        if self.skip or quoted:
+        if self.skip or tag in _SKIP or any(c in values.get("class", "") for c in _QUOTE_CLASSES):
             self.skip.append(tag)
             return
         if tag in _BLOCK:
-            self.parts.append("\n")
+            self._break()
+        elif tag in ("td", "th") and self.out and not self.out.endswith(("\n", " ")):
+            self.out += " "
         if tag == "li":
-            self.parts.append("- ")
+            self.out += "- "
 
     def handle_endtag(self, tag: str) -> None:
         if self.stopped or tag in _VOID:
@@ -232,11 +238,15 @@ class _HtmlText(HTMLParser):
                     pass
             return
         if tag in _BLOCK:
-            self.parts.append("\n")
+            self._break(2 if tag in ("p", "table", "ul", "ol", "pre") else 1)
 
     def handle_data(self, data: str) -> None:
-        if not self.skip and not self.stopped:
-            self.parts.append(re.sub(r"\s+", " ", data))
+        if self.skip or self.stopped:
+            return
+        text = re.sub(r"\s+", " ", data)
+        if not self.out or self.out.endswith("\n"):
+            text = text.lstrip()
+        self.out += text
 
 
 def html_to_text(markup: str) -> str:
@@ -244,8 +254,7 @@ def html_to_text(markup: str) -> str:
     parser = _HtmlText()
     parser.feed(markup)
     parser.close()
-    lines = [ln.strip() for ln in "".join(parser.parts).split("\n")]
-    return html.unescape("\n".join(lines))
+    return "\n".join(ln.strip() for ln in parser.out.split("\n")).strip()
 
 
 def _decoded_text(part: Message) -> str:

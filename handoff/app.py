@@ -14,6 +14,7 @@ from handoff.adapters.sql.clinic_store import SqlClinicDirectory
 from handoff.api import auth, channels, health, patients, triage, voice, webchat
 from handoff.api import clinic as clinic_api
 from handoff.api import inbox as inbox_api
+from handoff.api import metrics as metrics_api
 from handoff.api import sandbox as sandbox_api
 from handoff.runtime import HubRuntime
 from handoff.services.clinic import ClinicService
@@ -21,6 +22,7 @@ from handoff.services.demo_clinic import seed_demo_clinic
 from handoff.services.sandbox import with_sandbox_providers
 from handoff.services.staff import ensure_admin, ensure_demo_staff
 from handoff.settings import REPO_ROOT, Settings
+from handoff.web import dashboard as dashboard_page
 from handoff.web import pages
 
 log = logging.getLogger("atende")
@@ -45,6 +47,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     if settings.channel_sandbox:  # the patient simulator; off = every /sandbox route is 404
         app.blueprint(sandbox_api.bp)
     app.blueprint(inbox_api.bp)
+    app.blueprint(metrics_api.bp)  # manager dashboard data + /dashboard page
+    app.blueprint(dashboard_page.bp)
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:

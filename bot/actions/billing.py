@@ -112,7 +112,8 @@ def insurer_message(insurer: dict[str, Any]) -> str:
     if plans:
         lines.append("Planos: " + ", ".join(plans) + ".")
     if insurer.get("requires_authorization"):
-        lines.append("⚠️ Exige autorização prévia do convênio para exames e procedimentos.")
+        what = "exames e procedimentos" if insurer.get("covers_exams") else "procedimentos"
+        lines.append(f"⚠️ Exige autorização prévia do convênio para {what}.")
     lines.append("Traga a carteirinha do convênio e um documento com foto.")
     return "\n".join(lines)
 

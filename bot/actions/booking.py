@@ -513,10 +513,11 @@ class BookingFlow:
             return self.ask_when(ctx, "utter_booking_when_past")
         try:
             slots = await self.fetch_slots(ctx, when, exclude or set())
-            if not slots and ctx.get("doctor_id") and ctx.get("mode") == "reschedule" and ctx.get("specialty"):
+            if not slots and ctx.get("doctor_id") and ctx.get("specialty"):
                 # the same doctor has nothing then: look at the whole specialty
                 other = dict(ctx, doctor_id=None)
                 slots = await self.fetch_slots(other, when, exclude or set())
+                what = what_phrase(dict(ctx, doctor_name=None))  # nobody of the specialty, if still empty
                 if slots:
                     self.d.utter_message(
                         response="utter_booking_other_doctors", doctor=ctx.get("doctor_name"), when=when.description

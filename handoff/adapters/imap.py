@@ -17,6 +17,8 @@ from typing import Any
 import aioimaplib
 
 log = logging.getLogger(__name__)
+# aioimaplib logs unexpected server lines at INFO; a server line can quote a mail's content.
+logging.getLogger("aioimaplib.aioimaplib").setLevel(logging.WARNING)
 
 _LITERAL = re.compile(rb"\{\d+\}$")
 

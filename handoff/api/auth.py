@@ -138,7 +138,8 @@ async def logout(request: Request) -> HTTPResponse:
     """Revoke the token in use (bearer or cookie) and clear the session cookie."""
     await staff.revoke(request.app.ctx.uow, request.ctx.staff_token)
     response = json({"ok": True})
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    https = request.app.ctx.settings.public_base_url.startswith("https")
+    response.cookies.delete_cookie(SESSION_COOKIE, path="/", secure=https)
     return response
 
 

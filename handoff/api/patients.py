@@ -25,9 +25,9 @@ class MergeBody(BaseModel):
 @bp.post("/merge")
 @require_staff("attendant", "manager", "admin")
 async def merge(request: Request) -> HTTPResponse:
-    """Move identities, conversations, appointments, exams, bills and consents of `merge_id` to
-    `keep_id`; the merge is recorded (`patient_merges`, a `patient_merged` event on every moved
-    conversation) and audit-logged."""
+    """Move identities, conversations, appointments, exams and bills of `merge_id` to `keep_id`
+    (its consents count through the link left on the merged record). The merge is recorded
+    (`patient_merges`, a `patient_merged` event on every moved conversation) and audit-logged."""
     body = parse_body(request, MergeBody)
     if isinstance(body, HTTPResponse):
         return body

@@ -109,8 +109,9 @@ async def enqueue_handoff(
     sticky = await hs.last_agent_of_patient(session, conv.patient_id, now - timedelta(seconds=config.sticky_seconds))
     if sticky is not None:
         conv.last_agent_id, conv.last_agent_at = sticky
-    data: dict[str, Any] = {"reason": conv.handoff_reason, "priority": prio.label, "queue": decision.queue,
-                            "note": conv.handoff_note or "", "on_call": decision.on_call, "skills": attrs}
+    data: dict[str, Any] = {"reason": conv.handoff_reason, "reason_tag": conv.reason or "other",
+                            "priority": prio.label, "queue": decision.queue, "note": conv.handoff_note or "",
+                            "on_call": decision.on_call, "skills": attrs}
     if slots:
         data["slots"] = dict(slots)
     await store.transition(session, conv, Transition.HANDOFF, actor, data)

@@ -207,9 +207,10 @@ def _never_answer(msg: Message) -> bool:
 
 
 def _bot_text(msg: Message) -> str:
-    """What the bot receives: a button's payload (e.g. `/request_human`) or the text."""
+    """What the bot receives: a button's payload (an intent like `/request_human` or a canned
+    sentence like "Quero marcar uma consulta") rather than the button's title, or the text."""
     payload = (msg.payload or {}).get("payload")
-    if isinstance(payload, str) and payload.startswith("/"):
+    if isinstance(payload, str) and payload.strip():
         return payload
     text = msg.text
     if not text and (msg.payload or {}).get("attachments"):

@@ -31,7 +31,7 @@ import ssl
 from pathlib import Path
 
 from connectors.base import InboundMessage
-from connectors.email import EmailSender, ParsedEmail, PayloadError, ThreadRef, parse_email
+from connectors.email import EmailSender, ParsedEmail, ThreadRef, parse_email
 from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.imap import ImapMailbox
 from handoff.adapters.sql import channel_store, email_store, store
@@ -116,6 +116,7 @@ class EmailPoller:
                 await mailbox.open()
                 log.info("email: mailbox open (idle=%s)", mailbox.supports_idle)
                 failures = 0
+                self._skip.clear()  # UIDs may have been renumbered (UIDVALIDITY); unreadable ones are logged again
                 while True:
                     await self.sweep(mailbox)
                     await mailbox.wait_for_news(self.poll_seconds)
@@ -139,18 +140,27 @@ class EmailPoller:
             if raw is None:
                 continue  # expunged meanwhile
             try:
-                await self.ingest(raw)
-            except PayloadError:
+                parsed = await self.parse(raw)
+            except Exception as exc:  # noqa: BLE001 - one unreadable mail must not stop the others
                 self._skip.add(uid)
-                log.warning("email: message uid %d has no usable sender; left unseen in the mailbox", uid)
+                log.warning("email: message uid %d could not be read (%s); left unseen in the mailbox",
+                            uid, type(exc).__name__)
                 continue
+            await self.persist(parsed)  # a database error propagates: reconnect, the mail stays unseen
             await mailbox.mark_seen(uid)  # only now: the mail is committed
             taken += 1
         return taken
 
+    async def parse(self, raw: bytes) -> ParsedEmail:
+        """Parse one raw mail and store its attachments. Raises PayloadError (no sender)."""
+        return await asyncio.to_thread(parse_email, raw, self.attachments, own_address=self.settings.email_from)
+
     async def ingest(self, raw: bytes) -> store.IngestResult | None:
         """Parse and persist one raw mail (None for our own mail coming back). Raises PayloadError."""
-        parsed = await asyncio.to_thread(parse_email, raw, self.attachments, own_address=self.settings.email_from)
+        return await self.persist(await self.parse(raw))
+
+    async def persist(self, parsed: ParsedEmail) -> store.IngestResult | None:
+        """Persist a parsed mail once (None for our own mail coming back, which is not stored)."""
         if parsed.automatic == "own_address":
             return None
         msg = await self._threaded(parsed)

@@ -156,6 +156,11 @@ def _mean(total: float, n: int) -> float | None:
     return total / n if n else None
 
 
+def _secs(value: float | None) -> float | None:
+    """Durations to the millisecond (SQLite's julianday arithmetic is only that precise)."""
+    return None if value is None else round(value, 3)
+
+
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -219,7 +224,7 @@ def build_report(
         reason_handoffs[h.reason if h.reason in reason_handoffs else "other"] += h.count
 
     days = rng.days
-    hourly = [
+    hourly: list[dict[str, Any]] = [
         {
             "hour": hour,
             "contacts": sum(contact_grid[wd][hour] for wd in range(7)),
@@ -231,7 +236,7 @@ def build_report(
         row["contacts_per_day"] = row["contacts"] / days
         row["handoffs_per_day"] = row["handoffs"] / days
 
-    aht = _mean(ep.aht_sum, ep.handled)
+    aht = _secs(_mean(ep.aht_sum, ep.handled))
     occupancy_now = _rate(current.open_held_by_online, current.capacity_online)
     longest_wait = (now - current.oldest_waiting_since).total_seconds() if current.oldest_waiting_since else None
     fr_total, res_total = ep.fr_met + ep.fr_breached, ep.res_met + ep.res_breached
@@ -271,9 +276,9 @@ def build_report(
             "resolved": ep.resolved_ok,
             "outcomes": ep.outcomes,
         },
-        "tmr": {"count": ep.answered, "mean_seconds": _mean(ep.tmr_sum, ep.answered),
-                "median_seconds": ep.tmr_p50, "p90_seconds": ep.tmr_p90},
-        "asa": {"count": ep.assigned, "mean_seconds": _mean(ep.asa_sum, ep.assigned)},
+        "tmr": {"count": ep.answered, "mean_seconds": _secs(_mean(ep.tmr_sum, ep.answered)),
+                "median_seconds": _secs(ep.tmr_p50), "p90_seconds": _secs(ep.tmr_p90)},
+        "asa": {"count": ep.assigned, "mean_seconds": _secs(_mean(ep.asa_sum, ep.assigned))},
         "aht": {"count": ep.handled, "mean_seconds": aht},
         "resolution_rate": _rate(ep.resolved_ok, ep.episodes),
         "fcr": {"eligible": ep.fcr_eligible, "first_contact": ep.fcr_ok, "pending": ep.fcr_pending,

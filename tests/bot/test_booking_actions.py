@@ -598,3 +598,13 @@ def test_a_day_and_exact_time_with_one_free_slot_goes_straight_to_confirming(hub
     chat.say(f"{start:%d/%m} às {start:%H:%M}", "inform")
     assert chat.responses() == ["utter_booking_confirm"]
     assert chat.ctx["slot"]["slot_id"] == free["slot_id"]
+
+
+def test_a_doctor_without_free_slots_then_offers_colleagues_of_the_specialty(hub: Hub) -> None:
+    chat = Chat(hub, 2)
+    chat.say("quero marcar com a dra juliana", "book_appointment", doctor="dra juliana")  # mornings only
+    assert chat.ctx["doctor_name"] == "Dra. Juliana Martins"
+    chat.say("qualquer dia depois das 14h", "inform")
+    assert chat.responses()[0] == "utter_booking_other_doctors"
+    assert chat.slot_buttons()
+    assert all("(Dermatologia)" in b["title"] and "Juliana" not in b["title"] for b in chat.slot_buttons())

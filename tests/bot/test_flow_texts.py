@@ -55,7 +55,7 @@ def test_out_of_hours_text_comes_from_is_open_now_and_next_opening() -> None:
     assert closed_until(info, now) == "na segunda-feira (24/11) às 8h"
     assert closed_until({"is_open_now": False, "next_opening": None}, now) == "assim que a clínica abrir"
     closed = render({"response": "utter_handoff_closed", "when": "amanhã às 8h"})
-    assert "registrado" in closed and "amanhã às 8h" in closed and "192" in closed
+    assert "fechada" in closed and "registrado" in closed and "amanhã às 8h" in closed and "192" in closed
 
 
 def test_linha_digitavel_from_a_febraban_barcode() -> None:

@@ -19,11 +19,11 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def hub_env(state_dir: Path, bot: BotStack) -> dict[str, str]:
-    """Environment of a hub with its own SQLite file, talking to the real bot."""
+    """Environment of a hub with its own SQLite file, talking to the real bot (whose actions call
+    this hub's clinic API back)."""
     return {
+        **bot.hub_env(),
         "DATABASE_URL": f"sqlite+aiosqlite:///{state_dir / 'hub.db'}",
-        "RASA_URL": bot.rasa_url,
-        "ACTIONS_URL": bot.actions_url,
         "CLINIC_ADMIN_PASSWORD": "e2e-admin-password-0123",
         "CHANNEL_SANDBOX": "true",
         "POLL_INTERVAL_SECONDS": "0.2",

@@ -101,7 +101,10 @@ async def test_roles_session_cookie_and_csrf(backend: Backend, fake_rasa: FakeRa
             new = {"email": "x@clinica.example", "name": "X", "role": "attendant", "password": "p" * 12}
             assert (await browser.post("/api/staff", json=new, headers=XRW)).status_code == 403
             # Logout revokes the token itself (cookie and bearer alike).
-            assert (await browser.post("/api/auth/logout", headers=XRW)).status_code == 200
+            out = await browser.post("/api/auth/logout", headers=XRW)
+            assert out.status_code == 200
+            assert "atende_session=" in out.headers.get("set-cookie", "") and "max-age=0" in out.headers.get(
+                "set-cookie", "").lower()
         async with hub.client(ana_token) as c:
             assert (await c.get("/api/auth/me")).status_code == 401
 

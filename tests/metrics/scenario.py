@@ -10,10 +10,13 @@ Handoff episodes started in the range (E0 started before it and must be ignored)
 | E1 | C1   | exams (event) | Mon 09:00:10 | +60 s       | +120 s          | 09:20:10 (1140)   | resolved |
 | E2 | C2   | billing       | Tue 14:00:05 | +30         | +300            | 14:30:05 (1770)   | resolved |
 | E3 | C3   | booking       | Wed 10:00:20 | +30         | +600            | 10:40:50 (2400)   | booked |
-| E4 | C4   | human         | Thu 16:00:03 | +60         | +1200           | 16:30:03 (1740)   | resolved, reopened 16:35, resolved 16:50 not_resolved |
+| E4 | C4   | human         | Thu 16:00:03 | +60         | +1200           | 16:30:03 (1740)   | see below |
 | E6 | C8   | urgent        | Fri 22:30:02 | +60         | +3000           | 23:40:02 (4140)   | resolved |
 | E7 | C9   | confirmation  | Sun 11:00:30 | +60         | —               | — (still open)    | — |
 | E8 | C10  | other         | Sat 09:00:10 | —           | —               | 09:30:10 (from the queue) | resolved |
+
+E4 is resolved, reopened at 16:35:03 and resolved again at 16:50:03 as not_resolved: its
+outcome is the last one, its AHT runs to the first resolve.
 
 - 7 episodes; ASA over 6 = 300/6 = 50 s; TMR over 5 = {120, 300, 600, 1200, 3000}: mean 1044,
   median 600, p90 at rank 0.9·4 = 3.6 → 1200 + 0.6·1800 = 2280; AHT over 5 =
@@ -56,8 +59,7 @@ confirmation 1, other 2. CSAT in range: 5, 4, 2, 5 → mean 4.0, 3/4 satisfied; 
 
 Now: C7 (reception, waiting 120 s) and C15 (exams, waiting 600 s) queued; attendants: Ana
 online (capacity 4, holding C16 assigned + C17 waiting on the patient), Bruno away (holding
-C18), Caio offline; the manager online does not count: 2 agents... 1 online, 1 away,
-occupancy 2/4.
+C18), Caio offline; the manager being online does not count: 1 online, 1 away, occupancy 2/4.
 """
 
 from __future__ import annotations
@@ -265,7 +267,7 @@ async def load(db: Database, now: datetime | None = None) -> Scenario:
         ev("C3", "sla_breach", local("2025-03-12", "10:08:00"), metric="first_response", level=2)
         # E4 — human, Thursday 13: resolved, reopened, resolved again as not_resolved; resolution breached.
         msg("C4", local("2025-03-13", "16:00:00"), "human")
-        episode("C4", "2025-03-13", "16:00:03", assigned="16:01:03", reply="16:21:03", resolved="16:30:03")
+        episode("C4", "2025-03-13", "16:00:03", assigned="16:01:03", reply="16:20:03", resolved="16:30:03")
         ev("C4", "reopened", local("2025-03-13", "16:35:03"), actor=f"staff:{ana}")
         ev("C4", "sla_breach", local("2025-03-13", "16:45:00"), metric="resolution", level=2)
         ev("C4", "resolved", local("2025-03-13", "16:50:03"), outcome="not_resolved", agent_id=ana)

@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -50,14 +51,27 @@ def _dovecot_users() -> tuple[str, str, int, int]:
     return "dovenull", "dovecot", dovecot.pw_uid, dovecot.pw_gid
 
 
-class Dovecot:
-    """A private Dovecot instance (IMAP on a free loopback port)."""
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """(certificate, key) for 127.0.0.1/localhost, valid two days; the certificate is its own CA
+    (what a clinic's private CA would be: `EMAIL_TLS_CA_FILE`)."""
+    cert, key = directory / "mail-cert.pem", directory / "mail-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    return cert, key
 
-    def __init__(self) -> None:
+
+class Dovecot:
+    """A private Dovecot instance (IMAP on a free loopback port; with `tls`, IMAPS on `tls_port`)."""
+
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         # Not under pytest's tmp dir: Dovecot's unprivileged processes must traverse the path.
         self.root = Path(tempfile.mkdtemp(prefix="atende-dovecot-"))
         self.root.chmod(0o755)
         self.port = free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls else 0
         self.host = "127.0.0.1"
         self.password = MAIL_PASSWORD
         self.proc: subprocess.Popen[bytes] | None = None
@@ -76,6 +90,7 @@ class Dovecot:
             (self.root / sub).mkdir()
         os.chown(self.root / "mail", uid, gid)
         conf = self.root / "dovecot.conf"
+        ssl = f"ssl = yes\nssl_cert = <{self.tls[0]}\nssl_key = <{self.tls[1]}" if self.tls else "ssl = no"
         conf.write_text(f"""
 base_dir = {self.root}/run
 state_dir = {self.root}/state
@@ -83,7 +98,7 @@ log_path = {self.log}
 instance_name = atende-test-{self.port}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
@@ -105,7 +120,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port}
   }}
 }}
 service anvil {{
@@ -199,6 +215,7 @@ class SmtpPeer:
     user: str = "atendimento@clinica.example"
     password: str = MAIL_PASSWORD
     port: int = field(default_factory=free_port)
+    tls: tuple[Path, Path] | None = None  # (certificate, key): STARTTLS required before AUTH
     received: list[Received] = field(default_factory=list)
     _controller: Controller | None = None
 
@@ -208,7 +225,8 @@ class SmtpPeer:
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                login = session.login_data.decode() if isinstance(session.login_data, bytes) else session.login_data
+                auth = session.auth_data if session.authenticated else None
+                login = auth.decode() if isinstance(auth, bytes) else auth
                 peer.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                               bytes(envelope.original_content or envelope.content), login))
                 return "250 Message accepted for delivery"
@@ -218,8 +236,13 @@ class SmtpPeer:
                   and auth_data.password.decode() == self.password)
             return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
 
+        tls: dict[str, Any] = {"auth_require_tls": False}
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
+            tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticate,
-                                      auth_required=True, auth_require_tls=False, ready_timeout=30)
+                                      auth_required=True, ready_timeout=30, **tls)
         self._controller.start()
         return self
 

@@ -44,7 +44,7 @@ HELD_STATES = (ConversationState.ASSIGNED.value, ConversationState.WAITING_PATIE
 
 async def lock_assignment(session: AsyncSession, dialect: str) -> None:
     """Enter the assignment critical section until the transaction ends (PostgreSQL)."""
-    if dialect == "postgresql_MUTATED":
+    if dialect == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGNMENT_LOCK_KEY})
 
 
@@ -65,7 +65,7 @@ async def waiting_conversations(session: AsyncSession, dialect: str) -> list[Con
         .execution_options(populate_existing=True)
     )
     if dialect == "postgresql":
-        pass
+        q = q.with_for_update(skip_locked=True)
     return list((await session.execute(q)).scalars().all())
 
 
@@ -84,7 +84,7 @@ async def held_conversations(session: AsyncSession, dialect: str) -> list[Conver
 async def active_staff(session: AsyncSession, dialect: str, *, lock: bool = False) -> list[StaffUser]:
     """Every active staff account (attendants are auto-assigned; managers may hold picks)."""
     q = select(StaffUser).where(StaffUser.active).order_by(StaffUser.id).execution_options(populate_existing=True)
-    if lock and dialect == "postgresql_MUTATED":
+    if lock and dialect == "postgresql":
         q = q.with_for_update()
     return list((await session.execute(q)).scalars().all())
 

@@ -31,6 +31,9 @@ from handoff.domain.identity_match import PHONE_CHANNELS, MatchKeys, keys_for_id
 
 PATIENT_MERGED = "patient_merged"  # conversation event on every conversation a merge moved
 _SPECIAL = {"patients", "patient_links", "patient_merges"}
+# Append-only logs are never rewritten (database triggers refuse it): the merged record's link to
+# the kept one makes them count for the person (consent follows links: clinic_store._consent).
+_APPEND_ONLY = {"consents"}
 
 
 async def canonical_id(session: AsyncSession, patient_id: int) -> int:
@@ -110,7 +113,7 @@ def _patient_references() -> list[tuple[Table, Column[Any]]]:
     """Every column pointing at `patients.id`, except the identity bookkeeping tables."""
     refs: list[tuple[Table, Column[Any]]] = []
     for table in Base.metadata.sorted_tables:
-        if table.name in _SPECIAL:
+        if table.name in _SPECIAL or table.name in _APPEND_ONLY:
             continue
         for column in table.columns:
             if any(fk.column.table.name == "patients" and fk.column.name == "id" for fk in column.foreign_keys):
@@ -126,8 +129,9 @@ async def merge_patients(
     session: AsyncSession, dialect: str, keep_id: int, merge_id: int, staff_id: int | None
 ) -> MergeResult:
     """Move everything of `merge_id` (identities, conversations, appointments, exams, bills,
-    consents, links…) to `keep_id`, fill the kept record's blanks, link the merged record to
-    the kept one and record the merge. Raises MergeError (nothing changed)."""
+    links…) to `keep_id`, fill the kept record's blanks, link the merged record to the kept one
+    and record the merge. The append-only consent log stays and counts through that link.
+    Raises MergeError (nothing changed)."""
     if keep_id == merge_id:
         raise MergeError(400, "same_patient", "escolha dois cadastros diferentes")
     q = select(Patient).where(Patient.id.in_([keep_id, merge_id])).order_by(Patient.id)

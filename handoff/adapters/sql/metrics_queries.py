@@ -96,7 +96,8 @@ def within_after(dialect: str, moment: Any, base: Any, span: timedelta, *, inclu
     seconds = int(span.total_seconds())
     if dialect == "postgresql":
         bound = base + literal_column(f"interval '{seconds} seconds'")
-        return moment <= bound if inclusive else moment < bound
+        cond: ColumnElement[Any] = moment <= bound if inclusive else moment < bound
+        return cond
     lhs, rhs = func.julianday(moment), func.julianday(base) + seconds / 86400.0
     return lhs <= rhs if inclusive else lhs < rhs
 

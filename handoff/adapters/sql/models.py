@@ -28,6 +28,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Messages that form contacts for the dashboard (metrics_queries.contact_message; migration 0005).
+CONTACT_MESSAGE = ("direction = 'in' AND sender = 'patient' AND status <> 'routed' "
+                   "AND (intent IS NULL OR intent <> 'csat')")
+
+
 class Base(DeclarativeBase):
     """Declarative base for every table."""
 
@@ -109,6 +114,11 @@ class Message(Base):
         UniqueConstraint("channel", "provider_message_id", name="uq_message_channel_provider_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_status_next_attempt", "status", "next_attempt_at"),
+        # Migration 0005 (dashboard): partial on the messages that form contacts.
+        Index("ix_messages_contacts_time", "created_at", "conversation_id", "reason",
+              sqlite_where=text(CONTACT_MESSAGE), postgresql_where=text(CONTACT_MESSAGE)),
+        Index("ix_messages_contacts_conv_reason_time", "conversation_id", "reason", "created_at",
+              sqlite_where=text(CONTACT_MESSAGE), postgresql_where=text(CONTACT_MESSAGE)),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
@@ -133,6 +143,10 @@ class ConversationEvent(Base):
     """Append-only lifecycle log: the single source for metrics and audit."""
 
     __tablename__ = "conversation_events"
+    __table_args__ = (  # migration 0005 (dashboard)
+        Index("ix_conversation_events_type_time", "type", "created_at"),
+        Index("ix_conversation_events_conv_time", "conversation_id", "created_at"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
     type: Mapped[str] = mapped_column(String(48))
