@@ -13,6 +13,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from clinic_nlu.normalize import normalize
+
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
 from actions.common import AWAITING_SLOT, ask_events, entity_values, find_by_slug, intent_button, slugify
 from actions.consent import consent_status, notice_on_first_contact, require_consent
@@ -205,13 +207,18 @@ class ActionAskPrice(Action):
         specialties = entity_values(tracker, "specialty")
         exams = entity_values(tracker, "exam")
         if not specialties and not exams:
+            about_exams = "exame" in normalize(str(tracker.latest_message.get("text") or ""))
             try:
-                options = list(await api.specialties())
+                if about_exams:
+                    buttons = [intent_button(str(e.get("name")), "ask_price", exam=str(e.get("slug")))
+                               for e in await api.exams()]
+                else:
+                    buttons = [intent_button(f"Consulta {s.get('name')}", "ask_price", specialty=str(s.get("slug")))
+                               for s in await api.specialties()]
             except ClinicApiError as exc:
-                return await _unavailable(dispatcher, exc, "specialties")
-            buttons = [intent_button(f"Consulta {s.get('name')}", "ask_price", specialty=str(s.get("slug")))
-                       for s in options]
-            dispatcher.utter_message(response="utter_ask_which_price", buttons=buttons)
+                return await _unavailable(dispatcher, exc, "price options")
+            response = "utter_ask_which_exam_price" if about_exams else "utter_ask_which_price"
+            dispatcher.utter_message(response=response, buttons=buttons)
             return ask_events(tracker, "ask_price")
         found: list[dict[str, Any]] = []
         queries = [{"specialty": s} for s in specialties] + [{"exam": e} for e in exams]

@@ -71,6 +71,17 @@ _ORDINALS = {
     "quarto": 4, "quarta opcao": 4, "quinto": 5, "quinta opcao": 5, "ultimo": -1, "ultima": -1,
     "segunda opcao": 2, "segunda op": 2, "segundo horario": 2,
 }  # fmt: skip
+# Whole answers to "Confirma a consulta…?" (normalized text: no accents, abbreviations expanded).
+YES_RE = re.compile(
+    r"(?:sim|ok|pode|confirmo|confirma|confirmado|isso|isso mesmo|claro|quero|pode marcar|pode sim|sim pode|"
+    r"sim por favor|pode ser|beleza|fechado|perfeito|certo|pode confirmar|marca|pode agendar)\W*"
+)
+BOOKING_NO_RE = re.compile(
+    r"(?:nao|nao quero|nao obrigado|nao obrigada|cancela|cancelar|deixa|deixa pra la|deixa para la|esquece|"
+    r"melhor nao|agora nao|nao pode)\W*"
+)
+# A start intent below this confidence while a flow waits is checked against the waiting question.
+UNSURE_BELOW = 0.7
 _NAME_STOPWORDS = {"dr", "dra", "doutor", "doutora", "de", "da", "do", "dos", "das", "e"}
 
 
@@ -676,7 +687,13 @@ class BookingFlow:
         when = parse_when(message_text(message), self.now)
         if when is not None:
             ctx["when"] = when.to_dict()
-        elif not changed and same_flow and ctx.get("step") == "confirm" and ctx.get("slot"):
+        elif (
+            not changed
+            and same_flow
+            and ctx.get("step") == "confirm"
+            and ctx.get("slot")
+            and not re.search(r"\b(?:nao|nunca|cancel\w*|outr[oa]s?)\b", normalize(message_text(message)))
+        ):
             # "pode marcar" / "quero marcar" as the answer to "Confirma a consulta…?" is a yes
             return await self.execute(ctx)
         ctx.pop("slot", None)
@@ -916,10 +933,11 @@ class BookingFlow:
     async def on_confirm(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
         if slot_id:
             return await self._clicked_slot(ctx, slot_id)
-        if self.intent == "affirm" or re.fullmatch(
-            r"(?:sim|s|ok|pode|confirmo|isso|claro|quero|pode marcar|pode sim|sim pode)\W*", normalize(self.text)
-        ):
+        norm = normalize(self.text)
+        if YES_RE.fullmatch(norm):
             return await self.execute(ctx)
+        if BOOKING_NO_RE.fullmatch(norm):
+            return self.decline(ctx)
         when = self.read_when()
         try:
             changed = await self.read_specialty_or_doctor(ctx)
@@ -930,11 +948,17 @@ class BookingFlow:
                 ctx["when"] = when.to_dict()
             ctx.pop("slot", None)
             return await self.offer_slots(ctx)
+        if self.intent == "affirm":
+            return await self.execute(ctx)
         if self.intent == "deny":
-            ctx.pop("slot", None)
-            ctx.pop("when", None)
-            return self.ask_when(ctx, "utter_booking_declined")
+            return self.decline(ctx)
         return await self.miss(ctx, "utter_booking_confirm_again", buttons=YES_NO_BUTTONS)
+
+    def decline(self, ctx: dict[str, Any]) -> list[EventType]:
+        """ "Não" to "Confirma a consulta…?": nothing booked, ask for another date."""
+        ctx.pop("slot", None)
+        ctx.pop("when", None)
+        return self.ask_when(ctx, "utter_booking_declined")
 
     async def on_pick_appointment(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
         options = ctx.get("options") or []
@@ -1023,6 +1047,69 @@ def trigger_message(tracker: Tracker, intents: set[str]) -> dict[str, Any]:
     return latest
 
 
+def answers_waiting_step(tracker: Tracker, now: datetime) -> bool:
+    """Is the latest message, classified as a *start* intent (book, cancel, confirm…), really the
+    answer to the question a flow is waiting on? ("confirmo" to "Confirma a consulta…?", "todas"
+    to "Qual você quer confirmar?" misread as something else). Yes/no questions take a bare yes/no
+    word whatever the confidence; other questions only when the classifier was unsure."""
+    message = tracker.latest_message or {}
+    text = message_text(message)
+    if not text:
+        return False
+    norm = normalize(text)
+    intent = intent_of(message)
+    unsure = float((message.get("intent") or {}).get("confidence") or 0.0) < UNSURE_BELOW
+    flow = tracker.get_slot(FLOW_SLOT)
+    if flow == FLOW_BOOKING:
+        ctx = tracker.get_slot(CTX_SLOT) if isinstance(tracker.get_slot(CTX_SLOT), dict) else {}
+        step = ctx.get("step")
+        if step == "confirm":
+            return bool(YES_RE.fullmatch(norm) or BOOKING_NO_RE.fullmatch(norm))
+        if not unsure:
+            return False
+        if step == "slot":
+            return match_offered(text, ctx.get("offered") or [], now) is not None
+        if step == "cpf":
+            return find_cpf(text) is not None or parse_birth_date(text, now.date()) is not None
+        if step == "birth_date":
+            return parse_birth_date(text, now.date()) is not None
+        if step == "pick_appointment":
+            return match_appointment(text, ctx.get("options") or [], now) is not None
+        return False  # specialty / when: the start action merges what was said anyway
+    if flow == FLOW_CONFIRMATION:
+        from actions.confirmation import ALL_RE, APPT_CTX_SLOT, is_yes_or_no
+
+        ctx = tracker.get_slot(APPT_CTX_SLOT) if isinstance(tracker.get_slot(APPT_CTX_SLOT), dict) else {}
+        step = ctx.get("step")
+        if step == "offer_rebook" and intent in BOOKING_INTENTS:
+            return True  # "quero marcar outra" after cancelling: rebook with the same specialty
+        if step in ("confirm_cancel", "offer_rebook"):
+            return is_yes_or_no(norm)
+        if step == "pick" and unsure:
+            if ctx.get("action") == "confirm" and ALL_RE.search(norm):
+                return True
+            return match_appointment(text, ctx.get("options") or [], now) is not None
+    return False
+
+
+async def continue_flow(dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi) -> list[EventType]:
+    """Hand the latest message to the flow that waits for an answer (or owns the button)."""
+    from actions.confirmation import ConfirmationFlow
+
+    message = tracker.latest_message or {}
+    intent = intent_of(message)
+    flow = tracker.get_slot(FLOW_SLOT)
+    ctx = tracker.get_slot(CTX_SLOT) if isinstance(tracker.get_slot(CTX_SLOT), dict) else {}
+    booking_picks_appt = flow == FLOW_BOOKING and ctx.get("step") == "pick_appointment"
+    if (
+        intent in ("choose_slot", "choose_when")
+        or (flow == FLOW_BOOKING and intent != "choose_appointment")
+        or booking_picks_appt
+    ):
+        return await BookingFlow(dispatcher, tracker, api).resume()
+    return await ConfirmationFlow(dispatcher, tracker, api).resume()
+
+
 class ActionBookingStart(Action):
     """book_appointment / ask_availability / symptom_consult."""
 
@@ -1034,6 +1121,8 @@ class ActionBookingStart(Action):
         gate = await require_consent(dispatcher, tracker, api)
         if gate is not None:
             return gate
+        if answers_waiting_step(tracker, clinic_now()):
+            return await continue_flow(dispatcher, tracker, api)
         flow = BookingFlow(dispatcher, tracker, api)
         return await flow.start(trigger_message(tracker, BOOKING_INTENTS))
 
@@ -1049,6 +1138,8 @@ class ActionRescheduleStart(Action):
         gate = await require_consent(dispatcher, tracker, api)
         if gate is not None:
             return gate
+        if answers_waiting_step(tracker, clinic_now()):
+            return await continue_flow(dispatcher, tracker, api)
         flow = BookingFlow(dispatcher, tracker, api)
         return await flow.start_reschedule(trigger_message(tracker, {RESCHEDULE_INTENT}))
 
@@ -1067,17 +1158,4 @@ class ActionFlowContinue(Action):
         gate = await require_consent(dispatcher, tracker, api)
         if gate is not None:
             return gate
-        from actions.confirmation import ConfirmationFlow
-
-        message = tracker.latest_message or {}
-        intent = intent_of(message)
-        flow = tracker.get_slot(FLOW_SLOT)
-        ctx = tracker.get_slot(CTX_SLOT) if isinstance(tracker.get_slot(CTX_SLOT), dict) else {}
-        booking_picks_appt = flow == FLOW_BOOKING and ctx.get("step") == "pick_appointment"
-        if (
-            intent in ("choose_slot", "choose_when")
-            or (flow == FLOW_BOOKING and intent != "choose_appointment")
-            or booking_picks_appt
-        ):
-            return await BookingFlow(dispatcher, tracker, api).resume()
-        return await ConfirmationFlow(dispatcher, tracker, api).resume()
+        return await continue_flow(dispatcher, tracker, api)

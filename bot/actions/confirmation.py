@@ -24,6 +24,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.booking import (
+    BOOKING_INTENTS,
     FLOW_CONFIRMATION,
     FLOW_SLOT,
     MAX_MISSES,
@@ -33,11 +34,13 @@ from actions.booking import (
     BookingFlow,
     active_appointments,
     address_line,
+    answers_waiting_step,
     appointment_label,
     appointment_payload,
     appointment_phrase,
     appointment_summary,
     clinic_now,
+    continue_flow,
     entity_value,
     intent_of,
     match_appointment,
@@ -57,6 +60,12 @@ STATUS_LABELS = {"scheduled": "aguardando sua confirmação", "confirmed": "conf
 BOOK_BUTTON = {"title": "Marcar consulta", "payload": "/book_appointment"}
 _YES_RE = re.compile(r"(?:sim|s|ss|pode|pode sim|isso|claro|confirmo|pode cancelar|cancela|quero|ok)\W*")
 _NO_RE = re.compile(r"(?:nao|n|nao obrigado|nao precisa|deixa|deixa assim|mantem|manter|nao cancela)\W*")
+ALL_RE = re.compile(r"\b(?:todas|todos|as duas|as tres|ambas|tudo)\b")
+
+
+def is_yes_or_no(norm: str) -> bool:
+    """A bare yes/no answer (normalized text)."""
+    return bool(_YES_RE.fullmatch(norm) or _NO_RE.fullmatch(norm))
 
 
 def appointment_block(appt: dict[str, Any]) -> str:
@@ -360,9 +369,7 @@ class ConfirmationFlow:
         options = ctx.get("options") or []
         raw = entity_value(self.message, "appointment_id")
         norm = normalize(self.text)
-        if ctx.get("action") == "confirm" and (
-            str(raw) == ALL or re.search(r"\b(?:todas|todos|as duas|ambas|tudo)\b", norm)
-        ):
+        if ctx.get("action") == "confirm" and (str(raw) == ALL or ALL_RE.search(norm)):
             return await self.confirm_all(options)
         chosen = next((o for o in options if str(o.get("id")) == str(raw)), None) if raw is not None else None
         if chosen is None and self.text:
@@ -386,7 +393,7 @@ class ConfirmationFlow:
     async def on_offer_rebook(self, ctx: dict[str, Any]) -> list[EventType]:
         preset = {k: v for k, v in (ctx.get("rebook") or {}).items() if v}
         when = parse_when(self.text, self.now)
-        if self.yes() or when is not None:
+        if self.yes() or when is not None or self.intent in BOOKING_INTENTS:
             booking = BookingFlow(self.d, self.tracker, self.api)
             # a fresh booking: the cancelled appointment's specialty/doctor, any date the patient gave
             events = await booking.start(preset=preset)
@@ -422,6 +429,8 @@ class ActionCheckAppointment(Action):
         gate = await require_consent(dispatcher, tracker, api)
         if gate is not None:
             return gate
+        if answers_waiting_step(tracker, clinic_now()):
+            return await continue_flow(dispatcher, tracker, api)
         return await ConfirmationFlow(dispatcher, tracker, api).check()
 
 
@@ -436,6 +445,8 @@ class ActionConfirmAppointment(Action):
         gate = await require_consent(dispatcher, tracker, api)
         if gate is not None:
             return gate
+        if answers_waiting_step(tracker, clinic_now()):
+            return await continue_flow(dispatcher, tracker, api)
         flow = ConfirmationFlow(dispatcher, tracker, api)
         return await flow.confirm_start(trigger_message(tracker, {"confirm_appointment"}))
 
@@ -451,5 +462,7 @@ class ActionCancelAppointment(Action):
         gate = await require_consent(dispatcher, tracker, api)
         if gate is not None:
             return gate
+        if answers_waiting_step(tracker, clinic_now()):
+            return await continue_flow(dispatcher, tracker, api)
         flow = ConfirmationFlow(dispatcher, tracker, api)
         return await flow.cancel_start(trigger_message(tracker, {"cancel_appointment"}))

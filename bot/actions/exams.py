@@ -182,6 +182,11 @@ class ActionExamInfo(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        pending = tracker.get_slot(AWAITING_SLOT)
+        if pending in _ANSWERS_TO and entity_values(tracker, "exam"):
+            # A bare exam name ("colesterol") right after "which exam?" reads as exam_info: it is
+            # the answer to the question we asked.
+            return await _ANSWERS_TO[pending]().run(dispatcher, tracker, domain)
         api = ClinicApi()
         catalog = await _catalog(api, dispatcher)
         if catalog is None:
@@ -273,3 +278,17 @@ class ActionExamSchedule(Action):
             exam_name=exam.get("name"),
         )
         return events
+
+
+def _price_action() -> Action:
+    from actions.billing import ActionAskPrice  # noqa: PLC0415 - billing is a sibling flow
+
+    return ActionAskPrice()
+
+
+# "Which exam?" questions (slot awaiting_item) and the action that answers them.
+_ANSWERS_TO: dict[str, Any] = {
+    "exam_preparation": ActionExamPreparation,
+    "exam_schedule": ActionExamSchedule,
+    "ask_price": _price_action,
+}

@@ -86,3 +86,11 @@ def test_insurer_not_accepted_and_the_full_list(hub: Hub) -> None:
     assert all(n in text for n in names)
     messages, _ = run_action(ActionInsurance(), make_tracker("insurance", slots=GRANTED))
     assert all(n in texts(messages)[0] for n in names)
+
+
+def test_price_of_an_unnamed_exam_asks_which_exam(hub: Hub) -> None:
+    catalog = hub.get("/api/clinic/exams")
+    messages, events = run_action(ActionAskPrice(), make_tracker("ask_price", "quanto fica o exame?", slots=GRANTED))
+    assert messages[0]["response"] == "utter_ask_which_exam_price"
+    assert [b["payload"] for b in buttons(messages[0])] == [f'/ask_price{{"exam":"{e["slug"]}"}}' for e in catalog]
+    assert slot_events(events) == {"awaiting_item": "ask_price"}

@@ -185,11 +185,11 @@ class Chat:
             "cancel": confirmation.ActionCancelAppointment(),
         }[route]
 
-    def say(self, text: str, intent: str, **entities: Any) -> list[dict[str, Any]]:
+    def say(self, text: str, intent: str, confidence: float = 1.0, **entities: Any) -> list[dict[str, Any]]:
         metadata = {"patient_id": self.pid, "channel": "webchat"} if self.pid is not None else {}
         message = {
             "text": text,
-            "intent": {"name": intent, "confidence": 1.0},
+            "intent": {"name": intent, "confidence": confidence},
             "entities": [{"entity": k, "value": v} for k, v in entities.items()],
             "metadata": metadata,
         }
@@ -608,3 +608,30 @@ def test_a_doctor_without_free_slots_then_offers_colleagues_of_the_specialty(hub
     assert chat.responses()[0] == "utter_booking_other_doctors"
     assert chat.slot_buttons()
     assert all("(Dermatologia)" in b["title"] and "Juliana" not in b["title"] for b in chat.slot_buttons())
+
+
+def test_confirmo_answering_the_booking_question_books_instead_of_confirming_another(hub: Hub) -> None:
+    pid = hub.new_patient()
+    api = hub.api()
+    existing = run(api.book(pid, run(api.slots(specialty="pediatria", limit=1))[0]["slot_id"]))
+    run(api.identify(pid, birth_date="1990-01-01"))
+    chat = Chat(hub, pid)
+    chat.say("quero marcar cardiologia o quanto antes", "book_appointment", specialty="cardiologia")
+    chat.say("1", "inform")
+    assert chat.responses() == ["utter_booking_confirm"]
+    chat.say("confirmo", "confirm_appointment")  # the answer to "Confirma a consulta…?"
+    assert chat.responses() == ["utter_booking_done"]
+    statuses = {a["id"]: a["status"] for a in upcoming(hub, pid)}
+    assert len(statuses) == 2 and statuses[existing["id"]] == "scheduled"
+
+
+def test_no_to_the_booking_question_misread_as_a_booking_request_books_nothing(hub: Hub) -> None:
+    pid = hub.new_patient()
+    run(hub.api().identify(pid, birth_date="1990-01-01"))
+    chat = Chat(hub, pid)
+    chat.say("quero marcar ortopedia o quanto antes", "book_appointment", specialty="ortopedia")
+    chat.say("o primeiro", "inform")
+    chat.say("não quero", "book_appointment", confidence=0.8)
+    assert chat.responses() == ["utter_booking_declined"]
+    chat.say("1", "inform")  # "não" above cleared the list: this is not a slot choice
+    assert upcoming(hub, pid) == []

@@ -229,3 +229,23 @@ def test_cancel_mid_booking_then_booking_resumes_its_own_flow(hub: Hub) -> None:
     assert chat.slots["active_flow"] == "booking"  # the booking question still waits
     chat.say("amanhã", "inform")
     assert chat.slots["booking_ctx"]["step"] in ("slot", "when")
+
+
+def test_answers_misread_as_new_requests_still_answer_the_question(hub: Hub) -> None:
+    pid = hub.new_patient()
+    a = book(hub, pid, "oftalmologia", skip=1)
+    b = book(hub, pid, "cardiologia", skip=5)
+    chat = Chat(hub, pid)
+    chat.say("confirmo", "confirm_appointment")
+    assert chat.responses() == ["utter_confirm_which"]
+    chat.say("todas", "symptom_consult", confidence=0.35)  # NLU misread: still "confirm all"
+    assert chat.responses() == ["utter_appointments_confirmed_all"]
+    assert {status_of(hub, pid, a["id"]), status_of(hub, pid, b["id"])} == {"confirmed"}
+    chat.say("quero cancelar a de oftalmo", "cancel_appointment")
+    assert chat.responses() == ["utter_cancel_ask"]
+    chat.say("pode cancelar", "cancel_appointment")  # the answer to "Confirma o cancelamento…?"
+    assert chat.responses() == ["utter_cancel_done"]
+    assert status_of(hub, pid, a["id"]) == "cancelled"
+    chat.say("quero marcar outra", "book_appointment")  # rebook: same specialty and doctor
+    assert chat.slots["booking_ctx"]["specialty"] == "oftalmologia"
+    assert chat.slots["booking_ctx"]["doctor_name"] == a["doctor_name"]

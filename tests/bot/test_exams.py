@@ -90,3 +90,17 @@ def test_which_exams_the_clinic_does_and_one_exam_in_detail(hub: Hub) -> None:
     messages, _ = run_action(ActionExamInfo(), make_tracker("exam_info", entities={"exam": "raio_x"}, slots=GRANTED))
     price = hub.get("/api/clinic/prices?exam=raio_x")[0]["price_text"]
     assert price in texts(messages)[0]
+
+
+def test_a_bare_exam_name_answers_the_pending_which_exam_question(hub: Hub) -> None:
+    # NLU reads "colesterol" alone as exam_info; after "which exam?" it is the answer.
+    pending = {**GRANTED, "awaiting_item": "ask_price"}
+    messages, events = run_action(ActionExamInfo(), make_tracker("exam_info", "colesterol", {"exam": "colesterol"},
+                                                                 slots=pending))
+    price = hub.get("/api/clinic/prices?exam=colesterol")[0]
+    assert texts(messages)[0].startswith("💰 Valores") and price["price_text"] in texts(messages)[0]
+    assert slot_events(events)["awaiting_item"] is None
+    pending = {**GRANTED, "awaiting_item": "exam_schedule"}
+    messages, _ = run_action(ActionExamInfo(), make_tracker("exam_info", "mamografia", {"exam": "mamografia"},
+                                                            slots=pending, patient_id=MARIA))
+    assert signals(messages)[0]["handoff"]["reason"] == "exams"

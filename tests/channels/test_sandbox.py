@@ -265,7 +265,9 @@ async def test_a_simulated_whatsapp_cloud_patient_talks_to_the_real_bot(tmp_path
             return next((e for e in reversed(out) if e["buttons"] or e["rows"]), None)
         entry = await wait_for(offered, timeout=120, what="the bot's first reply with options")
         assert entry["text"] and entry["status"] in ("sent", "delivered", "read")
-        option = (entry["buttons"] or entry["rows"])[0]
+        options = entry["buttons"] or entry["rows"]
+        # An intent payload answers the same whatever the bot's content of the day (its handoff reply).
+        option = next((o for o in options if o["id"] == "/request_human"), options[0])
         kind = "button" if entry["buttons"] else "list"
         before = len(await hub.timeline("whatsapp_meta", typed))
         assert (await hub.send("whatsapp_meta", typed, option["title"], kind=kind, payload=option["id"]))["ok"]

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from handoff.adapters.sql.database import Database
 from handoff.adapters.sql.metrics_queries import offset_segments
-from handoff.adapters.sql.models import ChannelIdentity, Conversation, Message, Patient
+from handoff.adapters.sql.models import (
+    ChannelIdentity,
+    Conversation,
+    ConversationEvent,
+    Message,
+    Patient,
+    PatientLink,
+)
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.services.metrics import (
     DateRange,
@@ -175,6 +182,58 @@ async def test_clinic_hours_across_a_daylight_saving_change(backend: Backend) ->
     assert grid[5][10] == 1 and grid[6][10] == 1  # Saturday and Sunday, both 10h
     assert sum(map(sum, grid)) == 2
     assert local("2018-11-04", "10:00:00").hour == 12 and local("2018-11-03", "10:00:00").hour == 13
+
+
+async def test_fcr_follows_patient_links_and_new_handoffs(backend: Backend) -> None:
+    """Pa and Pb are two channel records linked to one person R: Pb's booking message 2 days
+    after Pa's resolve is a re-contact (fail). Pe's episode is not re-contacted by anyone of
+    its own (Pb is someone else: pass). Pf's `other` episode is followed by a new `other`
+    handoff the next day (fail by the handoff rule); that second one passes. FCR = 2/4."""
+    db = Database(backend.database_url)
+    db.connect()
+    created = datetime(2025, 1, 1, tzinfo=UTC)
+    try:
+        async with db.session() as s:
+            people = {k: Patient(display_name=k, created_at=created) for k in ("R", "Pa", "Pb", "Pe", "Pf")}
+            s.add_all(people.values())
+            await s.flush()
+            for k in ("Pa", "Pb"):
+                s.add(PatientLink(patient_id=people[k].id, linked_to_id=people["R"].id, created_at=created))
+            convs: dict[str, str] = {}
+            for k, channel in (("Pa", "webchat"), ("Pb", "whatsapp"), ("Pe", "webchat"), ("Pf", "webchat")):
+                ident = ChannelIdentity(channel=channel, external_id=f"fcr-{k}", patient_id=people[k].id,
+                                        created_at=created)
+                s.add(ident)
+                await s.flush()
+                s.add(Conversation(id=f"fcr-{k}", patient_id=people[k].id, identity_id=ident.id, channel=channel,
+                                   state="bot", reason="booking" if k != "Pf" else "other", priority="normal",
+                                   bot_failures=0, created_at=created, updated_at=created))
+                convs[k] = f"fcr-{k}"
+            await s.flush()
+
+            def msg(k: str, day: str, at: str, reason: str) -> None:
+                s.add(Message(conversation_id=convs[k], direction="in", sender="patient", channel="webchat",
+                              text="oi", payload={}, status="processed", attempts=0, reason=reason,
+                              created_at=local(day, at)))
+
+            def episode(k: str, day: str, at: str, resolved: str, reason: str) -> None:
+                msg(k, day, at, reason)
+                handoff_at = local(day, at) + timedelta(seconds=5)
+                s.add(ConversationEvent(conversation_id=convs[k], type="handoff", actor="bot",
+                                        data={"reason": "human", "reason_tag": reason}, created_at=handoff_at))
+                s.add(ConversationEvent(conversation_id=convs[k], type="resolved", actor="staff:1",
+                                        data={"outcome": "resolved"}, created_at=local(day, resolved)))
+
+            episode("Pa", "2025-05-05", "10:00:00", "10:30:00", "booking")
+            msg("Pb", "2025-05-07", "09:00:00", "booking")
+            episode("Pe", "2025-05-06", "11:00:00", "11:20:00", "booking")
+            episode("Pf", "2025-05-08", "10:00:00", "10:10:00", "other")
+            episode("Pf", "2025-05-09", "10:00:00", "10:10:00", "other")
+        r = await MetricsService(db).dashboard(parse_range("2025-05-05", "2025-05-11"), STAFFING)
+    finally:
+        await db.close()
+    assert r["handoffs"]["episodes"] == 4
+    assert r["fcr"] == {"eligible": 4, "first_contact": 2, "pending": 0, "rate": 0.5}
 
 
 def test_offset_segments_find_the_transition() -> None:

@@ -468,37 +468,45 @@ class MetricsQueries:
     def _recontacted(self, eps: CTE) -> ColumnElement[bool]:
         """The patient (any channel, through patient links) came back with the same reason
         within 7 days after the final resolve: a bot-side message tagged with that reason
-        (not for `other`), or a new handoff whose reason tag is the same."""
+        (not for `other`), or a new handoff whose reason tag is the same.
+
+        The person's conversations are those of the person's own record plus those of every
+        record linked to it; each is its own EXISTS so that both use indexes (conversations by
+        patient, then messages/events by conversation and time) instead of an OR that would
+        force a scan per episode.
+        """
         d, x = self.dialect, eps.c
-        m2, c2 = Message.__table__.alias("m2"), Conversation.__table__.alias("c2")
-        e3, c3 = ConversationEvent.__table__.alias("e3"), Conversation.__table__.alias("c3")
-        pl3 = PatientLink.__table__.alias("pl3")
 
-        def same_person(conv: Any) -> ColumnElement[bool]:
-            linked = select(pl3.c.patient_id).where(pl3.c.linked_to_id == x.person)
-            return or_(conv.c.patient_id == x.person, conv.c.patient_id.in_(linked.scalar_subquery()))
+        def probe(table: Any, linked: bool, conditions: Any) -> ColumnElement[bool]:
+            """EXISTS a row of `table` on a conversation of the person meeting `conditions`."""
+            row, conv = table.alias(), Conversation.__table__.alias()
+            src = conv.join(row, row.c.conversation_id == conv.c.id)
+            who = conv.c.patient_id == x.person
+            if linked:
+                link = PatientLink.__table__.alias()
+                src = link.join(src, link.c.patient_id == conv.c.patient_id)
+                who = link.c.linked_to_id == x.person
+            return exists().select_from(src).where(who, *conditions(row, conv)).correlate(eps)
 
-        by_message = (
-            exists()
-            .select_from(m2.join(c2, c2.c.id == m2.c.conversation_id))
-            .where(
-                same_person(c2),
+        def same_reason_message(m2: Any, c2: Any) -> list[ColumnElement[bool]]:
+            return [
                 contact_message(m2),
                 m2.c.reason == x.reason,
                 m2.c.created_at > x.last_resolved_at,
                 within_after(d, m2.c.created_at, x.last_resolved_at, FCR_WINDOW, inclusive=True),
-            )
-        )
-        by_handoff = (
-            exists()
-            .select_from(e3.join(c3, c3.c.id == e3.c.conversation_id))
-            .where(
+            ]
+
+        def same_reason_handoff(e3: Any, c3: Any) -> list[ColumnElement[bool]]:
+            return [
                 e3.c.type == _lit(HANDOFF),
-                same_person(c3),
                 e3.c.created_at > x.last_resolved_at,
                 within_after(d, e3.c.created_at, x.last_resolved_at, FCR_WINDOW, inclusive=True),
                 _event_reason(e3, c3) == x.reason,
-            )
+            ]
+
+        by_message = or_(*(probe(Message.__table__, linked, same_reason_message) for linked in (False, True)))
+        by_handoff = or_(
+            *(probe(ConversationEvent.__table__, linked, same_reason_handoff) for linked in (False, True))
         )
         return or_(and_(x.reason != _lit("other"), by_message), by_handoff)
 
