@@ -6,6 +6,9 @@
 2. Hub ingest throughput with the bot stubbed by a local instant server, on SQLite and on
    PostgreSQL + Redis: messages acknowledged (persisted) per second and messages fully
    processed (bot turn + reply delivered) per second.
+3. The 30-day manager dashboard on 1,000,000 messages in PostgreSQL, with and without the
+   indexes of migration 0005, beside a plain `count(*)` scan (bench/dashboard.py).
+   `--dashboard-only` runs just this one; `--skip-dashboard` leaves it out.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -24,6 +28,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
+from bench import dashboard
 from handoff.adapters.sql.migrate import upgrade
 from tests.support.net import free_port, wait_http
 from tests.support.stack import REPO, Proc, spawn, start_bot_stack, start_hub
@@ -137,10 +142,15 @@ def main() -> int:
     ap.add_argument("--turns", type=int, default=15)
     ap.add_argument("--visitors", type=int, default=20)
     ap.add_argument("--per-visitor", type=int, default=25)
+    ap.add_argument("--dashboard-only", action="store_true", help="only the dashboard benchmark (no bot stack)")
+    ap.add_argument("--skip-dashboard", action="store_true", help="leave the dashboard benchmark out")
+    ap.add_argument("--dashboard-messages", type=int, default=1_000_000)
     args = ap.parse_args()
+    if args.dashboard_only:
+        lines = [*machine_line(), *dashboard.run(args.dashboard_messages)]
+        return write_results(lines, "dashboard.md")
     logs = Path(tempfile.mkdtemp(prefix="atende-bench-"))
-    lines = [f"machine: {platform.processor() or platform.machine()}, {subprocess.getoutput('nproc')} cores, "
-             f"Python {platform.python_version()}; date {time.strftime('%Y-%m-%d')}", ""]
+    lines = machine_line()
     procs: list[Proc] = []
     stack = start_bot_stack(logs)
     try:
@@ -204,10 +214,24 @@ def main() -> int:
         for p in procs:
             p.kill()
         stack.stop()
+    if not args.skip_dashboard:  # after the bot stack is gone: it would compete for the CPU
+        lines += dashboard.run(args.dashboard_messages)
+    return write_results(lines, "latest.md")
+
+
+def machine_line() -> list[str]:
+    """The first line of every results file."""
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [f"machine: {platform.processor() or platform.machine()}, {subprocess.getoutput('nproc')} cores, "
+            f"Python {platform.python_version()}; load average {load}; date {time.strftime('%Y-%m-%d')}", ""]
+
+
+def write_results(lines: list[str], name: str) -> int:
+    """Write the tables to bench/results/<name>."""
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.md").write_text("\n".join(lines) + "\n")
-    print(f"written to {out / 'latest.md'}")
+    (out / name).write_text("\n".join(lines) + "\n")
+    print(f"written to {out / name}")
     return 0
 
 

@@ -116,13 +116,13 @@ def outbound_message_id(message: OutboundMessage, from_address: str) -> str:
 
 def automatic_reason(msg: Message, sender: str | None) -> str | None:
     """Why this mail must never be answered (None for a person's mail)."""
-    auto = str(msg.get("Auto-Submitted") or "").strip().lower()
-    if auto and not auto.startswith("no"):
-        return "auto_submitted"
     if msg.get_content_type() == "multipart/report":
         return "report"  # bounce (delivery-status) or read receipt (disposition-notification)
     if str(msg.get("Return-Path") or "").strip() == "<>":
         return "null_sender"  # RFC 5321 §4.5.5: notifications are sent with an empty reverse path
+    auto = str(msg.get("Auto-Submitted") or "").strip().lower()
+    if auto and not auto.startswith("no"):
+        return "auto_submitted"
     if str(msg.get("Precedence") or "").strip().lower() in _BULK_PRECEDENCE:
         return "bulk"
     if msg.get("List-Id") is not None or msg.get("List-Unsubscribe") is not None:

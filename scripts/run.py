@@ -79,10 +79,11 @@ def main() -> int:
         hub = start("hub", [sys.executable, "-m", "handoff"], REPO, {"CLINIC_API_TOKEN": token}, to_log=False)
         wait(f"http://127.0.0.1:{settings.hub_port}/healthz", "hub", hub, timeout=60)
         base = f"http://127.0.0.1:{settings.hub_port}"
+        sandbox = (f"\n    Simulador de pacientes (canais):  {base}/sandbox" if settings.channel_sandbox else "")
         print(f"""
   atende está no ar.
     Site de demonstração com o chat:  {base}/
-    Saúde do sistema:                 {base}/healthz
+    Saúde do sistema:                 {base}/healthz{sandbox}
     Login da equipe (API):            POST {base}/api/auth/login  ({settings.clinic_admin_email})
   Logs do Rasa e das ações em var/log/. Ctrl-C encerra tudo.
 """, flush=True)

@@ -26,8 +26,10 @@ import unicodedata
 
 __all__ = [
     "ABBREVIATIONS",
+    "emoji_words",
     "expand_word",
     "normalize",
+    "normalize_for_classifier",
     "normalize_token",
     "normalize_with_offsets",
     "strip_accents",
@@ -176,3 +178,28 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
 def normalize(text: str) -> str:
     """'Vc tá bem? Tô c/ falta de ar 😰 pfv' -> 'voce esta bem? estou c/ falta de ar por favor'."""
     return normalize_with_offsets(text)[0]
+
+
+def emoji_words(text: str) -> str:
+    """Replace each emoji/pictographic symbol by a word ('👍' -> ' emoji_thumbs_up_sign ').
+
+    Emojis carry meaning in patient messages (👍 = yes, 😡 = complaint, 🙏 = thanks/please), so the
+    intent classifier sees them as words; `normalize` alone drops them.
+    """
+    out = []
+    for ch in text:
+        if ch in "\u200d\ufe0f" or 0x1F3FB <= ord(ch) <= 0x1F3FF:  # joiners, variation, skin tones
+            continue
+        cat = unicodedata.category(ch)
+        if cat == "So" or (cat == "Sk" and ord(ch) > 0x2000):
+            name = unicodedata.name(ch, "")
+            if name:
+                out.append(" emoji_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") + " ")
+                continue
+        out.append(ch)
+    return "".join(out)
+
+
+def normalize_for_classifier(text: str) -> str:
+    """Text the intent classifier sees: `normalize` with emojis kept as words."""
+    return normalize(emoji_words(text))

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 
 from clinic_nlu.normalize import normalize_with_offsets
 
-__all__ = ["CATEGORIES", "RedFlag", "describe", "detect", "is_urgent"]
+__all__ = ["CATEGORIES", "RedFlag", "describe", "detect", "has_distress_cue", "is_urgent"]
 
 # category -> short pt-BR label (for the handoff note the clinical team reads)
 CATEGORIES: dict[str, str] = {
@@ -414,7 +414,7 @@ _RULES: tuple[_Rule, ...] = (
             r"corte\s+(?:muito\s+)?(?:profundo|grande|fundo|feio)",
             r"cortou\s+(?:\w+\s+)?(?:feio|fundo|muito)",
             r"amput\w+",
-            r"decep\w+",
+            r"decep(?:ou|ad[oa]s?|ar|ei|aram)\b",
             r"esmag\w+",
             r"bateu\s+o\s+carro|batida\s+de\s+(?:carro|moto)|capot\w+",
         ),
@@ -710,6 +710,35 @@ def detect(text: str) -> list[RedFlag]:
             found[rule.code] = RedFlag(rule.code, rule.category, start, end, text[start:end] if start >= 0 else "")
             break
     return sorted(found.values(), key=lambda f: f.start)
+
+
+# Clinical or distress vocabulary. Used to sanity-check the CLASSIFIER's urgent guesses that no
+# rule confirms: an urgent message always says something clinical ("socorro", "passando mal",
+# "dor", "febre", "caiu"...), while "combinado", "foto" or "enviei sem querer" never do. Deliberately
+# broad: it only removes urgent guesses with no clinical word at all.
+_DISTRESS = re.compile(
+    r"\b(?:socorr\w*|emergenc\w*|urgen\w*|ajud\w*|sos|samu|ambulancia|resgate|bombeiro\w*|hospital|"
+    r"pronto\s+socorro|upa|grave|gravissim\w*|mal|piorou|piorando|pior|passando|desespero|desesperad\w*|"
+    r"nao\s+(?:esta|estou|ta|to)\s+bem|estranh\w*|dor\w*|doi|doe|doendo|peito|coracao|infart\w*|"
+    r"respir\w*|ar|sufoc\w*|engasg\w*|roxo|roxa|palid\w*|suando|suor|febre\w*|febril|quente|"
+    r"temperatura|convuls\w*|tremendo|debatendo|desmai\w*|desacordad\w*|inconscien\w*|acorda\w*|"
+    r"reage|responde|confus\w*|desorientad\w*|tont\w*|mole|molinho|caiu|caido|queda|tombo|bateu|"
+    r"sangu\w*|sangr\w*|hemorrag\w*|vomit\w*|gravid\w*|gestante|bolsa|contrac\w*|parto|bebe|nene|"
+    r"alergi\w*|inch\w*|garganta|veneno|envenen\w*|intoxic\w*|remedio\w*|comprimido\w*|engol\w*|"
+    r"tomou|bebeu|acidente|atropel\w*|queim\w*|cort\w*|fratur\w*|osso|tiro|facada|morr\w*|"
+    r"matar|suicid\w*|vida|viver|crise|ataque|avc|derrame|piripaque|passou|fraqueza|formig\w*|"
+    r"dormen\w*|visao|enxerg\w*|fala|falar|falando|mexe|mexer|boca|rosto|machuc\w*|ferid\w*|pressao|"
+    r"glicose|glicemia|consciencia|sentidos|anafila\w*|overdose|chumbinho|picad\w*|picou|escorpi\w*|"
+    r"cobra|aranha|esfaque\w*|balead\w*|afog\w*|choque|sanitaria|produto|aguento|sentido|sumir|"
+    r"acabar|morto|morta|chorando|assustad\w*|medo|preocupad\w*|nervos\w*|panico|ansiedade)\b"
+)
+
+
+def has_distress_cue(text: str) -> bool:
+    """True when the message contains any clinical/distress word (see `_DISTRESS`)."""
+    if not text:
+        return False
+    return bool(_DISTRESS.search(_prepare(text)[0])) or bool(detect(text))
 
 
 def is_urgent(text: str) -> bool:

@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse, json, raw
 
 from handoff.api.auth import error, require_staff
 from handoff.domain.triage import REASONS
+from handoff.services.handoff_config import HandoffConfig
 from handoff.services.metrics import (
     DateRange,
     MetricsService,
@@ -32,7 +33,7 @@ bp = Blueprint("metrics", url_prefix="/api")
 ROLES = ("manager", "admin")
 
 
-def default_staffing(config: Any) -> StaffingParams:
+def default_staffing(config: HandoffConfig) -> StaffingParams:
     """80% of the new handoffs answered within the clinic's normal-priority first-response
     target (the promise the SLA policy makes), occupancy at most 85%, one chat at a time."""
     target = config.policy(None, "normal").first_response_seconds or 60.0

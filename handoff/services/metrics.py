@@ -7,14 +7,17 @@ rates, lays out the 7 x 24 grids and runs the Erlang C staffing (handoff/domain/
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.adapters.sql.database import Database, utcnow
 from handoff.adapters.sql.metrics_queries import (
@@ -29,6 +32,7 @@ from handoff.domain import staffing
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.domain.triage import REASONS
 
+T = TypeVar("T")
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 WEEKDAYS_PT = ("seg", "ter", "qua", "qui", "sex", "sáb", "dom")
@@ -185,12 +189,34 @@ class MetricsService:
         params = staffing_params or StaffingParams()
         q = MetricsQueries(self.db.dialect, rng.tz, rng.start, rng.end, now)
         async with self.db.session() as session:
-            await q.prepare(session)
-            current = await q.now_figures(session)
-            episodes = await q.episode_totals(session)
-            handoffs = await q.handoff_cells(session)
-            contacts = await q.contact_cells(session, self.reasons)
-            csat = await q.csat(session)
+            snapshot = await q.prepare(session)
+            if snapshot is None:  # SQLite: one connection, one statement at a time
+                current = await q.now_figures(session)
+                episodes = await q.episode_totals(session)
+                contacts = await q.contact_cells(session, self.reasons)
+                handoffs = await q.handoff_cells(session)
+                csat = await q.csat(session)
+            else:
+                # PostgreSQL: the statements run at once on three connections that share one
+                # snapshot (pg_export_snapshot), so the figures stay mutually consistent.
+                async def elsewhere(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+                    async with self.db.session() as other:
+                        await q.prepare(other, snapshot)
+                        return await work(other)
+
+                async def small(other: AsyncSession) -> tuple[list[HandoffCell], CsatTotals]:
+                    return await q.handoff_cells(other), await q.csat(other)
+
+                contacts_task = asyncio.ensure_future(elsewhere(lambda other: q.contact_cells(other, self.reasons)))
+                small_task = asyncio.ensure_future(elsewhere(small))
+                try:
+                    current = await q.now_figures(session)
+                    episodes = await q.episode_totals(session)
+                finally:
+                    # Never leave a task running past this transaction (its snapshot's owner).
+                    await asyncio.wait([contacts_task, small_task])
+                contacts = contacts_task.result()
+                handoffs, csat = small_task.result()
         return build_report(rng, now, params, self.reasons, current, episodes, handoffs, contacts, csat)
 
 

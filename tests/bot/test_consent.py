@@ -95,7 +95,7 @@ def test_session_start_keeps_slots_drops_stale_questions_and_reads_consent(hub: 
     tracker = make_tracker(
         "greet", patient_id=JOAO,
         slots={"consent": None, "pending_intent": "boleto_copy", "consent_asked": True, "awaiting_item": "ask_price",
-               "session_started_metadata": {"patient_id": JOAO, "channel": "webchat"}},
+               "booking_ctx": {"step": "x"}, "session_started_metadata": {"patient_id": JOAO, "channel": "webchat"}},
     )
     tracker.events = []  # the session starts before the first message is logged
     tracker.latest_message = {}
@@ -104,8 +104,8 @@ def test_session_start_keeps_slots_drops_stale_questions_and_reads_consent(hub: 
     assert events[-1] == {**events[-1], "event": "action", "name": "action_listen"}
     slots = slot_events(events)
     assert slots["consent"] is True  # from the API
-    assert slots["awaiting_item"] == "ask_price"  # carried over
-    assert "pending_intent" not in slots and "consent_asked" not in slots
+    assert slots["booking_ctx"] == {"step": "x"}  # other slots are carried over
+    assert not {"pending_intent", "consent_asked", "awaiting_item"} & set(slots)  # stale questions are not
     assert slots["session_started_metadata"]["patient_id"] == JOAO
 
 

@@ -237,8 +237,7 @@ async def test_patient_mail_is_answered_in_thread_and_the_answer_threads_back(
         assert mail["Subject"] == "Re: Dúvida"
         assert mail["References"] == f"<{first_id}>"
         assert mail["Auto-Submitted"] == "auto-replied"
-        bodies = [r.message.get_body(preferencelist=("plain",)).get_content()
-                  for r in smtp.to(patient)]  # type: ignore[union-attr]
+        bodies = [_plain(r.message) for r in smtp.to(patient)]
         assert any("1. Marcar consulta" in b and "2. Falar com atendente" in b for b in bodies)
 
         async def all_sent() -> list[Message]:
@@ -262,29 +261,45 @@ async def test_patient_mail_is_answered_in_thread_and_the_answer_threads_back(
         await asyncio.sleep(2)
         assert len(await hub.messages(Message.conversation_id == conv.id, Message.direction == "out")) == len(outbound)
 
-        # The patient answers our mail from their client: "2" above the quoted text.
-        ours = next(r.message for r in smtp.to(patient) if "2. Falar com atendente" in
-                    r.message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+        # The patient answers our mail from their client, above the quoted text.
+        ours = next(r.message for r in smtp.to(patient) if "2. Falar com atendente" in _plain(r.message))
         our_id = ours["Message-ID"].strip("<>")
-        quoted = "\n".join("> " + line for line in ours.get_body(preferencelist=("plain",)).get_content().splitlines())  # type: ignore[union-attr]
+        quoted = "\n".join("> " + line for line in _plain(ours).splitlines())
         answer_id, raw = patient_mail(
-            patient, f"2\n\nEm qua., 5 de jun. de 2024 às 10:12, {CLINIC_FROM} escreveu:\n\n{quoted}\n",
+            patient, f"oi\n\nEm qua., 5 de jun. de 2024 às 10:12, {CLINIC_FROM} escreveu:\n\n{quoted}\n",
             subject="Re: Dúvida", in_reply_to=our_id, references=[first_id, our_id])
         hub.deliver(raw)
         answer = await hub.stored(answer_id, "the patient's answer stored")
-        assert answer.conversation_id == conv.id  # same conversation, found by address and thread
-        assert answer.text == "Falar com atendente" and answer.payload["payload"] == "/request_human"
-        assert answer.payload["metadata"]["typed_choice"] == "2"
+        assert answer.conversation_id == conv.id  # same conversation
+        assert answer.text == "oi"  # the quoted mail is gone
         assert answer.payload["metadata"]["quoted_removed"] is True
         assert answer.payload["metadata"]["in_reply_to"] == [our_id]
-        (handoff, *_) = await hub.replies_to(answer_id)
-        assert handoff.message["Subject"] == "Re: Dúvida"
-        assert handoff.message["References"] == f"<{first_id}> <{our_id}> <{answer_id}>"
+        assert answer.payload["metadata"]["references"] == [first_id, our_id]
+        assert "thread_conversation_id" not in answer.payload["metadata"]
+        (again, *_) = await hub.replies_to(answer_id)
+        assert again.message["Subject"] == "Re: Dúvida"  # never "Re: Re: Dúvida"
+        assert again.message["References"] == f"<{first_id}> <{our_id}> <{answer_id}>"
+
+        # "2" answers the numbered options: it reaches the bot as the second option's payload.
+        options = [r for r in await hub.replies_to(answer_id) if "2. Falar com atendente" in _plain(r.message)]
+        assert options, "the greeting offers the options again"
+        choice_id, raw = patient_mail(patient, "2\n\n-- \nMaria Souza\nEnviado do meu iPhone\n",
+                                      subject="Re: Dúvida", in_reply_to=options[0].message["Message-ID"].strip("<>"))
+        hub.deliver(raw)
+        choice = await hub.stored(choice_id)
+        assert choice.text == "Falar com atendente" and choice.payload["payload"] == "/request_human"
+        assert choice.payload["metadata"]["typed_choice"] == "2"
 
         async def queued() -> bool:
             c = await hub.conversation_of(patient)
             return c is not None and c.state in ("queued", "assigned")
-        await wait_for(queued, timeout=60, what="the conversation handed to the clinic's staff")
+        await wait_for(queued, timeout=90, what="the conversation handed to the clinic's staff")
+
+
+def _plain(mail: EmailMessage) -> str:
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
 
 
 async def test_automatic_mail_is_stored_for_staff_but_never_answered(
@@ -297,16 +312,17 @@ async def test_automatic_mail_is_stored_for_staff_but_never_answered(
         (reply, *_) = await hub.replies_to(first_id)
         our_id = reply.message["Message-ID"].strip("<>")
 
-        report = EmailMessage(policy=policy.SMTP)
-        report["From"] = "Mail Delivery System <MAILER-DAEMON@exemplo.com.br>"
-        report["To"] = CLINIC
-        report["Subject"] = "Undelivered Mail Returned to Sender"
-        report["Message-ID"] = bounce_full = make_msgid(domain="exemplo.com.br")
-        report.set_content("Não foi possível entregar a mensagem.")
-        report.add_attachment(b"Reporting-MTA: dns; mx.exemplo.com.br\r\n\r\nFinal-Recipient: rfc822; x@y.z\r\n"
-                              b"Action: failed\r\nStatus: 5.1.1\r\n", maintype="message", subtype="delivery-status")
-        report.replace_header("Content-Type", report["Content-Type"].replace("multipart/mixed", "multipart/report"))
-        bounce = (bounce_full.strip("<>"), report.as_bytes())
+        bounce_id = make_msgid(domain="mx.exemplo.com.br").strip("<>")
+        bounce = (bounce_id, (  # a delivery status notification as an MTA sends it (RFC 3464)
+            "From: Mail Delivery System <MAILER-DAEMON@mx.exemplo.com.br>\r\n"
+            f"To: {CLINIC}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            f"Message-ID: <{bounce_id}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+            "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNao foi possivel entregar.\r\n"
+            "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.exemplo.com.br\r\n\r\n"
+            "Final-Recipient: rfc822; ninguem@exemplo.com.br\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+            f"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\n\r\n--b1--\r\n"
+        ).encode())
 
         robots = {
             # The patient's own mailbox answers our reply while they are away (same conversation).

@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     DateTime,
     Float,
@@ -39,9 +40,11 @@ from sqlalchemy import (
     extract,
     func,
     literal_column,
+    null,
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -66,7 +69,8 @@ RESOLVED = "resolved"
 REOPENED = "reopened"
 SLA_BREACH = "sla_breach"
 APPOINTMENT_BOOKED = "appointment_booked"
-EPISODE_TYPES = (HANDOFF, ASSIGNED, AGENT_REPLY, RESOLVED, REOPENED, SLA_BREACH)
+MILESTONE_TYPES = (ASSIGNED, AGENT_REPLY, RESOLVED, REOPENED, SLA_BREACH)
+OUTCOME_CODES = ("", "resolved", "booked", "not_resolved")  # index = code in the outcome key
 RESOLVED_OK = ("resolved", "booked")  # outcomes that count as solved
 REASON_TAG_KEY = "reason_tag"  # optional key of the handoff event: the reason tag at handoff time
 FCR_WINDOW = timedelta(days=7)
@@ -74,6 +78,7 @@ CONVERSION_WINDOW = timedelta(hours=24)
 STATEMENT_TIMEOUT_MS = 60_000
 
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
+_SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
 
 
 def _lit(value: str) -> ColumnElement[Any]:
@@ -89,6 +94,13 @@ def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return cast(extract("epoch", end - start), Float)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def epoch_millis(dialect: str, moment: Any) -> ColumnElement[Any]:
+    """Whole milliseconds since 1970 as an integer (for order-preserving keys)."""
+    if dialect == "postgresql":
+        return cast(func.floor(extract("epoch", moment) * 1000), BigInteger)
+    return cast((func.julianday(moment) - 2440587.5) * 86_400_000.0, Integer)
 
 
 def within_after(dialect: str, moment: Any, base: Any, span: timedelta, *, inclusive: bool) -> ColumnElement[Any]:
@@ -305,11 +317,25 @@ class MetricsQueries:
         self.start, self.end, self.now = start, end, now
         self.clock = LocalClock(dialect, tz, start, end)
 
-    async def prepare(self, session: AsyncSession) -> None:
-        """PostgreSQL: one consistent read-only snapshot for every statement, and a time cap."""
-        if self.dialect == "postgresql":
-            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-            await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+    async def prepare(self, session: AsyncSession, snapshot: str | None = None) -> str | None:
+        """PostgreSQL: a read-only REPEATABLE READ transaction, a time cap, room for in-memory
+        sorts and no JIT. Without `snapshot` it exports its snapshot and returns the id; with
+        one it adopts it, so statements on two connections see exactly the same data."""
+        if self.dialect != "postgresql":
+            return None
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        if snapshot is not None:
+            if not _SNAPSHOT_ID.match(snapshot):
+                raise ValueError("bad snapshot id")
+            await session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+        # Sorts of a month of events fit in memory; JIT compilation costs more than it saves on
+        # these one-off aggregates (measured: 1.5 s of compiling for a 2 s statement).
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+        await session.execute(text("SET LOCAL jit = off"))
+        if snapshot is not None:
+            return snapshot
+        return str((await session.execute(text("SELECT pg_export_snapshot()"))).scalar_one())
 
     # -- the operation now ----------------------------------------------------------------
 
@@ -363,72 +389,68 @@ class MetricsQueries:
     def episodes(self) -> CTE:
         """One row per handoff episode that started in the range, with its milestones.
 
-        An episode of a conversation runs from a ``handoff`` event to the next one. Events are
-        numbered per conversation by a running count of handoffs (window function); the
-        count restarts at the range start, so events before the first in-range handoff get 0
-        and are dropped.
+        An episode of a conversation runs from a ``handoff`` event to the next one (LEAD over
+        the handoffs only); its milestones are the events of the conversation inside that
+        interval (an index range scan per episode on (conversation_id, created_at)).
         """
         d = self.dialect
+        h = ConversationEvent.__table__.alias("h")
+        handoffs = (
+            select(
+                h.c.id.label("hid"),
+                h.c.conversation_id.label("cid"),
+                h.c.created_at.label("handoff_at"),
+                h.c.data[REASON_TAG_KEY].as_string().label("tag"),
+                func.lead(h.c.created_at)
+                .over(partition_by=h.c.conversation_id, order_by=(h.c.created_at, h.c.id))
+                .label("next_at"),
+            )
+            .where(h.c.type == _lit(HANDOFF), h.c.created_at >= self.start)
+            .cte("handoffs")
+        )
+        hh = handoffs.c
         e = ConversationEvent.__table__.alias("e")
-        hc = (
-            select(e.c.conversation_id)
-            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end)
-            .distinct()
-            .cte("hc")
+        inside = and_(
+            e.c.conversation_id == hh.cid,
+            e.c.created_at >= hh.handoff_at,
+            or_(hh.next_at.is_(None), e.c.created_at < hh.next_at),
+            e.c.type.in_([_lit(t) for t in MILESTONE_TYPES]),
         )
-        ev = (
-            select(
-                e.c.conversation_id.label("cid"),
-                e.c.id,
-                e.c.type,
-                e.c.created_at,
-                e.c.data["outcome"].as_string().label("outcome"),
-                e.c.data["metric"].as_string().label("metric"),
-                e.c.data[REASON_TAG_KEY].as_string().label("tag"),
-                func.sum(case((e.c.type == _lit(HANDOFF), 1), else_=0))
-                .over(partition_by=e.c.conversation_id, order_by=(e.c.created_at, e.c.id))
-                .label("ep"),
-            )
-            .select_from(e.join(hc, hc.c.conversation_id == e.c.conversation_id))
-            .where(e.c.created_at >= self.start, e.c.type.in_([_lit(t) for t in EPISODE_TYPES]))
-            .cte("ev")
-        )
-        ranked = (
-            select(
-                ev,
-                func.row_number()
-                .over(partition_by=(ev.c.cid, ev.c.ep, ev.c.type), order_by=(ev.c.created_at.desc(), ev.c.id.desc()))
-                .label("rn_desc"),
-            )
-            .where(ev.c.ep >= 1)
-            .cte("ranked")
-        )
-        r = ranked.c
 
         def first(type_: str) -> Any:
-            return func.min(case((r.type == _lit(type_), r.created_at)))
+            return func.min(case((e.c.type == _lit(type_), e.c.created_at)))
+
+        def last(type_: str) -> Any:
+            return func.max(case((e.c.type == _lit(type_), e.c.created_at)))
 
         def flag(cond: Any) -> Any:
             return func.max(case((cond, 1), else_=0))
 
+        # The outcome of the episode's last resolve without a second window: MAX over
+        # (milliseconds since the epoch x 4 + outcome code), then the code is the remainder.
+        outcome = e.c.data["outcome"].as_string()
+        code = case(*((outcome == _lit(o), i) for i, o in enumerate(OUTCOME_CODES) if o), else_=0)
+        resolved_key = case((e.c.type == _lit(RESOLVED), epoch_millis(d, e.c.created_at) * 4 + code))
+        metric = e.c.data["metric"].as_string()
+        breach = e.c.type == _lit(SLA_BREACH)
         milestones = (
             select(
-                r.cid,
-                r.ep,
-                first(HANDOFF).label("handoff_at"),
-                func.max(case((r.type == _lit(HANDOFF), r.tag))).label("tag"),
+                hh.cid,
+                hh.handoff_at,
+                hh.tag,
                 first(ASSIGNED).label("assigned_at"),
                 first(AGENT_REPLY).label("first_reply_at"),
                 first(RESOLVED).label("first_resolved_at"),
-                func.max(case((r.type == _lit(RESOLVED), r.created_at))).label("last_resolved_at"),
-                func.max(case((r.type == _lit(REOPENED), r.created_at))).label("last_reopened_at"),
-                func.max(case((and_(r.type == _lit(RESOLVED), r.rn_desc == 1), r.outcome))).label("outcome"),
-                flag(and_(r.type == _lit(SLA_BREACH), r.metric == _lit("first_response"))).label("fr_breach"),
-                flag(and_(r.type == _lit(SLA_BREACH), r.metric == _lit("resolution"))).label("res_breach"),
-                func.sum(case((and_(r.type == _lit(SLA_BREACH), r.metric == _lit("next_response")), 1), else_=0))
-                .label("nr_breaches"),
+                last(RESOLVED).label("last_resolved_at"),
+                last(REOPENED).label("last_reopened_at"),
+                func.max(resolved_key).label("outcome_key"),
+                flag(and_(breach, metric == _lit("first_response"))).label("fr_breach"),
+                flag(and_(breach, metric == _lit("resolution"))).label("res_breach"),
+                func.sum(case((and_(breach, metric == _lit("next_response")), 1), else_=0)).label("nr_breaches"),
             )
-            .group_by(r.cid, r.ep)
+            .select_from(handoffs.outerjoin(e, inside))
+            .where(hh.handoff_at < self.end)
+            .group_by(hh.hid, hh.cid, hh.handoff_at, hh.tag)
             .cte("milestones")
         )
         ms = milestones.c
@@ -449,7 +471,9 @@ class MetricsQueries:
                 ms.fr_breach,
                 ms.res_breach,
                 ms.nr_breaches,
-                case((closed, ms.outcome)).label("outcome"),
+                case(
+                    *((and_(closed, ms.outcome_key % 4 == i), _lit(o)) for i, o in enumerate(OUTCOME_CODES) if o)
+                ).label("outcome"),
                 case((closed, 1), else_=0).label("closed"),
                 func.coalesce(ms.tag, cv.c.reason, _lit("other")).label("reason"),
                 cv.c.patient_id,
@@ -461,7 +485,6 @@ class MetricsQueries:
                 ).label("aht"),
             )
             .select_from(milestones.join(cv, cv.c.id == ms.cid).outerjoin(pl, pl.c.patient_id == cv.c.patient_id))
-            .where(ms.handoff_at < self.end)
             .cte("episodes")
         )
 
@@ -512,44 +535,8 @@ class MetricsQueries:
 
     async def episode_totals(self, session: AsyncSession) -> EpisodeTotals:
         """Counts, sums and (PostgreSQL) percentiles over the episodes, in one statement."""
-        eps = self.episodes()
-        x = eps.c
-        ok = and_(x.closed == 1, x.outcome.in_([_lit(o) for o in RESOLVED_OK]))
-        fcr_ok = case((~ok, 0), (self._recontacted(eps), 0), else_=1)
-        pending = case(
-            (~ok, 0),
-            (within_after(self.dialect, bindparam("now", self.now, type_=DateTime(timezone=True)),
-                          x.last_resolved_at, FCR_WINDOW, inclusive=True), 1),
-            else_=0,
-        )
-        fr_stopped = or_(x.first_reply_at.is_not(None), x.first_resolved_at.is_not(None))
-        cols: list[Any] = [
-            func.count().label("episodes"),
-            func.count(x.asa).label("assigned"),
-            func.coalesce(func.sum(x.asa), 0.0).label("asa_sum"),
-            func.count(x.tmr).label("answered"),
-            func.coalesce(func.sum(x.tmr), 0.0).label("tmr_sum"),
-            func.count(x.aht).label("handled"),
-            func.coalesce(func.sum(x.aht), 0.0).label("aht_sum"),
-            func.coalesce(func.sum(x.closed), 0).label("closed"),
-            func.coalesce(func.sum(case((ok, 1), else_=0)), 0).label("resolved_ok"),
-            func.coalesce(func.sum(case((x.outcome == _lit("resolved"), 1), else_=0)), 0).label("o_resolved"),
-            func.coalesce(func.sum(case((x.outcome == _lit("booked"), 1), else_=0)), 0).label("o_booked"),
-            func.coalesce(func.sum(case((x.outcome == _lit("not_resolved"), 1), else_=0)), 0).label("o_not"),
-            func.coalesce(func.sum(fcr_ok), 0).label("fcr_ok"),
-            func.coalesce(func.sum(case((and_(fcr_ok == 1, pending == 1), 1), else_=0)), 0).label("fcr_pending"),
-            func.coalesce(func.sum(case((and_(x.fr_breach == 0, fr_stopped), 1), else_=0)), 0).label("fr_met"),
-            func.coalesce(func.sum(x.fr_breach), 0).label("fr_breached"),
-            func.coalesce(func.sum(case((and_(x.res_breach == 0, x.closed == 1), 1), else_=0)), 0).label("res_met"),
-            func.coalesce(func.sum(x.res_breach), 0).label("res_breached"),
-            func.coalesce(func.sum(x.nr_breaches), 0).label("nr_breaches"),
-        ]
-        if self.dialect == "postgresql":
-            cols += [
-                func.percentile_cont(0.5).within_group(x.tmr).label("p50"),
-                func.percentile_cont(0.9).within_group(x.tmr).label("p90"),
-            ]
-        row = (await session.execute(select(*cols).select_from(eps))).mappings().one()
+        stmt, eps = self.episode_totals_statement()
+        row = (await session.execute(stmt)).mappings().one()
         answered = _n(row["answered"])
         if self.dialect == "postgresql":
             p50, p90 = _f(row["p50"]), _f(row["p90"])
@@ -578,6 +565,54 @@ class MetricsQueries:
             res_breached=_n(row["res_breached"]),
             next_response_breaches=_n(row["nr_breaches"]),
         )
+
+    def episode_totals_statement(self) -> tuple[Any, CTE]:
+        """The one-row aggregate over `episodes()` (and the CTE, for the SQLite percentiles)."""
+        eps = self.episodes()
+        e = eps.c
+        ok = and_(e.closed == 1, e.outcome.in_([_lit(o) for o in RESOLVED_OK]))
+        in_window = within_after(self.dialect, bindparam("now", self.now, type_=DateTime(timezone=True)),
+                                 e.last_resolved_at, FCR_WINDOW, inclusive=True)
+        # The re-contact probes run once per episode: the flags are materialized before summing.
+        scored = (
+            select(
+                eps,
+                case((ok, 1), else_=0).label("ok"),
+                case((~ok, 0), (self._recontacted(eps), 0), else_=1).label("fcr"),
+                case((~ok, 0), (in_window, 1), else_=0).label("in_window"),
+            )
+            .cte("scored")
+            .prefix_with("MATERIALIZED")
+        )
+        x = scored.c
+        fr_stopped = or_(x.first_reply_at.is_not(None), x.first_resolved_at.is_not(None))
+        cols: list[Any] = [
+            func.count().label("episodes"),
+            func.count(x.asa).label("assigned"),
+            func.coalesce(func.sum(x.asa), 0.0).label("asa_sum"),
+            func.count(x.tmr).label("answered"),
+            func.coalesce(func.sum(x.tmr), 0.0).label("tmr_sum"),
+            func.count(x.aht).label("handled"),
+            func.coalesce(func.sum(x.aht), 0.0).label("aht_sum"),
+            func.coalesce(func.sum(x.closed), 0).label("closed"),
+            func.coalesce(func.sum(x.ok), 0).label("resolved_ok"),
+            func.coalesce(func.sum(case((x.outcome == _lit("resolved"), 1), else_=0)), 0).label("o_resolved"),
+            func.coalesce(func.sum(case((x.outcome == _lit("booked"), 1), else_=0)), 0).label("o_booked"),
+            func.coalesce(func.sum(case((x.outcome == _lit("not_resolved"), 1), else_=0)), 0).label("o_not"),
+            func.coalesce(func.sum(x.fcr), 0).label("fcr_ok"),
+            func.coalesce(func.sum(x.fcr * x.in_window), 0).label("fcr_pending"),
+            func.coalesce(func.sum(case((and_(x.fr_breach == 0, fr_stopped), 1), else_=0)), 0).label("fr_met"),
+            func.coalesce(func.sum(x.fr_breach), 0).label("fr_breached"),
+            func.coalesce(func.sum(case((and_(x.res_breach == 0, x.closed == 1), 1), else_=0)), 0).label("res_met"),
+            func.coalesce(func.sum(x.res_breach), 0).label("res_breached"),
+            func.coalesce(func.sum(x.nr_breaches), 0).label("nr_breaches"),
+        ]
+        if self.dialect == "postgresql":
+            cols += [
+                func.percentile_cont(0.5).within_group(x.tmr).label("p50"),
+                func.percentile_cont(0.9).within_group(x.tmr).label("p90"),
+            ]
+        return select(*cols).select_from(scored), eps
 
     async def _percentiles(
         self, session: AsyncSession, eps: CTE, n: int, ps: Sequence[float]
@@ -617,79 +652,88 @@ class MetricsQueries:
 
     # -- contacts -------------------------------------------------------------------------
 
-    async def contact_cells(self, session: AsyncSession, reasons: Sequence[str]) -> list[ContactCell]:
+    def contact_cells_statement(self, reasons: Sequence[str]) -> Any:
         """Contacts (conversation x clinic day with at least one contact message) per clinic
         (weekday, hour) of their first message, with containment, booking conversion and
         reason counts (a contact counts once under each specific reason it had; `other`
-        only when it had none)."""
+        only when it had none).
+
+        The period's handoff events are folded into the same GROUP BY as the contact messages
+        (UNION ALL, flagged), so "was there a handoff that clinic day" needs no join.
+        """
         d, clock = self.dialect, self.clock
         specific = [r for r in reasons if r != "other"]
         m = Message.__table__.alias("m")
-        day = clock.day(m.c.created_at)
+        e = ConversationEvent.__table__.alias("e")
+        facts = union_all(
+            select(m.c.conversation_id.label("cid"), m.c.created_at.label("at"), m.c.reason.label("reason"),
+                   literal_column("1").label("msg"))
+            .where(contact_message(m), m.c.created_at >= self.start, m.c.created_at < self.end),
+            select(e.c.conversation_id, e.c.created_at, null(), literal_column("0"))
+            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end),
+        ).subquery("facts")
+        f = facts.c
+        is_msg = f.msg == 1
         cols: list[Any] = [
-            m.c.conversation_id.label("cid"),
-            day.label("d"),
-            func.min(m.c.created_at).label("first_at"),
-            func.min(case((m.c.reason == _lit("booking"), m.c.created_at))).label("booking_at"),
+            f.cid.label("cid"),
+            clock.day(f.at).label("d"),
+            func.min(case((is_msg, f.at))).label("first_at"),
+            func.min(case((and_(is_msg, f.reason == _lit("booking")), f.at))).label("booking_at"),
+            func.max(case((is_msg, 0), else_=1)).label("handoff"),
         ]
-        cols += [func.max(case((m.c.reason == _lit(r), 1), else_=0)).label(f"r{i}") for i, r in enumerate(specific)]
+        cols += [func.max(case((f.reason == _lit(r), 1), else_=0)).label(f"r{i}") for i, r in enumerate(specific)]
         contacts = (
             select(*cols)
-            .where(contact_message(m), m.c.created_at >= self.start, m.c.created_at < self.end)
             .group_by(*_ordinals(2))
+            .having(func.max(f.msg) == 1)
             .cte("contacts")
         )
-        e = ConversationEvent.__table__.alias("e")
-        hday = clock.day(e.c.created_at)
-        handoff_days = (
-            select(e.c.conversation_id.label("cid"), hday.label("d"))
-            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end)
-            .group_by(*_ordinals(2))
-            .cte("handoff_days")
-        )
         k = contacts.c
-        cv, pl = Conversation.__table__.alias("cv"), PatientLink.__table__.alias("pl")
-        a, e2 = AppointmentRow.__table__.alias("a"), ConversationEvent.__table__.alias("e2")
-        appointment = (
-            exists()
-            .where(
-                or_(a.c.patient_id == cv.c.patient_id, a.c.patient_id == pl.c.linked_to_id),
+
+        def appointment(linked: bool) -> ColumnElement[bool]:
+            conv, a = Conversation.__table__.alias(), AppointmentRow.__table__.alias()
+            if linked:
+                link = PatientLink.__table__.alias()
+                src = conv.join(link, link.c.patient_id == conv.c.patient_id).join(
+                    a, a.c.patient_id == link.c.linked_to_id)
+            else:
+                src = conv.join(a, a.c.patient_id == conv.c.patient_id)
+            return exists().select_from(src).where(
+                conv.c.id == k.cid,
                 a.c.created_at >= k.booking_at,
                 within_after(d, a.c.created_at, k.booking_at, CONVERSION_WINDOW, inclusive=False),
             )
+
+        e2 = ConversationEvent.__table__.alias("e2")
+        booked_event = exists().where(
+            e2.c.conversation_id == k.cid,
+            e2.c.type.in_((_lit(APPOINTMENT_BOOKED), _lit(RESOLVED))),
+            e2.c.created_at >= k.booking_at,
+            within_after(d, e2.c.created_at, k.booking_at, CONVERSION_WINDOW, inclusive=False),
+            or_(e2.c.type == _lit(APPOINTMENT_BOOKED), e2.c.data["outcome"].as_string() == _lit("booked")),
         )
-        booked_event = (
-            exists()
-            .where(
-                e2.c.conversation_id == k.cid,
-                e2.c.type.in_((_lit(APPOINTMENT_BOOKED), _lit(RESOLVED))),
-                e2.c.created_at >= k.booking_at,
-                within_after(d, e2.c.created_at, k.booking_at, CONVERSION_WINDOW, inclusive=False),
-                or_(e2.c.type == _lit(APPOINTMENT_BOOKED), e2.c.data["outcome"].as_string() == _lit("booked")),
-            )
+        converted = case(
+            (k.booking_at.is_(None), 0), (appointment(False), 1), (booked_event, 1), (appointment(True), 1), else_=0
         )
-        converted = case((k.booking_at.is_(None), 0), (appointment, 1), (booked_event, 1), else_=0)
         flags = [k[f"r{i}"] for i in range(len(specific))]
         any_specific: Any = sum(flags[1:], flags[0]) if flags else literal_column("0")
         out: list[Any] = [
             clock.weekday_raw(k.first_at),
             clock.hour(k.first_at),
             func.count(),
-            func.sum(case((handoff_days.c.cid.is_(None), 1), else_=0)),
+            func.sum(1 - k.handoff),
             func.count(k.booking_at),
             func.sum(converted),
             func.sum(case((any_specific == 0, 1), else_=0)),
-            *[func.sum(f) for f in flags],
+            *[func.sum(flag) for flag in flags],
         ]
-        stmt = (
-            select(*out)
-            .select_from(
-                contacts.join(cv, cv.c.id == k.cid)
-                .outerjoin(pl, pl.c.patient_id == cv.c.patient_id)
-                .outerjoin(handoff_days, and_(handoff_days.c.cid == k.cid, handoff_days.c.d == k.d))
-            )
-            .group_by(*_ordinals(2))
-        )
+        return select(*out).select_from(contacts).group_by(*_ordinals(2))
+
+    async def contact_cells(self, session: AsyncSession, reasons: Sequence[str]) -> list[ContactCell]:
+        """Contacts per clinic (weekday, hour) of their first message (see `contact_cells_statement`)."""
+        clock = self.clock
+        specific = [r for r in reasons if r != "other"]
+        stmt = self.contact_cells_statement(reasons)
         cells: list[ContactCell] = []
         for row in (await session.execute(stmt)).all():
             wd, h, n, contained, booking, conv, other, *per = row

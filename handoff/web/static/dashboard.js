@@ -223,8 +223,10 @@
     for (let hour = 0; hour < 24; hour++) {
       if (st.cells.some((row) => row[hour].volume_per_hour > 0)) hours.push(hour);
     }
-    note.textContent = `Volume medido de transferências por hora (média das ${st.weekday_occurrences[0]}–` +
-      `${Math.max(...st.weekday_occurrences)} semanas do período) e AHT medido de ${duration(st.aht_seconds)}` +
+    const lo = Math.min(...st.weekday_occurrences), hi = Math.max(...st.weekday_occurrences);
+    const weeks = lo === hi ? plural(hi, "semana", "semanas") : `${num(lo)}–${num(hi)} semanas`;
+    note.textContent = `Volume medido de transferências por hora (média de ${weeks} do período) e AHT medido de ` +
+      `${duration(st.aht_seconds)}` +
       (st.concurrency > 1 ? ` ÷ ${num(st.concurrency, 1)} conversas simultâneas` : "") +
       `; meta: ${pct(st.target_service_level, 0)} respondidos em até ${duration(st.answer_seconds)}, ` +
       `ocupação até ${pct(st.max_occupancy, 0)}.` +
