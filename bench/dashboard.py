@@ -51,6 +51,8 @@ INDEXES_0005 = {
     "(type, created_at)",
     "ix_conversation_events_conv_time": "CREATE INDEX ix_conversation_events_conv_time ON conversation_events "
     "(conversation_id, created_at)",
+    "ix_conversation_events_handoff_conv_time": "CREATE INDEX ix_conversation_events_handoff_conv_time ON "
+    "conversation_events (conversation_id, created_at) WHERE type = 'handoff'",
 }
 CONTACT_WHERE = CONTACT_MESSAGE  # the partial-index predicate of migration 0005
 

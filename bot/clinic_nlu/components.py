@@ -261,11 +261,12 @@ class LinearIntentClassifier(GraphComponent):
             ]
             if routing:
                 routed = route_exam_intent(message.get(TEXT), ranking[0][INTENT_NAME_KEY])
-                if routed != ranking[0][INTENT_NAME_KEY]:
-                    # same confidence, exam intent first (the rest of the ranking unchanged)
-                    conf = ranking[0][PREDICTED_CONFIDENCE_KEY]
+                original = ranking[0][INTENT_NAME_KEY]
+                if routed != original:
+                    # the exam reading of the request takes the probability of both readings
+                    conf = float(row[classes.index(original)] + row[classes.index(routed)])
                     ranking = [{INTENT_NAME_KEY: routed, PREDICTED_CONFIDENCE_KEY: conf}] + [
-                        r for r in ranking if r[INTENT_NAME_KEY] != routed
+                        r for r in ranking if r[INTENT_NAME_KEY] not in (routed, original)
                     ]
             message.set(INTENT, dict(ranking[0]), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

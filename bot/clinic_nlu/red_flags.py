@@ -512,6 +512,12 @@ _RULES: tuple[_Rule, ...] = (
             r"nao\s+(?:aguento|suporto|quero|consigo)\s+mais\s+viver",
             r"nao\s+(?:vejo|tem|ha)\s+(?:mais\s+)?sentido\s+(?:em|na|de)\s+(?:viver|vida|continuar)",
             r"nao\s+quero\s+mais\s+(?:estar\s+aqui|existir|acordar|viver)",
+            # passive ideation
+            r"(?:nao\s+tenho|sem|perdi\s+a|nao\s+sinto)\s+(?:mais\s+)?(?:nenhuma\s+)?vontade\s+de\s+viver",
+            r"cansad[oa]\s+de\s+viver",
+            r"desistir\s+(?:de\s+tudo|da\s+vida|de\s+viver)",
+            r"(?:melhor|melhores)\s+sem\s+mim",
+            r"(?:se|que)\s+eu\s+(?:nao\s+existisse|sumisse|morresse)",
             r"sumir\s+(?:do\s+mundo\s+)?para\s+sempre",
             r"tomar\s+todos\s+os\s+(?:meus\s+)?(?:remedios|comprimidos)",
             r"se\s+jogar\s+(?:da|do|de|na\s+frente)",

@@ -161,6 +161,9 @@ POSITIVES: dict[str, list[str]] = {
         "meu filho ta se cortando",
         "qro morrer",
         "tentei suicidio ano passado e to pensando nisso de novo",
+        "não tenho mais vontade de viver",
+        "to cansada de viver",
+        "todo mundo ficaria melhor sem mim",
     ],
     "neuro": [
         "a pior dor de cabeca da minha vida",

@@ -28,6 +28,26 @@ REPLY = "Olá, sou a Paula"
 NOTE = "Nota interna: paciente prefere retorno à tarde"
 PATIENT_AGAIN = "Tudo bem, obrigado <b>Paula</b> <img src=x>"
 CSAT_QUESTION = "Como você avalia o atendimento"  # handoff/services/inbox.py CSAT_TEXT
+# Records the inbox's browser notifications (headless chromium shows none) and lets the test say
+# whether the attendant is looking at the window (the inbox notifies only when they are not).
+NOTIFICATION_PROBE = """
+window.__notifications = [];
+window.__focused = true;
+class FakeNotification {
+  constructor(title, options) {
+    window.__notifications.push({title: title, body: (options && options.body) || ""});
+    this.onclick = null;
+  }
+  close() {}
+  static requestPermission() {
+    FakeNotification.permission = "granted";
+    return Promise.resolve("granted");
+  }
+}
+FakeNotification.permission = "default";
+window.Notification = FakeNotification;
+document.hasFocus = () => window.__focused;
+"""
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +117,18 @@ async def test_attendant_answers_a_web_chat_handoff_live(hub: Hub, browser: Brow
     # The attendant signs in and waits on an empty queue.
     staff_ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="pt-BR",
                                           timezone_id="America/Sao_Paulo")
+    await staff_ctx.add_init_script(NOTIFICATION_PROBE)
     inbox = await new_page(staff_ctx, errors)
     await sign_in(inbox, base)
+    enable = inbox.get_by_test_id("notify-enable")  # permission is asked on a click, never on load
+    await expect(enable).to_be_visible()
+    await enable.click()
+    await expect(enable).to_be_hidden()
     queue_items = inbox.get_by_test_id("queue-item")
     await expect(queue_items).to_have_count(0)
     await expect(inbox).to_have_title("Caixa de entrada — atende")
     await inbox.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    await inbox.evaluate("window.__focused = false")  # the attendant is in another window
 
     # The patient asks for a person on the web chat; the real bot hands off.
     patient_ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="pt-BR")
@@ -125,6 +151,9 @@ async def test_attendant_answers_a_web_chat_handoff_live(hub: Hub, browser: Brow
     first_wait = await waited.inner_text()
     await expect(waited).not_to_have_text(first_wait, timeout=5_000)  # the waiting time ticks
     assert await inbox.evaluate("window.__sameDocument === true")
+    notes = await inbox.evaluate("window.__notifications")
+    assert notes == [{"title": "Nova conversa na fila", "body": "Atendente · Site"}]  # no patient data in it
+    await inbox.evaluate("window.__focused = true")
     await inbox.screenshot(path=artifacts / "inbox-queue.png")
 
     # Opening it: the whole history, the bot's context and the patient card.
@@ -230,8 +259,11 @@ async def test_attendant_answers_a_web_chat_handoff_live(hub: Hub, browser: Brow
     await expect(inbox.get_by_test_id("bot-context")).not_to_be_in_viewport()
     await inbox.get_by_role("button", name="Contexto").click()
     await expect(inbox.get_by_test_id("bot-context")).to_be_in_viewport()
-    await inbox.wait_for_function(  # slid in completely
-        "document.querySelector('#contexto').getBoundingClientRect().right <= window.innerWidth + 1")
+    for _ in range(50):  # slid in completely (polled here: the page's CSP forbids wait_for_function's eval)
+        if await inbox.evaluate("document.querySelector('#contexto').getBoundingClientRect().right"
+                                " <= window.innerWidth + 1"):
+            break
+        await asyncio.sleep(0.1)
     await inbox.screenshot(path=artifacts / "inbox-tablet.png")
     await inbox.keyboard.press("Escape")
     await expect(inbox.get_by_test_id("bot-context")).not_to_be_in_viewport()

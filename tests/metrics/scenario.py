@@ -43,10 +43,10 @@ Contacts (conversation x clinic day, bot-side patient messages) in the range: 15
 | 6 | C8   | Fri 14 22:30 (Sat 01:30 UTC) | urgent | yes | |
 | 7 | C10  | Sat 15 09:00    | other   | yes | |
 | 8 | C9   | Sun 16 11:00    | confirmation | yes | |
-| 9 | C5   | Mon 17 20:00 + 22:00 (two UTC days, one contact) | booking | no | no |
+| 9 | C5   | Mon 17 20:00 + 22:00 (two UTC days, one contact) | booking | no | no (appointment before it) |
 | 10| C6   | Tue 18 15:00    | booking | no  | yes (appointment 5 min later) |
 | 11| C2   | Wed 19 15:00    | billing | no  | |
-| 12| C6   | Thu 20 11:00    | booking | no  | no (appointment 25 h later) |
+| 12| C6   | Thu 20 11:00    | booking | no  | no (appointment the next day) |
 | 13| C11  | Fri 21 09:00    | booking + billing | no | yes (appointment on the linked record) |
 | 14| C12  | Sat 22 08:00    | other   | no  | |
 | 15| C14  | Sun 23 13:00    | booking | no  | yes (`appointment_booked` event) |
@@ -305,9 +305,10 @@ async def load(db: Database, now: datetime | None = None) -> Scenario:
                                  updated_at=created_at))
 
         appointment("P6", local("2025-03-18", "15:05:00"), local("2025-03-25", "09:00:00"))
-        appointment("P6", local("2025-03-21", "12:00:00"), local("2025-03-26", "09:00:00"))  # 25 h after contact 12
+        appointment("P6", local("2025-03-21", "12:00:00"), local("2025-03-26", "09:00:00"))  # day after contact 12
         appointment("P11r", local("2025-03-21", "09:10:00"), local("2025-03-27", "09:00:00"))  # linked record
-        appointment("P5", local("2025-03-19", "10:00:00"), local("2025-03-28", "09:00:00"))  # > 24 h: no conversion
+        appointment("P5", local("2025-03-19", "10:00:00"), local("2025-03-28", "09:00:00"))  # another day
+        appointment("P5", local("2025-03-17", "19:00:00"), local("2025-03-29", "09:00:00"))  # before the request
 
         def csat(key: str, at: datetime, score: int, nps: int | None) -> None:
             s.add(CsatResponse(conversation_id=convs[key].id, agent_id=ana, score=score, nps=nps, created_at=at))

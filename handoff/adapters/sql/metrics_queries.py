@@ -74,7 +74,6 @@ OUTCOME_CODES = ("", "resolved", "booked", "not_resolved")  # index = code in th
 RESOLVED_OK = ("resolved", "booked")  # outcomes that count as solved
 REASON_TAG_KEY = "reason_tag"  # optional key of the handoff event: the reason tag at handoff time
 FCR_WINDOW = timedelta(days=7)
-CONVERSION_WINDOW = timedelta(hours=24)
 STATEMENT_TIMEOUT_MS = 60_000
 
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
@@ -412,6 +411,7 @@ class MetricsQueries:
         e = ConversationEvent.__table__.alias("e")
         inside = and_(
             e.c.conversation_id == hh.cid,
+            e.c.created_at >= self.start,  # lets the planner range-scan instead of reading all history
             e.c.created_at >= hh.handoff_at,
             or_(hh.next_at.is_(None), e.c.created_at < hh.next_at),
             e.c.type.in_([_lit(t) for t in MILESTONE_TYPES]),
@@ -658,63 +658,61 @@ class MetricsQueries:
         reason counts (a contact counts once under each specific reason it had; `other`
         only when it had none).
 
-        The period's handoff events are folded into the same GROUP BY as the contact messages
-        (UNION ALL, flagged), so "was there a handoff that clinic day" needs no join.
+        One GROUP BY over "facts" of a conversation on a clinic day (UNION ALL): its contact
+        messages, its handoffs, and its conversions (appointments created for its patient or the
+        linked record, `appointment_booked` events, resolves with outcome `booked`). "There was
+        a handoff that day" and "a conversion came after the first booking message that day"
+        (max(conversion time) >= first booking message) then need no join and no subquery.
         """
-        d, clock = self.dialect, self.clock
+        clock = self.clock
         specific = [r for r in reasons if r != "other"]
-        m = Message.__table__.alias("m")
-        e = ConversationEvent.__table__.alias("e")
+        start, end = self.start, self.end
+        m, e = Message.__table__.alias("m"), ConversationEvent.__table__.alias("e")
+        a, c = AppointmentRow.__table__.alias("a"), Conversation.__table__.alias("c")
+        a2, c2 = AppointmentRow.__table__.alias("a2"), Conversation.__table__.alias("c2")
+        link = PatientLink.__table__.alias("link")
+        e2 = ConversationEvent.__table__.alias("e2")
+        msg_kind, handoff_kind, conversion_kind = (literal_column(str(k)) for k in (1, 2, 3))
         facts = union_all(
             select(m.c.conversation_id.label("cid"), m.c.created_at.label("at"), m.c.reason.label("reason"),
-                   literal_column("1").label("msg"))
-            .where(contact_message(m), m.c.created_at >= self.start, m.c.created_at < self.end),
-            select(e.c.conversation_id, e.c.created_at, null(), literal_column("0"))
-            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end),
+                   msg_kind.label("kind"))
+            .where(contact_message(m), m.c.created_at >= start, m.c.created_at < end),
+            select(e.c.conversation_id, e.c.created_at, null(), handoff_kind)
+            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= start, e.c.created_at < end),
+            select(c.c.id, a.c.created_at, null(), conversion_kind)
+            .select_from(a.join(c, c.c.patient_id == a.c.patient_id))
+            .where(a.c.created_at >= start, a.c.created_at < end),
+            select(c2.c.id, a2.c.created_at, null(), conversion_kind)
+            .select_from(a2.join(link, link.c.linked_to_id == a2.c.patient_id)
+                         .join(c2, c2.c.patient_id == link.c.patient_id))
+            .where(a2.c.created_at >= start, a2.c.created_at < end),
+            select(e2.c.conversation_id, e2.c.created_at, null(), conversion_kind)
+            .where(
+                e2.c.type.in_((_lit(APPOINTMENT_BOOKED), _lit(RESOLVED))),
+                e2.c.created_at >= start,
+                e2.c.created_at < end,
+                or_(e2.c.type == _lit(APPOINTMENT_BOOKED), e2.c.data["outcome"].as_string() == _lit("booked")),
+            ),
         ).subquery("facts")
         f = facts.c
-        is_msg = f.msg == 1
+        is_msg = f.kind == msg_kind
+        booking_at = func.min(case((and_(is_msg, f.reason == _lit("booking")), f.at)))
         cols: list[Any] = [
             f.cid.label("cid"),
             clock.day(f.at).label("d"),
             func.min(case((is_msg, f.at))).label("first_at"),
-            func.min(case((and_(is_msg, f.reason == _lit("booking")), f.at))).label("booking_at"),
-            func.max(case((is_msg, 0), else_=1)).label("handoff"),
+            booking_at.label("booking_at"),
+            func.max(case((f.kind == handoff_kind, 1), else_=0)).label("handoff"),
+            case((func.max(case((f.kind == conversion_kind, f.at))) >= booking_at, 1), else_=0).label("converted"),
         ]
         cols += [func.max(case((f.reason == _lit(r), 1), else_=0)).label(f"r{i}") for i, r in enumerate(specific)]
         contacts = (
             select(*cols)
             .group_by(*_ordinals(2))
-            .having(func.max(f.msg) == 1)
+            .having(func.max(case((is_msg, 1), else_=0)) == 1)
             .cte("contacts")
         )
         k = contacts.c
-
-        def appointment(linked: bool) -> ColumnElement[bool]:
-            conv, a = Conversation.__table__.alias(), AppointmentRow.__table__.alias()
-            if linked:
-                link = PatientLink.__table__.alias()
-                src = conv.join(link, link.c.patient_id == conv.c.patient_id).join(
-                    a, a.c.patient_id == link.c.linked_to_id)
-            else:
-                src = conv.join(a, a.c.patient_id == conv.c.patient_id)
-            return exists().select_from(src).where(
-                conv.c.id == k.cid,
-                a.c.created_at >= k.booking_at,
-                within_after(d, a.c.created_at, k.booking_at, CONVERSION_WINDOW, inclusive=False),
-            )
-
-        e2 = ConversationEvent.__table__.alias("e2")
-        booked_event = exists().where(
-            e2.c.conversation_id == k.cid,
-            e2.c.type.in_((_lit(APPOINTMENT_BOOKED), _lit(RESOLVED))),
-            e2.c.created_at >= k.booking_at,
-            within_after(d, e2.c.created_at, k.booking_at, CONVERSION_WINDOW, inclusive=False),
-            or_(e2.c.type == _lit(APPOINTMENT_BOOKED), e2.c.data["outcome"].as_string() == _lit("booked")),
-        )
-        converted = case(
-            (k.booking_at.is_(None), 0), (appointment(False), 1), (booked_event, 1), (appointment(True), 1), else_=0
-        )
         flags = [k[f"r{i}"] for i in range(len(specific))]
         any_specific: Any = sum(flags[1:], flags[0]) if flags else literal_column("0")
         out: list[Any] = [
@@ -723,7 +721,7 @@ class MetricsQueries:
             func.count(),
             func.sum(1 - k.handoff),
             func.count(k.booking_at),
-            func.sum(converted),
+            func.sum(k.converted),
             func.sum(case((any_specific == 0, 1), else_=0)),
             *[func.sum(flag) for flag in flags],
         ]

@@ -146,6 +146,8 @@ class ConversationEvent(Base):
     __table_args__ = (  # migration 0005 (dashboard)
         Index("ix_conversation_events_type_time", "type", "created_at"),
         Index("ix_conversation_events_conv_time", "conversation_id", "created_at"),
+        Index("ix_conversation_events_handoff_conv_time", "conversation_id", "created_at",
+              sqlite_where=text("type = 'handoff'"), postgresql_where=text("type = 'handoff'")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)

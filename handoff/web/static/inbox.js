@@ -103,7 +103,7 @@
   };
   const T = {
     live: { connecting: "Conectando…", online: "Ao vivo", reconnecting: "Reconectando…", offline: "Sem conexão",
-      error: "Conexão recusada" },
+      error: "Sem tempo real (atualiza a cada 10 s)" },
     unnamed: "Paciente sem nome",
     noValue: "—",
     nothingCollected: "Nada coletado",
@@ -293,6 +293,7 @@
     noteEchoes: [], // notes I saved: their socket echo is not shown twice
     drafts: {},
     agents: null, // null = not loaded, false = not allowed (attendants)
+    names: {}, // agent id -> name, learnt from socket events and notes
     busy: false,
     ws: null,
     wsReady: false,
@@ -449,7 +450,8 @@
 
   function notify(title, body, convId) {
     if (!notificationsSupported() || Notification.permission !== "granted") return;
-    if (!document.hidden && convId === S.openId) return;
+    // While the attendant is looking at the inbox, the badges and the title are enough.
+    if (!document.hidden && document.hasFocus()) return;
     try {
       const n = new Notification(title, { body: body, tag: "atende-" + convId, lang: "pt-BR" });
       n.onclick = function () {
@@ -618,6 +620,8 @@
   function scheduleListPolling() {
     clearTimeout(S.listTimer);
     S.listTimer = setTimeout(function () {
+      // Without the socket nothing else tells us about the open conversation: reload it too.
+      if (!S.wsReady && S.openId && !document.hidden) refreshDetail();
       loadLists().finally(scheduleListPolling);
     }, S.wsReady ? LIST_REFRESH_MS : LIST_REFRESH_OFFLINE_MS);
   }
@@ -670,6 +674,7 @@
     if (agentId === null || agentId === undefined) return fallbackName || "a equipe";
     if (S.me && agentId === S.me.id) return T.you;
     if (fallbackName) return fallbackName;
+    if (S.names[agentId]) return S.names[agentId];
     if (Array.isArray(S.agents)) {
       const a = S.agents.find(function (x) { return x.id === agentId; });
       if (a) return a.name;
@@ -884,7 +889,10 @@
     const items = [];
     (detail.messages || []).forEach(function (m) { items.push({ kind: "msg", at: m.created_at, seq: m.id, m: m }); });
     (detail.events || []).forEach(function (e) {
-      if (e.type === "note") items.push({ kind: "note", at: e.created_at, seq: e.id, e: e });
+      if (e.type === "note") {
+        items.push({ kind: "note", at: e.created_at, seq: e.id, e: e });
+        if (e.data && typeof e.data.agent_name === "string") S.names[e.data.agent_id] = e.data.agent_name;
+      }
       else if (eventText(e)) items.push({ kind: "event", at: e.created_at, seq: e.id, e: e });
     });
     const rank = { msg: 0, event: 1, note: 2 };
@@ -1495,7 +1503,11 @@
       S.wsReady = false;
       clearInterval(S.pingTimer);
       if (ev.code === 4401) { toLogin(); return; }
-      if (ev.code === 4403) { setLive("error"); return; }
+      if (ev.code === 4403) { // refused (origin): keep working by polling
+        setLive("error");
+        scheduleListPolling();
+        return;
+      }
       scheduleReconnect();
     };
   }
@@ -1538,6 +1550,7 @@
 
   function onFrame(frame) {
     const mineEvent = S.me && frame.agent_id === S.me.id;
+    if (typeof frame.agent_name === "string" && typeof frame.agent_id === "number") S.names[frame.agent_id] = frame.agent_name;
     switch (frame.type) {
       case "hello": onHello(frame); break;
       case "pong": break;

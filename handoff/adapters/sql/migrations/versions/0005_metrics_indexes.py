@@ -7,7 +7,9 @@
   predicate: the first-contact-resolution probe "same patient, same reason, within 7 days".
 - `ix_conversation_events_type_time` (type, created_at): handoffs of a period.
 - `ix_conversation_events_conv_time` (conversation_id, created_at): one conversation's events
-  in time order (episodes, conversion and re-contact probes).
+  in time order (the milestones of an episode).
+- `ix_conversation_events_handoff_conv_time` (conversation_id, created_at) partial on
+  `type = 'handoff'`: the re-contact probe "a new handoff of the same patient within 7 days".
 
 The partial predicate must stay identical to `metrics_queries.contact_message`.
 
@@ -37,9 +39,13 @@ def upgrade() -> None:
     op.create_index('ix_conversation_events_type_time', 'conversation_events', ['type', 'created_at'], unique=False)
     op.create_index('ix_conversation_events_conv_time', 'conversation_events', ['conversation_id', 'created_at'],
                     unique=False)
+    handoff = sa.text("type = 'handoff'")
+    op.create_index('ix_conversation_events_handoff_conv_time', 'conversation_events',
+                    ['conversation_id', 'created_at'], unique=False, postgresql_where=handoff, sqlite_where=handoff)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_conversation_events_handoff_conv_time', table_name='conversation_events')
     op.drop_index('ix_conversation_events_conv_time', table_name='conversation_events')
     op.drop_index('ix_conversation_events_type_time', table_name='conversation_events')
     op.drop_index('ix_messages_contacts_conv_reason_time', table_name='messages')
