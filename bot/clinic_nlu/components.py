@@ -92,12 +92,13 @@ _LEXICON: Dict[Text, Any] = {
         r"reclama\w*|queixa|procon|reclame\s+aqui|processar|justica|denunci\w*|grosseir\w*|grosso|grossa|"
         r"mal\s+educad\w*|mal\s+atendid\w*|destratad\w*|desorganizad\w*|incompetent\w*|inutil|burro|"
         r"nao\s+(?:entende|responde|atende|resolve)\w*|ninguem\s+(?:responde|atende|resolve|explica)\w*|"
+        r"nao\s+serve\s+(?:para|pra)\s+nada|"
         r"sem\s+avisar|nem\s+avisaram|demora\w*|atras\w*|esperando\s+ha|esperei)\b"
     ),
     "lexmedadvice": re.compile(
         r"\b(?:posso\s+(?:tomar|misturar|usar|passar|dar)|qual\s+(?:remedio|antibiotico|pomada|dose)|"
-        r"que\s+remedio|quantas\s+gotas|receit\w*|dosagem|e\s+grave|e\s+normal|o\s+que\s+significa|"
-        r"o\s+que\s+pode\s+ser)\b"
+        r"que\s+remedio|quantas\s+gotas|me\s+receita|receitar|dosagem|e\s+grave|e\s+normal|o\s+que\s+significa|"
+        r"o\s+que\s+pode\s+ser|o\s+que\s+e\s+(?:melhor|bom)\s+(?:para|pra)|qual\s+(?:e\s+)?o\s+melhor\s+remedio)\b"
     ),
     "lexjobs": re.compile(
         r"\b(?:emprego|curriculo|contratando|contratam|estagio|trabalhar\s+(?:ai|na\s+clinica|com\s+voces)|"

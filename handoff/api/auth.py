@@ -70,7 +70,10 @@ def same_origin(request: Request) -> bool:
     if not origin or origin == "null":
         return False
     public = urlsplit(request.app.ctx.settings.public_base_url)
-    allowed = {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
+    # A WebSocket upgrade arrives with request.scheme "ws"/"wss" while the page's Origin is
+    # "http(s)://": compare against the HTTP scheme the page was served with.
+    http_scheme = {"ws": "http", "wss": "https"}.get(request.scheme, request.scheme)
+    allowed = {f"{public.scheme}://{public.netloc}", f"{http_scheme}://{request.host}"}
     return origin.rstrip("/") in allowed
 
 

@@ -31,6 +31,9 @@ from handoff.services.metrics import (
 
 bp = Blueprint("metrics", url_prefix="/api")
 ROLES = ("manager", "admin")
+# The period's aggregates are reused this long per range (the "now" figures never are): a live
+# dashboard refreshing on every staff event does not recompute the month each time.
+PERIOD_CACHE_SECONDS = 15.0
 
 
 def default_staffing(config: HandoffConfig) -> StaffingParams:
@@ -48,8 +51,11 @@ async def _compute(request: Request) -> tuple[DateRange, dict[str, Any]] | HTTPR
         params = parse_staffing(request.args, default_staffing(config))
     except RangeError as exc:
         return error(400, "invalid_range", str(exc))
-    reasons = tuple(dict.fromkeys([*REASONS, *sorted(set(request.app.ctx.reason_map.values()))]))
-    service = MetricsService(runtime.db, reasons=reasons, tz=config.calendar.tz)
+    service: MetricsService | None = getattr(request.app.ctx, "metrics_service", None)
+    if service is None:
+        reasons = tuple(dict.fromkeys([*REASONS, *sorted(set(request.app.ctx.reason_map.values()))]))
+        service = MetricsService(runtime.db, reasons=reasons, tz=config.calendar.tz, cache_seconds=PERIOD_CACHE_SECONDS)
+        request.app.ctx.metrics_service = service
     return rng, await service.dashboard(rng, params)
 
 

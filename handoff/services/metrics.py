@@ -173,13 +173,34 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-class MetricsService:
-    """Computes the dashboard for a date range (read-only; one database transaction)."""
+@dataclass(frozen=True)
+class PeriodFigures:
+    """The SQL aggregates of a period (everything but "now")."""
 
-    def __init__(self, db: Database, *, reasons: Sequence[str] = REASONS, tz: ZoneInfo = CLINIC_TZ) -> None:
+    episodes: EpisodeTotals
+    handoffs: list[HandoffCell]
+    contacts: list[ContactCell]
+    csat: CsatTotals
+    computed_at: datetime
+
+
+class MetricsService:
+    """Computes the dashboard for a date range (read-only).
+
+    With `cache_seconds > 0` (the API: one service per app) the period's aggregates are reused
+    for that long per range, one computation at a time per range, while the "now" figures
+    (queue, agents) are read on every call: a live dashboard refreshing on every staff event
+    costs one cheap query instead of the whole month each time.
+    """
+
+    def __init__(self, db: Database, *, reasons: Sequence[str] = REASONS, tz: ZoneInfo = CLINIC_TZ,
+                 cache_seconds: float = 0.0) -> None:
         self.db = db
         self.reasons = tuple(dict.fromkeys([*reasons, "other"]))
         self.tz = tz
+        self.cache_seconds = cache_seconds
+        self._cache: dict[tuple[date, date, str], PeriodFigures] = {}
+        self._locks: dict[tuple[date, date, str], asyncio.Lock] = {}
 
     async def dashboard(
         self, rng: DateRange, staffing_params: StaffingParams | None = None, *, now: datetime | None = None
@@ -188,6 +209,40 @@ class MetricsService:
         now = now or utcnow()
         params = staffing_params or StaffingParams()
         q = MetricsQueries(self.db.dialect, rng.tz, rng.start, rng.end, now)
+        key = (rng.first, rng.last, rng.tz.key)
+        current: NowFigures | None = None
+        period = self._fresh(key, now)
+        if period is None and self.cache_seconds > 0:
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                period = self._fresh(key, now)  # computed meanwhile by the caller we waited for?
+                if period is None:
+                    current, period = await self._compute(q, now)
+                    self._remember(key, period)
+        elif period is None:
+            current, period = await self._compute(q, now)
+        if current is None:  # the period came from the cache: "now" is always read fresh
+            async with self.db.session() as session:
+                current = await q.now_figures(session)
+        report = build_report(rng, now, params, self.reasons, current, period.episodes, period.handoffs,
+                              period.contacts, period.csat)
+        report["period_computed_at"] = period.computed_at.isoformat()
+        return report
+
+    def _fresh(self, key: tuple[date, date, str], now: datetime) -> PeriodFigures | None:
+        cached = self._cache.get(key)
+        if cached is None or self.cache_seconds <= 0:
+            return None
+        if not 0 <= (now - cached.computed_at).total_seconds() < self.cache_seconds:
+            return None
+        return cached
+
+    def _remember(self, key: tuple[date, date, str], period: PeriodFigures) -> None:
+        if len(self._cache) > 64:  # ranges are few; drop everything stale
+            self._cache = {k: v for k, v in self._cache.items() if self._fresh(k, period.computed_at)}
+        self._cache[key] = period
+
+    async def _compute(self, q: MetricsQueries, now: datetime) -> tuple[NowFigures, PeriodFigures]:
+        """Every statement; on PostgreSQL at once on three connections sharing one snapshot."""
         async with self.db.session() as session:
             snapshot = await q.prepare(session)
             if snapshot is None:  # SQLite: one connection, one statement at a time
@@ -217,7 +272,7 @@ class MetricsService:
                     await asyncio.wait([contacts_task, small_task])
                 contacts = contacts_task.result()
                 handoffs, csat = small_task.result()
-        return build_report(rng, now, params, self.reasons, current, episodes, handoffs, contacts, csat)
+        return current, PeriodFigures(episodes, handoffs, contacts, csat, now)
 
 
 def build_report(

@@ -9,16 +9,16 @@ credentials are unset, that API is the hub's own stand-in (`/sandbox/providers/t
 Graph API's `/messages`, keeps what it received for the page and reports delivery back through
 the status webhooks, as the provider would.
 
-State lives in the hub process (bounded): the simulator is a single-process demo tool. Its
-secrets are derived from the database URL so every start of the same demo agrees on them; it
+State lives in the hub process (bounded): the simulator is a single-process demo tool. The
+stand-in credentials are random per process (nobody outside it can sign a webhook with them). It
 must be off in production (then every /sandbox route answers 404).
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
+import secrets
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -70,8 +70,8 @@ def internal_base(settings: Settings) -> str:
     return f"http://{host}:{settings.hub_port}"
 
 
-def _derive(settings: Settings, label: str, length: int = 32) -> str:
-    return hashlib.sha256(f"atende-sandbox:{label}:{settings.database_url}".encode()).hexdigest()[:length]
+def _secret(length: int = 32) -> str:
+    return secrets.token_hex(length // 2)
 
 
 def with_sandbox_providers(settings: Settings) -> Settings:
@@ -83,8 +83,8 @@ def with_sandbox_providers(settings: Settings) -> Settings:
     update: dict[str, Any] = {}
     if not settings.twilio_account_sid and not settings.twilio_auth_token:
         update.update(
-            twilio_account_sid="AC" + _derive(settings, "twilio-sid"),
-            twilio_auth_token=_derive(settings, "twilio-token"),
+            twilio_account_sid="AC" + _secret(),
+            twilio_auth_token=_secret(),
             twilio_api_base=base + TWILIO_PREFIX,
             twilio_whatsapp_from=settings.twilio_whatsapp_from or WHATSAPP_FROM,
             twilio_sms_from=settings.twilio_sms_from or SMS_FROM,
@@ -92,9 +92,9 @@ def with_sandbox_providers(settings: Settings) -> Settings:
         )
     if not settings.meta_access_token and not settings.meta_app_secret:
         update.update(
-            meta_app_secret=_derive(settings, "meta-secret"),
-            meta_access_token="EAAsandbox" + _derive(settings, "meta-token"),
-            meta_verify_token=settings.meta_verify_token or _derive(settings, "meta-verify", 16),
+            meta_app_secret=_secret(),
+            meta_access_token="EAAsandbox" + _secret(),
+            meta_verify_token=settings.meta_verify_token or _secret(16),
             meta_graph_api_base=base + META_PREFIX,
             whatsapp_phone_number_id=settings.whatsapp_phone_number_id or PHONE_NUMBER_ID,
         )

@@ -77,15 +77,16 @@ async def test_manager_dashboard_in_chromium(tmp_path: Path, browser: Browser) -
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-        # Without a session the page sends the browser to the login page.
-        await page.goto(f"{base}/dashboard")
+        # Without a session the page sends the browser to the sign-in page, which comes back with
+        # the session cookie (HttpOnly, set by POST /api/auth/login) to the same dashboard URL.
+        wanted = f"/dashboard?from={scenario.FROM}&to={scenario.TO}&answer_seconds=60"
+        await page.goto(base + wanted)
         assert "/login?next=%2Fdashboard" in page.url
-
-        # Log in as the manager: the HttpOnly session cookie lands in this browser context.
-        login = await context.request.post(f"{base}/api/auth/login",
-                                           data={"email": scenario.MANAGER_EMAIL, "password": scenario.PASSWORD})
-        assert login.ok, await login.text()
-        await page.goto(f"{base}/dashboard?from={scenario.FROM}&to={scenario.TO}&answer_seconds=60")
+        await page.get_by_test_id("login-email").fill(scenario.MANAGER_EMAIL)
+        await page.get_by_test_id("login-password").fill(scenario.PASSWORD)
+        await page.get_by_test_id("login-submit").click()
+        await page.wait_for_url(re.compile(r".*/dashboard\?from=2025-03-10&to=2025-03-23.*"), timeout=UI_MS)
+        assert any(c["name"] == "atende_session" and c["httpOnly"] for c in await context.cookies())
 
         card = page.get_by_test_id
         await expect(card("kpi-tmr-value")).to_have_text("17 min 24 s", timeout=UI_MS)  # 1044 s
@@ -121,10 +122,13 @@ async def test_manager_dashboard_in_chromium(tmp_path: Path, browser: Browser) -
                                                             timeout=UI_MS)
         await page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
-        # The dashboard moves: the manager closes one of the two waiting conversations.
-        token = (await login.json())["token"]
-        async with httpx.AsyncClient(base_url=base, timeout=60,
-                                     headers={"Authorization": f"Bearer {token}"}) as api:
+        # The dashboard moves: the manager closes one of the two waiting conversations (API).
+        async with httpx.AsyncClient(base_url=base, timeout=60) as api:
+            login = await api.post("/api/auth/login", json={"email": scenario.MANAGER_EMAIL,
+                                                            "password": scenario.PASSWORD})
+            assert login.status_code == 200, login.text
+            api.headers["Authorization"] = f"Bearer {login.json()['token']}"
+            api.cookies.clear()
             r = await api.post(f"/api/conversations/{sc.conversations['C7']}/resolve", json={"outcome": "resolved"})
             assert r.status_code == 200, r.text
         await expect(card("kpi-queue-value")).to_have_text("1", timeout=UI_MS)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from handoff.adapters.sql.database import Database
 from handoff.adapters.sql.metrics_queries import offset_segments
@@ -234,6 +235,34 @@ async def test_fcr_follows_patient_links_and_new_handoffs(backend: Backend) -> N
         await db.close()
     assert r["handoffs"]["episodes"] == 4
     assert r["fcr"] == {"eligible": 4, "first_contact": 2, "pending": 0, "rate": 0.5}
+
+
+async def test_period_cache_keeps_now_live(backend: Backend) -> None:
+    """With a cache (the API's), the period's aggregates are reused for `cache_seconds` while the
+    queue and agents are read on every call."""
+    db = Database(backend.database_url)
+    db.connect()
+    try:
+        sc = await scenario.load(db)
+        service = MetricsService(db, cache_seconds=60)
+        rng = parse_range(scenario.FROM, scenario.TO)
+        first = await service.dashboard(rng, STAFFING, now=sc.now)
+        async with db.session() as s:  # a new contact in the period and one more queued conversation
+            s.add(Message(conversation_id=sc.conversations["C12"], direction="in", sender="patient",
+                          channel="webchat", text="oi", payload={}, status="processed", attempts=0,
+                          reason="exams", created_at=local("2025-03-23", "18:00:00")))
+            await s.execute(update(Conversation).where(Conversation.id == sc.conversations["C16"])
+                            .values(state="queued", queue="reception", waiting_since=sc.now))
+        cached = await service.dashboard(rng, STAFFING, now=sc.now + timedelta(seconds=30))
+        assert cached["containment"]["contacts"] == 15 and cached["now"]["queue_length"] == 3
+        assert cached["period_computed_at"] == first["period_computed_at"] == sc.now.isoformat()
+        later = await service.dashboard(rng, STAFFING, now=sc.now + timedelta(seconds=61))
+        assert later["containment"]["contacts"] == 16
+        assert later["period_computed_at"] == (sc.now + timedelta(seconds=61)).isoformat()
+        uncached = await MetricsService(db).dashboard(rng, STAFFING, now=sc.now + timedelta(seconds=62))
+        assert uncached["containment"]["contacts"] == 16
+    finally:
+        await db.close()
 
 
 def test_offset_segments_find_the_transition() -> None:

@@ -672,7 +672,9 @@ class MetricsQueries:
         a2, c2 = AppointmentRow.__table__.alias("a2"), Conversation.__table__.alias("c2")
         link = PatientLink.__table__.alias("link")
         e2 = ConversationEvent.__table__.alias("e2")
-        msg_kind, handoff_kind, conversion_kind = (literal_column(str(k)) for k in (1, 2, 3))
+        msg_kind: ColumnElement[Any] = literal_column("1")
+        handoff_kind: ColumnElement[Any] = literal_column("2")
+        conversion_kind: ColumnElement[Any] = literal_column("3")
         facts = union_all(
             select(m.c.conversation_id.label("cid"), m.c.created_at.label("at"), m.c.reason.label("reason"),
                    msg_kind.label("kind"))

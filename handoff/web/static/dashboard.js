@@ -161,7 +161,7 @@
       const v = max * frac;
       root.append(svg("line", { x1: left, x2: width - right, y1: y(v), y2: y(v), class: "grid" }));
       root.append(svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end", class: "axis-label",
-        text: num(v, max < 10 ? 1 : 0) }));
+        text: num(v, max < 1 ? 2 : max < 10 ? 1 : 0) }));
     }
     for (let hour = 0; hour < 24; hour += 3) {
       root.append(svg("text", { x: x(hour), y: height - 10, "text-anchor": "middle", class: "axis-label",
@@ -307,8 +307,10 @@
     renderHourly(d);
     renderHeatmap(d);
     renderStaffing(d);
-    $('[data-testid="updated-at"]').textContent = "atualizado às " +
-      new Date(d.generated_at).toLocaleTimeString("pt-BR", { timeZone: d.range.timezone });
+    const clock = (iso) => new Date(iso).toLocaleTimeString("pt-BR", { timeZone: d.range.timezone });
+    const periodAt = d.period_computed_at && d.period_computed_at !== d.generated_at
+      ? ` (período calculado às ${clock(d.period_computed_at)})` : "";
+    $('[data-testid="updated-at"]').textContent = `atualizado às ${clock(d.generated_at)}${periodAt}`;
     $('[data-testid="dashboard"]').setAttribute("aria-busy", "false");
     $('[data-testid="dashboard"]').dataset.loaded = String(Date.now());
   }

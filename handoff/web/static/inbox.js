@@ -484,7 +484,8 @@
     const sla = slaOf(q);
     const prio = q.priority || "normal";
     const eff = q.effective_priority || prio;
-    const button = el("button", { type: "button", className: "conv-link", "aria-current": id === S.openId ? "true" : null },
+    const current = id === S.openId ? "true" : null;
+    const button = el("button", { type: "button", className: "conv-link", "aria-current": current },
       [
         el("span", { className: "row" }, [
           el("span", { className: "prio prio--" + prio, "data-testid": "priority",
@@ -502,7 +503,8 @@
         el("span", { className: "row row--meta" }, [
           el("span", { className: "wait" }, [
             el("span", { className: "sr-only", text: "Esperando há " }),
-            el("span", { "data-since": q.waiting_since || "", "data-testid": "waiting", text: duration(q.waiting_since) })
+            el("span", { "data-since": q.waiting_since || "", "data-testid": "waiting",
+              text: duration(q.waiting_since) })
           ]),
           sla.text ? el("span", { className: "sla", "data-testid": "sla", text: sla.text }) : null
         ])
@@ -516,13 +518,16 @@
   function mineItem(c) {
     const id = c.id || c.conversation_id;
     const sla = slaOf(c);
-    const button = el("button", { type: "button", className: "conv-link", "aria-current": id === S.openId ? "true" : null },
+    const current = id === S.openId ? "true" : null;
+    const button = el("button", { type: "button", className: "conv-link", "aria-current": current },
       [
         el("span", { className: "row" }, [
           el("span", { className: "state state--" + c.state, text: label(STATES, c.state) }),
-          el("span", { className: "reason reason--" + (c.reason || "other"), text: label(REASONS, c.reason || "other") }),
+          el("span", { className: "reason reason--" + (c.reason || "other"),
+            text: label(REASONS, c.reason || "other") }),
           channelTag(c.channel),
-          S.unread.has(id) ? el("span", { className: "dot", title: "Nova mensagem", "aria-label": "Nova mensagem" }) : null
+          S.unread.has(id) ? el("span", { className: "dot", title: "Nova mensagem", "aria-label": "Nova mensagem" })
+            : null
         ]),
         el("span", { className: "row row--name" }, [
           el("span", { className: "name", text: c.patient_name || T.unnamed }),
@@ -531,7 +536,8 @@
         el("span", { className: "row row--meta" }, [
           el("span", { className: "wait" }, [
             el("span", { className: "sr-only", text: "Última atividade há " }),
-            el("span", { "data-since": c.last_inbound_at || c.updated_at || "", text: duration(c.last_inbound_at || c.updated_at) })
+            el("span", { "data-since": c.last_inbound_at || c.updated_at || "",
+              text: duration(c.last_inbound_at || c.updated_at) })
           ]),
           sla.text ? el("span", { className: "sla", text: sla.text }) : null
         ])
@@ -543,8 +549,9 @@
   }
 
   function renderLists() {
-    const focusedId = document.activeElement && document.activeElement.closest &&
-      document.activeElement.closest(".conv-item") ? document.activeElement.closest(".conv-item").dataset.conversationId : null;
+    const focusedItem = document.activeElement && document.activeElement.closest ?
+      document.activeElement.closest(".conv-item") : null;
+    const focusedId = focusedItem ? focusedItem.dataset.conversationId : null;
     const focusedList = focusedId ? document.activeElement.closest("ul") : null;
     ui.queueList.replaceChildren.apply(ui.queueList, S.queue.map(queueItem));
     ui.mineList.replaceChildren.apply(ui.mineList, S.mine.map(mineItem));
@@ -657,7 +664,8 @@
     tab.addEventListener("keydown", function (e) {
       if (e.key !== "ArrowRight" && e.key !== "ArrowLeft" && e.key !== "Home" && e.key !== "End") return;
       e.preventDefault();
-      let j = e.key === "ArrowRight" ? i + 1 : e.key === "ArrowLeft" ? i - 1 : e.key === "Home" ? 0 : ui.tabs.length - 1;
+      let j = e.key === "ArrowRight" ? i + 1 : e.key === "ArrowLeft" ? i - 1 :
+        e.key === "Home" ? 0 : ui.tabs.length - 1;
       j = (j + ui.tabs.length) % ui.tabs.length;
       selectTab(ui.tabs[j].dataset.tab, true);
     });
@@ -830,7 +838,8 @@
     if (Date.parse(k.deadline) <= Date.now()) state = "breached";
     const pct = typeof k.percent === "number" ? " (" + Math.round(k.percent) + "%)" : "";
     return { state: state, deadline: k.deadline,
-      text: label(METRICS, k.metric) + ": " + label(SLA_STATES, state).toLowerCase() + pct + " · vence " + stamp(k.deadline) };
+      text: label(METRICS, k.metric) + ": " + label(SLA_STATES, state).toLowerCase() + pct +
+        " · vence " + stamp(k.deadline) };
   }
 
   // ---------------------------------------------------------------- tags
@@ -929,9 +938,11 @@
       S.lastConv = convId;
       const current = convId === S.openId;
       if (!(first && current)) {
-        const other = ((S.detail.patient || {}).other_conversations || []).find(function (c) { return c.id === convId; });
+        const others = (S.detail.patient || {}).other_conversations || [];
+        const other = others.find(function (c) { return c.id === convId; });
         const channel = other ? label(CHANNELS, other.channel) : label(CHANNELS, (conversation() || {}).channel);
-        ui.timeline.appendChild(el("li", { className: "sep sep--conv" + (current ? "" : " sep--other"), role: "separator" },
+        ui.timeline.appendChild(el("li", { className: "sep sep--conv" + (current ? "" : " sep--other"),
+          role: "separator" },
           [el("span", { text: (current ? T.thisConversation : T.otherConversation) + " · " + channel })]));
       }
     }
@@ -982,9 +993,11 @@
     // Delivery receipts are not pushed to the inbox: show what is certain (failed, or confirmed).
     if (m.direction === "out" && MSG_STATUS[m.status] && m.status !== "queued" && m.status !== "sending" &&
         (sender === "agent" || m.status === "failed")) {
-      meta.appendChild(el("span", { className: "msg-status msg-status--" + m.status, text: " · " + MSG_STATUS[m.status] }));
+      meta.appendChild(el("span", { className: "msg-status msg-status--" + m.status,
+        text: " · " + MSG_STATUS[m.status] }));
     }
-    const node = el("li", { className: "msg msg--" + sender + (m.conversation_id && m.conversation_id !== S.openId ? " msg--other" : ""),
+    const other = m.conversation_id && m.conversation_id !== S.openId;
+    const node = el("li", { className: "msg msg--" + sender + (other ? " msg--other" : ""),
       "data-testid": "msg", "data-sender": sender, "data-message-id": m.id }, [bubble, meta]);
     ui.timeline.appendChild(node);
     return node;
@@ -992,10 +1005,12 @@
 
   function appendNote(data, at) {
     separators(at, S.openId);
-    const author = data.agent_id !== undefined && S.me && data.agent_id === S.me.id ? "Você" : (data.agent_name || who(data.agent_id));
+    const author = data.agent_id !== undefined && S.me && data.agent_id === S.me.id ? "Você" :
+      (data.agent_name || who(data.agent_id));
     const node = el("li", { className: "note", "data-testid": "note" }, [
       el("div", { className: "bubble" }, [
-        el("span", { className: "note-label" }, [icon("lock", 13), el("span", { text: T.internalNote + " · " + author })]),
+        el("span", { className: "note-label" }, [icon("lock", 13),
+          el("span", { text: T.internalNote + " · " + author })]),
         el("p", { className: "text", text: String(data.text || "") })
       ]),
       el("div", { className: "meta" }, [el("time", { datetime: at || null, text: stamp(at) })])
@@ -1078,7 +1093,8 @@
     const bc = d.bot_context || {};
     const card = ui.botCard;
     setField(card, "reason", label(REASONS, bc.reason || (conversation() || {}).reason || "other"));
-    setField(card, "intent", bc.intent ? (INTENTS[bc.intent] ? INTENTS[bc.intent] + " (" + bc.intent + ")" : bc.intent) : null);
+    const intent = bc.intent && INTENTS[bc.intent] ? INTENTS[bc.intent] + " (" + bc.intent + ")" : bc.intent;
+    setField(card, "intent", intent || null);
     const conf = card.querySelector('[data-field="confidence"]');
     conf.replaceChildren();
     if (typeof bc.confidence === "number") {
@@ -1116,7 +1132,8 @@
     setField(pc, "email", maskEmail(p.email));
     const consent = pc.querySelector('[data-field="consent"]');
     if (p.consent && p.consent.at !== undefined) {
-      const when = p.consent.at ? fmtDate.format(toDate(p.consent.at)) + " " + fmtTime.format(toDate(p.consent.at)) : "";
+      const at = toDate(p.consent.at);
+      const when = at ? fmtDate.format(at) + " " + fmtTime.format(at) : "";
       consent.textContent = (p.consent.granted ? "Aceito em " : "Recusado em ") + when +
         (p.consent.version ? " · versão " + p.consent.version : "");
       consent.setAttribute("data-consent", p.consent.granted ? "granted" : "refused");
@@ -1175,7 +1192,9 @@
         banner = "Esta conversa está na fila. Assuma para responder ao paciente.";
       } else if (c.state === "assigned" || c.state === "waiting_patient") {
         canReply = holdsIt(c);
-        if (!canReply) banner = "Esta conversa está com " + who(c.assigned_agent_id) + ". Você pode deixar notas internas.";
+        if (!canReply) {
+          banner = "Esta conversa está com " + who(c.assigned_agent_id) + ". Você pode deixar notas internas.";
+        }
         else if (c.state === "waiting_patient") banner = "Aguardando o paciente: o SLA está pausado até ele responder.";
       } else if (c.state === "resolved") {
         banner = "Conversa resolvida" + (c.outcome ? " (" + label(OUTCOMES, c.outcome) + ")" : "") +
@@ -1210,7 +1229,8 @@
 
   function renderQuickReplies() {
     ui.quick.replaceChildren.apply(ui.quick, CONFIG.quickReplies.map(function (q) {
-      const b = el("button", { type: "button", className: "chip", "data-testid": "quick-reply", title: q.text, text: q.title });
+      const b = el("button", { type: "button", className: "chip", "data-testid": "quick-reply", title: q.text,
+        text: q.title });
       b.addEventListener("click", function () {
         const text = fillPlaceholders(q.text);
         const cur = ui.input.value;
@@ -1323,7 +1343,8 @@
   });
   $(".back").addEventListener("click", function () {
     ui.app.setAttribute("data-view", "list");
-    const current = S.openId && ui.app.querySelector('.conv-item[data-conversation-id="' + CSS.escape(S.openId) + '"] button');
+    const current = S.openId &&
+      ui.app.querySelector('.conv-item[data-conversation-id="' + CSS.escape(S.openId) + '"] button');
     if (current) current.focus();
   });
   $(".ctx-close").addEventListener("click", function () { toggleContext(false); });
@@ -1365,6 +1386,7 @@
     syncTransferTarget();
     d.showModal();
     queueSelect.focus();
+    if (isSupervisor()) S.agents = null; // fresh presence and occupancy
     await loadAgents();
     const agentOption = $("[data-agent-option]", d);
     const agentSelect = $('[data-testid="transfer-agent"]', d);
@@ -1372,11 +1394,20 @@
       return a.active !== false && a.role === "attendant" && (!c || a.id !== c.assigned_agent_id);
     }) : [];
     agentOption.hidden = candidates.length === 0;
-    agentSelect.replaceChildren.apply(agentSelect, candidates.map(function (a) {
+    candidates.sort(function (a, b) {
+      return (a.presence === "online" ? 0 : 1) - (b.presence === "online" ? 0 : 1) || (a.open || 0) - (b.open || 0);
+    });
+    const options = candidates.map(function (a) {
       const load = typeof a.open === "number" ? " · " + a.open + "/" + a.max_concurrent : "";
       return el("option", { value: String(a.id), disabled: a.presence !== "online" ? true : null,
-        text: a.name + " (" + (a.presence === "online" ? "online" : a.presence === "away" ? "ausente" : "offline") + load + ")" });
-    }));
+        text: a.name + " (" + (a.presence === "online" ? "online" : a.presence === "away" ? "ausente" : "offline") +
+          load + ")" });
+    });
+    if (!candidates.some(function (a) { return a.presence === "online"; })) {
+      options.unshift(el("option", { value: "", text: "Nenhum atendente online no momento" }));
+    }
+    agentSelect.replaceChildren.apply(agentSelect, options);
+    agentSelect.value = options.length && !options[0].disabled ? options[0].value : "";
   }
 
   async function loadAgents() {
@@ -1398,7 +1429,9 @@
     $('[data-for="agent"]', d).hidden = target !== "agent";
   }
 
-  $all('input[name="target"]', ui.transferDialog).forEach(function (r) { r.addEventListener("change", syncTransferTarget); });
+  $all('input[name="target"]', ui.transferDialog).forEach(function (r) {
+    r.addEventListener("change", syncTransferTarget);
+  });
 
   [ui.transferDialog, ui.resolveDialog].forEach(function (d) {
     $all("[data-close]", d).forEach(function (b) { b.addEventListener("click", function () { d.close(); }); });
@@ -1475,7 +1508,8 @@
   function setLive(state) {
     ui.live.setAttribute("data-state", state);
     ui.live.textContent = T.live[state] || "";
-    ui.presenceWrap.setAttribute("data-presence", state === "online" ? ((S.me && S.me.presence) || "online") : "offline");
+    const presence = state === "online" ? ((S.me && S.me.presence) || "online") : "offline";
+    ui.presenceWrap.setAttribute("data-presence", presence);
   }
 
   function connect() {
@@ -1550,7 +1584,9 @@
 
   function onFrame(frame) {
     const mineEvent = S.me && frame.agent_id === S.me.id;
-    if (typeof frame.agent_name === "string" && typeof frame.agent_id === "number") S.names[frame.agent_id] = frame.agent_name;
+    if (typeof frame.agent_name === "string" && typeof frame.agent_id === "number") {
+      S.names[frame.agent_id] = frame.agent_name;
+    }
     switch (frame.type) {
       case "hello": onHello(frame); break;
       case "pong": break;
@@ -1570,9 +1606,11 @@
         break;
       case "patient_message": onPatientMessage(frame); break;
       case "message":
-        if (isOpen(frame) && frame.message && S.detail) liveMessage(Object.assign({ conversation_id: frame.conversation_id,
-          channel: frame.channel }, frame.message));
-        else if (isOpen(frame)) refreshDetail();
+        if (isOpen(frame) && frame.message && S.detail) {
+          liveMessage(Object.assign({ conversation_id: frame.conversation_id, channel: frame.channel }, frame.message));
+        } else if (isOpen(frame)) {
+          refreshDetail();
+        }
         break;
       case "note": onNote(frame); break;
       case "csat":
@@ -1587,6 +1625,10 @@
         if (mineEvent) toast(frame.type === "sla_warning" ? T.slaWarning : T.slaBreach, "warn");
         break;
       case "presence":
+        if (Array.isArray(S.agents)) {
+          const agent = S.agents.find(function (a) { return a.id === frame.agent_id; });
+          if (agent) agent.presence = frame.status;
+        }
         if (mineEvent && S.me) {
           S.me.presence = frame.status;
           setPresence(frame.status);
@@ -1648,6 +1690,11 @@
       return; // 401: api() went to /login already
     }
     applyMe(me);
+    if (isSupervisor()) { // names of the team (only managers may list it)
+      loadAgents().then(function () {
+        if (S.detail) { renderHeader(); updateComposerMode(); }
+      });
+    }
     renderQuickReplies();
     updateNotifyButton();
     document.body.setAttribute("data-ready", "true");
