@@ -92,8 +92,15 @@ _LEXICON: Dict[Text, Any] = {
         r"reclama\w*|queixa|procon|reclame\s+aqui|processar|justica|denunci\w*|grosseir\w*|grosso|grossa|"
         r"mal\s+educad\w*|mal\s+atendid\w*|destratad\w*|desorganizad\w*|incompetent\w*|inutil|burro|"
         r"nao\s+(?:entende|responde|atende|resolve)\w*|ninguem\s+(?:responde|atende|resolve|explica)\w*|"
-        r"nao\s+serve\s+(?:para|pra)\s+nada|"
+        r"nao\s+serve\s+(?:para|pra)\s+nada|nao\s+funciona\w*|travand\w*|sem\s+resposta|nunca\s+mais\s+volto|"
+        r"nao\s+recomendo|pior\s+(?:clinica|atendimento|lugar|experiencia)|cansad[oa]\s+disso|"
+        r"(?:veio|vieram|cobranca|cobrado|marcaram|marcado)\s+(?:\w+\s+)?errad\w*|trocaram\s+(?:o|a|os|as|meu|minha)|"
+        r"perderam\s+(?:o|a|os|as|meu|minha)|esperando\s+ate\s+agora|"
         r"sem\s+avisar|nem\s+avisaram|demora\w*|atras\w*|esperando\s+ha|esperei)\b"
+    ),
+    "lexhuman": re.compile(
+        r"\b(?:atend[ea]nte\w*|humano|pessoa\s+(?:real|de\s+verdade)|gente\s+de\s+verdade|operador\w*|"
+        r"transfer\w*|me\s+lig\w*|ligue|ligar\s+(?:para|pra)\s+mim|robo|recepcionista|secretaria)\b"
     ),
     "lexmedadvice": re.compile(
         r"\b(?:posso\s+(?:tomar|misturar|usar|passar|dar)|qual\s+(?:remedio|antibiotico|pomada|dose)|"

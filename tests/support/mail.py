@@ -131,16 +131,20 @@ service anvil {{
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                imaplib.IMAP4(self.host, self.port, timeout=2).logout()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"dovecot did not start:\n{self.log.read_text() if self.log.exists() else ''}")
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    imaplib.IMAP4(self.host, self.port, timeout=2).logout()
+                    return self
+                except (OSError, imaplib.IMAP4.error):
+                    if self.proc.poll() is not None:
+                        break
+                    time.sleep(0.2)
+            log = self.log.read_text() if self.log.exists() else ""
+            raise RuntimeError(f"dovecot did not start:\n{log}")
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Stop the server and remove its files."""
