@@ -135,10 +135,36 @@ _EXAM_ROUTED_INTENTS = {
 }
 
 
-def classifier_text(text: Text) -> Text:
-    """Normalized text + lexicon cue tokens (what LinearIntentClassifier sees)."""
+# words that may surround a bare entity answer ("a mamografia", "com o dr andre", "pela unimed")
+_ANSWER_FILLERS = frozenset("o a os as e com pela pelo pro pra para de do da no na um uma".split())
+
+
+def entity_words(training_data: TrainingData) -> frozenset:
+    """Normalized words of every annotated entity and synonym of the training data."""
+    words: set = set()
+    for message in training_data.training_examples:
+        text = message.get(TEXT) or ""
+        for entity in message.get(ENTITIES) or []:
+            if "start" in entity and "end" in entity:
+                words.update(re.findall(r"\w+", normalize_for_classifier(text[entity["start"] : entity["end"]])))
+    for key in training_data.entity_synonyms:
+        words.update(re.findall(r"\w+", normalize_for_classifier(str(key))))
+    return frozenset(words)
+
+
+def classifier_text(text: Text, known_entity_words: Optional[frozenset] = None) -> Text:
+    """Normalized text + lexicon cue tokens (what LinearIntentClassifier sees).
+
+    `lexonlyentity` marks a message made only of entity words (a bare answer to a question of a
+    flow: "dermatologia", "a mamografia", "unimed", "com o dr andre", a CPF): those are `inform`,
+    whatever the entity's usual intent.
+    """
     norm = normalize_for_classifier(text)
     cues = [name for name, rx in _LEXICON.items() if rx.search(norm)]
+    if known_entity_words:
+        words = [w for w in re.findall(r"\w+", norm) if w not in _ANSWER_FILLERS]
+        if words and all(w in known_entity_words or w.isdigit() for w in words):
+            cues.append("lexonlyentity")
     return norm + (" " + " ".join(cues) if cues else "")
 
 
@@ -197,6 +223,9 @@ class LinearIntentClassifier(GraphComponent):
             "ranking_length": 10,
             # booking/confirmation intents about an exam (and not a consultation) -> exam_schedule
             "exam_routing": True,
+            # a message with no known word at all ("asdfgh", "qwerty") gets at most this confidence,
+            # so FallbackClassifier asks the patient to rephrase instead of guessing
+            "unknown_words_max_confidence": 0.1,
         }
 
     def __init__(
@@ -210,6 +239,8 @@ class LinearIntentClassifier(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
+        self._vocabulary: Optional[set] = None
+        self._entity_words: frozenset = frozenset()
 
     @classmethod
     def create(
@@ -227,10 +258,12 @@ class LinearIntentClassifier(GraphComponent):
         if len(set(labels)) < 2:
             logger.warning("LinearIntentClassifier needs at least 2 intents; not trained")
             return self._resource
-        texts = [classifier_text(m.get(TEXT)) for m in examples]
+        self._entity_words = entity_words(training_data)
+        texts = [classifier_text(m.get(TEXT), self._entity_words) for m in examples]
         self._model = build_intent_model(self._config).fit(texts, labels)
+        self._vocabulary = None
         with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._model, directory / self.FILE)
+            joblib.dump({"model": self._model, "entity_words": self._entity_words}, directory / self.FILE)
         return self._resource
 
     @classmethod
@@ -243,14 +276,18 @@ class LinearIntentClassifier(GraphComponent):
         **kwargs: Any,
     ) -> "LinearIntentClassifier":
         model = None
+        words: frozenset = frozenset()
         try:
             with model_storage.read_from(resource) as directory:
                 path = directory / cls.FILE
                 if path.exists():
-                    model = joblib.load(path)
+                    stored = joblib.load(path)
+                    model, words = stored["model"], stored["entity_words"]
         except ValueError:
             logger.warning("LinearIntentClassifier: no trained model found")
-        return cls(config, model_storage, resource, model)
+        component = cls(config, model_storage, resource, model)
+        component._entity_words = words
+        return component
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._model is None:
@@ -258,11 +295,19 @@ class LinearIntentClassifier(GraphComponent):
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return messages
-        probas = self._model.predict_proba([classifier_text(m.get(TEXT)) for m in todo])
+        probas = self._model.predict_proba([classifier_text(m.get(TEXT), self._entity_words) for m in todo])
         classes = list(self._model.classes_)
+        vocabulary = self._word_vocabulary()
+        cap = float(self._config["unknown_words_max_confidence"])
         top_n = int(self._config["ranking_length"])
         routing = bool(self._config["exam_routing"]) and "exam_schedule" in classes
         for message, row in zip(todo, probas):
+            if (
+                vocabulary is not None
+                and not _has_known_word(message.get(TEXT), vocabulary)
+                and not red_flags.has_distress_cue(message.get(TEXT))  # never hide a cry for help
+            ):
+                row = row * (cap / max(float(row.max()), cap))
             order = sorted(range(len(classes)), key=lambda i: -row[i])
             ranking = [
                 {INTENT_NAME_KEY: classes[i], PREDICTED_CONFIDENCE_KEY: float(row[i])} for i in order[:top_n]
@@ -279,6 +324,27 @@ class LinearIntentClassifier(GraphComponent):
             message.set(INTENT, dict(ranking[0]), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def _word_vocabulary(self) -> Optional[set]:
+        """Training words, plus their 5-letter prefixes ("socorroo" and "marcaa" are not gibberish)."""
+        if self._vocabulary is None:
+            try:
+                union = self._model.steps[0][1]
+                words = {w for w in union.transformer_list[0][1].vocabulary_ if " " not in w}
+            except (AttributeError, IndexError, KeyError, TypeError):  # pragma: no cover - foreign model
+                return None
+            self._vocabulary = words | {"#" + w[:5] for w in words if len(w) >= 5}
+        return self._vocabulary
+
+
+def _has_known_word(text: Text, vocabulary: set) -> bool:
+    """Any word of the (normalized, emoji-aware) text seen in training, or any number (CPF, date)."""
+    for word in re.findall(r"\w+", normalize_for_classifier(text or "")):
+        if word in vocabulary or any(ch.isdigit() for ch in word):
+            return True
+        if len(word) >= 5 and "#" + word[:5] in vocabulary:
+            return True
+    return False
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

@@ -90,3 +90,13 @@ def test_token_normalization_used_by_the_tokenizer() -> None:
     assert normalize_token("pfv") == "por favor"
     assert normalize_token("Cardiologista") == "cardiologista"
     assert expand_word("xyz") == "xyz"
+
+
+def test_classifier_text_keeps_emojis_as_words() -> None:
+    from clinic_nlu.normalize import emoji_words, normalize_for_classifier
+
+    assert normalize_for_classifier("👍") == "emoji_thumbs_up_sign"
+    assert normalize_for_classifier("😡 que atendimento") == "emoji_pouting_face que atendimento"
+    # skin tones, joiners and variation selectors do not become words
+    assert normalize_for_classifier("oi 👋🏽") == "oi emoji_waving_hand_sign"
+    assert emoji_words("sem figurinha aqui") == "sem figurinha aqui"

@@ -323,3 +323,12 @@ def test_describe_for_the_handoff_note() -> None:
     note = describe(detect("dor no peito e falta de ar"))
     assert note.startswith("Sinais de alerta: ")
     assert "peito" in note and "falta de ar" in note
+
+
+def test_distress_cue_separates_clinical_words_from_small_talk() -> None:
+    from clinic_nlu.red_flags import has_distress_cue
+
+    for text in ["socorroo", "meu pai nao ta bem", "to passando muito mal", "ajuda por favor", "DOR NO PEITO"]:
+        assert has_distress_cue(text), text
+    for text in ["combinado", "foto", "enviei sem querer", "qual o horario", "ok obrigado", ""]:
+        assert not has_distress_cue(text), text

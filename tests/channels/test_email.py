@@ -238,7 +238,8 @@ async def test_patient_mail_is_answered_in_thread_and_the_answer_threads_back(
         assert mail["References"] == f"<{first_id}>"
         assert mail["Auto-Submitted"] == "auto-replied"
         bodies = [_plain(r.message) for r in smtp.to(patient)]
-        assert any("1. Marcar consulta" in b and "2. Falar com atendente" in b for b in bodies)
+        # First contact: the greeting carries the privacy notice (LGPD) and its two answers.
+        assert any("1. Aceito" in b and "2. Não aceito" in b for b in bodies)
 
         async def all_sent() -> list[Message]:
             rows = await hub.messages(Message.conversation_id == conv.id, Message.direction == "out")
@@ -262,16 +263,17 @@ async def test_patient_mail_is_answered_in_thread_and_the_answer_threads_back(
         assert len(await hub.messages(Message.conversation_id == conv.id, Message.direction == "out")) == len(outbound)
 
         # The patient answers our mail from their client, above the quoted text.
-        ours = next(r.message for r in smtp.to(patient) if "2. Falar com atendente" in _plain(r.message))
+        ours = next(r.message for r in smtp.to(patient) if "2. Não aceito" in _plain(r.message))
         our_id = ours["Message-ID"].strip("<>")
         quoted = "\n".join("> " + line for line in _plain(ours).splitlines())
         answer_id, raw = patient_mail(
-            patient, f"oi\n\nEm qua., 5 de jun. de 2024 às 10:12, {CLINIC_FROM} escreveu:\n\n{quoted}\n",
+            patient, f"1\n\nEm qua., 5 de jun. de 2024 às 10:12, {CLINIC_FROM} escreveu:\n\n{quoted}\n",
             subject="Re: Dúvida", in_reply_to=our_id, references=[first_id, our_id])
         hub.deliver(raw)
         answer = await hub.stored(answer_id, "the patient's answer stored")
         assert answer.conversation_id == conv.id  # same conversation
-        assert answer.text == "oi"  # the quoted mail is gone
+        # The quoted mail is gone; "1" picked the first option of our mail (consent accepted).
+        assert (answer.text, answer.payload["payload"]) == ("Aceito", "/consent_accept")
         assert answer.payload["metadata"]["quoted_removed"] is True
         assert answer.payload["metadata"]["in_reply_to"] == [our_id]
         assert answer.payload["metadata"]["references"] == [first_id, our_id]
@@ -280,15 +282,15 @@ async def test_patient_mail_is_answered_in_thread_and_the_answer_threads_back(
         assert again.message["Subject"] == "Re: Dúvida"  # never "Re: Re: Dúvida"
         assert again.message["References"] == f"<{first_id}> <{our_id}> <{answer_id}>"
 
-        # "2" answers the numbered options: it reaches the bot as the second option's payload.
-        options = [r for r in await hub.replies_to(answer_id) if "2. Falar com atendente" in _plain(r.message)]
-        assert options, "the greeting offers the options again"
-        choice_id, raw = patient_mail(patient, "2\n\n-- \nMaria Souza\nEnviado do meu iPhone\n",
+        # "4" answers the numbered options: it reaches the bot as the fourth option's payload.
+        options = [r for r in await hub.replies_to(answer_id) if "4. Falar com atendente" in _plain(r.message)]
+        assert options, "after the consent the bot offers what it can do"
+        choice_id, raw = patient_mail(patient, "4\n\n-- \nMaria Souza\nEnviado do meu iPhone\n",
                                       subject="Re: Dúvida", in_reply_to=options[0].message["Message-ID"].strip("<>"))
         hub.deliver(raw)
         choice = await hub.stored(choice_id)
         assert choice.text == "Falar com atendente" and choice.payload["payload"] == "/request_human"
-        assert choice.payload["metadata"]["typed_choice"] == "2"
+        assert choice.payload["metadata"]["typed_choice"] == "4"
 
         async def queued() -> bool:
             c = await hub.conversation_of(patient)

@@ -268,14 +268,15 @@ async def test_bot_replies_render_within_meta_limits_and_statuses_only_move_forw
         assert fm.post_webhook(url, messaging_body("page", msg_event(psid, {"mid": _mid(), "text": "oi"}, page),
                                                    page_id=page)).status_code == 200
 
-        # WhatsApp: the greeting's two options as reply buttons, within Meta's limits.
+        # WhatsApp: the greeting's two options (the privacy notice's answers on first contact) as
+        # reply buttons, within Meta's limits.
         (wa_out, *_) = await wait_for(lambda: _sent(hub, "whatsapp_meta", wa_id), what="WhatsApp greeting sent")
         (wa_req,) = [r["json"] for r in fm.sent("whatsapp") if r["json"]["to"] == wa_id]
         assert wa_req["messaging_product"] == "whatsapp" and wa_req["type"] == "interactive"
         interactive = wa_req["interactive"]
         assert interactive["type"] == "button" and interactive["body"]["text"].startswith("Olá")
         assert [(b["reply"]["title"], b["reply"]["id"]) for b in interactive["action"]["buttons"]] == [
-            ("Marcar consulta", "Quero marcar uma consulta"), ("Falar com atendente", "/request_human")]
+            ("Aceito", "/consent_accept"), ("Não aceito", "/consent_refuse")]
         assert wa_out.provider_message_id and wa_out.provider_message_id.startswith("wamid.")
 
         # Instagram and Messenger: quick replies, RESPONSE inside the 24-hour window.
@@ -286,8 +287,7 @@ async def test_bot_replies_render_within_meta_limits_and_statuses_only_move_forw
             req, raw_mid[channel] = record["json"], record["_id"]
             assert req["messaging_type"] == "RESPONSE" and "tag" not in req
             assert [(q["content_type"], q["title"], q["payload"]) for q in req["message"]["quick_replies"]] == [
-                ("text", "Marcar consulta", "Quero marcar uma consulta"),
-                ("text", "Falar com atendente", "/request_human")]
+                ("text", "Aceito", "/consent_accept"), ("text", "Não aceito", "/consent_refuse")]
 
         # WhatsApp statuses out of order: delivered before sent stays delivered; read wins.
         for reported, expected in (("delivered", "delivered"), ("sent", "delivered"), ("read", "read"),

@@ -140,7 +140,8 @@ async def test_bot_reply_goes_out_as_numbered_options_and_statuses_only_move_for
             return greeting()
         (request, *_) = await wait_for(delivered_to_twilio, what="the greeting reaching Twilio")
         assert request["From"] == TWILIO_WHATSAPP_FROM
-        assert "1. Marcar consulta" in request["Body"] and "2. Falar com atendente" in request["Body"]
+        # First contact: the greeting carries the privacy notice (LGPD) and its two answers.
+        assert "1. Aceito" in request["Body"] and "2. Não aceito" in request["Body"]
         assert request["StatusCallback"] == status_url
 
         conv = await hub.conversation_of("whatsapp", phone)
@@ -170,7 +171,7 @@ async def test_bot_reply_goes_out_as_numbered_options_and_statuses_only_move_for
         form = tw.inbound_form(sid=choice_sid, from_=to, to=TWILIO_WHATSAPP_FROM, body="2")
         assert tw.post_webhook(url, form).status_code == 200
         (choice,) = await hub.messages(Message.provider_message_id == choice_sid)
-        assert choice.payload["payload"] == "/request_human" and choice.text == "Falar com atendente"
+        assert choice.payload["payload"] == "/consent_refuse" and choice.text == "Não aceito"
         assert choice.payload["metadata"]["typed_choice"] == "2"
 
         # SMS: the reply leaves from the SMS number; a failure reported later (e.g. 30003,
@@ -185,7 +186,7 @@ async def test_bot_reply_goes_out_as_numbered_options_and_statuses_only_move_for
             return rows if rows and all(r.provider_message_id for r in rows) else []
         (reply, *_) = await wait_for(sms_sent, what="SMS reply sent")
         sms_request = next(r for r in tw.requests if r.get("To") == sms_phone)
-        assert sms_request["From"] == TWILIO_SMS_FROM and "1. Marcar consulta" in sms_request["Body"]
+        assert sms_request["From"] == TWILIO_SMS_FROM and "1. Aceito" in sms_request["Body"]
         form = tw.status_form(sid=reply.provider_message_id, status="undelivered", to=sms_phone,
                               from_=TWILIO_SMS_FROM, error_code="30003")
         assert tw.post_webhook(status_url, form).json()["applied"] == 1

@@ -44,10 +44,11 @@ class Hub:
         return f"http://127.0.0.1:{self.proc.port}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hub(bot_stack: BotStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """One real hub process (`python -m handoff`) shared by a module's tests; every test uses a
-    fresh browser context, hence a new visitor and a new conversation."""
+    """A real hub process (`python -m handoff`) per test, on the port the bot's actions call back
+    (so it is stopped before a test that starts its own hub there); every test also uses a fresh
+    browser context, hence a new visitor and a new conversation."""
     state_dir = tmp_path_factory.mktemp("hub")
     env = hub_env(state_dir, bot_stack)
     proc = start_hub(state_dir, env)
