@@ -35,6 +35,7 @@ browser: ## Install Debian chromium for the browser tests if missing
 test: train services browser ## Run every suite (bot data + conversations, unit, integration, end-to-end)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-bot
+	@$(MAKE) --no-print-directory eval-nlu
 	@$(MAKE) --no-print-directory test-hub
 
 test-bot: export PYTHONPATH := $(CURDIR)/bot
