@@ -53,6 +53,11 @@ CSAT_TEXT = (
 HISTORY_LIMIT = 500
 
 
+# A phone callback has no text channel to ask the satisfaction question on (the outbox would
+# only record a failed send).
+CHANNELS_WITHOUT_TEXT = frozenset({"phone"})
+
+
 class InboxError(Exception):
     """A refused request: HTTP status, stable code, pt-BR message."""
 
@@ -549,13 +554,14 @@ class Inbox:
             conv.last_agent_at = now
             conv.assigned_agent_id = None
             conv.assigned_at = None
-            question = store.add_outbound(session, conv, Sender.SYSTEM, CSAT_TEXT, {"buttons": csat_buttons()})
-            await session.flush()
-            conv.csat_asked_at = now
-            await store.add_event(session, conv.id, ev.CSAT_REQUESTED, "system", {"message_id": question.id})
-            events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
             notify(events, "queue_changed", conv, agent_id=previous, outcome=outcome)
-            notify(events, "message", conv, agent_id=previous, message=staff_message_view(question))
+            if conv.channel not in CHANNELS_WITHOUT_TEXT:
+                question = store.add_outbound(session, conv, Sender.SYSTEM, CSAT_TEXT, {"buttons": csat_buttons()})
+                await session.flush()
+                conv.csat_asked_at = now
+                await store.add_event(session, conv.id, ev.CSAT_REQUESTED, "system", {"message_id": question.id})
+                events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
+                notify(events, "message", conv, agent_id=previous, message=staff_message_view(question))
             kick_assignment(events)  # capacity freed
             return await self._view(session, conv)
 
