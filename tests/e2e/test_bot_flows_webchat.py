@@ -69,9 +69,9 @@ class Patient:
         replies = await self._replies()
         return "\n".join(m["text"] for m in replies)
 
-    async def tap(self, title_part: str) -> str:
-        """Tap the latest button whose title contains `title_part`."""
-        button = next(b for b in reversed(self.last_buttons) if title_part.lower() in b["title"].lower())
+    async def tap(self, title: str) -> str:
+        """Tap the latest button with exactly this title."""
+        button = next(b for b in reversed(self.last_buttons) if b["title"] == title)
         return await self.say(button["title"], button["payload"])
 
     async def tap_first_payload(self, prefix: str) -> str:
@@ -140,7 +140,7 @@ async def test_booking_then_confirmation_then_cancel_through_the_web_chat(flows_
 async def test_exams_billing_and_clinic_info_are_answered_from_the_clinic_data(flows_hub: Hub) -> None:
     async with _patient(flows_hub) as patient:
         await patient.say("boa tarde")
-        await patient.tap("Aceito")
+        assert "consentimento foi registrado" in (await patient.tap("Aceito")).lower()
         prep = await patient.say("qual o preparo pro exame de glicemia?")
         assert "jejum" in prep.lower() and "8 horas" in prep
         insurer = await patient.say("vcs aceitam unimed?")
