@@ -56,7 +56,7 @@ lint: ## ruff + mypy
 	@$(PY) -m ruff check handoff connectors tests bench scripts
 	@$(PY) -m mypy
 
-bench: train services ## Benchmarks: bot-turn latency through the hub vs Rasa direct; ingest throughput
+bench: train services ## Benchmarks: bot turn via hub vs Rasa direct, ingest throughput, 30-day dashboard on 1M messages
 	@$(PY) -m bench
 
 clean: ## Remove local state (database, logs); keeps environments and models
