@@ -23,7 +23,7 @@ migrate: install ## Apply database migrations (DATABASE_URL)
 	@$(PY) -m handoff migrate
 
 run: train ## Run the product: Rasa, actions and the hub on SQLite, in-process bus, channel sandbox
-	@$(PY) scripts/run.py
+	@PYTHONPATH=$(CURDIR) $(PY) scripts/run.py
 
 services: ## Make sure PostgreSQL and Redis answer on 127.0.0.1 (install from Debian if needed)
 	@scripts/services.sh

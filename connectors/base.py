@@ -42,6 +42,21 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class OutboundTemplate:
+    """An approved WhatsApp template to send instead of free text (outside the 24-hour window).
+
+    `variables` are the values of the body's `{{1}}`, `{{2}}`, … in order; each provider needs its
+    own reference (Twilio: the Content SID; Meta: the template name and language).
+    """
+
+    id: str
+    variables: tuple[str, ...] = ()
+    twilio_content_sid: str | None = None
+    meta_name: str | None = None
+    language: str = "pt_BR"
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """One reply to a patient, channel-neutral; each connector renders it in its own format."""
 
@@ -54,6 +69,7 @@ class OutboundMessage:
     buttons: tuple[Button, ...] = ()
     image: str | None = None
     created_at: str = ""
+    template: OutboundTemplate | None = None
 
 
 class ChannelError(Exception):

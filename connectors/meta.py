@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import Attachment, Button, ChannelError, InboundMessage, OutboundMessage
+from connectors.base import Attachment, Button, ChannelError, InboundMessage, OutboundMessage, OutboundTemplate
 
 GRAPH_API_VERSION = "v21.0"
 DEFAULT_GRAPH_API_BASE = "https://graph.facebook.com"
@@ -524,8 +524,20 @@ class WhatsAppCloudSender:
 
     async def send(self, message: OutboundMessage) -> str | None:
         """Deliver; returns the `wamid`. Outside the 24-hour window the failure arrives later as
-        a `failed` status (error 131047); templates (`send_template`) are the way out."""
+        a `failed` status (error 131047); templates (`send_template`) are the way out, and a
+        message carrying a template goes out as that template."""
+        if message.template is not None:
+            return await self._send_outbound_template(message.external_user_id, message.template)
         return await self._send(render_whatsapp(message))
+
+    async def _send_outbound_template(self, external_user_id: str, template: OutboundTemplate) -> str | None:
+        if not template.meta_name:
+            raise ChannelError(f"template {template.id} has no Meta template name", retryable=False)
+        components = None
+        if template.variables:
+            components = [{"type": "body",
+                           "parameters": [{"type": "text", "text": value} for value in template.variables]}]
+        return await self.send_template(external_user_id, template.meta_name, template.language, components)
 
     async def send_template(self, external_user_id: str, name: str, language: str = "pt_BR",
                             components: list[dict[str, Any]] | None = None) -> str | None:

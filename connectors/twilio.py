@@ -27,7 +27,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from connectors.base import Attachment, ChannelError, InboundMessage, OutboundMessage
+from connectors.base import Attachment, ChannelError, InboundMessage, OutboundMessage, OutboundTemplate
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 WHATSAPP = "whatsapp"
@@ -212,7 +212,11 @@ class TwilioSender:
         return external_user_id
 
     async def send(self, message: OutboundMessage) -> str | None:
-        """Deliver; returns Twilio's MessageSid. 5xx/429/network errors are retryable."""
+        """Deliver; returns Twilio's MessageSid. 5xx/429/network errors are retryable.
+
+        A message carrying a template goes out as that template (`ContentSid`, no `Body`)."""
+        if message.template is not None:
+            return await self._send_outbound_template(message.external_user_id, message.template)
         form = {"To": self._to(message.external_user_id), "From": self.from_address, "Body": render_text(message)}
         if message.image:
             form["MediaUrl"] = message.image
@@ -225,6 +229,12 @@ class TwilioSender:
         if variables:
             form["ContentVariables"] = json.dumps(variables, ensure_ascii=False)
         return await self._post(form)
+
+    async def _send_outbound_template(self, external_user_id: str, template: OutboundTemplate) -> str | None:
+        if not template.twilio_content_sid:
+            raise ChannelError(f"template {template.id} has no Twilio Content SID", retryable=False)
+        variables = {str(i): value for i, value in enumerate(template.variables, start=1)}
+        return await self.send_template(external_user_id, template.twilio_content_sid, variables or None)
 
     async def _post(self, form: dict[str, str]) -> str | None:
         if self.status_callback:

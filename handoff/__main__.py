@@ -17,6 +17,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets"):
         logging.getLogger(name).propagate = False  # Sanic prints these itself
+    # httpx logs every request URL at INFO; provider and clinic URLs can carry patient ids.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if command == "migrate":
         upgrade(settings.database_url)
         return 0

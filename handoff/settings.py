@@ -4,10 +4,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class WhatsAppTemplate(BaseModel):
+    """An approved WhatsApp message template (the only thing allowed outside the 24-hour window).
+
+    `body` uses WhatsApp's positional placeholders `{{1}}`, `{{2}}`, …; `variables` names them
+    in order (shown to the attendant). Twilio sends it by `twilio_content_sid`, the Cloud API by
+    `meta_name` + `language`.
+    """
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=1024)
+    twilio_content_sid: str | None = None
+    meta_name: str | None = None
+    language: str = "pt_BR"
+    variables: list[str] = Field(default_factory=list)
+
+
+def _demo_whatsapp_templates() -> list[WhatsAppTemplate]:
+    return [
+        WhatsAppTemplate(
+            id="retorno_atendimento", name="Retomar o atendimento",
+            body="Olá {{1}}, aqui é da Clínica Exemplo. Podemos continuar seu atendimento por aqui?",
+            twilio_content_sid="HX00000000000000000000000000000001", meta_name="retorno_atendimento",
+            variables=["nome"],
+        ),
+        WhatsAppTemplate(
+            id="lembrete_consulta", name="Lembrete de consulta",
+            body="Olá {{1}}, lembramos da sua consulta em {{2}}. Responda esta mensagem se precisar remarcar.",
+            twilio_content_sid="HX00000000000000000000000000000002", meta_name="lembrete_consulta",
+            variables=["nome", "data e horário"],
+        ),
+    ]
 
 
 def _default_database_url() -> str:
@@ -46,6 +80,8 @@ class Settings(BaseSettings):
     meta_access_token: str | None = None
     meta_graph_api_base: str = "https://graph.facebook.com"
     whatsapp_phone_number_id: str | None = None
+    # Approved WhatsApp templates offered to attendants outside the 24-hour window (JSON list).
+    whatsapp_templates: list[WhatsAppTemplate] = Field(default_factory=_demo_whatsapp_templates)
 
     # E-mail (docs/architecture.md, "Channels"). The IMAP poller runs with the workers when
     # EMAIL_IMAP_HOST is set; replies go out over SMTP when EMAIL_SMTP_HOST and EMAIL_FROM are set.

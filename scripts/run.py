@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -67,12 +68,16 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        print("iniciando servidor de ações (5055), Rasa (5005) e hub…", flush=True)
+        rasa_port = urlsplit(settings.rasa_url).port or 5005
+        # Rasa finds the action server through an endpoints file; write one for the configured port.
+        endpoints = REPO / "var" / "endpoints.yml"
+        endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{settings.actions_port}/webhook\n")
+        print(f"iniciando servidor de ações ({settings.actions_port}), Rasa ({rasa_port}) e hub…", flush=True)
         actions = start("actions", [str(REPO / ".venv-bot/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
                                     "-p", str(settings.actions_port)], REPO / "bot",
                         {**BOT_ENV, "HUB_URL": hub_url, "CLINIC_API_TOKEN": token})
-        rasa = start("rasa", [str(REPO / ".venv-bot/bin/rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", "5005",
-                              "-m", "models", "--endpoints", "bot/endpoints.yml",
+        rasa = start("rasa", [str(REPO / ".venv-bot/bin/rasa"), "run", "--enable-api", "-i", "127.0.0.1",
+                              "-p", str(rasa_port), "-m", "models", "--endpoints", str(endpoints),
                               "--credentials", "bot/credentials.yml"], REPO, BOT_ENV)
         wait(f"http://127.0.0.1:{settings.actions_port}/health", "actions", actions)
         wait(f"{settings.rasa_url}/status", "rasa", rasa)
@@ -84,6 +89,8 @@ def main() -> int:
   atende está no ar.
     Site de demonstração com o chat:  {base}/
     Saúde do sistema:                 {base}/healthz{sandbox}
+    Caixa de entrada (atendentes):    {base}/inbox
+    Painel do gestor:                 {base}/dashboard
     Login da equipe (API):            POST {base}/api/auth/login  ({settings.clinic_admin_email})
   Logs do Rasa e das ações em var/log/. Ctrl-C encerra tudo.
 """, flush=True)

@@ -55,6 +55,13 @@ class ReplyBody(BaseModel):
     buttons: list[ButtonBody] = Field(default_factory=list, max_length=10)
 
 
+class TemplateBody(BaseModel):
+    """`POST /api/conversations/<id>/template`: an approved WhatsApp template and its variables."""
+
+    template_id: str = Field(min_length=1, max_length=64)
+    variables: list[str] = Field(default_factory=list, max_length=20)
+
+
 class NoteBody(BaseModel):
     """`POST /api/conversations/<id>/notes`."""
 
@@ -189,6 +196,33 @@ async def reply(request: Request, conv_id: str) -> HTTPResponse:
     assert isinstance(body, ReplyBody)
     buttons = [b.model_dump() for b in body.buttons]
     return json(await (await _inbox(request)).reply(_who(request), conv_id, body.text, buttons), status=201)
+
+
+@bp.post("/conversations/<conv_id:str>/template")
+@require_staff()
+async def send_template(request: Request, conv_id: str) -> HTTPResponse:
+    """An approved WhatsApp template (the only thing allowed outside the 24-hour window)."""
+    if (bad := _check_id(conv_id)) is not None:
+        return bad
+    body = parse_body(request, TemplateBody)
+    if isinstance(body, HTTPResponse):
+        return body
+    assert isinstance(body, TemplateBody)
+    runtime: HubRuntime = request.app.ctx.runtime
+    template = next((t for t in runtime.settings.whatsapp_templates if t.id == body.template_id), None)
+    if template is None:
+        return error(404, "unknown_template", "modelo não encontrado")
+    inbox = await _inbox(request)
+    result = await inbox.send_template(_who(request), conv_id, template.model_dump(), body.variables)
+    return json(result, status=201)
+
+
+@bp.get("/templates")
+@require_staff()
+async def templates(request: Request) -> HTTPResponse:
+    """The approved WhatsApp templates (WHATSAPP_TEMPLATES) attendants may send."""
+    runtime: HubRuntime = request.app.ctx.runtime
+    return json([t.model_dump() for t in runtime.settings.whatsapp_templates])
 
 
 @bp.post("/conversations/<conv_id:str>/notes")

@@ -32,6 +32,7 @@ from handoff.domain import events as ev
 from handoff.domain.csat import SCORES, csat_payload
 from handoff.domain.lifecycle import ConversationState, Transition, next_state
 from handoff.domain.messages import Sender
+from handoff.domain.messaging_window import WHATSAPP_CHANNELS, window_state
 from handoff.domain.routing import Presence, effective_priority, ineligibility, order_queue
 from handoff.services.assignment import agent_state, assign_conversation, waiting_item
 from handoff.services.clinic import ClinicError, ClinicService
@@ -51,6 +52,8 @@ CSAT_TEXT = (
     "Escolha uma nota de 1 (muito insatisfeito) a 5 (muito satisfeito)."
 )
 HISTORY_LIMIT = 500
+WINDOW_CLOSED_TEMPLATE = ("A janela de 24 horas do WhatsApp fechou: só é possível enviar um modelo aprovado.")
+WINDOW_CLOSED = ("O prazo para responder nesta conversa terminou: aguarde uma nova mensagem do paciente.")
 
 
 # A phone callback has no text channel to ask the satisfaction question on (the outbox would
@@ -90,11 +93,25 @@ def staff_message_view(m: Message) -> dict[str, Any]:
         "buttons": list(payload.get("buttons") or []),
         "attachments": list(payload.get("attachments") or []),
         "agent_id": payload.get("agent_id"),
+        "template_id": (payload.get("template") or {}).get("id"),
         "status": m.status,
         "intent": m.intent,
         "confidence": m.confidence,
         "created_at": _iso(m.created_at),
     }
+
+
+def window_view(conv: Conversation, now: datetime | None = None) -> dict[str, Any]:
+    """The channel's reply window (docs: handoff/domain/messaging_window.py)."""
+    state = window_state(conv.channel, as_utc(conv.last_inbound_at), now or utcnow())
+    return {"open": state.open, "closes_at": _iso(state.closes_at), "requires_template": state.requires_template}
+
+
+def render_template(body: str, variables: Sequence[str]) -> str:
+    """A template's body with `{{1}}`, `{{2}}`, … filled in (what the history shows)."""
+    return re.sub(r"\{\{(\d+)\}\}",
+                  lambda m: variables[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(variables) else m.group(0),
+                  body)
 
 
 def conversation_view(conv: Conversation, patient_name: str | None = None,
@@ -123,6 +140,7 @@ def conversation_view(conv: Conversation, patient_name: str | None = None,
         "created_at": _iso(conv.created_at),
         "updated_at": _iso(conv.updated_at),
         "last_inbound_at": _iso(conv.last_inbound_at),
+        "window": window_view(conv),
         "sla": sla,
     }
 
@@ -348,6 +366,7 @@ class Inbox:
             "patient": card,
             "events": [event_view(e) for e in event_rows],
             "sla": sla_view(status),
+            "window": window_view(conv, now),
         }
 
     async def patient_card(self, who: StaffIdentity, conv_id: str, clinic: ClinicService | None) -> dict[str, Any]:
@@ -428,21 +447,58 @@ class Inbox:
             row = await self._me(session, who)
             conv = await self._conversation(session, row, conv_id)
             self._require_holder(row, conv)
+            window = window_view(conv)
+            if window["requires_template"]:
+                raise InboxError(409, "window_closed", WINDOW_CLOSED_TEMPLATE)
+            if not window["open"]:
+                raise InboxError(409, "window_closed", WINDOW_CLOSED)
             payload: dict[str, Any] = {"agent_id": row.id, "agent_name": row.name}
             if buttons:
                 payload["buttons"] = [{"title": b["title"], "payload": b["payload"]} for b in buttons]
-            msg = store.add_outbound(session, conv, Sender.AGENT, text, payload)
-            await session.flush()
-            now = utcnow()
-            if conv.first_response_at is None:
-                conv.first_response_at = now
-            conv.last_agent_reply_at = now
-            conv.updated_at = now
-            await store.add_event(session, conv.id, ev.AGENT_REPLY, _actor(row),
-                                  {"agent_id": row.id, "message_id": msg.id})
-            events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
-            notify(events, "message", conv, message=staff_message_view(msg))
-            return {"message": staff_message_view(msg), "conversation": await self._view(session, conv)}
+            return await self._queue_reply(session, events, row, conv, text, payload)
+
+    async def send_template(self, who: StaffIdentity, conv_id: str, template: dict[str, Any],
+                            variables: Sequence[str]) -> dict[str, Any]:
+        """An approved WhatsApp template (`template` as configured in WHATSAPP_TEMPLATES), queued
+        in the outbox with `payload.template`; the channel's sender sends it as a template."""
+        names = list(template.get("variables") or [])
+        values = [v.strip() for v in variables]
+        if len(values) != len(names) or any(not v or len(v) > 1024 for v in values):
+            raise InboxError(400, "invalid_variables", f"preencha as {len(names)} variáveis do modelo")
+        async with self.uow() as (session, events):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            self._require_holder(row, conv)
+            if conv.channel not in WHATSAPP_CHANNELS:
+                raise InboxError(409, "templates_unsupported", "modelos só podem ser enviados pelo WhatsApp")
+            ref_key = "twilio_content_sid" if conv.channel == "whatsapp" else "meta_name"
+            if not template.get(ref_key):
+                raise InboxError(409, "template_unavailable", "este modelo não está aprovado neste canal")
+            payload: dict[str, Any] = {
+                "agent_id": row.id, "agent_name": row.name,
+                "template": {"id": template["id"], "name": template.get("name"),
+                             "twilio_content_sid": template.get("twilio_content_sid"),
+                             "meta_name": template.get("meta_name"), "language": template.get("language") or "pt_BR",
+                             "variables": values},
+            }
+            text = render_template(str(template["body"]), values)
+            return await self._queue_reply(session, events, row, conv, text, payload)
+
+    async def _queue_reply(self, session: AsyncSession, events: Events, row: StaffUser, conv: Conversation,
+                           text: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Queue an agent's outbound message and record it as the agent's reply."""
+        msg = store.add_outbound(session, conv, Sender.AGENT, text, payload)
+        await session.flush()
+        now = utcnow()
+        if conv.first_response_at is None:
+            conv.first_response_at = now
+        conv.last_agent_reply_at = now
+        conv.updated_at = now
+        await store.add_event(session, conv.id, ev.AGENT_REPLY, _actor(row),
+                              {"agent_id": row.id, "message_id": msg.id})
+        events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
+        notify(events, "message", conv, message=staff_message_view(msg))
+        return {"message": staff_message_view(msg), "conversation": await self._view(session, conv)}
 
     async def note(self, who: StaffIdentity, conv_id: str, text: str) -> dict[str, Any]:
         """An internal note (an event; never sent to the patient)."""

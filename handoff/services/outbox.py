@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from connectors.base import Button, ChannelError, ChannelSender, OutboundMessage
+from connectors.base import Button, ChannelError, ChannelSender, OutboundMessage, OutboundTemplate
 from handoff.adapters.sql import store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import Message
@@ -114,4 +114,18 @@ def _outbound(row: Message, external_id: str) -> OutboundMessage:
         buttons=tuple(Button(b["title"], b["payload"]) for b in payload.get("buttons") or []),
         image=payload.get("image"),
         created_at=created.isoformat(),
+        template=_template(payload.get("template")),
+    )
+
+
+def _template(raw: Any) -> OutboundTemplate | None:
+    """The approved template a row asks for (`payload.template`, set by the inbox), if any."""
+    if not isinstance(raw, dict) or not raw.get("id"):
+        return None
+    return OutboundTemplate(
+        id=str(raw["id"]),
+        variables=tuple(str(v) for v in raw.get("variables") or ()),
+        twilio_content_sid=raw.get("twilio_content_sid") or None,
+        meta_name=raw.get("meta_name") or None,
+        language=raw.get("language") or "pt_BR",
     )

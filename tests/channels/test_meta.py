@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from connectors import meta
-from connectors.base import Button, ChannelError, OutboundMessage
+from connectors.base import Button, ChannelError, OutboundMessage, OutboundTemplate
 from handoff.adapters.sql import store
 from handoff.adapters.sql.models import Conversation, Message
 from handoff.domain.messages import Sender
@@ -393,10 +393,17 @@ async def test_rendered_requests_are_accepted_by_the_graph_api_shape(providers: 
         assert await wa.send_template("5511999999999", "lembrete_consulta", components=[
             {"type": "body", "parameters": [{"type": "text", "text": "12/03 às 14h"}]}])
         assert await ms.send(_out([], text="Veja o mapa", image="https://clinica.example/mapa.png"))
+        # An outbound message carrying a template (outside the 24-hour window) goes out as that template.
+        template = OutboundTemplate(id="retorno_atendimento", variables=("Maria",), meta_name="retorno_atendimento")
+        assert await wa.send(_out([], text="Olá Maria, …", template=template))
     finally:
         await wa.close()
         await ms.close()
     assert all(r["_status"] == 200 for r in fm.requests), [r.get("_problems") for r in fm.requests]
+    sent = fm.requests[-1]["json"]
+    assert sent["type"] == "template" and "text" not in sent
+    assert sent["template"] == {"name": "retorno_atendimento", "language": {"code": "pt_BR"},
+                                "components": [{"type": "body", "parameters": [{"type": "text", "text": "Maria"}]}]}
     bad = meta.WhatsAppCloudSender(api_base=fm.base_url, access_token="expired", phone_number_id=fm.phone_number_id)
     try:
         await bad.send(_out([], text="oi"))

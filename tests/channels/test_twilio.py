@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from connectors.base import ChannelError, OutboundMessage, OutboundTemplate
 from connectors.twilio import TwilioSender
 from handoff.adapters.sql.models import ConversationEvent, Message
 from tests.channels.conftest import TWILIO_SMS_FROM, TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
@@ -206,6 +207,15 @@ async def test_templates_go_out_with_content_sid_and_variables(providers: Provid
                           status_callback="https://hub.example/channels/twilio/status")
     try:
         sid = await sender.send_template("+5511987654321", "HX" + "a" * 32, {"1": "12/03", "2": "14h"})
+        # A template without a Twilio Content SID cannot go out: failed for good, nothing sent.
+        unapproved = OutboundMessage(message_id=1, conversation_id="c", channel="whatsapp",
+                                     external_user_id="+5511987654321", sender="agent", text="Olá",
+                                     template=OutboundTemplate(id="so_meta", meta_name="so_meta"))
+        try:
+            await sender.send(unapproved)
+            raise AssertionError("a template without a Content SID must fail")
+        except ChannelError as exc:
+            assert exc.retryable is False
     finally:
         await sender.close()
     assert sid and sid.startswith("SM")

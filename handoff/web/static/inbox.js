@@ -98,6 +98,10 @@
     agent_at_capacity: "O atendente escolhido está no limite de conversas.",
     agent_channel_full: "O atendente escolhido está no limite deste canal.",
     already_assigned: "A conversa já está com este atendente.",
+    window_closed: "A janela de 24 horas do WhatsApp fechou: só é possível enviar um modelo aprovado.",
+    invalid_variables: "Preencha todas as variáveis do modelo.",
+    unknown_template: "Modelo não encontrado.",
+    template_unavailable: "Este modelo não está aprovado neste canal.",
     invalid_tags: "Etiquetas: até 20, com até 32 letras, números, espaço ou hífen.",
     generic: "Não foi possível concluir. Tente de novo."
   };
@@ -115,6 +119,9 @@
     send: "Enviar",
     claimAndSend: "Assumir e enviar",
     saveNote: "Salvar nota",
+    windowClosed: "A janela de 24 horas do WhatsApp fechou: só é possível enviar um modelo aprovado.",
+    windowExpired: "O prazo para responder nesta conversa terminou: aguarde uma nova mensagem do paciente.",
+    noTemplates: "Nenhum modelo aprovado para este canal.",
     internalNote: "Nota interna",
     newQueueTitle: "Nova conversa na fila",
     assignedTitle: "Conversa atribuída a você",
@@ -293,6 +300,7 @@
     noteEchoes: [], // notes I saved: their socket echo is not shown twice
     drafts: {},
     agents: null, // null = not loaded, false = not allowed (attendants)
+    templates: null, // GET /api/templates (approved WhatsApp templates), loaded when first needed
     names: {}, // agent id -> name, learnt from socket events and notes
     busy: false,
     ws: null,
@@ -338,6 +346,11 @@
     noteToggle: $('[data-testid="note-toggle"]'),
     hint: $('[data-testid="composer-hint"]'),
     quick: $('[data-testid="quick-replies"]'),
+    templatePicker: $('[data-testid="template-picker"]'),
+    templateSelect: $('[data-testid="template-select"]'),
+    templateVars: $('[data-testid="template-vars"]'),
+    templatePreview: $('[data-testid="template-preview"]'),
+    templateSend: $('[data-testid="template-send"]'),
     botCard: $('[data-testid="bot-context"]'),
     patientCard: $('[data-testid="patient-card"]'),
     transferDialog: $('[data-testid="transfer-dialog"]'),
@@ -1203,8 +1216,18 @@
         banner = "O assistente virtual está atendendo esta conversa.";
       }
     }
+    // WhatsApp's 24-hour window (Instagram/Messenger: 7 days for attendants): past it, free text
+    // cannot reach the patient; on WhatsApp an approved template still can.
+    const win = c && c.window;
+    let picker = false;
+    if (win && !win.open && canReply) {
+      canReply = false;
+      picker = !!win.requires_template;
+      banner = picker ? T.windowClosed : T.windowExpired;
+    }
     ui.banner.textContent = banner;
     ui.banner.hidden = !banner;
+    showTemplatePicker(picker && !note);
     const enabled = !!c && (note || canReply) && !S.busy;
     ui.send.disabled = !enabled;
     ui.input.disabled = !c || (!note && !canReply);
@@ -1212,6 +1235,112 @@
     $all("button", ui.quick).forEach(function (b) { b.disabled = note || !canReply; });
     updateCounter();
   }
+
+  // ---------------------------------------------------------------- WhatsApp templates
+  function channelTemplates(c) {
+    const key = c && c.channel === "whatsapp" ? "twilio_content_sid" : "meta_name";
+    return (S.templates || []).filter(function (t) { return !!t[key]; });
+  }
+
+  function selectedTemplate() {
+    const id = ui.templateSelect.value;
+    return (S.templates || []).find(function (t) { return t.id === id; }) || null;
+  }
+
+  async function loadTemplates() {
+    if (S.templates !== null) return;
+    S.templates = [];
+    try {
+      S.templates = await api("GET", "/api/templates");
+    } catch (e) {
+      S.templates = null; // try again next time
+      if (e.status !== 401) toast(e.message, "error");
+      return;
+    }
+    ui.templatePicker.removeAttribute("data-conv");
+    updateComposerMode();
+  }
+
+  function showTemplatePicker(show) {
+    ui.templatePicker.hidden = !show;
+    ui.templateSend.disabled = S.busy || !selectedTemplate();
+    if (!show) return;
+    if (S.templates === null) {
+      loadTemplates();
+      return;
+    }
+    if (ui.templatePicker.getAttribute("data-conv") === S.openId) return; // keep what the attendant typed
+    ui.templatePicker.setAttribute("data-conv", S.openId);
+    const list = channelTemplates(conversation());
+    ui.templateSelect.replaceChildren.apply(ui.templateSelect, list.map(function (t) {
+      return el("option", { value: t.id, text: t.name });
+    }));
+    renderTemplateVars();
+  }
+
+  function renderTemplateVars() {
+    const t = selectedTemplate();
+    const patient = S.detail && S.detail.patient ? firstName(S.detail.patient.name) : "";
+    ui.templateVars.replaceChildren.apply(ui.templateVars, (t ? t.variables : []).map(function (name, i) {
+      const input = el("input", { type: "text", maxlength: "1024", required: true, "data-testid": "template-var",
+        id: "template-var-" + i, value: name === "nome" ? patient : null });
+      input.addEventListener("input", renderTemplatePreview);
+      return el("label", { className: "template-var", for: "template-var-" + i }, [name, input]);
+    }));
+    renderTemplatePreview();
+  }
+
+  function templateValues() {
+    return $all("input", ui.templateVars).map(function (input) { return input.value.trim(); });
+  }
+
+  function renderTemplatePreview() {
+    const t = selectedTemplate();
+    const values = templateValues();
+    ui.templatePreview.textContent = t ? t.body.replace(/\{\{(\d+)\}\}/g, function (m, n) {
+      return values[n - 1] || m;
+    }) : T.noTemplates;
+    ui.templateSend.disabled = S.busy || !t;
+  }
+
+  async function submitTemplate() {
+    const id = S.openId;
+    const c = conversation();
+    const t = selectedTemplate();
+    if (!id || !c || !t || S.busy) return;
+    const variables = templateValues();
+    if (variables.some(function (v) { return !v; })) {
+      toast(ERRORS.invalid_variables, "error");
+      return;
+    }
+    S.busy = true;
+    updateComposerMode();
+    try {
+      if (c.state === "queued") {
+        actedOn(id);
+        applyConversation(await api("POST", convPath(id, "claim")));
+        refreshLists(0);
+      }
+      const res = await api("POST", convPath(id, "template"), { template_id: t.id, variables: variables });
+      actedOn(id);
+      if (res && res.message) liveMessage(Object.assign({ conversation_id: id }, res.message));
+      scrollToBottom();
+      applyConversation(res && res.conversation);
+      ui.templatePicker.removeAttribute("data-conv"); // fresh variables for the next one
+    } catch (e) {
+      if (e.status !== 401) toast(e.message, "error");
+      if (e.status === 409) refreshDetail();
+    } finally {
+      S.busy = false;
+      updateComposerMode();
+    }
+  }
+
+  ui.templateSelect.addEventListener("change", renderTemplateVars);
+  ui.templatePicker.addEventListener("submit", function (e) {
+    e.preventDefault();
+    submitTemplate();
+  });
 
   function updateCounter() {
     const n = ui.input.value.length;

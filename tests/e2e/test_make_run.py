@@ -1,0 +1,63 @@
+"""`make run`'s entry point on a fresh state: it starts the action server, Rasa and the hub,
+serves the demo clinic with the chat widget, and Ctrl-C stops all three."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.net import free_port
+from tests.support.stack import REPO
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_run_serves_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    hub, actions, rasa = free_port(), free_port(), free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HUB_PORT": str(hub), "ACTIONS_PORT": str(actions),
+           "RASA_URL": f"http://127.0.0.1:{rasa}", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+           "CLINIC_ADMIN_PASSWORD": "run-test-password-123"}
+    proc = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "atende está no ar" in line:
+                ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert ready.wait(300), "".join(lines[-30:])
+        base = f"http://127.0.0.1:{hub}"
+        page = httpx.get(f"{base}/", timeout=10)
+        assert page.status_code == 200 and '<script src="/webchat/widget.js" defer></script>' in page.text
+        health = httpx.get(f"{base}/healthz", timeout=10).json()
+        assert health["status"] == "ok", health
+        printed = "".join(lines)
+        assert f"{base}/inbox" in printed and f"{base}/dashboard" in printed
+        assert all(_listening(p) for p in (hub, actions, rasa))
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        code = proc.wait(90)
+    assert code == 0, "".join(lines[-30:])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_listening(p) for p in (hub, actions, rasa)):
+        time.sleep(0.5)
+    assert not any(_listening(p) for p in (hub, actions, rasa)), "a process survived Ctrl-C"
