@@ -170,3 +170,32 @@ async def test_asking_for_a_person_hands_off_to_the_queue(flows_hub: Hub) -> Non
         queue = await _queue(flows_hub)
         assert [item["reason"] for item in queue] == ["human"]
         assert queue[0]["channel"] == "webchat"
+
+
+async def test_triage_api_tags_reasons_with_the_real_model_and_checks_who_asks(flows_hub: Hub) -> None:
+    base = f"http://127.0.0.1:{flows_hub.proc.port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as api:
+        assert (await api.post("/api/triage", json={"text": "oi"})).status_code == 401
+        login = await api.post("/api/auth/login", json={"email": "admin@clinica.example",
+                                                         "password": flows_hub.env["CLINIC_ADMIN_PASSWORD"]})
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        assert (await api.post("/api/triage", json={"text": ""}, headers=headers)).status_code == 400
+        expected = {
+            "qro marcar uma consulta com dermato pra semana q vem": "booking",
+            "confirmo minha consulta de amanha": "confirmation",
+            "qual o preparo pro exame de glicemia?": "exams",
+            "preciso da segunda via do boleto": "billing",
+            "meu filho ta com dor de cabeça, vc pode marcar pediatra? e quanto custa?": "booking",
+            "quero falar com uma pessoa de verdade": "human",
+            "qual o endereço de vcs?": "other",
+            # Urgent overrides every other reason, from the deterministic rule layer.
+            "quero marcar cardiologista, minha mae ta com dor no peito agora e falta de ar": "urgent",
+        }
+        got = {}
+        for text in expected:
+            resp = await api.post("/api/triage", json={"text": text}, headers=headers)
+            assert resp.status_code == 200, resp.text
+            body = resp.json()
+            assert set(body) >= {"reason", "intent", "confidence"} and 0 <= body["confidence"] <= 1
+            got[text] = body["reason"]
+        assert got == expected
