@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -1110,6 +1111,20 @@ async def continue_flow(dispatcher: CollectingDispatcher, tracker: Tracker, api:
     return await ConfirmationFlow(dispatcher, tracker, api).resume()
 
 
+async def start_or_resume(
+    dispatcher: CollectingDispatcher, tracker: Tracker, start: Callable[[ClinicApi], Awaitable[list[EventType]]]
+) -> list[EventType]:
+    """The opening every flow-starting action shares: the consent gate first; then, when the
+    message answers a step a flow is waiting on, that flow resumes; otherwise `start` runs."""
+    api = ClinicApi()
+    gate = await require_consent(dispatcher, tracker, api)
+    if gate is not None:
+        return gate
+    if answers_waiting_step(tracker, clinic_now()):
+        return await continue_flow(dispatcher, tracker, api)
+    return await start(api)
+
+
 class ActionBookingStart(Action):
     """book_appointment / ask_availability / symptom_consult."""
 
@@ -1117,14 +1132,8 @@ class ActionBookingStart(Action):
         return "action_booking_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
-        if answers_waiting_step(tracker, clinic_now()):
-            return await continue_flow(dispatcher, tracker, api)
-        flow = BookingFlow(dispatcher, tracker, api)
-        return await flow.start(trigger_message(tracker, BOOKING_INTENTS))
+        return await start_or_resume(dispatcher, tracker, lambda api: BookingFlow(dispatcher, tracker, api).start(
+            trigger_message(tracker, BOOKING_INTENTS)))
 
 
 class ActionRescheduleStart(Action):
@@ -1134,14 +1143,8 @@ class ActionRescheduleStart(Action):
         return "action_reschedule_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
-        if answers_waiting_step(tracker, clinic_now()):
-            return await continue_flow(dispatcher, tracker, api)
-        flow = BookingFlow(dispatcher, tracker, api)
-        return await flow.start_reschedule(trigger_message(tracker, {RESCHEDULE_INTENT}))
+        return await start_or_resume(dispatcher, tracker, lambda api: BookingFlow(dispatcher, tracker, api)
+                                     .start_reschedule(trigger_message(tracker, {RESCHEDULE_INTENT})))
 
 
 class ActionFlowContinue(Action):

@@ -34,23 +34,21 @@ from actions.booking import (
     BookingFlow,
     active_appointments,
     address_line,
-    answers_waiting_step,
     appointment_label,
     appointment_payload,
     appointment_phrase,
     appointment_summary,
     clinic_now,
-    continue_flow,
     entity_value,
     intent_of,
     match_appointment,
     message_text,
     parse_dt,
     short_when,
+    start_or_resume,
     trigger_message,
 )
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
-from actions.consent import require_consent
 
 log = logging.getLogger(__name__)
 
@@ -425,13 +423,7 @@ class ActionCheckAppointment(Action):
         return "action_check_appointment"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
-        if answers_waiting_step(tracker, clinic_now()):
-            return await continue_flow(dispatcher, tracker, api)
-        return await ConfirmationFlow(dispatcher, tracker, api).check()
+        return await start_or_resume(dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api).check())
 
 
 class ActionConfirmAppointment(Action):
@@ -441,14 +433,8 @@ class ActionConfirmAppointment(Action):
         return "action_confirm_appointment"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
-        if answers_waiting_step(tracker, clinic_now()):
-            return await continue_flow(dispatcher, tracker, api)
-        flow = ConfirmationFlow(dispatcher, tracker, api)
-        return await flow.confirm_start(trigger_message(tracker, {"confirm_appointment"}))
+        return await start_or_resume(dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api)
+                                     .confirm_start(trigger_message(tracker, {"confirm_appointment"})))
 
 
 class ActionCancelAppointment(Action):
@@ -458,11 +444,5 @@ class ActionCancelAppointment(Action):
         return "action_cancel_appointment"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
-        if answers_waiting_step(tracker, clinic_now()):
-            return await continue_flow(dispatcher, tracker, api)
-        flow = ConfirmationFlow(dispatcher, tracker, api)
-        return await flow.cancel_start(trigger_message(tracker, {"cancel_appointment"}))
+        return await start_or_resume(dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api)
+                                     .cancel_start(trigger_message(tracker, {"cancel_appointment"})))
