@@ -1,6 +1,7 @@
 """A stand-in for Rasa that answers instantly (isolates the hub's own cost in the ingest bench).
 
-Speaks the subset of Rasa's HTTP API the hub uses: REST webhook, tracker, status.
+Speaks the subset of Rasa's HTTP API the hub uses: the hub input channel (bot/hub_channel.py)
+and status.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ from sanic.response import json
 app = Sanic("stub_bot")
 
 
-@app.post("/webhooks/rest/webhook")
+@app.post("/webhooks/hub/webhook")
 async def webhook(request):  # type: ignore[no-untyped-def]
     sender = (request.json or {}).get("sender")
-    return json([{"recipient_id": sender, "text": "ok"}])
-
-
-@app.get("/conversations/<cid>/tracker")
-async def tracker(request, cid):  # type: ignore[no-untyped-def]
-    return json({"sender_id": cid, "latest_message": {"intent": {"name": "greet", "confidence": 1.0}}})
+    return json({"messages": [{"recipient_id": sender, "text": "ok"}],
+                 "intent": {"name": "greet", "confidence": 1.0}, "slots": {}})
 
 
 @app.get("/status")

@@ -1,4 +1,4 @@
-"""Rasa gateway: the hub talks to Rasa only over its HTTP API (REST input channel)."""
+"""Rasa gateway: the hub talks to Rasa only over HTTP (its own input channel, bot/hub_channel.py)."""
 
 from __future__ import annotations
 
@@ -37,31 +37,27 @@ class RasaGateway:
         """Run one bot turn. Raises BotUnavailable when Rasa cannot answer."""
         try:
             resp = await self._client.post(
-                f"{self.base_url}/webhooks/rest/webhook",
+                f"{self.base_url}/webhooks/hub/webhook",
                 json={"sender": conversation_id, "message": text, "metadata": metadata},
             )
             if resp.status_code != 200:
                 raise BotUnavailable(f"rasa answered {resp.status_code}")
-            replies = resp.json()
+            body = resp.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise BotUnavailable(type(exc).__name__) from exc
+        if not isinstance(body, dict):
+            raise BotUnavailable("rasa answered an unexpected body")
+        # One call carries the replies and the turn's NLU reading (bot/hub_channel.py): the
+        # intent tags the message for routing and metrics, the slots give staff the bot context.
+        replies = body.get("messages")
         turn = BotTurn(replies=replies if isinstance(replies, list) else [])
-        # The REST channel returns only the replies; the parse of the message lives in the
-        # tracker. This read is cheap (no inference) and best effort: tags must never block replies.
-        try:
-            tr = await self._client.get(
-                f"{self.base_url}/conversations/{conversation_id}/tracker",
-                params={"include_events": "NONE"},
-            )
-            if tr.status_code == 200:
-                tracker = tr.json()
-                intent = (tracker.get("latest_message") or {}).get("intent") or {}
-                turn.intent = intent.get("name")
-                turn.confidence = intent.get("confidence")
-                slots = tracker.get("slots")
-                turn.slots = slots if isinstance(slots, dict) else {}
-        except (httpx.HTTPError, ValueError):
-            pass
+        intent = body.get("intent")
+        if isinstance(intent, dict):
+            name, confidence = intent.get("name"), intent.get("confidence")
+            turn.intent = name if isinstance(name, str) else None
+            turn.confidence = float(confidence) if isinstance(confidence, int | float) else None
+        slots = body.get("slots")
+        turn.slots = slots if isinstance(slots, dict) else {}
         return turn
 
     async def status(self) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """A local server speaking the part of Rasa's HTTP API the hub uses (the bot boundary in tests).
 
-`POST /webhooks/rest/webhook` answers like the REST channel: a list of bot messages. A text
-containing "urgente" or "dor no peito" hands off as urgent, "atendente" hands off as a human
-request (both with the `custom.atende.handoff` signal the real actions send); anything else
-gets a plain greeting. `GET /conversations/<id>/tracker` returns the latest intent and slots;
-`GET /status` reports a loaded model. Every received message is recorded.
+`POST /webhooks/hub/webhook` answers like the hub's input channel (bot/hub_channel.py): the bot
+messages plus the turn's intent and slots. A text containing "urgente" or "dor no peito" hands
+off as urgent, "atendente" hands off as a human request (both with the `custom.atende.handoff`
+signal the real actions send); anything else gets a plain greeting. `GET /status` reports a
+loaded model. Every received message is recorded.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ class FakeRasa:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[dict[str, Any]] = []
-        self._last: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         outer = self
 
@@ -47,21 +46,12 @@ class FakeRasa:
             def do_GET(self) -> None:
                 if self.path.startswith("/status"):
                     return self._json(200, {"model_file": "fake.tar.gz", "model_id": "fake"})
-                if self.path.startswith("/conversations/"):
-                    conv_id = self.path.split("/")[2]
-                    with outer._lock:
-                        intent, confidence = outer._last.get(conv_id, ("greet", 0.99))
-                    slots = {"booking_ctx": {"specialty": "cardiologia", "step": "ask_when"},
-                             "cpf": "12345678909", "consent": True}
-                    return self._json(200, {"sender_id": conv_id, "slots": slots,
-                                            "latest_message": {"intent": {"name": intent,
-                                                                          "confidence": confidence}}})
                 self._json(404, {})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 data = json.loads(self.rfile.read(length) or b"{}")
-                if not self.path.startswith("/webhooks/rest/webhook"):
+                if not self.path.startswith("/webhooks/hub/webhook"):
                     return self._json(404, {})
                 text = str(data.get("message") or "")
                 sender = str(data.get("sender") or "")
@@ -79,9 +69,10 @@ class FakeRasa:
                 else:
                     intent = "greet"
                     replies = [{"recipient_id": sender, "text": "Olá! Como posso ajudar?"}]
-                with outer._lock:
-                    outer._last[sender] = (intent, 0.97)
-                self._json(200, replies)
+                slots = {"booking_ctx": {"specialty": "cardiologia", "step": "ask_when"},
+                         "cpf": "12345678909", "consent": True}
+                self._json(200, {"messages": replies, "intent": {"name": intent, "confidence": 0.97},
+                                 "slots": slots})
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

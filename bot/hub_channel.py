@@ -1,0 +1,84 @@
+"""The hub's input channel: one request per bot turn, answered with the replies AND the turn's
+NLU reading (intent, confidence) and slots.
+
+Rasa's REST channel answers only the replies, so the hub used to read the intent back with a
+second HTTP call (`GET /conversations/<id>/tracker`), which serialised the whole tracker state on
+every patient message. Here the tracker is read in-process right after the turn, from the same
+tracker store, and only the three fields the hub records are returned.
+
+`POST /webhooks/hub/webhook` `{"sender", "message", "metadata"}` →
+`{"messages": [<bot message>...], "intent": {"name", "confidence"} | null, "slots": {...}}`.
+
+Failure semantics are those of the REST channel: a turn that fails inside Rasa still answers
+200 with whatever was collected (the user message is already in the tracker; retrying it would
+make it a second turn). Unlike the REST channel, nothing here logs the message text: it is a
+patient's health data (LGPD).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+log = logging.getLogger(__name__)
+
+
+class HubInput(InputChannel):
+    """Registered in `credentials.yml` as `hub_channel.HubInput` (bot/ is on PYTHONPATH)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "hub"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """`GET /webhooks/hub/` (health) and `POST /webhooks/hub/webhook` (one turn)."""
+        module = inspect.getmodule(self)
+        hub = Blueprint(f"custom_webhook_{type(self).__name__}", module.__name__ if module else None)
+
+        @hub.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hub.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.json if isinstance(request.json, dict) else {}
+            sender, text = body.get("sender"), body.get("message")
+            if not isinstance(sender, str) or not sender or not isinstance(text, str):
+                return response.json({"error": "send a non-empty `sender` and a `message` string"}, status=400)
+            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
+                                                 metadata=metadata))
+            except CancelledError:
+                log.error("hub channel: turn timed out")
+            except Exception as exc:  # noqa: BLE001 - same contract as the REST channel (see module doc)
+                log.error("hub channel: turn failed (%s)", type(exc).__name__)
+            return response.json({"messages": collector.messages, **(await _reading(request, sender))})
+
+        return hub
+
+
+async def _reading(request: Request, sender: str) -> Dict[str, Any]:
+    """The latest message's intent and the slots, from the tracker store (best effort: the
+    replies must reach the patient even if this fails)."""
+    agent = getattr(request.app.ctx, "agent", None)
+    try:
+        tracker = await agent.tracker_store.retrieve(sender) if agent is not None else None
+    except Exception as exc:  # noqa: BLE001 - tags never block replies
+        log.warning("hub channel: tracker unreadable (%s)", type(exc).__name__)
+        tracker = None
+    if tracker is None:
+        return {"intent": None, "slots": {}}
+    intent: Optional[Dict[str, Any]] = (tracker.latest_message.intent if tracker.latest_message else None) or None
+    return {
+        "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")} if intent else None,
+        "slots": tracker.current_slot_values(),
+    }
