@@ -21,15 +21,21 @@ Shapes and limits relied on (developers.facebook.com):
   `MESSAGE_TAG` + `tag: HUMAN_AGENT` for a person's reply up to 7 days after the patient's last
   message. Outside its window a send fails with error code 10 (subcodes 2018278 on Messenger,
   2534022 on Instagram).
+- Media: WhatsApp Cloud API media are ids — `GET /{version}/{media-id}` (bearer token) answers
+  `{"messaging_product", "url", "mime_type", "sha256", "file_size", "id"}` and the file is a
+  `GET` of that `url` with the same bearer header (the URL expires after 5 minutes: fetch it
+  fresh every time). Instagram/Messenger attachments carry a CDN `payload.url` (no auth).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -62,7 +68,7 @@ _WINDOW_SUBCODES = {2018278, 2534022}
 _RETRYABLE_CODES = {1, 2, 4, 17, 32, 341, 613, 80007, 130429, 131000, 131016, 131056, 133004}
 
 
-MAX_ID = 128  # the hub's provider_message_id column
+MAX_ID = 512  # the hub's provider_message_id column (migration 0006)
 
 
 class PayloadError(ValueError):
@@ -70,9 +76,10 @@ class PayloadError(ValueError):
 
 
 def provider_key(mid: str) -> str:
-    """The id we store for a Meta message id. Instagram message ids can be longer than the
-    column; those are stored as a digest, computed the same way for inbound messages, send
-    results and delivery reports, so dedupe and status lookups still match."""
+    """The id we store for a Meta message id: the id itself (Instagram's, longer than 128
+    characters, included). Only an id longer than the column — never seen from Meta — becomes
+    a digest, computed the same way for inbound messages, send results and delivery reports,
+    so it cannot make a webhook fail and dedupe/status lookups still match."""
     if len(mid) <= MAX_ID:
         return mid
     return "sha256:" + hashlib.sha256(mid.encode("utf-8")).hexdigest()
@@ -595,3 +602,92 @@ class MessengerSender:
             raise result.to_channel_error(self.channel)
         mid = result.get("message_id")
         return provider_key(str(mid)) if mid else None
+
+
+# --- media ------------------------------------------------------------------------------
+
+MAX_MEDIA_BYTES = 25 * 1024 * 1024  # what the hub accepts to download from a provider
+MEDIA_PREFIX = "meta-media:"  # how a WhatsApp Cloud API media id is stored as an attachment URL
+_MEDIA_ID = re.compile(r"^[0-9A-Za-z_.-]{1,128}$")
+
+
+class MediaTooLarge(ChannelError):
+    """The provider's file is larger than the hub accepts (never retried)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"media larger than {max_bytes} bytes", retryable=False)
+        self.max_bytes = max_bytes
+
+
+def _download_allowed(url: str, api_base: str) -> bool:
+    """Meta's media and CDN URLs are HTTPS; the Graph API base's own origin (a local stand-in in
+    tests and the sandbox) is accepted too. Anything else is never fetched."""
+    parts, base = urlsplit(url), urlsplit(api_base)
+    if not parts.netloc:
+        return False
+    return parts.scheme == "https" or (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+
+
+async def _download(client: httpx.AsyncClient, url: str, what: str, max_bytes: int) -> tuple[bytes, str | None]:
+    try:
+        async with client.stream("GET", url) as resp:
+            if resp.status_code != 200:
+                raise ChannelError(f"{what} answered {resp.status_code}",
+                                   retryable=resp.status_code >= 500 or resp.status_code == 429)
+            declared = resp.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise MediaTooLarge(max_bytes)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MediaTooLarge(max_bytes)
+                chunks.append(chunk)
+            return b"".join(chunks), resp.headers.get("content-type")
+    except httpx.HTTPError as exc:
+        raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
+
+
+async def fetch_whatsapp_media(media_id: str, *, api_base: str, access_token: str, timeout: float = 20.0,
+                               max_bytes: int = MAX_MEDIA_BYTES) -> tuple[bytes, str | None]:
+    """Download a WhatsApp Cloud API media item: (bytes, MIME type). Looks the id up first (its
+    download URL lives 5 minutes), then fetches that URL with the same bearer token. Raises
+    ChannelError (MediaTooLarge past `max_bytes`)."""
+    if not _MEDIA_ID.match(media_id):
+        raise ChannelError("not a WhatsApp media id", retryable=False)
+    what = "whatsapp media"
+    headers = {"Authorization": f"Bearer {access_token}"}
+    # Redirects are followed; httpx drops the Authorization header when one leaves the origin.
+    async with httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=True,
+                                 max_redirects=3) as client:
+        try:
+            resp = await client.get(f"{api_base.rstrip('/')}/{GRAPH_API_VERSION}/{media_id}")
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if resp.status_code != 200 or not isinstance(data, dict):
+            code = _obj(_obj(data).get("error")).get("code")
+            raise ChannelError(f"{what} answered {resp.status_code} (code {code})",
+                               retryable=resp.status_code >= 500 or resp.status_code == 429)
+        url = _str(data.get("url"))
+        if not url or not _download_allowed(url, api_base):
+            raise ChannelError(f"{what}: no usable download URL", retryable=False)
+        size = data.get("file_size")
+        if isinstance(size, int) and not isinstance(size, bool) and size > max_bytes:
+            raise MediaTooLarge(max_bytes)
+        content, header_type = await _download(client, url, what, max_bytes)
+        return content, _str(data.get("mime_type")) or header_type
+
+
+async def fetch_attachment_url(url: str, *, api_base: str, timeout: float = 20.0,
+                               max_bytes: int = MAX_MEDIA_BYTES) -> tuple[bytes, str | None]:
+    """Download an Instagram/Messenger attachment from its CDN `payload.url` (no credentials):
+    (bytes, Content-Type). Raises ChannelError (MediaTooLarge past `max_bytes`)."""
+    if not _download_allowed(url, api_base):
+        raise ChannelError("not a Meta CDN URL", retryable=False)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, max_redirects=3) as client:
+        return await _download(client, url, "meta cdn", max_bytes)

@@ -13,6 +13,9 @@ Template Builder", error 63016):
   (sorted, name+value, blank values included), checked with the library's RequestValidator.
 - outside WhatsApp's 24-hour window only approved templates go out: `ContentSid` +
   `ContentVariables` (JSON) instead of `Body`; a free-form message then fails with 63016.
+- media (`MediaUrl{N}`): `GET /2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Media/{MediaSid}`
+  with HTTP Basic auth (account SID + auth token) when media authentication is on; Twilio answers
+  with a redirect to a short-lived CDN URL (followed; the credentials are not sent to another host).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -253,3 +256,61 @@ class TwilioSender:
         except ValueError:
             pass
         raise ChannelError(f"twilio answered {resp.status_code} (code {code})", retryable=retryable)
+
+
+# --- media ------------------------------------------------------------------------------
+
+MAX_MEDIA_BYTES = 25 * 1024 * 1024  # what the hub accepts to download from a provider
+_MEDIA_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<account>[A-Za-z0-9]{2,64})/Messages/[A-Za-z0-9]{2,64}/Media/[A-Za-z0-9]{2,64}$"
+)
+
+
+class MediaTooLarge(ChannelError):
+    """The provider's file is larger than the hub accepts (never retried)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"media larger than {max_bytes} bytes", retryable=False)
+        self.max_bytes = max_bytes
+
+
+def media_url(url: str, *, api_base: str, account_sid: str) -> str | None:
+    """Where to fetch a `MediaUrl{N}`: its path on `api_base` (TWILIO_API_BASE), only when it is
+    a media resource of our own account (None otherwise: never send our credentials elsewhere)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.query or parts.fragment:
+        return None
+    match = _MEDIA_PATH.match(parts.path)
+    if match is None or match["account"] != account_sid:
+        return None
+    return f"{api_base.rstrip('/')}{parts.path}"
+
+
+async def fetch_media(url: str, *, api_base: str, account_sid: str, auth_token: str, timeout: float = 20.0,
+                      max_bytes: int = MAX_MEDIA_BYTES) -> tuple[bytes, str | None]:
+    """Download one inbound media item: (bytes, Content-Type). Raises ChannelError (MediaTooLarge
+    past `max_bytes`); error messages carry statuses and class names, never content."""
+    target = media_url(url, api_base=api_base, account_sid=account_sid)
+    if target is None:
+        raise ChannelError("not a media URL of this Twilio account", retryable=False)
+    # httpx drops the Authorization header when a redirect leaves the origin (Twilio's CDN).
+    async with httpx.AsyncClient(auth=(account_sid, auth_token), timeout=timeout, follow_redirects=True,
+                                 max_redirects=3) as client:
+        try:
+            async with client.stream("GET", target) as resp:
+                if resp.status_code != 200:
+                    raise ChannelError(f"twilio media answered {resp.status_code}",
+                                       retryable=resp.status_code >= 500 or resp.status_code == 429)
+                declared = resp.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise MediaTooLarge(max_bytes)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise MediaTooLarge(max_bytes)
+                    chunks.append(chunk)
+                return b"".join(chunks), resp.headers.get("content-type")
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"twilio media unreachable: {type(exc).__name__}") from exc

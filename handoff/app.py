@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse, json
 
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.clinic_store import SqlClinicDirectory
-from handoff.api import auth, channels, health, patients, triage, voice, webchat
+from handoff.api import attachments, auth, channels, health, patients, triage, voice, webchat
 from handoff.api import clinic as clinic_api
 from handoff.api import inbox as inbox_api
 from handoff.api import metrics as metrics_api
@@ -47,12 +47,15 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     if settings.channel_sandbox:  # the patient simulator; off = every /sandbox route is 404
         app.blueprint(sandbox_api.bp)
     app.blueprint(inbox_api.bp)
+    app.blueprint(attachments.bp)  # staff open/download the files patients send
     app.blueprint(metrics_api.bp)  # manager dashboard data + /dashboard page
     app.blueprint(dashboard_page.bp)
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
-        runtime = await HubRuntime.open(settings)
+        if settings.channel_sandbox:  # the stand-in mail server listens before the e-mail sender is built
+            app.ctx.settings = await sandbox_api.start_mail_stand_in(app)
+        runtime = await HubRuntime.open(app.ctx.settings)
         app.ctx.runtime = runtime
         app.ctx.db, app.ctx.bus, app.ctx.uow, app.ctx.gateway = runtime.db, runtime.bus, runtime.uow, runtime.gateway
         generated = await ensure_admin(runtime.uow, settings.clinic_admin_email, settings.clinic_admin_password)
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     @app.before_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:
         await app.ctx.runtime.close()
+        await sandbox_api.stop_mail_stand_in(app)
 
     @app.exception(Exception)
     async def on_error(request: Request, exc: Exception) -> HTTPResponse:

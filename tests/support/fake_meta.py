@@ -1,4 +1,4 @@
-"""A local server speaking Meta's Graph API for messaging (the provider boundary in tests).
+"""A local server speaking Meta's Graph API for messaging and media (the provider boundary in tests).
 
 It answers like the Graph API does and records every request:
 - `POST /{version}/{phone-number-id}/messages` (WhatsApp Cloud API) → `{"messaging_product",
@@ -10,6 +10,14 @@ respect (reply buttons ≤ 3 with titles ≤ 20, lists ≤ 10 rows with titles �
 ≤ 13 with titles ≤ 20, `tag` with `MESSAGE_TAG`), answering errors shaped like Meta's.
 `closed_window` holds recipients whose standard window is over: a `RESPONSE` to them fails
 with code 10 (subcode 2018278), a `HUMAN_AGENT`-tagged message goes through.
+
+It serves media like the Graph API: `add_media()` registers a WhatsApp Cloud API media item and
+returns its id; `GET /{version}/{media-id}` (bearer token; 401/190 otherwise, 400/100 for an unknown
+id) answers `{"messaging_product", "url", "mime_type", "sha256", "file_size", "id"}` with a
+download URL served here that needs the same bearer token and expires (`media_url_ttl`, 5 minutes
+as Meta documents). `add_cdn_file()` serves an Instagram/Messenger attachment at an
+unauthenticated CDN-style URL. Every media `GET` is recorded in `media_requests` and
+`media_fail_next` makes the next ones fail.
 
 It also plays Meta's side of the webhooks: `post_webhook()` sends a JSON body signed with
 `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret), as Meta does.
@@ -23,9 +31,11 @@ import hmac
 import json
 import os
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -110,6 +120,12 @@ class FakeMeta:
         self.requests: list[dict[str, Any]] = []
         self.fail_next: list[int] = []  # HTTP statuses to answer with, one per coming request
         self.closed_window: set[str] = set()
+        self.media: dict[str, tuple[bytes, str]] = {}  # WhatsApp media id -> (bytes, MIME type)
+        self.cdn: dict[str, tuple[bytes, str]] = {}  # CDN path -> (bytes, content type)
+        self.media_requests: list[dict[str, Any]] = []  # media GETs: kind (lookup|download|cdn), path, status
+        self.media_fail_next: list[int] = []  # HTTP statuses for the coming media lookups
+        self.media_url_ttl = 300.0
+        self._downloads: dict[str, tuple[str, float]] = {}  # download hash -> (media id, expiry)
         self._lock = threading.Lock()
         outer = self
 
@@ -158,6 +174,65 @@ class FakeMeta:
                 self._json(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                                  "messages": [{"id": record["_id"]}]})
 
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                bearer = self.headers.get("Authorization") == f"Bearer {outer.access_token}"
+                record: dict[str, Any] = {"path": parts.path}
+                with outer._lock:
+                    outer.media_requests.append(record)
+                if parts.path.startswith("/cdn/"):
+                    record["kind"] = "cdn"
+                    with outer._lock:
+                        found = outer.cdn.get(parts.path)
+                    return self._file(record, found)
+                if parts.path == "/whatsapp_business/attachments/":
+                    record["kind"] = "download"
+                    if not bearer:
+                        record["status"] = 401
+                        return self._error(401, 190, "Invalid OAuth access token.")
+                    digest = (parse_qs(parts.query).get("hash") or [""])[0]
+                    with outer._lock:
+                        media_id, until = outer._downloads.get(digest, ("", 0.0))
+                        found = outer.media.get(media_id) if until > time.monotonic() else None
+                    return self._file(record, found)
+                record["kind"] = "lookup"
+                media_id = parts.path.removeprefix(f"/{VERSION}/")
+                if not bearer:
+                    record["status"] = 401
+                    return self._error(401, 190, "Invalid OAuth access token.")
+                with outer._lock:
+                    forced = outer.media_fail_next.pop(0) if outer.media_fail_next else None
+                    found = outer.media.get(media_id)
+                if forced is not None:
+                    record["status"] = forced
+                    return self._error(forced, 2 if forced >= 500 else 190, "simulated failure")
+                if found is None or "/" in media_id:
+                    record["status"] = 400
+                    return self._error(400, 100, "Unsupported get request.")
+                digest = uuid.uuid4().hex
+                with outer._lock:
+                    outer._downloads[digest] = (media_id, time.monotonic() + outer.media_url_ttl)
+                data, mime = found
+                record["status"] = 200
+                self._json(200, {
+                    "messaging_product": "whatsapp", "mime_type": mime, "id": media_id,
+                    "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
+                    "url": f"{outer.base_url}/whatsapp_business/attachments/?mid={media_id}&ext={int(time.time())}"
+                           f"&hash={digest}",
+                })
+
+            def _file(self, record: dict[str, Any], found: tuple[bytes, str] | None) -> None:
+                if found is None:
+                    record["status"] = 404
+                    return self._error(404, 100, "Not found")
+                data, content_type = found
+                record["status"] = 200
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def _error(self, status: int, code: int, message: str, subcode: int | None = None) -> None:
                 err: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,
                                        "fbtrace_id": uuid.uuid4().hex[:11]}
@@ -176,6 +251,30 @@ class FakeMeta:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def add_media(self, data: bytes, mime_type: str) -> str:
+        """Register a WhatsApp Cloud API media item; returns its media id (as in `image.id`)."""
+        media_id = str(uuid.uuid4().int)[:16]
+        with self._lock:
+            self.media[media_id] = (data, mime_type)
+        return media_id
+
+    def add_cdn_file(self, data: bytes, content_type: str) -> str:
+        """Serve an Instagram/Messenger attachment; returns its CDN URL (`payload.url`)."""
+        path = f"/cdn/{uuid.uuid4().hex}"
+        with self._lock:
+            self.cdn[path] = (data, content_type)
+        return self.base_url + path
+
+    def expire_media_urls(self) -> None:
+        """Make every download URL handed out so far expire (as Meta's do after 5 minutes)."""
+        with self._lock:
+            self._downloads.clear()
+
+    def media_gets(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Media requests received (optionally only `lookup`, `download` or `cdn` ones)."""
+        with self._lock:
+            return [dict(r) for r in self.media_requests if kind is None or r.get("kind") == kind]
 
     def sign(self, raw: bytes) -> str:
         """`X-Hub-Signature-256` for `raw`."""

@@ -1,8 +1,15 @@
-"""A local server speaking Twilio's Messages and Calls REST API (the provider boundary in tests).
+"""A local server speaking Twilio's Messages, Calls and Media REST API (the provider boundary in tests).
 
 It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` and `.../Calls.json` like Twilio does
 (201 + JSON with `sid`), checks Basic auth, records every request (`requests`, `calls`), and can
 be told to fail the next N calls.
+
+It serves inbound media like Twilio: `add_media()` registers a file under
+`/2010-04-01/Accounts/{sid}/Messages/{MessageSid}/Media/{MediaSid}` and returns the `MediaUrl`
+Twilio would put in the webhook (on api.twilio.com: the hub must rewrite the host to
+TWILIO_API_BASE). A `GET` of that path needs Basic auth (401 otherwise, 404 for unknown media) and
+answers with a redirect to a short-lived CDN URL served here too, as Twilio does; every media `GET`
+is recorded in `media_requests` and `media_fail_next` makes the next ones fail.
 
 It also plays Twilio's side of the webhooks: `sign()` computes `X-Twilio-Signature` as Twilio
 documents it (HMAC-SHA1 with the auth token over the full URL followed by every POST parameter,
@@ -17,9 +24,10 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
@@ -33,6 +41,10 @@ class FakeTwilio:
         self.requests: list[dict[str, str]] = []  # Messages.json
         self.calls: list[dict[str, str]] = []  # Calls.json (call backs placed by attendants)
         self.fail_next: list[int] = []  # statuses to answer with, one per coming request
+        self.media: dict[str, tuple[bytes, str]] = {}  # media path -> (bytes, content type)
+        self.media_requests: list[dict[str, str]] = []  # GETs of media paths: path, status
+        self.media_fail_next: list[int] = []  # statuses for the coming media GETs
+        self._cdn: dict[str, tuple[str, float]] = {}  # CDN token -> (media path, expiry)
         self._lock = threading.Lock()
         outer = self
 
@@ -60,6 +72,48 @@ class FakeTwilio:
                 sid = "SM" + uuid.uuid4().hex
                 self._json(201, {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
                                  "body": form.get("Body"), "account_sid": outer.account_sid})
+
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                if path.startswith("/cdn/"):
+                    return self._cdn_file(path.removeprefix("/cdn/"))
+                expected = "Basic " + base64.b64encode(f"{outer.account_sid}:{outer.auth_token}".encode()).decode()
+                with outer._lock:
+                    known = outer.media.get(path)
+                    record = {"path": path}
+                    outer.media_requests.append(record)
+                    forced = outer.media_fail_next.pop(0) if outer.media_fail_next else None
+                if self.headers.get("Authorization") != expected:
+                    record["status"] = "401"
+                    return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                if forced is not None:
+                    record["status"] = str(forced)
+                    return self._json(forced, {"code": 20500, "message": "simulated failure", "status": forced})
+                if known is None:
+                    record["status"] = "404"
+                    return self._json(404, {"code": 20404, "message": "not found", "status": 404})
+                token = uuid.uuid4().hex
+                with outer._lock:
+                    outer._cdn[token] = (path, time.monotonic() + 300)
+                record["status"] = "307"
+                self.send_response(307)
+                self.send_header("Location", f"{outer.base_url}/cdn/{token}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _cdn_file(self, token: str) -> None:
+                """The short-lived, unauthenticated URL a media GET redirects to."""
+                with outer._lock:
+                    path, until = outer._cdn.get(token, ("", 0.0))
+                    found = outer.media.get(path) if until > time.monotonic() else None
+                if found is None:
+                    return self._json(404, {"message": "expired or unknown"})
+                data, content_type = found
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _call(self, body: str, expected: str) -> None:
                 """Calls resource: To, From and Url or Twiml required; 201 + the call's `sid` (CA…)."""
@@ -90,6 +144,19 @@ class FakeTwilio:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def add_media(self, message_sid: str, data: bytes, content_type: str) -> str:
+        """Serve `data` as a media item of `message_sid`; returns its `MediaUrl` as Twilio sends it."""
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}/Media/ME{uuid.uuid4().hex}"
+        with self._lock:
+            self.media[path] = (data, content_type)
+        return "https://api.twilio.com" + path
+
+    def media_gets(self, url: str) -> int:
+        """How many times the media at `url` (a `MediaUrl`) was requested."""
+        path = urlsplit(url).path
+        with self._lock:
+            return sum(1 for r in self.media_requests if r["path"] == path)
 
     def sign(self, url: str, params: dict[str, str]) -> str:
         """`X-Twilio-Signature` for a POST of `params` to `url`."""
