@@ -4,7 +4,10 @@ This blueprint is registered only when `CHANNEL_SANDBOX` is true: otherwise ever
 route answers 404. What a simulated patient sends goes, signed, through the production
 webhooks over HTTP; what the hub sends back reaches `/sandbox/providers/{twilio,meta}` when
 those providers have no credentials configured (`services.sandbox.with_sandbox_providers`).
-Logs carry ids and counts, never message text or numbers.
+E-mail has no webhook: the simulated patient's mail (a real RFC 5322 message) goes through the
+same parse + persist path as every mail the IMAP poller fetches, and the replies reach the
+stand-in SMTP server (`services.sandbox.SandboxMailServer`, started with the hub by
+`start_mail_stand_in`). Logs carry ids and counts, never message text, numbers or addresses.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, file, json
 
 from connectors import meta
+from connectors.email import PayloadError, normalize_address
 from handoff.api.auth import error, parse_body
 from handoff.domain.identity_match import normalize_phone
 from handoff.services import sandbox as sb
+from handoff.services.email_channel import EmailInbox
 from handoff.settings import Settings
 
 bp = Blueprint("sandbox", url_prefix="/sandbox")
@@ -83,6 +88,48 @@ def _later(app: Sanic[Any, Any], coro: Any) -> None:
             log.warning("sandbox: status report failed (%s)", type(exc).__name__)
 
     app.add_task(run())
+
+
+# --- the stand-in mail provider ----------------------------------------------------------------
+
+
+async def start_mail_stand_in(app: Sanic[Any, Any]) -> Settings:
+    """Start the stand-in SMTP server when e-mail is simulated (no mail server configured) and
+    return the settings with its port, for the hub's `EmailSender`; others as they are."""
+    settings: Settings = app.ctx.settings
+    if "email" not in sb.captured(settings) or getattr(app.ctx, "sandbox_mail", None) is not None:
+        return settings
+    state = _state(app)
+
+    def received(mail_from: str, recipients: list[str], raw: bytes) -> None:
+        shown = sb.render_email(raw)
+        for rcpt in recipients:
+            address = normalize_address(f"<{rcpt}>")
+            if address is not None:
+                state.add("email", address, "out", **shown)
+        log.info("sandbox: mail accepted for %d recipient(s)", len(recipients))
+
+    server = sb.SandboxMailServer(user=settings.email_smtp_user or "", password=settings.email_smtp_password or "",
+                                  sender=settings.email_from or sb.CLINIC_EMAIL, received=received)
+    port = await server.start()
+    app.ctx.sandbox_mail = server
+    return settings.model_copy(update={"email_smtp_port": port})
+
+
+async def stop_mail_stand_in(app: Sanic[Any, Any]) -> None:
+    """Stop the stand-in SMTP server (after the outbox stopped sending)."""
+    server = getattr(app.ctx, "sandbox_mail", None)
+    app.ctx.sandbox_mail = None
+    if server is not None:
+        await server.stop()
+
+
+def _email_inbox(app: Sanic[Any, Any], settings: Settings) -> EmailInbox:
+    inbox = getattr(app.ctx, "sandbox_email_inbox", None)
+    if inbox is None:
+        inbox = app.ctx.sandbox_email_inbox = EmailInbox(app.ctx.uow, settings)
+    assert isinstance(inbox, EmailInbox)
+    return inbox
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -145,6 +192,8 @@ async def send(request: Request) -> HTTPResponse:
     text = body.text.strip() or body.text
     mid = sb.new_id(body.channel)
     state = _state(request.app)
+    if provider == "email":
+        return await _send_email(request, settings, state, user, body.name, text, body.kind)
     if provider == "twilio":
         if not settings.twilio_auth_token:
             return error(409, "not_configured", "o Twilio não está configurado")
@@ -161,6 +210,26 @@ async def send(request: Request) -> HTTPResponse:
     state.add(body.channel, user, "in", text=text, provider_id=mid, status="sent" if ok else "refused")
     log.info("sandbox: %s message %s -> webhook %d", body.channel, mid, resp.status_code)
     return json({"ok": ok, "webhook_status": resp.status_code, "id": mid, "user": user})
+
+
+async def _send_email(request: Request, settings: Settings, state: sb.SandboxState, user: str, name: str | None,
+                      text: str, kind: str) -> HTTPResponse:
+    """A simulated patient's mail: built as a mail client writes it (answering the clinic's last
+    mail), then parsed and persisted exactly as the IMAP poller does with a fetched mail."""
+    if kind != "text":
+        return error(400, "invalid_kind", "e-mail só tem texto")
+    if not next((c["available"] for c in sb.channel_list(settings) if c["channel"] == "email"), False):
+        return error(409, "not_configured", "o e-mail não está configurado")
+    msg_id, raw = sb.patient_email(settings, user, name, text, state.last_mail(user))
+    try:
+        result = await _email_inbox(request.app, settings).ingest(raw)
+    except PayloadError:
+        return error(400, "invalid_user", "endereço de e-mail inválido")
+    ok = result is not None
+    subject = sb.render_email(raw)["subject"]
+    state.add("email", user, "in", text=text, provider_id=msg_id, subject=subject, status="sent" if ok else "refused")
+    log.info("sandbox: email message stored=%s", ok)
+    return json({"ok": ok, "webhook_status": None, "id": msg_id, "user": user})
 
 
 class CallBody(BaseModel):
@@ -231,7 +300,7 @@ async def timeline(request: Request) -> HTTPResponse:
     entries = state.timeline(channel, user, after)
     for entry in state.timeline(channel, user, 0):
         if entry.direction == "out" and entry.provider_id and entry.seq not in state.read_reported \
-                and entry.status == "delivered" and channel not in ("sms", "phone"):
+                and entry.status == "delivered" and channel not in ("sms", "phone", "email"):
             state.read_reported.add(entry.seq)
             entry.status = "read"
             _later(request.app, _report(settings, channel, user, entry, "read"))
@@ -243,8 +312,8 @@ async def _report(settings: Settings, channel: str, user: str, entry: sb.Entry, 
     """Tell the hub's status webhook what happened to one of its messages, as the provider does."""
     if delay:
         await asyncio.sleep(delay)
-    if not entry.provider_id:
-        return
+    if not entry.provider_id or sb.CHANNELS[channel][1] == "email":
+        return  # e-mail has no delivery reports
     if sb.CHANNELS[channel][1] == "twilio":
         url = callback or settings.public_base_url.rstrip("/") + "/channels/twilio/status"
         parts = urlsplit(url)

@@ -9,6 +9,16 @@ credentials are unset, that API is the hub's own stand-in (`/sandbox/providers/t
 Graph API's `/messages`, keeps what it received for the page and reports delivery back through
 the status webhooks, as the provider would.
 
+E-mail has no webhook. When no mail server is configured (`EMAIL_SMTP_HOST` and
+`EMAIL_IMAP_HOST` unset), the stand-in mail provider is `SandboxMailServer`: a real SMTP
+submission server (aiosmtpd) in the hub's own event loop on 127.0.0.1 and a free port, started
+and stopped with the hub, requiring AUTH with per-process credentials; the hub's real
+`EmailSender` submits replies to it and it keeps them for the page. A simulated patient's mail
+is a real RFC 5322 message (`patient_email`: From the patient, To the clinic, its own
+Message-ID, and In-Reply-To/References naming the last reply received, quoted below as a mail
+client does) handed to the same parse + persist path the IMAP poller uses for every fetched mail
+(`services.email_channel.EmailInbox.ingest`): only the IMAP transport is skipped.
+
 State lives in the hub process (bounded): the simulator is a single-process demo tool. The
 stand-in credentials are random per process (nobody outside it can sign a webhook with them). It
 must be off in production (then every /sandbox route answers 404).
@@ -16,21 +26,36 @@ must be off in production (then every /sandbox route answers 404).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
+import logging
 import secrets
 import time
 import uuid
+import warnings
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from twilio.request_validator import RequestValidator
 
 from connectors import meta
+from connectors.email import ThreadRef, bare_id, id_list, normalize_address, reference_chain, reply_subject
 from handoff.domain.identity_match import normalize_phone
 from handoff.settings import Settings
+
+log = logging.getLogger(__name__)
 
 TWILIO_PREFIX = "/sandbox/providers/twilio"
 META_PREFIX = "/sandbox/providers/meta"
@@ -52,7 +77,13 @@ CHANNELS: dict[str, tuple[str, str, str]] = {
     "messenger": ("Messenger", "meta", "scoped"),
     "sms": ("SMS (Twilio)", "twilio", "phone"),
     "phone": ("Telefone (ligação para a URA)", "twilio", "phone"),
+    "email": ("E-mail", "email", "email"),
 }
+MAIL_HOST = "127.0.0.1"
+MAIL_USER = "atende-simulador"  # the stand-in SMTP server's login (the password is random per process)
+CLINIC_EMAIL = "Clínica Exemplo <atendimento@clinica.example>"
+MAX_MAIL_BYTES = 1024 * 1024
+MAX_RECIPIENTS = 10
 MAX_TIMELINES = 500
 MAX_ENTRIES = 300
 TWILIO_MAX_BODY = 1600
@@ -98,6 +129,12 @@ def with_sandbox_providers(settings: Settings) -> Settings:
             meta_graph_api_base=base + META_PREFIX,
             whatsapp_phone_number_id=settings.whatsapp_phone_number_id or PHONE_NUMBER_ID,
         )
+    if not settings.email_smtp_host and not settings.email_imap_host:
+        # The stand-in SMTP server picks its port when it starts (`SandboxMailServer.start`).
+        update.update(
+            email_smtp_host=MAIL_HOST, email_smtp_port=0, email_smtp_user=MAIL_USER, email_smtp_password=_secret(),
+            email_smtp_starttls=False, email_smtp_ssl=False, email_from=settings.email_from or CLINIC_EMAIL,
+        )
     return settings.model_copy(update=update) if update else settings
 
 
@@ -109,6 +146,8 @@ def captured(settings: Settings) -> set[str]:
         out.add("twilio")
     if settings.meta_graph_api_base.rstrip("/") == base + META_PREFIX:
         out.add("meta")
+    if settings.email_smtp_host == MAIL_HOST and settings.email_smtp_user == MAIL_USER:
+        out.add("email")
     return out
 
 
@@ -123,6 +162,8 @@ def channel_list(settings: Settings) -> list[dict[str, Any]]:
                 usable = usable and bool(settings.twilio_whatsapp_from)
             elif channel == "sms":
                 usable = usable and bool(settings.twilio_sms_from)
+        elif provider == "email":  # replies need an SMTP server: the stand-in once it listens, or a real one
+            usable = bool(settings.email_smtp_host and settings.email_smtp_port and settings.email_from)
         else:
             usable = bool(settings.meta_app_secret)
             if channel == "whatsapp_meta":
@@ -140,7 +181,10 @@ def external_id(channel: str, user: str) -> str | None:
 
     The Cloud API names Brazilian mobiles by their `wa_id`: digits, and for many accounts
     without the ninth digit — the simulator does the same, so the hub's matching is exercised.
+    E-mail: the address, lower-cased.
     """
+    if CHANNELS[channel][2] == "email":
+        return normalize_address(user)
     if CHANNELS[channel][2] == "scoped":
         return user if user.isdigit() and 5 <= len(user) <= 32 else None
     phone = normalize_phone(user)
@@ -320,7 +364,9 @@ class Entry:
     template: str | None = None
     call: bool = False
     status: str = "sent"
-    provider_id: str | None = None
+    provider_id: str | None = None  # e-mail: the bare Message-ID
+    subject: str | None = None  # e-mail
+    references: list[str] = field(default_factory=list)  # e-mail: the mail's References (bare ids)
     at: float = field(default_factory=time.time)
 
     def view(self) -> dict[str, Any]:
@@ -446,6 +492,11 @@ class SandboxState:
         """The chat's bubbles after `after` (sequence number)."""
         return [e for e in self._timelines.get((channel, user), []) if e.seq > after]
 
+    def last_mail(self, user: str) -> Entry | None:
+        """The latest mail the clinic sent this simulated address (what the patient answers)."""
+        return next((e for e in reversed(self._timelines.get(("email", user), []))
+                     if e.direction == "out" and e.provider_id), None)
+
     def find(self, provider_id: str) -> tuple[str, str, Entry] | None:
         """The bubble of a message the stand-in API accepted."""
         for (channel, user), entries in self._timelines.items():
@@ -458,3 +509,135 @@ class SandboxState:
 def dumps(body: dict[str, Any]) -> bytes:
     """JSON bytes as Meta sends them (compact, UTF-8)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# --- e-mail: the stand-in mail provider and the simulated patient's mail ----------------------
+
+
+def render_email(raw: bytes) -> dict[str, Any]:
+    """A submitted mail as the patient's mail client shows it: subject and plain text (options
+    arrive as numbered lines), plus its Message-ID and References for the patient's answer."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    text = ""
+    body = msg.get_body(preferencelist=("plain",)) if isinstance(msg, EmailMessage) else None
+    if body is not None:
+        with contextlib.suppress(LookupError, UnicodeError, ValueError, KeyError):
+            text = str(body.get_content())
+    return {"text": text.replace("\r\n", "\n").strip(), "subject": str(msg.get("Subject") or ""),
+            "provider_id": bare_id(str(msg.get("Message-ID") or "")),
+            "references": id_list(str(msg.get("References") or ""))}
+
+
+def _first_line(text: str, limit: int = 60) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "") or "Atendimento"
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def patient_email(settings: Settings, address: str, name: str | None, text: str,
+                  answering: Entry | None) -> tuple[str, bytes]:
+    """(bare Message-ID, raw bytes) of the mail a simulated patient writes, as a mail client
+    writes it: a reply to the clinic's last mail carries In-Reply-To/References and quotes it."""
+    clinic = settings.email_from or CLINIC_EMAIL
+    mail = EmailMessage(policy=policy.SMTP)
+    mail["From"] = Address(display_name=name or "", addr_spec=address)
+    mail["To"] = clinic
+    now = datetime.now(UTC)
+    mail["Date"] = format_datetime(now)
+    msg_id = make_msgid(domain=address.split("@", 1)[1])
+    mail["Message-ID"] = msg_id
+    mail["X-Mailer"] = "atende simulador de pacientes"
+    body = text
+    if answering is not None and answering.provider_id:
+        thread = ThreadRef(answering.provider_id, tuple(answering.references), answering.subject or "")
+        mail["Subject"] = reply_subject(thread.subject)
+        mail["In-Reply-To"] = f"<{thread.message_id}>"
+        mail["References"] = " ".join(f"<{i}>" for i in reference_chain(thread))
+        quoted = "\n".join("> " + line if line else ">" for line in answering.text.splitlines())
+        sent = datetime.fromtimestamp(answering.at, UTC)
+        body = f"{text}\n\nEm {sent:%d/%m/%Y} às {sent:%H:%M}, {clinic} escreveu:\n{quoted}\n"
+    else:
+        mail["Subject"] = _first_line(text)
+    mail.set_content(body)
+    return msg_id.strip("<>"), mail.as_bytes()
+
+
+MailReceived = Callable[[str, list[str], bytes], None]
+
+
+class SandboxMailServer:
+    """The stand-in mail provider: an SMTP submission server (aiosmtpd) in the hub's event loop.
+
+    Listens on 127.0.0.1 (a free port, chosen by the OS), requires AUTH with `user`/`password`
+    (PLAIN/LOGIN; no TLS on loopback), accepts mail only from `sender` and hands every accepted
+    message to `received(mail_from, recipients, raw)`. aiosmtpd's own log (addresses at INFO) is
+    kept to errors: logs never carry personal data.
+    """
+
+    def __init__(self, *, user: str, password: str, sender: str, received: MailReceived) -> None:
+        self.user, self.password = user, password
+        self.sender = sender
+        self.received = received
+        self.port = 0
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> int:
+        """Listen; returns the port."""
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._protocol, MAIL_HOST, 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        log.info("sandbox: stand-in SMTP server on %s:%d", MAIL_HOST, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 5)
+
+    def _protocol(self) -> SMTP:
+        with warnings.catch_warnings():  # AUTH without TLS: deliberate, loopback only
+            warnings.simplefilter("ignore")
+            return SMTP(_MailHandler(self), hostname="sandbox.atende.localhost", authenticator=self._authenticate,
+                        auth_required=True, auth_require_tls=False, data_size_limit=MAX_MAIL_BYTES,
+                        timeout=60)
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = (isinstance(auth_data, LoginPassword)
+              and secrets.compare_digest(auth_data.login, self.user.encode())
+              and secrets.compare_digest(auth_data.password, self.password.encode()))
+        return AuthResult(success=ok, handled=False)
+
+
+class _MailHandler:
+    """aiosmtpd hooks: refuse what a submission server refuses, keep what it accepts."""
+
+    def __init__(self, owner: SandboxMailServer) -> None:
+        self.owner = owner
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802 (aiosmtpd)
+                          mail_options: list[str]) -> str:
+        if normalize_address(f"<{address}>") != normalize_address(self.owner.sender):
+            return "553 5.7.1 Sender address rejected: not owned by user"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802 (aiosmtpd)
+                          rcpt_options: list[str]) -> str:
+        if normalize_address(f"<{address}>") is None:
+            return "553 5.1.3 Bad recipient address syntax"
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return "452 4.5.3 Too many recipients"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd)
+        raw = envelope.original_content or envelope.content
+        if not isinstance(raw, bytes):
+            return "554 5.6.0 Message content rejected"
+        self.owner.received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], raw)
+        return "250 2.0.0 OK: queued"

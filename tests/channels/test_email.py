@@ -283,8 +283,11 @@ async def test_patient_mail_is_answered_in_thread_and_the_answer_threads_back(
         assert again.message["References"] == f"<{first_id}> <{our_id}> <{answer_id}>"
 
         # "4" answers the numbered options: it reaches the bot as the fourth option's payload.
-        options = [r for r in await hub.replies_to(answer_id) if "4. Falar com atendente" in _plain(r.message)]
-        assert options, "after the consent the bot offers what it can do"
+        # (The bot's answer may leave as several mails: wait for the one with the menu.)
+        async def menu() -> list[Received]:
+            return [r for r in smtp.received if r.message["In-Reply-To"] == f"<{answer_id}>"
+                    and "4. Falar com atendente" in _plain(r.message)]
+        options = await wait_for(menu, timeout=150, what="after the consent the bot offers what it can do")
         choice_id, raw = patient_mail(patient, "4\n\n-- \nMaria Souza\nEnviado do meu iPhone\n",
                                       subject="Re: Dúvida", in_reply_to=options[0].message["Message-ID"].strip("<>"))
         hub.deliver(raw)

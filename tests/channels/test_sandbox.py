@@ -2,7 +2,9 @@
 the simulated person sends goes signed through the production webhooks; the hub's replies leave
 through the real senders to the hub's own stand-in provider APIs, which answer like Twilio and
 the Graph API, report delivery back through the status webhooks and show the replies as each
-channel renders them. With the sandbox off every /sandbox route is 404."""
+channel renders them. E-mail: the simulated patient's mail is a real RFC 5322 message taken by the
+same parse + persist path as the IMAP poller's, and the hub's real SMTP sender submits the replies
+to the stand-in SMTP server inside the hub. With the sandbox off every /sandbox route is 404."""
 
 from __future__ import annotations
 
@@ -131,7 +133,7 @@ async def test_simulated_patients_chat_through_the_production_webhooks(tmp_path:
             assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", body)
             assert "fetch(\"http" not in body and "@import" not in body
         channels = {c["channel"]: c for c in (await hub.get("/sandbox/api/channels")).json()["channels"]}
-        assert set(channels) == {"whatsapp", "whatsapp_meta", "instagram", "messenger", "sms", "phone"}
+        assert set(channels) == {"whatsapp", "whatsapp_meta", "instagram", "messenger", "sms", "phone", "email"}
         assert all(c["available"] and c["captured"] for c in channels.values())
 
         typed, e164 = _phone()
@@ -162,6 +164,38 @@ async def test_simulated_patients_chat_through_the_production_webhooks(tmp_path:
         assert bad.status_code == 400
         bad = await hub.post("/sandbox/api/send", {"channel": "instagram", "user": "não-é-id", "text": "oi"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_user"
+        bad = await hub.post("/sandbox/api/send", {"channel": "email", "user": "sem arroba", "text": "oi"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_user"
+        bad = await hub.post("/sandbox/api/send", {"channel": "email", "user": "a@paciente.example", "text": "x",
+                                                   "kind": "button", "payload": "/affirm"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_kind"
+
+        # E-mail: the mail is stored once on channel email (no webhook: the poller's parse + persist).
+        address = f"Sandra.{uuid.uuid4().hex[:6]}@Paciente.example"
+        mail = await hub.send("email", address, "Quero marcar um exame", name="Sandra Lima")
+        assert mail["ok"] and mail["user"] == address.lower()
+        (row,) = await hub.rows(Message.provider_message_id == mail["id"])
+        assert (row.channel, row.direction, row.text) == ("email", "in", "Quero marcar um exame")
+        meta = row.payload["metadata"]
+        assert meta["from"] == address.lower() and meta["to"] == ["atendimento@clinica.example"]
+        assert meta["subject"] == "Quero marcar um exame" and meta["in_reply_to"] == [] and "no_reply" not in meta
+        mail_conv = await hub.conversation("email", address.lower())
+        assert mail_conv is not None and mail_conv.id == row.conversation_id
+        await _reply(hub, mail_conv.id, "Escolha um assunto:", OPTIONS)
+        (shown,) = await _out_entries(hub, "email", address, 1)
+        # The stand-in SMTP server got the hub's real mail: plain text, numbered options, in the thread.
+        assert "Escolha um assunto:" in shown["text"] and "5. Endereço e horário" in shown["text"]
+        assert shown["subject"] == "Re: Quero marcar um exame" and shown["references"] == [mail["id"]]
+        (out_row,) = await hub.rows(Message.conversation_id == mail_conv.id, Message.direction == "out")
+        assert out_row.provider_message_id == shown["provider_id"] and out_row.status == "sent"
+        # The answer threads back (In-Reply-To our mail, quoted text removed) and "2" is the second option.
+        answer = await hub.send("email", address, "2")
+        (row,) = await hub.rows(Message.provider_message_id == answer["id"])
+        assert (row.text, row.payload["payload"]) == ("Falar com atendente", "/request_human")
+        assert row.conversation_id == mail_conv.id and row.payload["metadata"]["typed_choice"] == "2"
+        assert row.payload["metadata"]["in_reply_to"] == [shown["provider_id"]]
+        assert row.payload["metadata"]["quoted_removed"] is True
+        assert row.payload["metadata"]["subject"] == "Re: Quero marcar um exame"
 
         # Replies leave through the real senders and show as each channel renders them.
         for channel in sent:
@@ -280,3 +314,40 @@ async def test_a_simulated_whatsapp_cloud_patient_talks_to_the_real_bot(tmp_path
         if option["id"] == "/request_human":
             conv = await hub.conversation("whatsapp_meta", tap["user"])
             assert conv is not None and conv.state == "queued"
+
+
+async def test_a_simulated_email_patient_talks_to_the_real_bot(tmp_path: Path, bot_stack: BotStack) -> None:
+    async with sandbox_hub(tmp_path, bot=bot_stack) as hub:
+        address = f"paula.{uuid.uuid4().hex[:6]}@paciente.example"
+        sent = await hub.send("email", address, "oi", name="Paula Reis")
+        assert sent["ok"]
+        (first,) = await hub.rows(Message.provider_message_id == sent["id"])
+        assert (first.channel, first.text) == ("email", "oi")
+
+        # The bot's answer leaves through the real SMTP sender and lands in the simulated mailbox.
+        async def answered() -> list[dict[str, Any]]:
+            rows = await hub.rows(Message.conversation_id == first.conversation_id, Message.direction == "out")
+            if not rows or any(r.status != "sent" for r in rows):
+                return []
+            out = [e for e in await hub.timeline("email", address) if e["direction"] == "out"]
+            return out if len(out) == len(rows) else []
+        out = await wait_for(answered, timeout=120, what="the bot's mail in the simulated mailbox")
+        latest = out[-1]
+        assert latest["subject"] == "Re: oi" and latest["references"] == [sent["id"]]
+        options = re.findall(r"^(\d+)\. (.+)$", latest["text"], re.MULTILINE)
+        assert options and options[0][0] == "1" and "Responda com o número da opção." in latest["text"]
+        rows = await hub.rows(Message.conversation_id == first.conversation_id, Message.direction == "out")
+        assert [r.provider_message_id for r in rows] == [e["provider_id"] for e in out]
+
+        # "1" answers the latest mail: it reaches the bot as the first option.
+        answer = await hub.send("email", address, "1")
+
+        async def handled() -> Message | None:
+            (row,) = await hub.rows(Message.provider_message_id == answer["id"])
+            return row if row.status == "processed" else None
+        row = await wait_for(handled, timeout=120, what="the bot handling the numbered answer")
+        buttons = rows[-1].payload["buttons"]
+        assert (row.text, row.payload["payload"]) == (options[0][1], buttons[0]["payload"])
+        assert row.payload["metadata"]["typed_choice"] == "1"
+        assert row.payload["metadata"]["in_reply_to"] == [latest["provider_id"]]
+        assert row.conversation_id == first.conversation_id

@@ -1,9 +1,11 @@
 """The patient simulator in a real browser (Debian chromium via Playwright) against a real hub
 process with CHANNEL_SANDBOX on and no provider credentials, and the real bot: a person chats as
-a WhatsApp Cloud API user (reply buttons), as a Messenger user, and calls the phone menu."""
+a WhatsApp Cloud API user (reply buttons), as a Messenger user, by e-mail (the clinic's mails come
+through the stand-in SMTP server, options numbered), and calls the phone menu."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
@@ -62,6 +64,21 @@ async def test_a_person_chats_on_whatsapp_and_messenger_and_calls_the_clinic(
         await chips.first.click()
         await expect(page.get_by_test_id("sandbox-bubble-in").filter(has_text=title)).to_be_visible()
     await page.screenshot(path=artifacts / "sandbox-messenger.png")
+
+    # E-mail: the clinic's mail shows its subject and plain text; "1" answers the numbered options.
+    await page.get_by_test_id("sandbox-channel-email").check()
+    await expect(page.get_by_test_id("sandbox-bubble-in")).to_have_count(0)
+    await expect(page.get_by_test_id("sandbox-user")).to_have_value(re.compile(r"^[a-z.]+\.\d{4}@paciente\.example$"))
+    await _say(page, "oi")
+    mails = page.get_by_test_id("sandbox-bubble-out")
+    offered = mails.filter(has_text=re.compile(r"^1\. ", re.MULTILINE))
+    await expect(offered.first).to_be_visible(timeout=BOT_REPLY_MS)
+    await expect(offered.first.get_by_test_id("sandbox-subject")).to_have_text("Re: oi")
+    await expect(offered.first).to_contain_text("Responda com o número da opção.")
+    before = await mails.count()
+    await _say(page, "1")
+    await expect(mails).not_to_have_count(before, timeout=BOT_REPLY_MS)  # the bot answered the chosen option
+    await page.screenshot(path=artifacts / "sandbox-email.png")
 
     # The phone: the menu is heard, "2" asks for a call back.
     await page.get_by_test_id("sandbox-channel-phone").check()

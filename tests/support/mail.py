@@ -9,6 +9,8 @@
 - `ImapStoreTrap`: a TCP proxy in front of Dovecot that, while armed, swallows the client's
   command that would set `\\Seen` and reports it; the test then kills the hub at exactly that
   point (mail persisted, not yet marked seen). Everything else passes through untouched.
+- `postfix_dsn`: a delivery status notification (RFC 3464) as Postfix writes it when a message
+  bounces or is delayed — what lands in the clinic's mailbox when one of our replies fails.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +337,57 @@ class ImapStoreTrap:
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def postfix_dsn(original: bytes, recipient: str, *, action: str = "failed", status: str = "5.1.1",
+                reporting_mta: str = "mx.exemplo.com.br", to: str = "atendimento@clinica.example",
+                headers_only: bool | None = None) -> tuple[str, bytes]:
+    """(bare Message-ID, raw bytes) of the DSN Postfix sends back about `original` (the message
+    as we submitted it): `failed` returns the whole message (`message/rfc822`), `delayed` only its
+    headers (`text/rfc822-headers`), as Postfix does by default."""
+    msg_id = make_msgid(domain=reporting_mta)
+    boundary = f"{_random_hex()}.{int(time.time())}/{reporting_mta}"
+    failed = action == "failed"
+    headers_only = (not failed) if headers_only is None else headers_only
+    reply = "550" if status.startswith("5.") else "450"
+    problem = (f"<{recipient}>: host {reporting_mta}[192.0.2.25] said: {reply} {status} <{recipient}>: "
+               f"Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command)")
+    intro = ("I'm sorry to have to inform you that your message could not\nbe delivered to one or more "
+             "recipients. It's attached below." if failed else
+             "####################################################################\n# THIS IS A WARNING ONLY.  "
+             "YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n#############################################"
+             "#######################\n\nYour message could not be delivered for more than 4 hour(s).\n"
+             "It will be retried until it is 5 day(s) old.")
+    original_headers = original.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    parts = [
+        f"--{boundary}\nContent-Description: Notification\nContent-Type: text/plain; charset=us-ascii\n\n"
+        f"This is the mail system at host {reporting_mta}.\n\n{intro}\n\nFor further assistance, please send "
+        f"mail to postmaster.\n\n                   The mail system\n\n{problem}\n",
+        f"--{boundary}\nContent-Description: Delivery report\nContent-Type: message/delivery-status\n\n"
+        f"Reporting-MTA: dns; {reporting_mta}\nX-Postfix-Queue-ID: 4Q{_random_hex()[:9].upper()}\n"
+        f"X-Postfix-Sender: rfc822; {to}\nArrival-Date: {format_datetime(datetime.now(UTC))}\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nOriginal-Recipient: rfc822;{recipient}\nAction: {action}\n"
+        f"Status: {status}\nRemote-MTA: dns; {reporting_mta}\nDiagnostic-Code: smtp; {reply} {status} "
+        f"<{recipient}>: Recipient address rejected: User unknown in virtual mailbox table\n"
+        + ("" if failed else "Will-Retry-Until: Sat, 8 Jun 2024 10:12:00 -0300 (BRT)\n"),
+    ]
+    head = (f"Return-Path: <>\nFrom: MAILER-DAEMON@{reporting_mta} (Mail Delivery System)\n"
+            f"Subject: {'Undelivered Mail Returned to Sender' if failed else 'Delayed Mail (still being retried)'}\n"
+            f"To: {to}\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+            f'Content-Type: multipart/report; report-type=delivery-status;\n\tboundary="{boundary}"\n'
+            f"Content-Transfer-Encoding: 8bit\nMessage-Id: {msg_id}\nDate: {format_datetime(datetime.now(UTC))}\n\n"
+            "This is a MIME-encapsulated message.\n\n")
+    body = (head + "\n".join(parts)).encode()
+    if headers_only:
+        body += (f"\n--{boundary}\nContent-Description: Undelivered Message Headers\n"
+                 f"Content-Type: text/rfc822-headers\n\n").encode() + original_headers.replace(b"\r\n", b"\n")
+    else:
+        body += (f"\n--{boundary}\nContent-Description: Undelivered Message\nContent-Type: message/rfc822\n"
+                 f"Content-Transfer-Encoding: 8bit\n\n").encode() + original.replace(b"\r\n", b"\n")
+    body += f"\n\n--{boundary}--\n".encode()
+    return msg_id.strip("<>"), body.replace(b"\n", b"\r\n")
+
+
+def _random_hex() -> str:
+    """A random hex string (queue ids, boundaries)."""
+    return os.urandom(8).hex()

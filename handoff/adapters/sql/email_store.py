@@ -4,11 +4,13 @@ Every mail we receive or send is a `messages` row on channel `email` whose provi
 Message-ID (`connectors.email.message_key`), so `In-Reply-To`/`References` resolve to rows.
 The thread headers of a conversation are those of the patient's latest mail (stored in its
 `payload.metadata`), so every reply answers the mail that is actually being answered.
+A bounce names the Message-ID of the reply it is about: `sent_reply` finds that reply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -68,4 +70,32 @@ async def conversation_of_thread(session: AsyncSession, keys: Sequence[str]) -> 
         ).first()
         if row is not None:
             return str(row[0]), str(row[1])
+    return None
+
+
+@dataclass(frozen=True)
+class SentReply:
+    """One of our outbound mails, as a bounce refers to it."""
+
+    message_id: int
+    conversation_id: str
+    provider_id: str  # our Message-ID (stored key)
+    address: str  # whom it was sent to: the conversation's address
+
+
+async def sent_reply(session: AsyncSession, keys: Sequence[str]) -> SentReply | None:
+    """Our outbound mail known by the first of these Message-ID keys that is one (None: none is)."""
+    for key in list(dict.fromkeys(keys))[:20]:
+        row = (
+            await session.execute(
+                select(Message.id, Message.conversation_id, ChannelIdentity.external_id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+                .where(Message.channel == CHANNEL, Message.direction == Direction.OUT.value,
+                       Message.provider_message_id == key)
+                .limit(1)
+            )
+        ).first()
+        if row is not None:
+            return SentReply(int(row[0]), str(row[1]), key, str(row[2]))
     return None

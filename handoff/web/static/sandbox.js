@@ -2,7 +2,7 @@
  * What the person types goes through the production webhooks (the hub signs and posts it); the
  * clinic's replies are read back from the stand-in provider APIs and drawn as each channel shows them:
  * WhatsApp Cloud API reply buttons and lists, Messenger/Instagram quick replies, numbered options on
- * Twilio WhatsApp and SMS, and the phone menu for calls. */
+ * Twilio WhatsApp, SMS and e-mail (the mail's plain text, with its subject), and the phone menu for calls. */
 (function () {
   "use strict";
 
@@ -44,6 +44,11 @@
     return s;
   }
   function randomName() { return NAMES[Math.floor(Math.random() * NAMES.length)]; }
+  function mailbox(name) {
+    var slug = (name || "paciente").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[^a-z0-9]+/g, ".").replace(/^\.+|\.+$/g, "");
+    return (slug || "paciente") + "." + randomDigits(4) + "@paciente.example";  /* reserved domain: never delivered */
+  }
   function info(channel) {
     for (var i = 0; i < channels.length; i++) { if (channels[i].channel === channel) { return channels[i]; } }
     return null;
@@ -54,9 +59,14 @@
     var key = personKey(channel);
     if (!saved.people) { saved.people = {}; }
     if (!saved.people[key]) {
-      saved.people[key] = kindOf(channel) === "phone"
-        ? {name: randomName(), user: "+55 11 9" + randomDigits(4) + "-" + randomDigits(4)}
-        : {name: randomName(), user: (channel === "instagram" ? "1784" : "2") + randomDigits(12)};
+      var name = randomName();
+      if (kindOf(channel) === "phone") {
+        saved.people[key] = {name: name, user: "+55 11 9" + randomDigits(4) + "-" + randomDigits(4)};
+      } else if (kindOf(channel) === "email") {
+        saved.people[key] = {name: name, user: mailbox(name)};
+      } else {
+        saved.people[key] = {name: name, user: (channel === "instagram" ? "1784" : "2") + randomDigits(12)};
+      }
       save();
     }
     return saved.people[key];
@@ -95,13 +105,22 @@
   function fillIdentity() {
     var p = person(current);
     var phone = kindOf(current) === "phone";
+    var email = kindOf(current) === "email";
     els.name.value = p.name || "";
     els.user.value = p.user || "";
-    els.userLabel.textContent = phone ? "Telefone (com DDD)" : "Id na página (" + info(current).label + ")";
+    els.userLabel.textContent = phone ? "Telefone (com DDD)"
+      : (email ? "Endereço de e-mail" : "Id na página (" + info(current).label + ")");
     els.preset.disabled = !phone;
-    els.hint.textContent = current === "whatsapp_meta"
-      ? "A API da Meta identifica números brasileiros pelo wa_id, muitas vezes sem o nono dígito; o simulador faz o mesmo."
-      : (phone ? "" : "Instagram e Messenger não informam telefone: é um paciente novo até a equipe unificar os cadastros.");
+    if (current === "whatsapp_meta") {
+      els.hint.textContent = "A API da Meta identifica números brasileiros pelo wa_id, muitas vezes sem o nono dígito; " +
+        "o simulador faz o mesmo.";
+    } else if (email) {
+      els.hint.textContent = "Cada mensagem vira um e-mail de verdade (responde à última mensagem da clínica, com o " +
+        "texto dela citado abaixo). As opções chegam numeradas: responda com o número.";
+    } else {
+      els.hint.textContent = phone ? ""
+        : "Instagram e Messenger não informam telefone: é um paciente novo até a equipe unificar os cadastros.";
+    }
   }
 
   function selectChannel(channel) {
@@ -168,6 +187,12 @@
       var a = document.createElement("a"); a.className = "image"; a.href = entry.image; a.target = "_blank";
       a.rel = "noopener noreferrer"; a.textContent = "🖼 imagem";
       div.appendChild(a);
+    }
+    if (entry.subject) {
+      var subject = document.createElement("span"); subject.className = "subject";
+      subject.setAttribute("data-testid", "sandbox-subject");
+      subject.textContent = entry.subject;
+      div.appendChild(subject);
     }
     var text = document.createElement("span");
     text.setAttribute("data-testid", "sandbox-text-" + entry.direction);
@@ -241,7 +266,8 @@
       if (r.status !== 200) {
         showError((r.data.error && r.data.error.message) || ("Erro " + r.status));
       } else if (!r.data.ok) {
-        showError("O webhook recusou a mensagem (HTTP " + r.data.webhook_status + ").");
+        showError(r.data.webhook_status ? "O webhook recusou a mensagem (HTTP " + r.data.webhook_status + ")."
+                                        : "O hub não guardou a mensagem.");
       }
       poll();
     }).catch(function () { showError("Sem conexão com o hub."); });
