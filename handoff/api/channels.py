@@ -21,10 +21,11 @@ from sanic.response import json as json_response
 
 from connectors import meta, twilio
 from connectors.base import InboundMessage
-from handoff.adapters.sql import channel_store, store
+from handoff.adapters.sql import channel_store
 from handoff.domain.messages import OutboundStatus
 from handoff.services.ingest import accept_inbound
-from handoff.services.unit_of_work import STAFF_TOPIC, UnitOfWork, conversation_topic
+from handoff.services.outbox import record_status_change
+from handoff.services.unit_of_work import UnitOfWork
 
 bp = Blueprint("channels", url_prefix="/channels")
 log = logging.getLogger(__name__)
@@ -78,22 +79,12 @@ async def _apply_statuses(uow: UnitOfWork, reports: list[tuple[tuple[str, ...], 
         async with uow() as (session, events):
             change = await channel_store.apply_provider_status(
                 session, uow.dialect, channels, provider_id, OutboundStatus(status),
-                f"provider error {code}" if code else None,
+                f"provider error {code}" if code else None, error_code=code,
             )
             if change is not None:
                 moved += 1
-                await _record(session, events, change, code)
+                await record_status_change(session, events, change, code)
     return moved
-
-
-async def _record(session: Any, events: Any, change: channel_store.StatusChange, code: str | None) -> None:
-    """Tell the inbox; a failure reported by the provider is also a lifecycle event (audit)."""
-    events.add(conversation_topic(change.conversation_id),
-               {"type": "message_status", "message_id": change.message_id, "status": change.after})
-    if change.after == OutboundStatus.FAILED.value:
-        data = {"message_id": change.message_id, "error_code": code}
-        await store.add_event(session, change.conversation_id, "delivery_failed", "provider", data)
-        events.add(STAFF_TOPIC, {"type": "delivery_failed", "conversation_id": change.conversation_id, **data})
 
 
 # --- Twilio -----------------------------------------------------------------------------
@@ -188,7 +179,7 @@ async def meta_events(request: Request) -> HTTPResponse:
             changes = await channel_store.apply_status_until(
                 session, ctx.uow.dialect, mark.channel, mark.external_user_id, OutboundStatus(mark.status), mark.until)
             for change in changes:
-                await _record(session, events, change, None)
+                await record_status_change(session, events, change, None)
         moved += len(changes)
     summary = {"stored": stored, "duplicates": duplicates, "statuses": moved, "echoes": batch.echoes,
                "ignored": batch.ignored}

@@ -4,6 +4,9 @@ A reply is marked `sending` (committed) before the provider call and `sent` afte
 process dies between those two commits, the reply is sent again on resume: that window is
 one provider round-trip. The web chat is immune (the widget drops ids it already shows);
 provider channels pass our message id where the provider supports idempotency.
+
+The provider's id is recorded in the transaction that marks the reply sent; delivery reports
+the provider sent during the send's round-trip (kept by `channel_store`) are applied there too.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 from connectors.base import Button, ChannelError, ChannelSender, OutboundMessage, OutboundTemplate
-from handoff.adapters.sql import store
+from handoff.adapters.sql import channel_store, store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import Message
 from handoff.domain.messages import OutboundStatus, retry_delay
-from handoff.services.unit_of_work import STAFF_TOPIC, UnitOfWork
+from handoff.services.unit_of_work import STAFF_TOPIC, Events, UnitOfWork, conversation_topic
 from handoff.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,13 +60,22 @@ class Outbox:
                 async with self.uow() as (session, _):
                     outbound = await self._take_next(session, conv_id, owner)
                 continue
-            async with self.uow() as (session, _):
+            async with self.uow() as (session, events):
                 msg = await session.get(Message, message.message_id)
                 if msg is not None:
                     msg.status = OutboundStatus.SENT.value
-                    msg.provider_message_id = provider_id
                     msg.processed_at = utcnow()
                     msg.last_error = None
+                    if provider_id:
+                        # Reports the provider sent before this commit are applied now.
+                        early = await channel_store.record_provider_id(session, self.uow.dialect, msg, provider_id)
+                        for report in early:
+                            await record_status_change(session, events, report.change, report.error_code)
+                        if early:
+                            log.info("%d delivery report(s) that came before the send was recorded applied",
+                                     len(early))
+                    else:
+                        msg.provider_message_id = provider_id
                     await session.flush()
                 outbound = await self._take_next(session, conv_id, owner)
 
@@ -99,6 +111,20 @@ class Outbox:
             await store.release_outbox_lease(session, conv_id, owner, retry_at=retry_at)
             log.info("reply delivery failed (attempt %d); retry in %.1fs", attempts, delay)
             return False
+
+
+async def record_status_change(
+    session: Any, events: Events, change: channel_store.StatusChange, code: str | None
+) -> None:
+    """Tell the inbox that a provider report moved a message; a reported failure is also a
+    `delivery_failed` lifecycle event (actor `provider`). The same as a live report gets in
+    `api/channels.py`."""
+    events.add(conversation_topic(change.conversation_id),
+               {"type": "message_status", "message_id": change.message_id, "status": change.after})
+    if change.after == OutboundStatus.FAILED.value:
+        data = {"message_id": change.message_id, "error_code": code}
+        await store.add_event(session, change.conversation_id, "delivery_failed", "provider", data)
+        events.add(STAFF_TOPIC, {"type": "delivery_failed", "conversation_id": change.conversation_id, **data})
 
 
 def _outbound(row: Message, external_id: str) -> OutboundMessage:

@@ -14,6 +14,9 @@ process that loses the insert does nothing. The actions:
 
 The event type follows the level's threshold: below 100% ``sla_warning``, exactly 100%
 ``sla_breach``, beyond ``escalation``.
+
+The same loop also purges, every `PURGE_INTERVAL_SECONDS`, the delivery reports kept for a
+provider id no message ever took (`channel_store.PENDING_REPORT_TTL`).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.adapters.sql import channel_store, store
 from handoff.adapters.sql import handoff_store as hs
-from handoff.adapters.sql import store
 from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import Conversation
 from handoff.domain import events as ev
@@ -41,6 +44,8 @@ from handoff.services.sla_views import conversation_sla
 from handoff.services.unit_of_work import Events, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+PURGE_INTERVAL_SECONDS = 600.0
 
 
 def _event_type(ratio: float) -> str:
@@ -73,6 +78,7 @@ class SlaMonitor:
                 await self._task
 
     async def _loop(self) -> None:
+        next_purge = 0.0
         while True:
             try:
                 await self.tick()
@@ -80,7 +86,24 @@ class SlaMonitor:
                 raise
             except Exception as exc:  # noqa: BLE001 - next tick retries; never log conversation data
                 log.warning("SLA monitor pass failed: %s", type(exc).__name__)
+            if asyncio.get_running_loop().time() >= next_purge:
+                next_purge = asyncio.get_running_loop().time() + PURGE_INTERVAL_SECONDS
+                try:
+                    await self.purge_stale_reports()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the next purge retries
+                    log.warning("purge of stale delivery reports failed: %s", type(exc).__name__)
             await asyncio.sleep(self.interval)
+
+    async def purge_stale_reports(self, now: datetime | None = None) -> int:
+        """Drop delivery reports that waited longer than `channel_store.PENDING_REPORT_TTL` for
+        their message's provider id (reports about messages that were never ours)."""
+        async with self.uow() as (session, _):
+            purged = await channel_store.purge_pending_reports(session, now)
+        if purged:
+            log.info("purged %d stale delivery report(s)", purged)
+        return purged
 
     async def tick(self, now: datetime | None = None) -> int:
         """Fire every escalation that is due now. Returns how many this process fired."""

@@ -28,6 +28,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Width of a provider's message id (messages, pending_status_reports; migration 0006).
+PROVIDER_ID_LENGTH = 512
+
 # Messages that form contacts for the dashboard (metrics_queries.contact_message; migration 0005).
 CONTACT_MESSAGE = ("direction = 'in' AND sender = 'patient' AND status <> 'routed' "
                    "AND (intent IS NULL OR intent <> 'csat')")
@@ -104,6 +107,7 @@ class Conversation(Base):
     excluded_agents: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     handoff_note: Mapped[str | None] = mapped_column(String(500))
     csat_asked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # awaiting the answer
+    nps_asked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # migration 0007
 
 
 class Message(Base):
@@ -125,7 +129,8 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(3))
     sender: Mapped[str] = mapped_column(String(12))
     channel: Mapped[str] = mapped_column(String(32))
-    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    # 512 since migration 0006 (Instagram ids exceed 128); rows stored earlier may hold `sha256:<hex>`.
+    provider_message_id: Mapped[str | None] = mapped_column(String(PROVIDER_ID_LENGTH))
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16))
@@ -137,6 +142,26 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PendingStatusReport(Base):
+    """A delivery report that matched no message yet (migration 0006).
+
+    The provider may report on a message before the outbox has committed the id it got back;
+    the report waits here and is applied when that id is recorded
+    (`channel_store.record_provider_id`). Purged after `channel_store.PENDING_REPORT_TTL`.
+    """
+
+    __tablename__ = "pending_status_reports"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_message_id", "status", name="uq_pending_status_reports_report"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str] = mapped_column(String(PROVIDER_ID_LENGTH))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class ConversationEvent(Base):
