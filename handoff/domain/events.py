@@ -35,6 +35,8 @@ TAGGED = "tagged"  # {tags, agent_id}
 PRIORITY_CHANGED = "priority_changed"  # {from, to, by}
 CSAT = "csat"  # {score}
 CSAT_REQUESTED = "csat_requested"  # {message_id}
+NPS = "nps"  # {score, message_id}: 0–10, asked right after the CSAT answer
+NPS_REQUESTED = "nps_requested"  # {message_id}
 APPOINTMENT_BOOKED = "appointment_booked"
 
 _TRANSITION_TYPES: dict[Transition, str] = {

@@ -105,6 +105,7 @@ async def enqueue_handoff(
     conv.outcome = None
     conv.excluded_agents = []
     conv.csat_asked_at = None
+    conv.nps_asked_at = None
     # Sticky: the patient's last agent (on any channel) within the window gets it when available.
     sticky = await hs.last_agent_of_patient(session, conv.patient_id, now - timedelta(seconds=config.sticky_seconds))
     if sticky is not None:

@@ -632,6 +632,7 @@ class Inbox:
             conv.resolved_at = None
             conv.outcome = None
             conv.csat_asked_at = None
+            conv.nps_asked_at = None
             conv.assigned_agent_id = None
             conv.assigned_at = None
             notify(events, "handoff", conv, reason=conv.reason, handoff_reason=conv.handoff_reason,

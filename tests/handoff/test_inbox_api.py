@@ -242,10 +242,17 @@ async def test_attendant_flow_end_to_end(backend: Backend, fake_rasa: FakeRasa, 
         await say(p1, "5", payload=payloads[4])
         await eventually(lambda: hub.count(CsatResponse, CsatResponse.conversation_id == c1), what="CSAT recorded")
         rows = await hub.rows(select(CsatResponse).where(CsatResponse.conversation_id == c1))
-        assert [(r.score, r.agent_id) for r in rows] == [(5, ana_id)]
+        assert [(r.score, r.agent_id, r.nps) for r in rows] == [(5, ana_id, None)]
+        # Then the NPS question, as plain text (0–10 do not fit buttons); "9" answers it.
+        nps_q = await p1.wait_for(lambda f: f.get("type") == "message" and f.get("sender") == "system"
+                                  and "de 0 a 10" in (f.get("text") or ""), what="NPS question")
+        assert not nps_q.get("buttons")
+        await say(p1, "9")
+        await eventually(lambda: hub.count(CsatResponse, CsatResponse.conversation_id == c1, CsatResponse.nps == 9),
+                         what="NPS recorded")
         await p1.wait_for(lambda f: f.get("type") == "message" and "avaliação" in (f.get("text") or ""),
                           what="thanks for the rating")
-        assert len(fake_rasa.texts()) == bot_before  # the bot never saw the answer
+        assert len(fake_rasa.texts()) == bot_before  # the bot never saw either answer
         assert (await _conv(hub, c1)).state == "resolved"
 
         # Reopen (staff) puts it back in its queue; illegal moves are 409.
@@ -287,7 +294,7 @@ async def test_attendant_flow_end_to_end(backend: Backend, fake_rasa: FakeRasa, 
         types = await _event_types(hub, c1)
         for expected in ("handoff", "assigned", "agent_reply", "note", "tagged", "patient_message", "wait_patient",
                          "patient_replied", "transfer_queue", "transfer_agent", "resolved", "csat_requested", "csat",
-                         "reopened", "back_to_bot"):
+                         "nps_requested", "nps", "reopened", "back_to_bot"):
             assert expected in types, f"missing {expected} in {types}"
         assert (await _conv(hub, c2)).assigned_agent_id == carla_id
         for feed in (carla_feed, ana_feed, bruno_feed, p1, p2):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from handoff.api.inbox import visible
-from handoff.domain.csat import csat_payload, parse_csat
+from handoff.domain.csat import csat_payload, parse_csat, parse_nps
 from handoff.domain.events import sla_events, transition_event_type
 from handoff.domain.lifecycle import Transition
 from handoff.domain.routing import Strategy
@@ -49,6 +49,23 @@ def test_csat_payloads_round_trip() -> None:
         assert parse_csat(None, csat_payload(n)) == n
     with pytest.raises(ValueError):
         csat_payload(0)
+
+
+@pytest.mark.parametrize(("text", "payload", "score"), [
+    ("10", None, 10),
+    ("0", None, 0),
+    (" 9! ", None, 9),
+    ("Nota 8", None, 8),
+    ("x", '/nps{"score":7}', 7),
+    ("11", None, None),  # out of the scale
+    ("-1", None, None),
+    ("9,5", None, None),
+    ("quero remarcar minha consulta para o dia 10", None, None),  # a new request goes to the bot
+    ("10", '/nps{"score":11}', None),  # a bad payload is not rescued by the text
+    ("5", "/greet", 5),  # another payload: the typed number still answers
+])
+def test_nps_answers(text: str, payload: str | None, score: int | None) -> None:
+    assert parse_nps(text, payload) == score
 
 
 def test_transitions_are_recorded_under_the_contract_names() -> None:

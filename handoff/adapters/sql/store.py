@@ -31,7 +31,7 @@ from handoff.adapters.sql.models import (
     Message,
 )
 from handoff.domain import events
-from handoff.domain.csat import parse_csat
+from handoff.domain.csat import parse_csat, parse_nps
 from handoff.domain.events import transition_event_type
 from handoff.domain.lifecycle import ConversationState, Transition, bot_owns, next_state
 from handoff.domain.messages import Direction, InboundStatus, OutboundStatus, Sender
@@ -81,6 +81,7 @@ class IngestResult:
     duplicate: bool
     to_bot: bool
     csat_score: int | None = None  # the message answered the satisfaction question
+    nps_score: int | None = None  # the message answered the NPS question that follows it
 
 
 def _insert(dialect: str, table: Any) -> Any:
@@ -181,14 +182,22 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
     _, conv = await _identity_and_conversation(session, dialect, msg)
     now = utcnow()
     to_bot = bot_owns(ConversationState(conv.state))
+    # Mail written by a program (auto-reply, bounce: connectors/email.py) is kept for the staff
+    # but is nobody's turn: it answers no question, reopens nothing and starts no SLA clock.
+    automatic = bool((msg.raw_metadata or {}).get("no_reply"))
     # The answer to the satisfaction question asked on resolve is the hub's, not the bot's.
-    csat_score = None
-    if conv.state == ConversationState.RESOLVED.value and conv.csat_asked_at is not None:
+    csat_score = nps_score = None
+    if automatic:
+        pass
+    elif conv.state == ConversationState.RESOLVED.value and conv.csat_asked_at is not None:
         csat_score = parse_csat(msg.text, msg.payload)
-    if csat_score is not None:
+    elif conv.state == ConversationState.RESOLVED.value and conv.nps_asked_at is not None:
+        nps_score = parse_nps(msg.text, msg.payload)
+    survey = csat_score is not None or nps_score is not None
+    if survey:
         to_bot = False
     status = (InboundStatus.PENDING if to_bot else InboundStatus.ROUTED).value
-    if csat_score is not None:
+    if survey:
         status = InboundStatus.PROCESSED.value
     payload: dict[str, Any] = {}
     if msg.payload:
@@ -211,7 +220,7 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
             payload=payload,
             status=status,
             attempts=0,
-            intent="csat" if csat_score is not None else None,
+            intent="csat" if csat_score is not None else "nps" if nps_score is not None else None,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
@@ -227,12 +236,18 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
             )
         ).scalar_one()
         return IngestResult(StoredMessage.of(existing), conv.id, conv.patient_id, True, False)
-    if conv.state == ConversationState.RESOLVED.value:
+    if automatic:
+        pass
+    elif conv.state == ConversationState.RESOLVED.value:
         conv.csat_asked_at = None  # only the very next message can answer the question
+        conv.nps_asked_at = None
         if csat_score is not None:
             session.add(CsatResponse(conversation_id=conv.id, agent_id=conv.last_agent_id, score=csat_score,
                                      created_at=now))
             await add_event(session, conv.id, events.CSAT, "patient", {"score": csat_score, "message_id": new_id})
+        elif nps_score is not None:
+            await _record_nps(session, conv.id, nps_score)
+            await add_event(session, conv.id, events.NPS, "patient", {"score": nps_score, "message_id": new_id})
         else:
             await transition(session, conv, Transition.BACK_TO_BOT, "patient")
     elif not to_bot:  # humans own it: the message is part of the SLA clocks and wakes a waiting agent
@@ -246,7 +261,18 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
         channel=msg.channel, provider_message_id=msg.provider_message_id, text=msg.text, payload=payload,
         status=status, attempts=0, created_at=now,
     )
-    return IngestResult(stored, conv.id, conv.patient_id, False, to_bot, csat_score)
+    return IngestResult(stored, conv.id, conv.patient_id, False, to_bot, csat_score, nps_score)
+
+
+async def _record_nps(session: AsyncSession, conversation_id: str, score: int) -> None:
+    """Complete the conversation's latest satisfaction answer with its NPS score (the question
+    is only asked right after that answer, so the row exists)."""
+    row = (await session.execute(
+        select(CsatResponse).where(CsatResponse.conversation_id == conversation_id)
+        .order_by(CsatResponse.created_at.desc(), CsatResponse.id.desc()).limit(1)
+    )).scalar_one_or_none()
+    if row is not None:
+        row.nps = score
 
 
 # --- bot pipeline -----------------------------------------------------------------------

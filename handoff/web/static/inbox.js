@@ -137,6 +137,7 @@
     slaWarning: "Atenção ao SLA de uma conversa sua.",
     slaBreach: "SLA estourado em uma conversa.",
     csat: function (n) { return "O paciente avaliou o atendimento: " + n + "/5"; },
+    nps: function (n) { return "Nota de recomendação do paciente: " + n + "/10"; },
     tooLong: "Mensagem longa demais (máximo de " + MAX_TEXT + " caracteres).",
     counter: function (n) { return n + "/" + MAX_TEXT; }
   };
@@ -989,9 +990,7 @@
     const attachments = Array.isArray(m.attachments) ? m.attachments : [];
     if (attachments.length) {
       bubble.appendChild(el("ul", { className: "msg-attachments", "aria-label": "Anexos" },
-        attachments.map(function (a) {
-          return el("li", { text: "📎 " + String((a && (a.filename || a.content_type)) || "anexo") });
-        })));
+        attachments.map(function (a, i) { return attachmentItem(m.id, a || {}, i); })));
     }
     let author = SENDERS[sender];
     if (sender === "agent" && m.agent_id !== undefined && m.agent_id !== null) {
@@ -1014,6 +1013,33 @@
       "data-testid": "msg", "data-sender": sender, "data-message-id": m.id }, [bubble, meta]);
     ui.timeline.appendChild(node);
     return node;
+  }
+
+  // -- attachments: links to GET /api/messages/<id>/attachments/<n> (audited, served safely) --
+  const ATTACHMENT_KINDS = [["image/", "imagem"], ["application/pdf", "PDF"], ["audio/", "áudio"],
+    ["video/", "vídeo"]];
+  const THUMBNAIL_TYPES = /^image\/(jpeg|png|gif|webp|\*)$/;
+
+  function attachmentKind(type) {
+    const found = ATTACHMENT_KINDS.find(function (k) { return type.indexOf(k[0]) === 0; });
+    return found ? found[1] : "arquivo";
+  }
+
+  function attachmentItem(messageId, a, i) {
+    const type = String(a.content_type || "").toLowerCase();
+    const name = a.filename ? String(a.filename) : "Anexo " + (i + 1) + " (" + attachmentKind(type) + ")";
+    const href = "/api/messages/" + encodeURIComponent(messageId) + "/attachments/" + i;
+    const image = THUMBNAIL_TYPES.test(type);
+    const link = el("a", { className: "attachment", href: href, "data-testid": "attachment",
+      target: image ? "_blank" : null, rel: image ? "noopener" : null, download: !image,
+      title: "Abrir " + name }, [el("span", {}, [el("span", { "aria-hidden": "true", text: "📎 " }), name])]);
+    if (image) {
+      const thumb = el("img", { className: "attachment-thumb", src: href, alt: "", loading: "lazy",
+        width: "96", height: "96" });
+      thumb.addEventListener("error", function () { thumb.remove(); }, { once: true });
+      link.insertBefore(thumb, link.firstChild);
+    }
+    return el("li", {}, [link]);
   }
 
   function appendNote(data, at) {
@@ -1064,6 +1090,11 @@
       case "escalation": return "Escalonada ao gestor" + (d.level ? " (nível " + d.level + ")" : "");
       case "csat_requested": return "Pesquisa de satisfação enviada";
       case "csat": return "Avaliação do paciente: " + d.score + "/5";
+      case "nps_requested": return "Pergunta de recomendação (0 a 10) enviada";
+      case "nps": return "Recomendação do paciente: " + d.score + "/10";
+      case "delivery_failed":
+        return "Mensagem não entregue ao paciente" + (d.error_code ? " (erro " + d.error_code + ")" : "");
+      case "delivery_delayed": return "Entrega atrasada pelo servidor de e-mail do paciente";
       case "appointment_booked": return "Consulta agendada pelo assistente virtual";
       default: return "";
     }
@@ -1237,6 +1268,8 @@
   }
 
   // ---------------------------------------------------------------- WhatsApp templates
+  const TEMPLATE_SENT = function (name) { return "Modelo “" + name + "” enviado."; };
+
   function channelTemplates(c) {
     const key = c && c.channel === "whatsapp" ? "twilio_content_sid" : "meta_name";
     return (S.templates || []).filter(function (t) { return !!t[key]; });
@@ -1327,6 +1360,8 @@
       scrollToBottom();
       applyConversation(res && res.conversation);
       ui.templatePicker.removeAttribute("data-conv"); // fresh variables for the next one
+      toast(TEMPLATE_SENT(t.name), "ok"); // the picker resets: say what went out
+      announce(TEMPLATE_SENT(t.name));
     } catch (e) {
       if (e.status !== 401) toast(e.message, "error");
       if (e.status === 409) refreshDetail();
@@ -1745,6 +1780,10 @@
       case "csat":
         if (isOpen(frame)) refreshDetail();
         if (mineEvent) toast(T.csat(frame.score), "ok");
+        break;
+      case "nps":
+        if (isOpen(frame)) refreshDetail();
+        if (mineEvent) toast(T.nps(frame.score), "ok");
         break;
       case "sla_warning":
       case "sla_breach":
