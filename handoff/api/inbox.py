@@ -106,6 +106,19 @@ class StaffBody(BaseModel):
     max_per_channel: dict[str, int] = Field(default_factory=dict)
 
 
+class StaffPatchBody(BaseModel):
+    """`PATCH /api/staff/<id>`: only the fields sent change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Literal["attendant", "manager", "admin"] | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+    skills: list[str] | None = Field(default=None, max_length=100)
+    queues: list[str] | None = Field(default=None, max_length=20)
+    max_concurrent: int | None = Field(default=None, ge=1, le=50)
+    max_per_channel: dict[str, int] | None = None
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
@@ -340,14 +353,10 @@ async def create_staff(request: Request) -> HTTPResponse:
     inbox = await _inbox(request)
     if not _EMAIL.match(body.email):
         return error(400, "invalid_body", "invalid or missing fields: email")
-    unknown = sorted(set(body.queues) - set(inbox.config.queue_names))
-    if unknown:
-        return error(400, "unknown_queue", f"unknown queues: {', '.join(unknown)}")
+    refused = _routing_fields_error(inbox, body.queues, body.skills, body.max_per_channel)
+    if refused is not None:
+        return refused
     skills = clean_attributes(body.skills)
-    if len(skills) != len(set(body.skills)):
-        return error(400, "invalid_skills", "skills are kind:value with kind specialty, insurer or unit")
-    if any(v < 1 for v in body.max_per_channel.values()):
-        return error(400, "invalid_body", "invalid or missing fields: max_per_channel")
     try:
         new_id = await staff.create_staff(
             request.app.ctx.uow, body.email, body.name, body.role, body.password, skills=skills,
@@ -357,6 +366,46 @@ async def create_staff(request: Request) -> HTTPResponse:
         return error(409, "email_taken", "já existe uma conta com este e-mail")
     created = next(a for a in await inbox.agents() if a["id"] == new_id)
     return json(created, status=201)
+
+
+def _routing_fields_error(inbox: Inbox, queues: list[str] | None, skills: list[str] | None,
+                          max_per_channel: dict[str, int] | None) -> HTTPResponse | None:
+    """The checks `POST` and `PATCH /api/staff` share (unknown queues, malformed skills, caps)."""
+    unknown = sorted(set(queues or ()) - set(inbox.config.queue_names))
+    if unknown:
+        return error(400, "unknown_queue", f"unknown queues: {', '.join(unknown)}")
+    if skills is not None and len(clean_attributes(skills)) != len(set(skills)):
+        return error(400, "invalid_skills", "skills are kind:value with kind specialty, insurer or unit")
+    if any(v < 1 for v in (max_per_channel or {}).values()):
+        return error(400, "invalid_body", "invalid or missing fields: max_per_channel")
+    return None
+
+
+@bp.get("/staff")
+@require_staff("admin")
+async def list_staff(request: Request) -> HTTPResponse:
+    """Every account, deactivated ones included."""
+    return json(await (await _inbox(request)).staff_accounts())
+
+
+@bp.patch("/staff/<staff_id:int>")
+@require_staff("admin")
+async def update_staff(request: Request, staff_id: int) -> HTTPResponse:
+    """Change role, routing (queues, skills, capacity), password or deactivate an account."""
+    body = parse_body(request, StaffPatchBody)
+    if isinstance(body, HTTPResponse):
+        return body
+    assert isinstance(body, StaffPatchBody)
+    inbox = await _inbox(request)
+    refused = _routing_fields_error(inbox, body.queues, body.skills, body.max_per_channel)
+    if refused is not None:
+        return refused
+    changes = staff.StaffChanges(
+        name=body.name, role=body.role, active=body.active, password=body.password,
+        skills=clean_attributes(body.skills) if body.skills is not None else None, queues=body.queues,
+        max_concurrent=body.max_concurrent, max_per_channel=body.max_per_channel,
+    )
+    return json(await inbox.update_staff(_who(request), staff_id, changes))  # InboxError: see _inbox_error
 
 
 # -- the live socket --------------------------------------------------------------------------------
@@ -413,8 +462,16 @@ async def staff_socket(request: Request, ws: WebsocketImplProtocol) -> None:
             await sock.send({"type": "hello", "me": me})
 
             async def pump() -> None:
+                nonlocal queues
                 async for event in sub:
                     event.pop("topic", None)
+                    if event.get("type") == "account_changed" and event.get("agent_id") == who.id:
+                        # An admin changed this account: a deactivated one stops receiving at
+                        # once (its tokens are already revoked); otherwise its queues may differ.
+                        if not event.get("active"):
+                            await ws.close(code=4401, reason="account disabled")
+                            return
+                        queues = frozenset((await inbox.me(who))["queues"])
                     if visible(event, who, queues):
                         await sock.send(event)
 

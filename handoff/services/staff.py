@@ -130,6 +130,30 @@ async def ensure_demo_staff(uow: UnitOfWork, password: str | None) -> tuple[list
     return created, generated if created else None
 
 
+@dataclass(frozen=True)
+class StaffChanges:
+    """What an admin changes on an account (None: unchanged)."""
+
+    name: str | None = None
+    role: str | None = None
+    active: bool | None = None
+    password: str | None = None
+    skills: Sequence[str] | None = None
+    queues: Sequence[str] | None = None
+    max_concurrent: int | None = None
+    max_per_channel: Mapping[str, int] | None = None
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a new password."""
+    return _hasher.hash(password)
+
+
+async def revoke_all(session: Any, staff_id: int) -> None:
+    """End every session of one account (deactivation, password reset)."""
+    await session.execute(delete(StaffToken).where(StaffToken.staff_id == staff_id))
+
+
 async def revoke(uow: UnitOfWork, token: str) -> None:
     """Invalidate a login token (logout)."""
     async with uow() as (session, _):
