@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
+
 
 @dataclass(frozen=True)
 class Button:
@@ -78,6 +80,42 @@ class ChannelError(Exception):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+MAX_MEDIA_BYTES = 25 * 1024 * 1024  # what the hub accepts to download from a provider
+
+
+class MediaTooLarge(ChannelError):
+    """The provider's file is larger than the hub accepts (never retried)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"media larger than {max_bytes} bytes", retryable=False)
+        self.max_bytes = max_bytes
+
+
+async def download_capped(client: httpx.AsyncClient, url: str, what: str,
+                          max_bytes: int = MAX_MEDIA_BYTES) -> tuple[bytes, str | None]:
+    """GET `url` with `client` (its auth and redirect policy), reading at most `max_bytes`:
+    (bytes, Content-Type). Raises ChannelError — MediaTooLarge past the cap, retryable on 5xx/429
+    — whose message names `what` and the status, never the content."""
+    try:
+        async with client.stream("GET", url) as resp:
+            if resp.status_code != 200:
+                raise ChannelError(f"{what} answered {resp.status_code}",
+                                   retryable=resp.status_code >= 500 or resp.status_code == 429)
+            declared = resp.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise MediaTooLarge(max_bytes)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MediaTooLarge(max_bytes)
+                chunks.append(chunk)
+            return b"".join(chunks), resp.headers.get("content-type")
+    except httpx.HTTPError as exc:
+        raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
 
 
 class ChannelSender(Protocol):

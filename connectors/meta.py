@@ -39,7 +39,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from connectors.base import Attachment, Button, ChannelError, InboundMessage, OutboundMessage, OutboundTemplate
+from connectors.base import (
+    MAX_MEDIA_BYTES,
+    Attachment,
+    Button,
+    ChannelError,
+    InboundMessage,
+    MediaTooLarge,
+    OutboundMessage,
+    OutboundTemplate,
+    download_capped,
+)
 
 GRAPH_API_VERSION = "v21.0"
 DEFAULT_GRAPH_API_BASE = "https://graph.facebook.com"
@@ -606,17 +616,8 @@ class MessengerSender:
 
 # --- media ------------------------------------------------------------------------------
 
-MAX_MEDIA_BYTES = 25 * 1024 * 1024  # what the hub accepts to download from a provider
 MEDIA_PREFIX = "meta-media:"  # how a WhatsApp Cloud API media id is stored as an attachment URL
 _MEDIA_ID = re.compile(r"^[0-9A-Za-z_.-]{1,128}$")
-
-
-class MediaTooLarge(ChannelError):
-    """The provider's file is larger than the hub accepts (never retried)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"media larger than {max_bytes} bytes", retryable=False)
-        self.max_bytes = max_bytes
 
 
 def _download_allowed(url: str, api_base: str) -> bool:
@@ -626,27 +627,6 @@ def _download_allowed(url: str, api_base: str) -> bool:
     if not parts.netloc:
         return False
     return parts.scheme == "https" or (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
-
-
-async def _download(client: httpx.AsyncClient, url: str, what: str, max_bytes: int) -> tuple[bytes, str | None]:
-    try:
-        async with client.stream("GET", url) as resp:
-            if resp.status_code != 200:
-                raise ChannelError(f"{what} answered {resp.status_code}",
-                                   retryable=resp.status_code >= 500 or resp.status_code == 429)
-            declared = resp.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise MediaTooLarge(max_bytes)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in resp.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise MediaTooLarge(max_bytes)
-                chunks.append(chunk)
-            return b"".join(chunks), resp.headers.get("content-type")
-    except httpx.HTTPError as exc:
-        raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
 
 
 async def fetch_whatsapp_media(media_id: str, *, api_base: str, access_token: str, timeout: float = 20.0,
@@ -679,7 +659,7 @@ async def fetch_whatsapp_media(media_id: str, *, api_base: str, access_token: st
         size = data.get("file_size")
         if isinstance(size, int) and not isinstance(size, bool) and size > max_bytes:
             raise MediaTooLarge(max_bytes)
-        content, header_type = await _download(client, url, what, max_bytes)
+        content, header_type = await download_capped(client, url, what, max_bytes)
         return content, _str(data.get("mime_type")) or header_type
 
 
@@ -690,4 +670,4 @@ async def fetch_attachment_url(url: str, *, api_base: str, timeout: float = 20.0
     if not _download_allowed(url, api_base):
         raise ChannelError("not a Meta CDN URL", retryable=False)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, max_redirects=3) as client:
-        return await _download(client, url, "meta cdn", max_bytes)
+        return await download_capped(client, url, "meta cdn", max_bytes)

@@ -30,7 +30,15 @@ import httpx
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from connectors.base import Attachment, ChannelError, InboundMessage, OutboundMessage, OutboundTemplate
+from connectors.base import (
+    MAX_MEDIA_BYTES,
+    Attachment,
+    ChannelError,
+    InboundMessage,
+    OutboundMessage,
+    OutboundTemplate,
+    download_capped,
+)
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 WHATSAPP = "whatsapp"
@@ -260,18 +268,9 @@ class TwilioSender:
 
 # --- media ------------------------------------------------------------------------------
 
-MAX_MEDIA_BYTES = 25 * 1024 * 1024  # what the hub accepts to download from a provider
 _MEDIA_PATH = re.compile(
     r"^/2010-04-01/Accounts/(?P<account>[A-Za-z0-9]{2,64})/Messages/[A-Za-z0-9]{2,64}/Media/[A-Za-z0-9]{2,64}$"
 )
-
-
-class MediaTooLarge(ChannelError):
-    """The provider's file is larger than the hub accepts (never retried)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"media larger than {max_bytes} bytes", retryable=False)
-        self.max_bytes = max_bytes
 
 
 def media_url(url: str, *, api_base: str, account_sid: str) -> str | None:
@@ -296,21 +295,4 @@ async def fetch_media(url: str, *, api_base: str, account_sid: str, auth_token: 
     # httpx drops the Authorization header when a redirect leaves the origin (Twilio's CDN).
     async with httpx.AsyncClient(auth=(account_sid, auth_token), timeout=timeout, follow_redirects=True,
                                  max_redirects=3) as client:
-        try:
-            async with client.stream("GET", target) as resp:
-                if resp.status_code != 200:
-                    raise ChannelError(f"twilio media answered {resp.status_code}",
-                                       retryable=resp.status_code >= 500 or resp.status_code == 429)
-                declared = resp.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    raise MediaTooLarge(max_bytes)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MediaTooLarge(max_bytes)
-                    chunks.append(chunk)
-                return b"".join(chunks), resp.headers.get("content-type")
-        except httpx.HTTPError as exc:
-            raise ChannelError(f"twilio media unreachable: {type(exc).__name__}") from exc
+        return await download_capped(client, target, "twilio media", max_bytes)

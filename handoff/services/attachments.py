@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import meta as meta_api
 from connectors import twilio as twilio_api
-from connectors.base import ChannelError
+from connectors.base import ChannelError, MediaTooLarge
 from handoff.adapters.attachments import PREFIX as LOCAL_PREFIX
 from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.sql.database import utcnow
@@ -196,7 +196,7 @@ class Attachments:
                                                     auth_token=s.twilio_auth_token)
             if channel in META_CDN_CHANNELS:
                 return await meta_api.fetch_attachment_url(source, api_base=s.meta_graph_api_base)
-        except (twilio_api.MediaTooLarge, meta_api.MediaTooLarge) as exc:
+        except MediaTooLarge as exc:
             mb = exc.max_bytes // (1024 * 1024)
             raise InboxError(502, "attachment_too_large", f"o arquivo passa do limite de {mb} MB") from exc
         except ChannelError as exc:

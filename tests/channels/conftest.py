@@ -21,6 +21,7 @@ from tests.conftest import Backend
 from tests.support.fake_meta import FakeMeta
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.hub import make_settings
+from tests.support.mail import Dovecot, SmtpPeer
 from tests.support.net import free_port
 from tests.support.stack import BotStack, start_hub
 
@@ -28,6 +29,8 @@ TWILIO_WHATSAPP_FROM = "whatsapp:+551140000000"
 TWILIO_SMS_FROM = "+551140000001"
 TWILIO_VOICE_FROM = "+551140000002"
 META_VERIFY_TOKEN = "verify-me-please"
+CLINIC = "atendimento@clinica.example"  # the clinic's mailbox (IMAP user, SMTP login, From)
+CLINIC_FROM = f"Clínica Exemplo <{CLINIC}>"
 
 
 @dataclass
@@ -69,6 +72,22 @@ class Hub:
                                                               ChannelIdentity.id == Conversation.identity_id)
                                     .where(ChannelIdentity.channel == channel,
                                            ChannelIdentity.external_id == external_id))).scalar_one_or_none()
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    """One Dovecot for the module; every test reads its own mailbox (user)."""
+    server = Dovecot().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpPeer]:
+    """A fresh SMTP server the hub submits replies to."""
+    peer = SmtpPeer(user=CLINIC).start()
+    yield peer
+    peer.stop()
 
 
 @pytest.fixture

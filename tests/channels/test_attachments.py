@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors import meta, twilio
-from connectors.base import Attachment, ChannelError, InboundMessage
+from connectors.base import Attachment, ChannelError, InboundMessage, MediaTooLarge
 from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.sql.models import AuditLog, Message, StaffUser
 from handoff.services.ingest import accept_inbound
@@ -302,7 +302,7 @@ async def test_twilio_fetch_accepts_only_our_account_and_caps_the_size(providers
     assert twilio.media_url(url, api_base="http://x:1/", account_sid=tw.account_sid) == \
         "http://x:1" + url.removeprefix("https://api.twilio.com")
     assert await twilio.fetch_media(url, **kw) == (data, "image/png")
-    with pytest.raises(twilio.MediaTooLarge):
+    with pytest.raises(MediaTooLarge):
         await twilio.fetch_media(url, **kw, max_bytes=4095)
     with pytest.raises(ChannelError) as wrong:
         await twilio.fetch_media(url, **{**kw, "auth_token": "wrong"})
@@ -330,7 +330,7 @@ async def test_meta_fetch_looks_the_id_up_each_time_and_caps_the_size(providers:
     assert (await asyncio.to_thread(httpx.get, old_url, headers=bearer)).status_code == 404
     assert await meta.fetch_whatsapp_media(media_id, **kw) == (data, "audio/ogg")
     assert len(fm.media_gets("lookup")) == 3
-    with pytest.raises(meta.MediaTooLarge):
+    with pytest.raises(MediaTooLarge):
         await meta.fetch_whatsapp_media(media_id, **kw, max_bytes=2999)
     with pytest.raises(ChannelError):
         await meta.fetch_whatsapp_media(media_id, **{**kw, "access_token": "wrong"})
@@ -340,7 +340,7 @@ async def test_meta_fetch_looks_the_id_up_each_time_and_caps_the_size(providers:
         await meta.fetch_whatsapp_media("../me/messages", **kw)
     cdn = fm.add_cdn_file(data, "image/jpeg")
     assert await meta.fetch_attachment_url(cdn, api_base=fm.base_url) == (data, "image/jpeg")
-    with pytest.raises(meta.MediaTooLarge):
+    with pytest.raises(MediaTooLarge):
         await meta.fetch_attachment_url(cdn, api_base=fm.base_url, max_bytes=100)
     # Plain HTTP elsewhere than the Graph API base is never fetched.
     with pytest.raises(ChannelError):

@@ -21,7 +21,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -35,7 +35,7 @@ from handoff.adapters.sql.database import Database
 from handoff.adapters.sql.migrate import upgrade
 from handoff.adapters.sql.models import AppointmentRow, ChannelIdentity, Conversation, Patient
 from tests.channels.conftest import TWILIO_SMS_FROM, TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
-from tests.channels.test_email import CLINIC, MailHub, mail_hub, patient_mail
+from tests.channels.test_email import MailHub, mail_hub, patient_mail
 from tests.channels.test_meta import messaging_body, msg_event, wa_body, wa_change, wa_msg
 from tests.conftest import Backend
 from tests.support.mail import Dovecot, SmtpPeer
@@ -391,25 +391,13 @@ async def test_booking_and_handoff_through_the_provider_webhooks(
         await _check_outcome(hub.rt.db, hub.base_url, patient)
 
 
-@pytest.fixture(scope="module")
-def flows_dovecot() -> Iterator[Dovecot]:
-    """A Dovecot for this module's mail scenario."""
-    server = Dovecot().start()
-    yield server
-    server.stop()
-
-
 async def test_booking_and_handoff_by_email(
-    tmp_path: Path, flows_dovecot: Dovecot, bot_stack: BotStack
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpPeer, bot_stack: BotStack
 ) -> None:
-    smtp = SmtpPeer(user=CLINIC).start()
-    try:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-        await asyncio.to_thread(upgrade, url)
-        backend = Backend("sqlite", url, None)
-        async with mail_hub(backend, tmp_path, flows_dovecot, smtp, bot=bot_stack) as hub:
-            patient = EmailPatient(hub)
-            await book_then_ask_for_a_person(Chat(patient))
-            await _check_outcome(hub.db, f"http://127.0.0.1:{hub.env['HUB_PORT']}", patient)
-    finally:
-        smtp.stop()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    await asyncio.to_thread(upgrade, url)
+    backend = Backend("sqlite", url, None)
+    async with mail_hub(backend, tmp_path, dovecot, smtp, bot=bot_stack) as hub:
+        patient = EmailPatient(hub)
+        await book_then_ask_for_a_person(Chat(patient))
+        await _check_outcome(hub.db, f"http://127.0.0.1:{hub.env['HUB_PORT']}", patient)

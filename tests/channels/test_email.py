@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +37,7 @@ from handoff.adapters.sql.migrate import upgrade
 from handoff.adapters.sql.models import ChannelIdentity, Conversation, Message
 from handoff.services.email_channel import tls_context
 from handoff.settings import Settings
+from tests.channels.conftest import CLINIC, CLINIC_FROM
 from tests.conftest import Backend
 from tests.support.hub import wait_for
 from tests.support.mail import Dovecot, ImapStoreTrap, Received, SmtpPeer, self_signed_cert
@@ -46,27 +47,8 @@ from tests.support.stack import BotStack, Proc, start_hub
 # aiosmtpd warns that AUTH without TLS is unsafe: true, and fine for a loopback test server.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
-CLINIC = "atendimento@clinica.example"
-CLINIC_FROM = f"Clínica Exemplo <{CLINIC}>"
-
 
 # --- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    """One Dovecot for the module; every test reads its own mailbox (user)."""
-    server = Dovecot().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpPeer]:
-    """A fresh SMTP server the hub submits replies to."""
-    peer = SmtpPeer(user=CLINIC).start()
-    yield peer
-    peer.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -24,29 +23,14 @@ from sqlalchemy import select
 
 from connectors.email import Bounce, parse_bounce, parse_email, status_code
 from handoff.adapters.sql.models import ConversationEvent, Message
-from tests.channels.test_email import CLINIC, MailHub, mail_hub, patient_mail
+from tests.channels.conftest import CLINIC
+from tests.channels.test_email import MailHub, mail_hub, patient_mail
 from tests.conftest import Backend
 from tests.support.hub import wait_for
 from tests.support.mail import Dovecot, SmtpPeer, postfix_dsn
 from tests.support.stack import BotStack
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    """One Dovecot for the module; every test reads its own mailbox (user)."""
-    server = Dovecot().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpPeer]:
-    """A fresh SMTP server the hub submits replies to."""
-    peer = SmtpPeer(user=CLINIC).start()
-    yield peer
-    peer.stop()
 
 
 def _address() -> str:
