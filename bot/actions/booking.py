@@ -987,7 +987,7 @@ class BookingFlow:
             else:
                 if pid is None:
                     return await self.no_identity(ctx)
-                appt = await self.api.book(pid, slot["slot_id"])
+                appt = await self.api.book(pid, slot["slot_id"], self.tracker.sender_id)
         except ClinicApiError as exc:
             log.info("booking: %s refused status=%s code=%s", ctx.get("mode"), exc.status, exc.code)
             if exc.status == 409 and exc.code == "slot_taken":

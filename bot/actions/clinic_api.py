@@ -192,9 +192,13 @@ class ClinicApi:
 
     # -- appointments ----------------------------------------------------------------------
 
-    async def book(self, pid: int, slot_id: str) -> dict[str, Any]:
-        """Book a free slot; raises ClinicApiError(409, "slot_taken") when someone got it first."""
-        body = {"patient_id": int(pid), "slot_id": slot_id}
+    async def book(self, pid: int, slot_id: str, conversation_id: str | None = None) -> dict[str, Any]:
+        """Book a free slot; raises ClinicApiError(409, "slot_taken") when someone got it first.
+        `conversation_id` (the hub's conversation = the Rasa sender) lets the hub record the
+        booking in that conversation's timeline (a bot conversion for the dashboard)."""
+        body: dict[str, Any] = {"patient_id": int(pid), "slot_id": slot_id}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
         return await self._request("POST", "/appointments", body=body)
 
     async def confirm(self, appt_id: int, pid: int | None = None) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from handoff.domain.clinic.entities import (
 )
 from handoff.services import staff
 from handoff.services.clinic import ClinicError, ClinicService, OfferedSlot
+from handoff.services.conversions import record_bot_booking
 
 bp = Blueprint("clinic", url_prefix="/api/clinic")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -235,6 +236,9 @@ class BookBody(BaseModel):
 
     patient_id: StrictInt = Field(gt=0)
     slot_id: str = Field(min_length=1, max_length=40)
+    # The bot's conversation (its Rasa sender id): the booking is recorded in its timeline. An id
+    # that names no conversation of this patient is ignored: it never costs the patient the slot.
+    conversation_id: str | None = Field(default=None, max_length=64)
 
 
 class AppointmentActionBody(BaseModel):
@@ -413,6 +417,8 @@ async def post_appointment(request: Request) -> HTTPResponse:
     assert isinstance(body, BookBody)
     appt = await _clinic(request).book(body.patient_id, body.slot_id)
     await _audit(request, "clinic.appointment.book", f"appointment:{appt.id}")
+    if body.conversation_id:
+        await record_bot_booking(request.app.ctx.uow, body.conversation_id, body.patient_id, appt.id)
     return await _appointment_response(request, appt, status=201)
 
 

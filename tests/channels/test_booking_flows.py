@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from handoff.adapters.sql.database import Database
 from handoff.adapters.sql.migrate import upgrade
-from handoff.adapters.sql.models import AppointmentRow, ChannelIdentity, Conversation, Patient
+from handoff.adapters.sql.models import AppointmentRow, ChannelIdentity, Conversation, ConversationEvent, Patient
 from tests.channels.conftest import TWILIO_SMS_FROM, TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
 from tests.channels.test_email import MailHub, mail_hub, patient_mail
 from tests.channels.test_meta import messaging_body, msg_event, wa_body, wa_change, wa_msg
@@ -362,6 +362,10 @@ async def _check_outcome(database: Database, base_url: str, patient: ChannelPati
     (appointment,) = await _the_patients_booking(database, patient.channel, patient.external_id)
     assert appointment.status == "scheduled" or appointment.status == "confirmed", appointment.status
     conv = await _wait_handed_off(database, patient)
+    async with database.session() as s:
+        booked = (await s.execute(select(ConversationEvent).where(
+            ConversationEvent.conversation_id == conv.id, ConversationEvent.type == "appointment_booked"))).scalars()
+        assert [(e.actor, e.data) for e in booked] == [("bot", {"appointment_id": appointment.id})]
     queue = await _queue(base_url, "test-password-123")
     (item,) = [i for i in queue if i.get("conversation_id", i.get("id")) == conv.id]
     assert item["channel"] == patient.channel and item["reason"] == "human", item
