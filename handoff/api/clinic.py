@@ -422,30 +422,31 @@ async def post_appointment(request: Request) -> HTTPResponse:
     return await _appointment_response(request, appt, status=201)
 
 
-@bp.post("/appointments/<appointment_id:int>/confirm")
-@require_service_or_staff()
-async def post_confirm(request: Request, appointment_id: int) -> HTTPResponse:
-    """Confirm attendance (idempotent)."""
+async def _appointment_action(request: Request, appointment_id: int, action: str) -> HTTPResponse:
+    """Confirm or cancel; the optional body names the patient who must own the appointment."""
     body = _optional_body(request, AppointmentActionBody)
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, AppointmentActionBody)
-    appt = await _clinic(request).confirm(appointment_id, body.patient_id)
-    await _audit(request, "clinic.appointment.confirm", f"appointment:{appt.id}")
+    service = _clinic(request)
+    change = service.confirm if action == "confirm" else service.cancel
+    appt = await change(appointment_id, body.patient_id)
+    await _audit(request, f"clinic.appointment.{action}", f"appointment:{appt.id}")
     return await _appointment_response(request, appt)
+
+
+@bp.post("/appointments/<appointment_id:int>/confirm")
+@require_service_or_staff()
+async def post_confirm(request: Request, appointment_id: int) -> HTTPResponse:
+    """Confirm attendance (idempotent)."""
+    return await _appointment_action(request, appointment_id, "confirm")
 
 
 @bp.post("/appointments/<appointment_id:int>/cancel")
 @require_service_or_staff()
 async def post_cancel(request: Request, appointment_id: int) -> HTTPResponse:
     """Cancel before the start time (idempotent); frees the slot."""
-    body = _optional_body(request, AppointmentActionBody)
-    if isinstance(body, HTTPResponse):
-        return body
-    assert isinstance(body, AppointmentActionBody)
-    appt = await _clinic(request).cancel(appointment_id, body.patient_id)
-    await _audit(request, "clinic.appointment.cancel", f"appointment:{appt.id}")
-    return await _appointment_response(request, appt)
+    return await _appointment_action(request, appointment_id, "cancel")
 
 
 @bp.post("/appointments/<appointment_id:int>/reschedule")
