@@ -85,3 +85,46 @@ async def inbox_css(request: Request) -> HTTPResponse:
     """The stylesheet of /inbox and /login."""
     return await file(WEB / "static" / "inbox.css", mime_type="text/css; charset=utf-8",
                       headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+# -- admin page: the clinic team /equipe ------------------------------------------------------------
+# Data and changes go through the staff API (`GET/POST /api/staff`, `PATCH /api/staff/<id>`, admins
+# only); the page itself only checks the session and the role, like /dashboard.
+
+from sanic.response import html  # noqa: E402
+
+TEAM_FORBIDDEN_PAGE = """<!doctype html>
+<html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Acesso restrito — atende</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/equipe/team.css"></head>
+<body class="team"><main class="forbidden" data-testid="team-forbidden"><h1>Acesso restrito</h1>
+<p>A gestão da equipe é acessível somente a administradores.</p>
+<p><a href="/inbox">Ir para a caixa de entrada</a></p></main></body></html>
+"""
+
+
+@bp.get("/equipe")
+async def team_page(request: Request) -> HTTPResponse:
+    """Staff accounts (admins); `/login?next=/equipe` without a session, a 403 page for other roles."""
+    token, _ = credentials(request)
+    who = await staff.identify(request.app.ctx.uow, token) if token else None
+    if who is None:
+        target = request.path + (f"?{request.query_string}" if request.query_string else "")
+        return redirect(f"/login?next={quote(target, safe='')}", headers={"Cache-Control": "no-store"})
+    if who.role != "admin":
+        return html(TEAM_FORBIDDEN_PAGE, status=403, headers=STAFF_HEADERS)
+    return await file(WEB / "templates" / "team.html", mime_type="text/html; charset=utf-8", headers=STAFF_HEADERS)
+
+
+@bp.get("/equipe/team.js")
+async def team_js(request: Request) -> HTTPResponse:
+    """The team page's script."""
+    return await file(WEB / "static" / "team.js", mime_type="application/javascript; charset=utf-8",
+                      headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/equipe/team.css")
+async def team_css(request: Request) -> HTTPResponse:
+    """The team page's stylesheet."""
+    return await file(WEB / "static" / "team.css", mime_type="text/css; charset=utf-8",
+                      headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})

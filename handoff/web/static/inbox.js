@@ -326,6 +326,7 @@
     notifyBtn: $('[data-testid="notify-enable"]'),
     meName: $('[data-testid="me-name"]'),
     dashLink: $('[data-testid="dashboard-link"]'),
+    teamLink: $('[data-testid="team-link"]'),
     logout: $('[data-testid="logout"]'),
     tabs: $all('[role="tab"]'),
     queueList: $('[data-testid="queue-list"]'),
@@ -1633,6 +1634,7 @@
     S.me = me;
     ui.meName.textContent = me.name || me.email || "";
     ui.dashLink.hidden = !SUPERVISORS[me.role];
+    ui.teamLink.hidden = me.role !== "admin";
     setPresence(me.presence);
   }
 
