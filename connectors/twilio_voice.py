@@ -96,6 +96,14 @@ def _say(node: VoiceResponse | Gather, text: str) -> None:
     node.say(text, language=LANGUAGE)
 
 
+def _say_and_hang_up(text: str) -> str:
+    """TwiML that says `text` and ends the call."""
+    response = VoiceResponse()
+    _say(response, text)
+    response.hangup()
+    return str(response)
+
+
 def _gather(action_url: str) -> Gather:
     return Gather(input="dtmf speech", num_digits=1, action=action_url, method="POST", language=LANGUAGE,
                   timeout=6, speech_timeout="auto", hints="marcar consulta, retorno, emergência")
@@ -134,29 +142,20 @@ def booking_twiml(*, whatsapp: str | None, action_url: str) -> str:
 
 def callback_twiml() -> str:
     """Option 2 accepted: someone will call back."""
-    response = VoiceResponse()
-    _say(response, "Pronto! Anotamos seu pedido. Uma pessoa da nossa equipe vai ligar de volta para este número "
-                   "assim que possível, no horário de atendimento. Até logo!")
-    response.hangup()
-    return str(response)
+    return _say_and_hang_up("Pronto! Anotamos seu pedido. Uma pessoa da nossa equipe vai ligar de volta para este "
+                            "número assim que possível, no horário de atendimento. Até logo!")
 
 
 def no_caller_twiml() -> str:
     """Option 2 from a hidden number: nobody to call back."""
-    response = VoiceResponse()
-    _say(response, "Não conseguimos identificar o número de onde você está ligando. "
-                   "Por favor, fale com a gente pelo WhatsApp ou pelo chat do site. Até logo!")
-    response.hangup()
-    return str(response)
+    return _say_and_hang_up("Não conseguimos identificar o número de onde você está ligando. "
+                            "Por favor, fale com a gente pelo WhatsApp ou pelo chat do site. Até logo!")
 
 
 def emergency_twiml() -> str:
     """Option 9: the clinic is not an emergency service."""
-    response = VoiceResponse()
-    _say(response, "Se for uma emergência, desligue e ligue agora para o SAMU, no 1 9 2, "
-                   "ou vá ao pronto-socorro mais próximo.")
-    response.hangup()
-    return str(response)
+    return _say_and_hang_up("Se for uma emergência, desligue e ligue agora para o SAMU, no 1 9 2, "
+                            "ou vá ao pronto-socorro mais próximo.")
 
 
 def invalid_twiml(menu_url: str) -> str:
