@@ -185,13 +185,12 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
     # Mail written by a program (auto-reply, bounce: connectors/email.py) is kept for the staff
     # but is nobody's turn: it answers no question, reopens nothing and starts no SLA clock.
     automatic = bool((msg.raw_metadata or {}).get("no_reply"))
+    after_resolve = conv.state == ConversationState.RESOLVED.value and not automatic
     # The answer to the satisfaction question asked on resolve is the hub's, not the bot's.
     csat_score = nps_score = None
-    if automatic:
-        pass
-    elif conv.state == ConversationState.RESOLVED.value and conv.csat_asked_at is not None:
+    if after_resolve and conv.csat_asked_at is not None:
         csat_score = parse_csat(msg.text, msg.payload)
-    elif conv.state == ConversationState.RESOLVED.value and conv.nps_asked_at is not None:
+    elif after_resolve and conv.nps_asked_at is not None:
         nps_score = parse_nps(msg.text, msg.payload)
     survey = csat_score is not None or nps_score is not None
     if survey:
@@ -236,9 +235,7 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
             )
         ).scalar_one()
         return IngestResult(StoredMessage.of(existing), conv.id, conv.patient_id, True, False)
-    if automatic:
-        pass
-    elif conv.state == ConversationState.RESOLVED.value:
+    if after_resolve:
         conv.csat_asked_at = None  # only the very next message can answer the question
         conv.nps_asked_at = None
         if csat_score is not None:
@@ -250,7 +247,7 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
             await add_event(session, conv.id, events.NPS, "patient", {"score": nps_score, "message_id": new_id})
         else:
             await transition(session, conv, Transition.BACK_TO_BOT, "patient")
-    elif not to_bot:  # humans own it: the message is part of the SLA clocks and wakes a waiting agent
+    elif not to_bot and not automatic:  # humans own it: part of the SLA clocks, wakes a waiting agent
         await add_event(session, conv.id, events.PATIENT_MESSAGE, "patient", {"message_id": new_id})
         if conv.state == ConversationState.WAITING_PATIENT.value:
             await transition(session, conv, Transition.PATIENT_REPLIED, "patient")
