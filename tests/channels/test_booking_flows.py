@@ -17,7 +17,6 @@ my appointment", and a request for a person that lands in the clinic's queue wit
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 import time
 import uuid
@@ -38,6 +37,7 @@ from tests.channels.conftest import TWILIO_SMS_FROM, TWILIO_WHATSAPP_FROM, Hub, 
 from tests.channels.test_email import MailHub, mail_hub, patient_mail
 from tests.channels.test_meta import messaging_body, msg_event, wa_body, wa_change, wa_msg
 from tests.conftest import Backend
+from tests.e2e.test_bot_flows_webchat import valid_cpf
 from tests.support.mail import Dovecot, SmtpPeer
 from tests.support.stack import BotStack
 
@@ -283,15 +283,6 @@ class Chat:
                     return await self._turn(before)
         offered = [o.title for r in self.last for o in r.options]
         raise AssertionError(f"no option {what} on {self.patient.channel}; offered: {offered}")
-
-
-def valid_cpf() -> str:
-    """A random CPF with correct check digits (never one of the demo clinic's patients)."""
-    digits = [random.randint(0, 9) for _ in range(9)]
-    for length in (9, 10):
-        total = sum(d * w for d, w in zip(digits, range(length + 1, 1, -1), strict=True))
-        digits.append((total * 10 % 11) % 10)
-    return "".join(map(str, digits))
 
 
 async def book_then_ask_for_a_person(chat: Chat) -> None:
