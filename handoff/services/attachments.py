@@ -3,9 +3,10 @@
 Who may open one: whoever the inbox shows the message to. The inbox shows a conversation's
 history together with the patient's other conversations (`Inbox.detail`), so a message is visible
 to a staff member who may view its conversation or any other conversation of the same patient
-(`Inbox._can_view`: supervisors; the holder and the last agent; members of its queue; anyone who
-acted on it). Every successful open writes an `audit_log` row (`download_attachment`, subject
-`message:<id>/attachment:<n>`: ids only) in the same transaction as the final read.
+(`Inbox.can_view_history_of`; per conversation: supervisors, the holder and the last agent,
+members of its queue, anyone who acted on it). Every successful open writes an `audit_log`
+row (`download_attachment`, subject `message:<id>/attachment:<n>`: ids only) in the same
+transaction as the final read.
 
 Where the bytes come from: files already in the `AttachmentStore` (e-mail attachments, and
 provider media fetched before) are read locally. Provider media — Twilio `MediaUrl{N}`, WhatsApp
@@ -35,7 +36,7 @@ from connectors.base import ChannelError, MediaTooLarge
 from handoff.adapters.attachments import PREFIX as LOCAL_PREFIX
 from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.sql.database import utcnow
-from handoff.adapters.sql.models import AuditLog, Conversation, Message, StaffUser
+from handoff.adapters.sql.models import AuditLog, Conversation, Message
 from handoff.services.email_channel import attachments_root
 from handoff.services.inbox import Inbox, InboxError
 from handoff.services.staff import StaffIdentity
@@ -103,12 +104,12 @@ class Attachments:
         401 inactive account, 403 not visible, 404 unknown message/attachment, 502 provider
         failure (or file too large), 503 provider not configured."""
         async with self.uow() as (session, _):
-            row = await self.inbox._me(session, who)
+            row = await self.inbox.active_staff_row(session, who)
             msg = await session.get(Message, message_id)
             if msg is None:
                 raise InboxError(404, "not_found", "mensagem não encontrada")
             conv = await session.get(Conversation, msg.conversation_id)
-            if conv is None or not await self._visible(session, row, conv):
+            if conv is None or not await self.inbox.can_view_history_of(session, row, conv):
                 raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
             entry = self._entry(msg, index)
             if entry is not None:
@@ -144,18 +145,6 @@ class Attachments:
         return self._opened(data, {**entry, "content_type": content_type}, index)
 
     # -- helpers ----------------------------------------------------------------------------
-
-    async def _visible(self, session: AsyncSession, row: StaffUser, conv: Conversation) -> bool:
-        """The inbox's rule: this conversation, or another of the same patient shown with it."""
-        if await self.inbox._can_view(session, row, conv):
-            return True
-        siblings = (await session.execute(
-            select(Conversation).where(Conversation.patient_id == conv.patient_id, Conversation.id != conv.id)
-        )).scalars().all()
-        for sibling in siblings:
-            if await self.inbox._can_view(session, row, sibling):
-                return True
-        return False
 
     @staticmethod
     def _entry(msg: Message, index: int) -> dict[str, Any] | None:

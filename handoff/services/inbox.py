@@ -184,6 +184,23 @@ class Inbox:
         )
         return acted.first() is not None
 
+    async def can_view_history_of(self, session: AsyncSession, row: StaffUser, conv: Conversation) -> bool:
+        """Whether `row` sees `conv`'s messages: the conversation view (`detail`) shows the
+        patient's whole history, so seeing any conversation of the patient is enough."""
+        if await self._can_view(session, row, conv):
+            return True
+        siblings = (await session.execute(
+            select(Conversation).where(Conversation.patient_id == conv.patient_id, Conversation.id != conv.id)
+        )).scalars().all()
+        for sibling in siblings:
+            if await self._can_view(session, row, sibling):
+                return True
+        return False
+
+    async def active_staff_row(self, session: AsyncSession, who: StaffIdentity) -> StaffUser:
+        """The caller's account row (InboxError 401 when it was deactivated)."""
+        return await self._me(session, who)
+
     async def _me(self, session: AsyncSession, who: StaffIdentity) -> StaffUser:
         row = await session.get(StaffUser, who.id, populate_existing=True)
         if row is None or not row.active:
