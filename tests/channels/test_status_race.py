@@ -151,7 +151,7 @@ async def _report(rt: HubRuntime, channels: tuple[str, ...], provider_id: str, s
     async with rt.db.session() as s:
         return await channel_store.apply_provider_status(
             s, rt.uow.dialect, channels, provider_id, OutboundStatus(status),
-            f"provider error {code}" if code else None)
+            f"provider error {code}" if code else None, error_code=code)
 
 
 async def _record(rt: HubRuntime, message_id: int, provider_id: str) -> tuple[list[channel_store.AppliedReport],
@@ -277,7 +277,8 @@ async def test_report_and_recording_of_one_id_are_serialized(backend: Backend) -
         session = await webhook_session.__aenter__()
         try:
             assert await channel_store.apply_provider_status(
-                session, rt.uow.dialect, TWILIO, sid, OutboundStatus.FAILED, "provider error 63016") is None
+                session, rt.uow.dialect, TWILIO, sid, OutboundStatus.FAILED, "provider error 63016",
+                error_code="63016") is None
             outbox = asyncio.create_task(_record(rt, reply.id, sid))
             await asyncio.sleep(1.0)
             assert not outbox.done()

@@ -109,8 +109,8 @@ async def apply_provider_status(
 
     None when the report does not move the message forward, or when no message has that id
     yet: then the report is kept (once per channel of `channels`, the channels sharing the
-    provider's ids) until the outbox records the id or `PENDING_REPORT_TTL` passes. The error
-    code defaults to the one in `error` ("provider error <code>").
+    provider's ids) until the outbox records the id or `PENDING_REPORT_TTL` passes, with
+    `error_code` (the provider's code, applied later as "provider error <code>").
     """
     await _lock_provider_id(session, dialect, provider_message_id)
     q = select(Message).where(
@@ -124,8 +124,6 @@ async def apply_provider_status(
     if row is not None:
         return _apply(row, status, error)
     if status != OutboundStatus.SENT:  # the outbox marks the message sent itself
-        if error_code is None and error and error.startswith("provider error "):
-            error_code = error.removeprefix("provider error ")
         await _keep_pending(session, dialect, channels, provider_message_id, status, error_code)
     return None
 
