@@ -1,4 +1,4 @@
-"""Shared fixtures: real databases (SQLite file, PostgreSQL + Redis) and the real bot stack."""
+"""Shared fixtures: real databases (SQLite file, PostgreSQL + Redis), the real bot stack and Debian chromium."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, Playwright, async_playwright
 
 from handoff.adapters.sql.migrate import upgrade
 from tests.support.net import TcpProxy
@@ -19,6 +20,9 @@ collect_ignore = ["bot"]  # run by the bot environment (make test-bot)
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,19 @@ async def proxy(bot_stack: BotStack) -> AsyncIterator[TcpProxy]:
     p = TcpProxy(bot_stack.rasa.port).start()
     yield p
     p.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian chromium, headless (never `playwright install`: the machine has no internet)."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: run `make browser`")
+    pw: Playwright = await async_playwright().start()
+    try:
+        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            await asyncio.wait_for(b.close(), 30)
+    finally:
+        await pw.stop()

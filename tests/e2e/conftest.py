@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Playwright, async_playwright
 
 from tests.support.stack import BotStack, Proc, start_hub
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -61,19 +56,3 @@ def artifacts() -> Path:
     """Where screenshots go (tests/e2e/artifacts, not committed)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Debian chromium, headless (never `playwright install`: the machine has no internet)."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `make browser`")
-    pw: Playwright = await async_playwright().start()
-    try:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await asyncio.wait_for(b.close(), 30)
-    finally:
-        await pw.stop()

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, Playwright, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 
 from handoff.adapters.sql.database import Database
@@ -22,26 +20,7 @@ from tests.metrics import scenario
 from tests.support.net import free_port
 from tests.support.stack import start_hub
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 UI_MS = 60_000  # generous: the machine is shared and slow
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Debian chromium, headless (never `playwright install`)."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `make browser`")
-    pw: Playwright = await async_playwright().start()
-    try:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await asyncio.wait_for(b.close(), 30)
-    finally:
-        await pw.stop()
 
 
 async def _attr(page: Page, selector: str, name: str) -> str | None:
