@@ -6,11 +6,21 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
 
 (a) k-fold cross-validation on the training data (bot/data/nlu), stratified by intent: each fold
     trains a model with bot/config.yml on the other folds and predicts the held-back examples.
-(b) the held-out set bot/eval/heldout.yml (never trained on) against a model trained on ALL the
-    training data (or an existing model with `--heldout-only --model <path>`).
+(b) the held-out set bot/eval/heldout.yml (never trained on, but scored while the data was being
+    improved) against a model trained on ALL the training data (or an existing model with
+    `--heldout-only --model <path>`).
+(c) the FROZEN set bot/eval/frozen.yml: 502 messages written on 2026-12-04 by a 10-style checklist,
+    by someone who never saw bot/data, and committed before the change it first measured. It is the
+    headline figure. Only its aggregates are printed, never its misclassified messages: reading
+    them would turn it into a development set.
+(d) the red-flag suite bot/eval/red_flag_suite.yml: emergencies in varied lay wordings (all must be
+    urgent) and non-urgent look-alikes (idioms, negations, resolved symptoms, routine pregnancy...).
+    It is a safety gate and its misses ARE printed: a missed emergency must be seen to be fixed.
 
-Prints a per-reason precision/recall/F1 table for each, macro-F1 and urgent recall/precision, and
-exits 1 when a target is missed: macro-F1 >= 0.93, urgent recall = 100%, urgent precision >= 0.90.
+Prints a per-reason precision/recall/F1 table for each and a side-by-side summary, and exits 1
+when a target is missed: frozen-set macro-F1 >= 0.93 with urgent precision >= 0.95, red-flag suite
+urgent recall = 100% with precision >= 0.95; cross-validation and held-out keep their older
+targets (macro-F1 >= 0.93, urgent recall = 100%, urgent precision >= 0.90).
 
 Usage:
   PYTHONPATH=bot .venv-bot/bin/python scripts/eval_nlu.py                 # CV + held-out
@@ -52,6 +62,10 @@ REASONS = ("booking", "confirmation", "exams", "billing", "urgent", "human", "ot
 TARGET_MACRO_F1 = 0.93
 TARGET_URGENT_RECALL = 1.0
 TARGET_URGENT_PRECISION = 0.90
+# frozen set and red-flag suite (issue: "no missed emergency on unseen text")
+TARGET_FROZEN_MACRO_F1 = 0.93
+TARGET_SUITE_URGENT_RECALL = 1.0
+TARGET_SAFETY_URGENT_PRECISION = 0.95
 
 
 # --- metrics ---------------------------------------------------------------------------------------
@@ -93,7 +107,10 @@ def macro_f1(table: dict[str, dict[str, float]]) -> float:
     return sum(v["f1"] for v in rows) / len(rows) if rows else 0.0
 
 
-def print_table(title: str, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+def print_table(title: str, pairs: list[tuple[str, str]], min_f1: float | None = TARGET_MACRO_F1,
+                min_recall: float | None = TARGET_URGENT_RECALL,
+                min_precision: float = TARGET_URGENT_PRECISION) -> dict[str, Any]:
+    """Per-reason table of (gold, predicted) pairs; `ok` = the given targets are met (None: not judged)."""
     table = per_reason(pairs)
     acc = sum(g == p for g, p in pairs) / len(pairs) if pairs else 0.0
     print(f"\n{title}  (n={len(pairs)}, reason accuracy={acc:.3f})")
@@ -106,12 +123,14 @@ def print_table(title: str, pairs: list[tuple[str, str]]) -> dict[str, Any]:
     urgent = table["urgent"]
     print(f"  macro-F1 = {mf1:.4f}   urgent recall = {urgent['recall']:.4f}   "
           f"urgent precision = {urgent['precision']:.4f}")
-    ok = (mf1 >= TARGET_MACRO_F1 and urgent["recall"] >= TARGET_URGENT_RECALL
-          and urgent["precision"] >= TARGET_URGENT_PRECISION)
-    print(f"  targets (macro-F1 >= {TARGET_MACRO_F1}, urgent recall = 100%, urgent precision >= "
-          f"{TARGET_URGENT_PRECISION}): {'MET' if ok else 'MISSED'}")
+    ok = ((min_f1 is None or mf1 >= min_f1) and (min_recall is None or urgent["recall"] >= min_recall)
+          and urgent["precision"] >= min_precision)
+    wanted = [f"macro-F1 >= {min_f1}" if min_f1 is not None else "",
+              f"urgent recall >= {min_recall}" if min_recall is not None else "",
+              f"urgent precision >= {min_precision}"]
+    print(f"  targets ({', '.join(w for w in wanted if w)}): {'MET' if ok else 'MISSED'}")
     return {"macro_f1": mf1, "urgent_recall": urgent["recall"], "urgent_precision": urgent["precision"],
-            "ok": ok, "accuracy": acc}
+            "ok": ok, "accuracy": acc, "table": table}
 
 
 def print_confusions(title: str, rows: list[tuple[str, str, str, str, float]], limit: int) -> None:
@@ -138,6 +157,26 @@ def quiet_rasa() -> None:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
+
+
+def load_frozen(path: Path) -> list[tuple[str, str]]:
+    """(text, reason) pairs of bot/eval/frozen.yml (labelled by reason, not intent)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))["frozen_set"]
+    bad = set(data) - set(REASONS)
+    if bad:
+        raise SystemExit(f"{path}: unknown reasons {sorted(bad)}")
+    return [(str(text), reason) for reason, texts in data.items() for text in texts]
+
+
+def load_suite(path: Path) -> list[tuple[str, str, str]]:
+    """(text, reason, concept-or-kind) of bot/eval/red_flag_suite.yml: emergencies are `urgent`."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))["red_flag_suite"]
+    rows = [(str(e["text"]), "urgent", str(e["concept"])) for e in data["emergencies"]]
+    for item in data["lookalikes"]:
+        if item["reason"] not in REASONS or item["reason"] == "urgent":
+            raise SystemExit(f"{path}: look-alike with reason {item['reason']!r}")
+        rows.append((str(item["text"]), str(item["reason"]), str(item["kind"])))
+    return rows
 
 
 def load_examples(path: Path) -> list[tuple[str, str]]:
@@ -240,12 +279,60 @@ def evaluate(title: str, examples: list[tuple[str, str]], preds: list[tuple[str,
     return result
 
 
+def evaluate_frozen(model: Path, examples: list[tuple[str, str]], reasons: dict[str, str]) -> dict[str, Any]:
+    """(c): aggregates only, never the misclassified texts (see the module docstring)."""
+    preds = predict(model, [t for t, _ in examples])
+    pairs = [(gold, reasons.get(intent, "other")) for (_, gold), (intent, _) in zip(examples, preds, strict=True)]
+    result = print_table("(c) FROZEN set bot/eval/frozen.yml by reason (headline; errors not shown)", pairs,
+                         min_f1=TARGET_FROZEN_MACRO_F1, min_recall=None,
+                         min_precision=TARGET_SAFETY_URGENT_PRECISION)
+    worst = min(result["table"].items(), key=lambda kv: kv[1]["f1"])
+    print(f"  lowest reason F1: {worst[0]} {worst[1]['f1']:.3f}")
+    return result
+
+
+def evaluate_suite(model: Path, rows: list[tuple[str, str, str]], reasons: dict[str, str]) -> dict[str, Any]:
+    """(d): urgent recall on the emergencies, urgent precision against the look-alikes."""
+    preds = predict(model, [t for t, _, _ in rows])
+    pairs = [(gold, reasons.get(intent, "other")) for (_, gold, _), (intent, _) in zip(rows, preds, strict=True)]
+    emergencies = sum(gold == "urgent" for gold, _ in pairs)
+    print(f"\n(d) red-flag suite bot/eval/red_flag_suite.yml: {emergencies} emergencies, "
+          f"{len(pairs) - emergencies} look-alikes")
+    tp = sum(g == "urgent" and p == "urgent" for g, p in pairs)
+    fp = sum(g != "urgent" and p == "urgent" for g, p in pairs)
+    recall = tp / emergencies if emergencies else 1.0
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    ok = recall >= TARGET_SUITE_URGENT_RECALL and precision >= TARGET_SAFETY_URGENT_PRECISION
+    print(f"  urgent recall = {recall:.4f} ({tp}/{emergencies})   urgent precision = {precision:.4f} "
+          f"({fp} false alarms)   targets (recall = 100%, precision >= {TARGET_SAFETY_URGENT_PRECISION}): "
+          f"{'MET' if ok else 'MISSED'}")
+    for (text, gold, kind), (g, p), (intent, conf) in zip(rows, pairs, preds, strict=True):
+        if (g == "urgent") != (p == "urgent"):
+            label = "MISSED EMERGENCY" if g == "urgent" else "FALSE ALARM"
+            print(f"    {label} [{kind}] ({intent} {conf:.2f}) {text}")
+    return {"urgent_recall": recall, "urgent_precision": precision, "ok": ok, "macro_f1": float("nan")}
+
+
+def print_summary(results: dict[str, dict[str, Any]]) -> None:
+    """One line per evaluation, side by side."""
+    print(f"\n{'evaluation':<28}{'macro-F1':>10}{'urgent recall':>15}{'urgent precision':>18}{'targets':>9}")
+    names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
+             "suite": "red-flag suite"}
+    for key, result in results.items():
+        mf1 = result["macro_f1"]
+        shown = "-" if mf1 != mf1 else f"{mf1:.3f}"  # NaN: the suite has no macro-F1
+        print(f"{names.get(key, key):<28}{shown:>10}{result['urgent_recall']:>15.3f}{result['urgent_precision']:>18.3f}"
+              f"{'MET' if result['ok'] else 'MISSED':>9}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", type=Path, default=BOT / "config.yml")
     ap.add_argument("--domain", type=Path, default=BOT / "domain")
     ap.add_argument("--nlu", type=Path, default=BOT / "data" / "nlu")
     ap.add_argument("--heldout", type=Path, default=BOT / "eval" / "heldout.yml")
+    ap.add_argument("--frozen", type=Path, default=BOT / "eval" / "frozen.yml")
+    ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
     ap.add_argument("--reasons", type=Path, default=BOT / "reasons.yml")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cv-epochs", type=int, default=None,
@@ -309,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         results["heldout"] = evaluate(f"(b) held-out set {shown} by reason", heldout, preds, reasons,
                                       args.show_errors)
         print(f"  held-out prediction elapsed: {time.monotonic() - t2:.1f}s")
+        results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
+        results["suite"] = evaluate_suite(model, load_suite(args.suite), reasons)
+        print_summary(results)
 
     print(f"\ntotal elapsed: {time.monotonic() - t0:.0f}s")
     failed = [name for name, r in results.items() if not r["ok"]]

@@ -17,7 +17,10 @@
   best real intent was `urgent_symptom`, the message is treated as urgent (a false alarm costs a
   nurse a minute; a missed emergency is a bug). Conversely, an urgent guess of the classifier that
   no rule confirms AND that contains no clinical/distress word at all (`red_flags.has_distress_cue`:
-  "combinado", "foto", "enviei sem querer") is replaced by the next intent of the ranking.
+  "combinado", "foto", "enviei sem querer") is replaced by the next intent of the ranking, and so is
+  one that the rules explain away: they found the clinical words but judged them negated,
+  hypothetical or in the past ("não tenho dor no peito, só quero o check-up", "se eu tiver falta de
+  ar no exame?", "tive um desmaio há 2 anos"). Any rule flag, even an unsure one, wins.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic_nlu import red_flags
+from clinic_nlu.catalogue import Catalogue, load_catalogue
+from clinic_nlu.figurative import mask_figurative
 from clinic_nlu.normalize import normalize_for_classifier, normalize_token
 
 logger = logging.getLogger(__name__)
@@ -152,15 +157,38 @@ def entity_words(training_data: TrainingData) -> frozenset:
     return frozenset(words)
 
 
-def classifier_text(text: Text, known_entity_words: Optional[frozenset] = None) -> Text:
+# catalogue kind -> the lexicon cue a message naming one of its terms gets
+_CATALOGUE_CUES = {"exam": "lexexam", "specialty": "lexconsult", "insurer": "lexinsurer"}
+
+
+def catalogue_words(catalogue: Optional[Catalogue]) -> frozenset:
+    """Every word of every catalogue term ("holter", "espirometria", "otorrino")."""
+    if catalogue is None:
+        return frozenset()
+    return frozenset(w for terms in catalogue.terms.values() for term in terms for w in re.findall(r"\w+", term))
+
+
+def classifier_text(text: Text, known_entity_words: Optional[frozenset] = None,
+                    catalogue: Optional[Catalogue] = None) -> Text:
     """Normalized text + lexicon cue tokens (what LinearIntentClassifier sees).
+
+    With a `catalogue` (bot/catalogue.yml), naming any of its exams, specialties or insurers adds
+    that kind's cue, so an exam never seen in training ("vcs fazem holter?") still reads as one.
 
     `lexonlyentity` marks a message made only of entity words (a bare answer to a question of a
     flow: "dermatologia", "a mamografia", "unimed", "com o dr andre", a CPF): those are `inform`,
     whatever the entity's usual intent.
     """
     norm = normalize_for_classifier(text)
+    # idioms with emergency words ("morri de rir", "quase infartei com o preço") become one cue token
+    masked = mask_figurative(norm)
+    figurative = masked != norm
+    norm = " ".join(masked.split())
     cues = [name for name, rx in _LEXICON.items() if rx.search(norm)]
+    if catalogue is not None:
+        cues += [cue for kind in sorted(catalogue.kinds_in(norm)) if (cue := _CATALOGUE_CUES[kind]) not in cues]
+    if figurative:
+        cues.append("lexfigurative")
     if known_entity_words:
         words = [w for w in re.findall(r"\w+", norm) if w not in _ANSWER_FILLERS]
         if words and all(w in known_entity_words or w.isdigit() for w in words):
@@ -168,12 +196,15 @@ def classifier_text(text: Text, known_entity_words: Optional[frozenset] = None) 
     return norm + (" " + " ".join(cues) if cues else "")
 
 
-def route_exam_intent(text: Text, intent: Text) -> Text:
+def route_exam_intent(text: Text, intent: Text, catalogue: Optional[Catalogue] = None) -> Text:
     """`exam_schedule` for booking/confirmation intents whose object is an exam, else `intent`."""
     if intent not in _EXAM_ROUTED_INTENTS:
         return intent
     norm = normalize_for_classifier(text)
-    if _LEXICON["lexexam"].search(norm) and not _LEXICON["lexconsult"].search(norm):
+    kinds = catalogue.kinds_in(norm) if catalogue is not None else set()
+    exam = bool(_LEXICON["lexexam"].search(norm)) or "exam" in kinds
+    consult = bool(_LEXICON["lexconsult"].search(norm)) or "specialty" in kinds
+    if exam and not consult:
         return "exam_schedule"
     return intent
 
@@ -226,6 +257,8 @@ class LinearIntentClassifier(GraphComponent):
             # a message with no known word at all ("asdfgh", "qwerty") gets at most this confidence,
             # so FallbackClassifier asks the patient to rephrase instead of guessing
             "unknown_words_max_confidence": 0.1,
+            # the clinic's vocabulary (exams, specialties, insurers); None = bot/catalogue.yml
+            "catalogue": None,
         }
 
     def __init__(
@@ -241,6 +274,7 @@ class LinearIntentClassifier(GraphComponent):
         self._model = model
         self._vocabulary: Optional[set] = None
         self._entity_words: frozenset = frozenset()
+        self._catalogue: Optional[Catalogue] = None
 
     @classmethod
     def create(
@@ -258,12 +292,14 @@ class LinearIntentClassifier(GraphComponent):
         if len(set(labels)) < 2:
             logger.warning("LinearIntentClassifier needs at least 2 intents; not trained")
             return self._resource
-        self._entity_words = entity_words(training_data)
-        texts = [classifier_text(m.get(TEXT), self._entity_words) for m in examples]
+        self._catalogue = _configured_catalogue(self._config)
+        self._entity_words = entity_words(training_data) | catalogue_words(self._catalogue)
+        texts = [classifier_text(m.get(TEXT), self._entity_words, self._catalogue) for m in examples]
         self._model = build_intent_model(self._config).fit(texts, labels)
         self._vocabulary = None
         with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump({"model": self._model, "entity_words": self._entity_words}, directory / self.FILE)
+            joblib.dump({"model": self._model, "entity_words": self._entity_words, "catalogue": self._catalogue},
+                        directory / self.FILE)
         return self._resource
 
     @classmethod
@@ -277,16 +313,19 @@ class LinearIntentClassifier(GraphComponent):
     ) -> "LinearIntentClassifier":
         model = None
         words: frozenset = frozenset()
+        catalogue: Optional[Catalogue] = None
         try:
             with model_storage.read_from(resource) as directory:
                 path = directory / cls.FILE
                 if path.exists():
                     stored = joblib.load(path)
                     model, words = stored["model"], stored["entity_words"]
+                    catalogue = stored.get("catalogue")
         except ValueError:
             logger.warning("LinearIntentClassifier: no trained model found")
         component = cls(config, model_storage, resource, model)
         component._entity_words = words
+        component._catalogue = catalogue
         return component
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -295,7 +334,7 @@ class LinearIntentClassifier(GraphComponent):
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return messages
-        probas = self._model.predict_proba([classifier_text(m.get(TEXT), self._entity_words) for m in todo])
+        probas = self._model.predict_proba([classifier_text(m.get(TEXT), self._entity_words, self._catalogue) for m in todo])
         classes = list(self._model.classes_)
         vocabulary = self._word_vocabulary()
         cap = float(self._config["unknown_words_max_confidence"])
@@ -313,7 +352,7 @@ class LinearIntentClassifier(GraphComponent):
                 {INTENT_NAME_KEY: classes[i], PREDICTED_CONFIDENCE_KEY: float(row[i])} for i in order[:top_n]
             ]
             if routing:
-                routed = route_exam_intent(message.get(TEXT), ranking[0][INTENT_NAME_KEY])
+                routed = route_exam_intent(message.get(TEXT), ranking[0][INTENT_NAME_KEY], self._catalogue)
                 original = ranking[0][INTENT_NAME_KEY]
                 if routed != original:
                     # the exam reading of the request takes the probability of both readings
@@ -333,6 +372,7 @@ class LinearIntentClassifier(GraphComponent):
                 words = {w for w in union.transformer_list[0][1].vocabulary_ if " " not in w}
             except (AttributeError, IndexError, KeyError, TypeError):  # pragma: no cover - foreign model
                 return None
+            words |= set(catalogue_words(self._catalogue))  # "espirometria?" is no gibberish
             self._vocabulary = words | {"#" + w[:5] for w in words if len(w) >= 5}
         return self._vocabulary
 
@@ -347,6 +387,82 @@ def _has_known_word(text: Text, vocabulary: set) -> bool:
     return False
 
 
+def _configured_catalogue(config: Dict[Text, Any]) -> Catalogue:
+    """The catalogue named in the component config (path relative to the working directory), or
+    bot/catalogue.yml. Read at training time only: the model keeps its own copy."""
+    from pathlib import Path
+
+    path = config.get("catalogue")
+    return load_catalogue(Path(path)) if path else load_catalogue()
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
+class CatalogueEntityExtractor(GraphComponent):
+    """Exams, specialties and insurers of bot/catalogue.yml as entities (value = slug).
+
+    Runs after CRFEntityExtractor + EntitySynonymMapper and only fills the gaps: a span already
+    covered by an entity is left as the CRF found it. So an exam the clinic adds to the catalogue
+    is extracted the day it is added, without new annotated examples.
+    """
+
+    FILE = "catalogue.joblib"
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"catalogue": None}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 catalogue: Optional[Catalogue] = None) -> None:
+        self._config = {**self.get_default_config(), **(config or {})}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._catalogue = catalogue
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "CatalogueEntityExtractor":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self._catalogue = _configured_catalogue(self._config)
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self._catalogue, directory / self.FILE)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "CatalogueEntityExtractor":
+        catalogue = None
+        try:
+            with model_storage.read_from(resource) as directory:
+                if (directory / cls.FILE).exists():
+                    catalogue = joblib.load(directory / cls.FILE)
+        except ValueError:
+            logger.warning("CatalogueEntityExtractor: no catalogue in the model")
+        return cls(config, model_storage, resource, catalogue)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._catalogue is None:
+            return messages
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            entities = list(message.get(ENTITIES) or [])
+            added = False
+            for mention in self._catalogue.mentions(text):
+                if any(e.get("start", -1) < mention.end and mention.start < e.get("end", -1) for e in entities):
+                    continue
+                entities.append({
+                    "entity": mention.kind, "value": mention.slug, "start": mention.start, "end": mention.end,
+                    "confidence_entity": 1.0, "extractor": "CatalogueEntityExtractor",
+                })
+                added = True
+            if added:
+                message.set(ENTITIES, entities, add_to_output=True)
+        return messages
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class RedFlagOverride(GraphComponent):
     """Deterministic red flags override whatever the classifier said."""
@@ -359,6 +475,9 @@ class RedFlagOverride(GraphComponent):
             "urgent_over_fallback_min_confidence": 0.2,
             # demote classifier-only urgent guesses without any clinical/distress word
             "require_distress_cue": True,
+            # demote classifier-only urgent guesses whose clinical words the rules judged negated,
+            # hypothetical or past (Assessment.dismissed)
+            "explained_away": True,
             # a demoted guess whose next intent is below this becomes nlu_fallback (keep it equal
             # to FallbackClassifier's threshold)
             "fallback_threshold": 0.3,
@@ -389,7 +508,8 @@ class RedFlagOverride(GraphComponent):
         text = message.get(TEXT)
         if not text:
             return
-        flags = red_flags.detect(text)
+        assessment = red_flags.assess(text)
+        flags = assessment.flags
         if flags:
             self._force_urgent(message)
             entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") != RED_FLAG_ENTITY]
@@ -417,13 +537,17 @@ class RedFlagOverride(GraphComponent):
                 and best.get(INTENT_NAME_KEY) == URGENT_INTENT
                 and best.get(PREDICTED_CONFIDENCE_KEY, 0) >= min_conf
                 and distress
+                and not assessment.dismissed
             ):
                 message.set(
                     INTENT,
                     {INTENT_NAME_KEY: URGENT_INTENT, PREDICTED_CONFIDENCE_KEY: best[PREDICTED_CONFIDENCE_KEY]},
                     add_to_output=True,
                 )
-        elif intent.get(INTENT_NAME_KEY) == URGENT_INTENT and self._config["require_distress_cue"] and not distress:
+        elif intent.get(INTENT_NAME_KEY) == URGENT_INTENT and (
+            (self._config["require_distress_cue"] and not distress)
+            or (self._config["explained_away"] and assessment.dismissed)
+        ):
             rest = [r for r in ranking if r.get(INTENT_NAME_KEY) not in (URGENT_INTENT, FALLBACK_INTENT)]
             threshold = float(self._config["fallback_threshold"])
             if rest and rest[0].get(PREDICTED_CONFIDENCE_KEY, 0) >= threshold:

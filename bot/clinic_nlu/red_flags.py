@@ -60,9 +60,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from clinic_nlu import concepts
+from clinic_nlu.figurative import mask_figurative
 from clinic_nlu.normalize import normalize_with_offsets
 
-__all__ = ["CATEGORIES", "RedFlag", "describe", "detect", "has_distress_cue", "is_urgent"]
+__all__ = ["CATEGORIES", "Assessment", "RedFlag", "assess", "describe", "detect", "has_distress_cue", "is_urgent"]
 
 # category -> short pt-BR label (for the handoff note the clinical team reads)
 CATEGORIES: dict[str, str] = {
@@ -93,6 +95,10 @@ class RedFlag:
     start: int = field(default=-1, compare=False)
     end: int = field(default=-1, compare=False)
     evidence: str = field(default="", compare=False)
+    # pt-BR, for the team (never the patient's words): the protocol item of a concept rule, and
+    # what to confirm when the rule fired although it was not sure (it prefers urgent then)
+    why: str = field(default="", compare=False)
+    unsure: str = field(default="", compare=False)
 
     @property
     def label(self) -> str:
@@ -105,7 +111,7 @@ class _Rule:
     category: str
     pattern: re.Pattern[str]
     negatable: bool = True
-    past_suppressible: bool = True
+    past: str = "default"  # see _context_verdict: "default", "transient" (fits, faints) or "never" (suicide)
     exclude: re.Pattern[str] | None = None  # searched in the sentence
     requires: re.Pattern[str] | None = None  # searched in the whole message
 
@@ -115,31 +121,49 @@ def _rx(*alternatives: str) -> re.Pattern[str]:
 
 
 _W = r"(?:\s+\w+)"  # one more word
-_PEITO = r"(?:peit[oau]|pieto|peiot|peto)"  # "peito" and its frequent typos
+_PEITO = r"(?:peit[oau]|pieto|peiot|peto|torax)"  # "peito", its frequent typos, and "tórax"
 
 # --- context detectors -------------------------------------------------------------------------
 
 # Negation cues; "nao" only counts when followed by a having/feeling verb or directly by the
 # finding ("nao sei se", "nao aguento", "nao passa" keep the finding positive).
-_NEG_WORDS = re.compile(r"\b(?:sem|nem|nunca|jamais|nenhum|nenhuma|negou|nega)\b")
+_NEG_WORDS = re.compile(r"\b(?:sem|nem|nunca|jamais|nenhum|nenhuma|ninguem|negou|nega)\b")
 _NAO_VERB = re.compile(
     r"\bnao(?:\s+(?:tenho|tem|tive|teve|tinha|sinto|sente|senti|sentiu|sentia|apresenta\w*|houve|"
     r"ha|sofri|sofreu|era|foi|e|deu|estou|esta|estava|estamos|to|sao|foram)\b|\s*$)"
 )
+# A conditional "se" opens its clause ("se minha bolsa estourar", "e se o bebê parar de mexer"),
+# unlike the reflexive one after a verb ("vai se matar"); "como se" is a simile ("como se tivesse
+# um elefante no peito"), not a hypothesis. The verb of a conditional is a future subjunctive or
+# an infinitive: it ends in -ar/-er/-ir/-or ("tiver", "sentir", "estourar", "for").
 _HYPOTHETICAL = re.compile(
-    r"\b(?:se\s+(?:eu\s+|ele\s+|ela\s+|a\s+gente\s+)?(?:tiver|sentir|tivesse|sentisse|der|ficar|"
-    r"acontecer|passar)|caso\s+(?:eu\s+)?(?:tenha|sinta|de|aconteca)|em\s+caso\s+de|e\s+se|"
+    r"(?:^|[,.?!]\s*|\b(?:e|mas|que|porque|ou|entao|saber|sei|fazer)\s+)(?<!como\s)se\s+(?:\w+\s+){0,3}?\w+(?:ar|er|ir|or)\b|"
+    r"\b(?:(?<!como\s)se\s+(?:\w+\s+){0,3}?(?:tivesse|sentisse|der|acontecer)|o\s+que\s+(?:\w+\s+)?(?:devo\s+|deve\s+|posso\s+)?fazer\s+(?:em|se|quando|no\s+caso)|"
+    r"primeiros\s+socorros|caso\s+(?:eu\s+)?(?:tenha|sinta|de|aconteca)|em\s+caso\s+de|"
     r"medo\s+de|receio\s+de|risco\s+de|prevenir|previnir|prevencao|evitar|historico|"
     r"antecedente|check\s*-?\s*up|quais\s+(?:sao\s+)?(?:os\s+)?(?:sintomas|sinais))\b"
 )
-_PAST = re.compile(
+# Remote time: the finding is placed far in the past.
+_REMOTE = re.compile(
     r"\b(?:ano\s+passado|anos\s+atras|ano\s+atras|mes\s+passado|meses\s+atras|semana\s+passada|"
     r"semanas\s+atras|(?:ha|faz|fazem)\s+(?:\d+|um|uma|dois|duas|tres|uns|umas|alguns|algumas|"
     r"varios|varias|muitos|muitas)\s+(?:anos?|mes|meses|semanas?)|faz\s+(?:muito\s+)?tempo|"
     r"tempos\s+atras|quando\s+(?:eu\s+)?era\s+(?:crianca|pequen\w+|jovem|nov\w+)|em\s+(?:19|20)\d\d|"
-    r"no\s+passado|(?:ja|uma\s+vez)\s+tive|ja\s+passou|fui\s+(?:ao|no|na|pro|para\s+o|para\s+a)\s+"
+    r"no\s+passado|(?:ha|faz)\s+(?:muitos\s+)?(?:anos|meses)|em\s+(?:janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|"
+    r"dezembro)|de\s+(?:19|20)\d\d|hoje\s+(?:ele\s+|ela\s+)?(?:tem|esta\s+com)\s+\d+)\b"
+)
+# Resolved: the event is over and was handled, or the person is well now.
+_RESOLVED = re.compile(
+    r"\b(?:(?:ja|uma\s+vez)\s+tive|ja\s+passou|fui\s+(?:ao|no|na|pro|para\s+o|para\s+a)\s+"
     r"(?:pronto\s+socorro|pronto\s+atendimento|ps|upa|hospital|emergencia)|fiquei\s+internad\w*|"
-    r"(?:tive|recebi|deram|deu)\s+alta)\b"
+    r"(?:tive|recebi|deram|deu)\s+alta|(?:ja|hoje|e|mas)\s+(?:\w+\s+)?(?:esta|estou)\s+(?:\w+\s+)?(?:bem|otim\w+|em\s+casa)|"
+    r"(?:esta|ta)\s+em\s+casa\s+bem)\b"
+)
+# A document about a past event ("relatório do AVC do meu pai para a perícia").
+_DOCUMENT_OF_PAST = re.compile(
+    r"\b(?:relatorio|laudo|prontuario|atestado|pericia|declaracao|seguro|inss|formulario)\b.*\b(?:teve|tive|sofreu|sofri|"
+    r"tentativa|internacao|foi\s+internad\w*)\b|\b(?:teve|tive|sofreu|sofri|tentativa|internacao)\b.*\b(?:relatorio|"
+    r"laudo|prontuario|atestado|pericia|declaracao|seguro|inss|formulario)\b"
 )
 _PRESENT = re.compile(
     r"\b(?:agora|agorinha|neste\s+momento|nesse\s+momento|de\s+novo|novamente|voltou|voltando|"
@@ -153,7 +177,7 @@ _SENTENCE_BREAK = re.compile(r"[.!?\n]+")
 
 _NUM = r"(?:\d+|um|uma|dois|duas|tres|quatro|cinco|seis|sete|oito|nove|dez|onze)"
 _BABY = re.compile(
-    r"\b(?:bebe\w*|nene\w*|recem[\s-]+nascid\w+|lactente|" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?"
+    r"\b(?:bebe(?:s|zinh[oa]s?)?\b|nene(?:s|zinh[oa]s?)?\b|recem[\s-]+nascid\w+|lactente|" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?"
     r"\s+de\s+(?:vida|idade|nascid\w+)|(?:filh\w+|sobrinh\w+|net[oa]s?|crianca|menin[oa]|ele|ela)\s+"
     r"(?:\w+\s+)?(?:de|com|tem)\s+" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?)\b"
 )
@@ -326,6 +350,8 @@ _RULES: tuple[_Rule, ...] = (
             r"(?:olhos?\s+revirad\w+|revirando\s+os\s+olhos)",
             r"se\s+debatendo",
         ),
+        # a fit is over in minutes: "já passou" still needs care (MTS Fits: post-ictal, first fit)
+        past="transient",
     ),
     # severe allergic reaction
     _Rule(
@@ -524,7 +550,7 @@ _RULES: tuple[_Rule, ...] = (
             r"me\s+jogar\s+(?:da|do|de|na\s+frente)",
             r"enforcar",
         ),
-        past_suppressible=False,
+        past="never",
     ),
     _Rule(
         "self_harm",
@@ -538,7 +564,7 @@ _RULES: tuple[_Rule, ...] = (
             r"auto\s*-?\s*(?:lesao|mutila\w*|agressao)",
             r"automutila\w*",
         ),
-        past_suppressible=False,
+        past="never",
         exclude=re.compile(r"\b(?:sem\s+querer|cozinhando|na\s+cozinha|fazendo\s+a\s+barba|depilando|cabelo|unha)\b"),
     ),
     # neurological emergencies outside the stroke list: thunderclap headache (possible brain
@@ -684,38 +710,133 @@ def _negated(before: str) -> bool:
 
 def _prepare(text: str) -> tuple[str, list[int]]:
     norm, offsets = normalize_with_offsets(text)
-    return _fix_typos(norm, offsets)
+    norm, offsets = _fix_typos(norm, offsets)
+    # idioms ("morri de rir", "matar a saudade") are blanked: same length, offsets still valid
+    return mask_figurative(norm), offsets
+
+
+_UNSURE_PAST = "menciona evento passado; confirmar se é atual"
+
+
+def _context_verdict(norm: str, start: int, end: int, negatable: bool = True, past: str = "default") -> tuple[bool, str]:
+    """(is the finding at norm[start:end] present?, why absent / what to confirm when unsure).
+
+    Absent when negated in its clause or hypothetical. Then, unless the sentence says it is back
+    or happening now (`_PRESENT`), the `past` policy decides:
+    - "default": absent when placed in remote time, resolved, or the subject of a document request;
+    - "transient" (fits, faints: over in minutes, "já passou" is normal and they still need care):
+      absent only in remote time or a document request;
+    - "never" (suicide): absent only for a document about a remote event.
+    Present but unsure when the sentence also speaks of the past.
+    """
+    s_begin, s_end = _span(_SENTENCE_BREAK, norm, start, end)
+    sentence = norm[s_begin:s_end]
+    c_begin, _ = _span(_CLAUSE_BREAK, sentence, start - s_begin, end - s_begin)
+    before = sentence[c_begin : start - s_begin]
+    if negatable and _negated(before):
+        return False, "negated"
+    # the verb of a hypothesis may be inside the finding itself ("se a glicose baixar"); a
+    # suicidal thought is never dismissed as hypothetical ("e se eu me matar?" gets the CVV)
+    if past != "never" and _HYPOTHETICAL.search(" ".join((before + norm[start:end]).split()[-10:])):
+        return False, "hypothetical"
+    remote, resolved = _REMOTE.search(sentence), _RESOLVED.search(sentence)
+    document = _DOCUMENT_OF_PAST.search(sentence)
+    if not (remote or resolved or document):
+        return True, ""
+    if not _PRESENT.search(sentence):
+        if past == "default" and (remote or resolved or document):
+            return False, "past"
+        if past == "transient" and (remote or document):
+            return False, "past"
+        if past == "never" and remote and document:
+            return False, "past"
+    return True, _UNSURE_PAST
+
+
+def _flag(code: str, category: str, text: str, offsets: list[int], start: int, end: int,
+          why: str = "", unsure: str = "") -> RedFlag:
+    o_start = offsets[start] if start < len(offsets) else -1
+    o_end = offsets[end - 1] + 1 if 0 < end <= len(offsets) else -1
+    return RedFlag(code, category, o_start, o_end, text[o_start:o_end] if o_start >= 0 else "", why, unsure)
+
+
+# past policies of findings (see _context_verdict): suicidal warning signs are never dismissed as
+# past (as the phrase rules of category `suicide`); fits and faints are transient by nature
+_FINDING_PAST = {"passive_death_wish": "never", "self_harm_warning": "never", "seizure_signs": "transient",
+                 "seizure_like": "transient", "unresponsive": "transient"}
+
+
+def _present_findings(norm: str, dismissed: set[str]) -> dict[str, tuple[concepts.Finding, str]]:
+    """Every concept finding present in `norm` (first present occurrence) + its unsure note; the
+    reasons of the occurrences judged absent are added to `dismissed`."""
+    found: dict[str, tuple[concepts.Finding, str]] = {}
+    for name, pattern in concepts.FINDINGS.items():
+        for m in pattern.finditer(norm):
+            present, note = _context_verdict(norm, m.start(), m.end(), past=_FINDING_PAST.get(name, "default"))
+            if present:
+                found[name] = (concepts.Finding(name, m.start(), m.end()), note)
+                break
+            dismissed.add(note)
+    return found
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the rules make of a message: its red flags, and why clinical findings that were
+    mentioned were judged absent ("negated", "hypothetical", "past"): those explain away a
+    classifier's urgent guess ("não tenho dor no peito", "se eu tiver falta de ar...")."""
+
+    flags: list[RedFlag]
+    dismissed: frozenset[str]
 
 
 def detect(text: str) -> list[RedFlag]:
     """All red flags in `text` (one per code, in order of appearance). Empty list = no red flag."""
+    return assess(text).flags
+
+
+def assess(text: str) -> Assessment:
+    """Red flags of `text` + the reasons mentioned findings were dismissed.
+
+    Two layers: the phrase rules of `_RULES` (how an emergency is usually named), then the concept
+    discriminators of `concepts.CONCEPT_RULES` (findings combined with who the patient is).
+    """
     if not text or not text.strip():
-        return []
+        return Assessment([], frozenset())
     norm, offsets = _prepare(text)
     found: dict[str, RedFlag] = {}
+    dismissed: set[str] = set()
     for rule in _RULES:
         if rule.code in found:
             continue
         if rule.requires is not None and not rule.requires.search(norm):
             continue
         for m in rule.pattern.finditer(norm):
-            s_begin, s_end = _span(_SENTENCE_BREAK, norm, m.start(), m.end())
-            sentence = norm[s_begin:s_end]
-            c_begin, _ = _span(_CLAUSE_BREAK, norm[s_begin:s_end], m.start() - s_begin, m.end() - s_begin)
-            before = sentence[c_begin : m.start() - s_begin]
-            if rule.negatable and _negated(before):
+            present, unsure = _context_verdict(norm, m.start(), m.end(), rule.negatable, rule.past)
+            if not present:
+                dismissed.add(unsure)
                 continue
-            if _HYPOTHETICAL.search(" ".join(before.split()[-6:])):
-                continue
-            if rule.exclude is not None and rule.exclude.search(sentence):
-                continue
-            if rule.past_suppressible and _PAST.search(sentence) and not _PRESENT.search(sentence):
-                continue
-            start = offsets[m.start()] if m.start() < len(offsets) else -1
-            end = offsets[m.end() - 1] + 1 if m.end() - 1 < len(offsets) else -1
-            found[rule.code] = RedFlag(rule.code, rule.category, start, end, text[start:end] if start >= 0 else "")
+            if rule.exclude is not None:
+                s_begin, s_end = _span(_SENTENCE_BREAK, norm, m.start(), m.end())
+                if rule.exclude.search(norm[s_begin:s_end]):
+                    continue
+            found[rule.code] = _flag(rule.code, rule.category, text, offsets, m.start(), m.end(), unsure=unsure)
             break
-    return sorted(found.values(), key=lambda f: f.start)
+    findings = _present_findings(norm, dismissed)
+    if findings:
+        contexts = frozenset(name for name, rx in concepts.CONTEXTS.items() if rx.search(norm))
+        present = {name: finding for name, (finding, _) in findings.items()}
+        for concept in concepts.CONCEPT_RULES:
+            if concept.code in found or not concept.applies(present, contexts):
+                continue
+            # the span reported is the rule's main finding, else the first finding of the message
+            finding, unsure = next((findings[a] for a in concept.anchors if a in findings),
+                                   min(findings.values(), key=lambda item: item[0].start))
+            found[concept.code] = _flag(concept.code, concept.category, text, offsets, finding.start, finding.end,
+                                        why=concept.why, unsure=unsure)
+    if not found and _REMOTE.search(norm) and not _PRESENT.search(norm):
+        dismissed.add("past")  # a message about a remote time ("há 6 meses", "em 2019")
+    return Assessment(sorted(found.values(), key=lambda f: f.start), frozenset(dismissed))
 
 
 # Clinical or distress vocabulary. Used to sanity-check the CLASSIFIER's urgent guesses that no
@@ -752,11 +873,15 @@ def is_urgent(text: str) -> bool:
 
 
 def describe(flags: list[RedFlag]) -> str:
-    """pt-BR summary for the handoff note: 'Sinais de alerta: dor/aperto no peito; falta de ar'."""
+    """pt-BR summary for the handoff note: 'Sinais de alerta: dor/aperto no peito; falta de ar'.
+
+    Concept flags add their protocol item, unsure ones what to confirm (never the patient's words).
+    """
     if not flags:
         return ""
     labels: list[str] = []
     for f in flags:
-        if f.label not in labels:
-            labels.append(f.label)
+        for label in (f.label, f.why, f"confirmar: {f.unsure}" if f.unsure else ""):
+            if label and label not in labels:
+                labels.append(label)
     return "Sinais de alerta: " + "; ".join(labels)

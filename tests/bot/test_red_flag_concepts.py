@@ -1,0 +1,156 @@
+"""Red flags as clinical concepts (clinic_nlu.concepts via red_flags.detect) and figurative speech.
+
+Each concept has wordings that name no trigger phrase and still must fire, and look-alikes that
+share its words and must not. Written for these tests; none is copied from bot/eval.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
+
+from clinic_nlu import concepts  # noqa: E402
+from clinic_nlu.figurative import mask_figurative  # noqa: E402
+from clinic_nlu.normalize import normalize  # noqa: E402
+from clinic_nlu.red_flags import assess, describe, detect  # noqa: E402
+
+
+def codes(text: str) -> set[str]:
+    return {f.code for f in detect(text)}
+
+
+FIRES: list[tuple[str, str]] = [
+    # acute coronary syndrome without "dor no peito" (MTS Chest pain: cardiac pain)
+    ("acs_cluster", "meu marido é diabetico, ta suando frio, enjoado e reclamando que o braço ta pesado"),
+    ("acs_cluster", "minha mae de 68 anos ficou palida, suando e com uma canseira do nada"),
+    ("acs_cluster", "doi o queixo e o braco esquerdo desde que acordei"),
+    ("acs_cluster", "uma dor que sobe pro queixo quando ando, to meio enjoado"),
+    ("acs_cluster", "sensação de peso no meio do peito e um suadouro frio"),
+    # obstetric alarms (MTS Pregnancy), any gestational age, and the puerperium
+    ("obstetric_alarm", "to de 12 semanas e desceu um pouco de sangue agora"),
+    ("obstetric_alarm", "gravida de 7 meses, molhei a calcinha toda de um liquido transparente"),
+    ("obstetric_alarm", "estou de 33 semanas e o neném quase não mexeu hoje"),
+    ("obstetric_alarm", "gestante, cabeça latejando muito e vendo umas luzinhas... digo, vendo pontinhos brilhantes"),
+    ("obstetric_alarm", "tive o bebe faz 10 dias e to com febre alta e calafrio"),
+    # anaphylaxis (MTS Allergy)
+    ("anaphylaxis_signs", "comi camarao e minha boca ta formigando e inchando"),
+    ("anaphylaxis_signs", "levei uma ferroada de vespa, to cheio de placas vermelhas pelo corpo e meio tonto"),
+    # children and babies (MTS Shortness of breath in children, Unwell baby)
+    ("child_respiratory_distress", "meu filho de 2 anos ta com as costelinhas afundando quando respira"),
+    ("unwell_baby", "meu bebe de 1 mes ta molinho e nao quer mamar"),
+    ("unwell_baby", "recem nascido de 20 dias bem quentinho"),
+    ("meningitis_signs", "minha filha ta com febre e umas pintinhas roxas na perna que nao somem quando aperta"),
+    # stroke (SAMU FAST)
+    ("stroke_fast", "meu pai ta com a comida caindo pelo canto da boca"),
+    ("stroke_fast", "minha tia de repente não acha as palavras"),
+    ("stroke_fast", "do nada meu avo ta arrastando uma perna e meio confuso"),
+    ("stroke_fast", "de repente to enxergando tudo dobrado"),
+    # haemorrhage, seizure, consciousness, poisoning
+    ("haemorrhage_signs", "o nariz sangrando faz 30 minutos e nao para, tomo xarelto"),
+    ("haemorrhage_signs", "tirei o siso ontem e a boca ta sangrando muito"),
+    ("seizure_signs", "minha sobrinha epilética ta tendo uma crise atrás da outra"),
+    ("seizure_signs", "ele teve convulsão agora, já passou mas ta sonolento"),  # post-ictal: still urgent
+    ("altered_consciousness", "minha avo ta de olho aberto mas nao reage a nada"),
+    ("poisoning_signs", "meu filho de 3 anos engoliu a pilha de botao do controle"),
+    ("poisoning_signs", "tomei o remedio da minha mae por engano"),
+    ("poisoning_signs", "ele mexeu com agrotóxico e ta babando e tremendo"),
+    # diabetes (MTS Diabetes: hypo/hyperglycaemia with altered consciousness)
+    ("glycaemic_emergency", "meu pai é diabetico e ta confuso, tremendo e suando"),
+    ("glycaemic_emergency", "a glicemia da minha mae deu 32 agora"),
+    ("acute_confusion", "meu avô acordou confuso e com a vista escurecendo"),
+    # abdomen, sudden severe pain, hypoxia, testis
+    ("acute_abdomen", "dor na barriga e nao consigo ficar reto, vomitando tudo"),
+    ("acute_abdomen", "barriga dura e doendo, sem fazer coco e com vomito"),
+    ("sudden_severe_pain", "deu uma dor fortissima nas costas de repente, tipo rasgando"),
+    ("sudden_severe_pain", "a perna dele ta gelada, branca e doendo"),
+    ("hypoxia_signs", "o oximetro ta marcando 86 de saturação"),
+    ("testicular_torsion", "meu filho de 14 anos acordou com dor no testiculo"),
+    # suicide warning signs in lay words (never dismissed)
+    ("suicide_warning_signs", "escrevi uma carta de despedida pra minha familia"),
+    ("suicide_warning_signs", "já juntei os comprimidos, hoje eu acabo"),
+    ("suicide_warning_signs", "queria dormir e nao acordar mais"),
+    ("suicide_warning_signs", "ano passado pensei em sumir pra sempre e hoje penso em não existir mais"),
+]
+
+
+@pytest.mark.parametrize("code,text", FIRES)
+def test_concept_fires_on_lay_wordings(code: str, text: str) -> None:
+    assert code in codes(text), f"{text!r} -> {codes(text)}"
+
+
+QUIET: list[str] = [
+    # negated, hypothetical, remote or resolved
+    "nao estou suando frio nem enjoado, so quero um check up com cardio",
+    "se o bebe parar de mexer, o que eu faço? hoje ta mexendo bastante",
+    "e se minha bolsa estourar no fim de semana, vcs atendem?",
+    "tive uma crise convulsiva em 2015 e preciso do laudo pro detran",
+    "minha avó teve avc ano passado, hoje está bem, quero marcar retorno com o neuro",
+    # routine pregnancy, exams, chronic complaints
+    "estou gravida de 10 semanas e quero marcar o pre natal",
+    "gestante pode fazer exame de sangue sem jejum?",
+    "meu braço fica dormente quando durmo de lado faz meses",
+    "dor na barriga de leve desde ontem, quero um gastro",
+    "meu filho de 6 anos com febre baixa e tosse, tem pediatra amanha?",
+    "minha pressão 12 por 8 ta boa?",
+    "sangue no exame de urina de rotina, o que significa?",
+    # figurative speech
+    "morri de rir com o video que voces postaram",
+    "to morta de cansaço, quero marcar uma consulta pro sabado",
+    "quase tive um infarto com o preço da ressonancia",
+    "vou matar meu filho, ele rabiscou a parede toda kkkk",
+    "que saudade, vou matar a saudade da dra ana na consulta",
+    "esse calor ta de matar",
+]
+
+
+@pytest.mark.parametrize("text", QUIET)
+def test_look_alikes_stay_quiet(text: str) -> None:
+    assert detect(text) == [], f"{text!r} -> {detect(text)}"
+
+
+def test_figurative_speech_does_not_hide_a_real_flag_in_the_same_message() -> None:
+    assert codes("morri de rir ontem, mas hoje to com dor no peito e suando frio")
+    assert "suicidal_ideation" in codes("vou me matar kkk")  # laughter never cancels a cry for help
+    assert codes("quero morrer de verdade")
+
+
+def test_mask_keeps_offsets_and_blanks_only_the_idiom() -> None:
+    norm = normalize("Morri de rir, mas estou com falta de ar")
+    masked = mask_figurative(norm)
+    assert len(masked) == len(norm)
+    assert "rir" not in masked and "falta de ar" in masked
+
+
+def test_explained_away_reasons_are_reported() -> None:
+    assert "negated" in assess("nao tenho falta de ar, so quero renovar a receita").dismissed
+    assert "hypothetical" in assess("se eu sentir dor no peito, vou pra onde?").dismissed
+    assert "past" in assess("tive dor no peito ano passado, quero cardio").dismissed
+    assert assess("bom dia").dismissed == frozenset()
+
+
+def test_unsure_flags_say_what_to_confirm() -> None:
+    flags = detect("tive dor no peito mes passado e voltou agora")
+    assert flags and flags[0].unsure
+    note = describe(flags)
+    assert "confirmar" in note and "peito" not in note.split("confirmar")[1]
+
+
+def test_concept_flags_carry_the_protocol_item_and_a_span() -> None:
+    text = "minha mae é hipertensa e ta suando frio e com enjoo, fraca do nada"
+    flag = next(f for f in detect(text) if f.code == "acs_cluster")
+    assert "MTS" in flag.why
+    assert 0 <= flag.start < flag.end <= len(text)
+    assert "MTS" in describe([flag])
+
+
+def test_every_concept_rule_is_reachable_and_documented() -> None:
+    fired = {code for code, _ in FIRES}
+    for rule in concepts.CONCEPT_RULES:
+        assert rule.why and rule.anchors
+        assert rule.code in fired, f"no test fires {rule.code}"
+    for name in (a for rule in concepts.CONCEPT_RULES for a in rule.anchors):
+        assert name in concepts.FINDINGS, name
