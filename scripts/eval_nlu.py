@@ -17,6 +17,10 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
     urgent) and non-urgent look-alikes (idioms, negations, resolved symptoms, routine pregnancy...).
     It is a safety gate and its misses ARE printed: a missed emergency must be seen to be fixed.
 
+(e) the development set bot/eval/dev.yml (same checklist method, written to be READ): its errors are
+    printed, to find failure modes; fix them with new, different training examples, never copies.
+    Not a target.
+
 Prints a per-reason precision/recall/F1 table for each and a side-by-side summary, and exits 1
 when a target is missed: frozen-set macro-F1 >= 0.93 with urgent precision >= 0.95, red-flag suite
 urgent recall = 100% with precision >= 0.95; cross-validation and held-out keep their older
@@ -159,9 +163,9 @@ def quiet_rasa() -> None:
     tf.get_logger().setLevel("ERROR")
 
 
-def load_frozen(path: Path) -> list[tuple[str, str]]:
-    """(text, reason) pairs of bot/eval/frozen.yml (labelled by reason, not intent)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))["frozen_set"]
+def load_frozen(path: Path, key: str = "frozen_set") -> list[tuple[str, str]]:
+    """(text, reason) pairs of bot/eval/frozen.yml or dev.yml (labelled by reason, not intent)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))[key]
     bad = set(data) - set(REASONS)
     if bad:
         raise SystemExit(f"{path}: unknown reasons {sorted(bad)}")
@@ -313,11 +317,23 @@ def evaluate_suite(model: Path, rows: list[tuple[str, str, str]], reasons: dict[
     return {"urgent_recall": recall, "urgent_precision": precision, "ok": ok, "macro_f1": float("nan")}
 
 
+def evaluate_dev(model: Path, examples: list[tuple[str, str]], reasons: dict[str, str],
+                 show_errors: int) -> dict[str, Any]:
+    """(e): a development set, errors shown; never a target."""
+    preds = predict(model, [t for t, _ in examples])
+    rows = [(text, gold, reasons.get(intent, "other"), intent, conf)
+            for (text, gold), (intent, conf) in zip(examples, preds, strict=True)]
+    result = print_table("(e) development set bot/eval/dev.yml (read while tuning; no target)",
+                         [(r[1], r[2]) for r in rows], min_f1=None, min_recall=None, min_precision=0.0)
+    print_confusions("(e) development set", rows, show_errors)
+    return {**result, "ok": True}
+
+
 def print_summary(results: dict[str, dict[str, Any]]) -> None:
     """One line per evaluation, side by side."""
     print(f"\n{'evaluation':<28}{'macro-F1':>10}{'urgent recall':>15}{'urgent precision':>18}{'targets':>9}")
     names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
-             "suite": "red-flag suite"}
+             "suite": "red-flag suite", "dev": "dev set (read; no target)"}
     for key, result in results.items():
         mf1 = result["macro_f1"]
         shown = "-" if mf1 != mf1 else f"{mf1:.3f}"  # NaN: the suite has no macro-F1
@@ -333,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", type=Path, default=BOT / "eval" / "heldout.yml")
     ap.add_argument("--frozen", type=Path, default=BOT / "eval" / "frozen.yml")
     ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
+    ap.add_argument("--dev", type=Path, default=BOT / "eval" / "dev.yml")
     ap.add_argument("--reasons", type=Path, default=BOT / "reasons.yml")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cv-epochs", type=int, default=None,
@@ -398,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  held-out prediction elapsed: {time.monotonic() - t2:.1f}s")
         results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
         results["suite"] = evaluate_suite(model, load_suite(args.suite), reasons)
+        if args.dev.exists():
+            results["dev"] = evaluate_dev(model, load_frozen(args.dev, key="dev_set"), reasons, args.show_errors)
         print_summary(results)
 
     print(f"\ntotal elapsed: {time.monotonic() - t0:.0f}s")

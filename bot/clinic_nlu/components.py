@@ -122,6 +122,13 @@ _LEXICON: Dict[Text, Any] = {
         r"radiografia|eletro\w*|ecg|eco|ecocardio\w*|hemograma|glicemia|colesterol|tsh|urina|tomografia|"
         r"ressonancia|endoscopia|holter|laudo|resultado)\b"
     ),
+    # money words: prices, payments, refunds, receipts, debts, coverage ("cobrado em dobro", "estorno")
+    "lexbilling": re.compile(
+        r"\b(?:quanto\s+(?:custa|sai|fica|e|cobra\w*)|valor\w*|preco\w*|taxa\w*|cobra\w*|custo\w*|pag[aouei]\w*|"
+        r"estorn\w*|reembols\w*|devolu\w*|recibo\w*|nota\s+fiscal|orcamento\w*|parcel\w*|credenciad\w*|"
+        r"boleto\w*|pix|cartao|fatura\w*|duplicidade|em\s+dobro|debito\w*|divida\w*|desconto\w*|a\s+vista|"
+        r"convenio\w*|plano\s+de\s+saude|mensalidade\w*|imposto\s+de\s+renda)\b"
+    ),
     "lexconsult": re.compile(
         r"\b(?:consulta\w*|retorno|medic[oa]s?|doutora?|dra?|clinico|cardio\w*|dermato\w*|pediatra|"
         r"pediatria|gineco\w*|obstetra|orto\w*|oftalmo\w*|oculista|endocrino\w*|especialista)\b"

@@ -110,7 +110,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"vista\s+(?:\w+\s+)?(?:escur\w+|apag\w+|embaralh\w+)",
         r"escurec\w+\s+(?:\w+\s+)?(?:a\s+)?vista",
         r"quase\s+(?:desmai\w+|apag\w+|cai)",
-        r"(?:vou|vai)\s+desmaiar",
+        r"(?:vou|vai)\s+(?:desmaiar|apagar|cair\s+dur[oa])",
         r"(?:sensacao|sentindo)\s+(?:\w+\s+)?(?:de\s+)?desmaio",
         r"fraco\s+(?:e\s+)?(?:tonto|zonzo)",
     ),
@@ -309,7 +309,9 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"parou\s+de\s+falar",
         r"(?:fala|falando|voz)\s+(?:\w+\s+)?(?:enrolad\w+|embolad\w+|arrastad\w+|estranh\w+|pastos\w+|sem\s+sentido)",
         r"(?:fala|falando)\s+(?:nada\s+com\s+nada|coisa\s+com\s+coisa|coisas?\s+sem\s+sentido)",
-        r"nao\s+(?:entende|entendia|esta\s+entendendo)\s+(?:\w+\s+)?(?:o\s+que\s+)?(?:a\s+gente|falam|falo|eu\s+falo|ninguem)",
+        # a PERSON who no longer understands speech (not "esse robô não entende o que eu falo")
+        r"(?:ele|ela|vo|avo|vovo|mae|pai|marido|esposa|esposo|tia|tio|sogr[oa])\s+(?:\w+\s+){0,2}?nao\s+(?:entende|entendia|esta\s+entendendo)\s+"
+        r"(?:\w+\s+)?(?:o\s+que\s+)?(?:a\s+gente|falam|falo|eu\s+falo|ninguem)",
     ),
     "sudden_vision_loss": _rx(
         r"(?:sem|nao\s+(?:esta\s+)?(?:consigo|consegue)?\s*)?enxerg\w+\s+(?:\w+\s+)?(?:de|com)\s+um\s+(?:dos\s+)?olhos?",
@@ -662,6 +664,12 @@ def _any_ctx(ctx: frozenset[str], *names: str) -> bool:
     return any(n in ctx for n in names)
 
 
+def _arrhythmia(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Palpitations: palpitations with presyncope, breathlessness, chest discomfort or sweating
+    # (haemodynamic compromise) are very urgent.
+    return "palpitation" in found and _any(found, "presyncope", "dyspnoea", "chest_discomfort", "cold_sweat", "pallor")
+
+
 def _suicide_lay(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # MTS Mental illness / Self-harm: "high risk of self-harm"; Ministério da Saúde / CVV: passive
     # death wishes, farewells, gathered means, giving belongings away, repeated self-injury and
@@ -706,6 +714,8 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
                 _poisoning, ("toxic_ingestion", "toxic_exposure")),
     ConceptRule("sudden_severe_pain", "general", "dor intensa de início súbito (MTS: dor intensa, início abrupto)",
                 _sudden_severe_pain, ("sudden_severe_pain", "tearing_pain", "cold_pale_limb")),
+    ConceptRule("arrhythmia_signs", "chest_pain", "palpitação com pré-síncope/dispneia (MTS Palpitações)",
+                _arrhythmia, ("palpitation",)),
     ConceptRule("hypoxia_signs", "breathing", "saturação baixa ou estridor (MTS Dispneia)",
                 _hypoxia, ("hypoxia",)),
 )

@@ -67,6 +67,7 @@ FIRES: list[tuple[str, str]] = [
     ("acute_abdomen", "barriga dura e doendo, sem fazer coco e com vomito"),
     ("sudden_severe_pain", "deu uma dor fortissima nas costas de repente, tipo rasgando"),
     ("sudden_severe_pain", "a perna dele ta gelada, branca e doendo"),
+    ("arrhythmia_signs", "coração batendo muito rapido e to ficando com a vista escura"),
     ("hypoxia_signs", "o oximetro ta marcando 86 de saturação"),
     ("testicular_torsion", "meu filho de 14 anos acordou com dor no testiculo"),
     # suicide warning signs in lay words (never dismissed)
@@ -104,6 +105,7 @@ QUIET: list[str] = [
     "vou matar meu filho, ele rabiscou a parede toda kkkk",
     "que saudade, vou matar a saudade da dra ana na consulta",
     "esse calor ta de matar",
+    "esse robo nao entende o que eu falo, quero uma pessoa",
 ]
 
 
