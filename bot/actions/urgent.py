@@ -78,6 +78,31 @@ def category_labels(flags: Iterable[tuple[str, str]]) -> list[str]:
     return labels
 
 
+# Said to the team when the classifier alone read the message as urgent: no rule confirms it, so
+# the bot preferred urgent (a false alarm costs a nurse a minute) and says so.
+UNCONFIRMED_LABEL = "nenhuma regra confirmou: classificador preferiu urgente; confirmar com o paciente"
+
+
+def flag_explanations(text: str) -> list[str]:
+    """pt-BR reasons of the rule layer for the team: the protocol item of concept flags and what to
+    confirm when a rule fired unsure ("menciona evento passado"). Never the patient's words."""
+    try:
+        from clinic_nlu import red_flags
+    except ImportError:
+        return []
+    try:
+        flags = red_flags.detect(text or "")
+    except Exception:
+        log.exception("red_flags.detect failed")
+        return []
+    out: list[str] = []
+    for flag in flags:
+        for label in (flag.why, f"confirmar: {flag.unsure}" if flag.unsure else ""):
+            if label and label not in out:
+                out.append(label)
+    return out
+
+
 def urgent_note(codes: Iterable[str], labels: Iterable[str] = ()) -> str:
     """Handoff note: red-flag codes (+ category labels), never the message text."""
     unique = sorted({c for c in codes if c})
@@ -114,7 +139,10 @@ class ActionUrgent(Action):
         codes = set(entity_codes) | {code for code, _ in flags or []}
         if suicide and not codes:
             codes.add("suicide_risk_text")  # found by the safety net alone
-        note = urgent_note(codes, category_labels(flags or []))
+        labels = category_labels(flags or []) + flag_explanations(text)
+        if not codes:
+            labels.append(UNCONFIRMED_LABEL)
+        note = urgent_note(codes, labels)
         dispatcher.utter_message(json_message=handoff_signal("urgent", "urgent", note))
         # An urgent message interrupts whatever form was running.
         return [ActiveLoop(None)]

@@ -90,3 +90,19 @@ def test_safety_texts_never_advise_beyond_emergency_care() -> None:
 def test_detect_flags_uses_the_rule_layer() -> None:
     flags = urgent.detect_flags("estou com muita dor no peito")
     assert flags is not None and any(category == "chest_pain" for _, category in flags)
+
+
+def test_note_says_why_a_concept_fired_and_what_to_confirm() -> None:
+    tracker = make_tracker("urgent_symptom", "meu pai é diabetico, ta suando frio, enjoado e com o braço pesado")
+    messages, _ = run_action(ActionUrgent(), tracker)
+    note = signals(messages)[0]["handoff"]["note"]
+    assert "acs_cluster" in note and "MTS" in note
+    assert "suando" not in note and "braço" not in note  # codes and protocol labels only
+    unsure = urgent.flag_explanations("tive dor no peito mes passado e voltou agora")
+    assert any(label.startswith("confirmar:") for label in unsure)
+
+
+def test_classifier_only_urgent_note_says_no_rule_confirmed_it() -> None:
+    tracker = make_tracker("urgent_symptom", "socorro minha mae ta muito mal")
+    messages, _ = run_action(ActionUrgent(), tracker)
+    assert urgent.UNCONFIRMED_LABEL in signals(messages)[0]["handoff"]["note"]
