@@ -310,7 +310,7 @@ def evaluate_suite(model: Path, rows: list[tuple[str, str, str]], reasons: dict[
     print(f"  urgent recall = {recall:.4f} ({tp}/{emergencies})   urgent precision = {precision:.4f} "
           f"({fp} false alarms)   targets (recall = 100%, precision >= {TARGET_SAFETY_URGENT_PRECISION}): "
           f"{'MET' if ok else 'MISSED'}")
-    for (text, gold, kind), (g, p), (intent, conf) in zip(rows, pairs, preds, strict=True):
+    for (text, _, kind), (g, p), (intent, conf) in zip(rows, pairs, preds, strict=True):
         if (g == "urgent") != (p == "urgent"):
             label = "MISSED EMERGENCY" if g == "urgent" else "FALSE ALARM"
             print(f"    {label} [{kind}] ({intent} {conf:.2f}) {text}")
