@@ -19,6 +19,7 @@ from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
 from actions.common import AWAITING_SLOT, ask_events, entity_values, find_by_slug, intent_button, slugify
 from actions.consent import consent_status, notice_on_first_contact, require_consent
 from actions.formatting import brl, date_br, linha_digitavel
+from actions.input_route import item_choice
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,11 @@ class ActionAskPrice(Action):
         api = ClinicApi()
         specialties = entity_values(tracker, "specialty")
         exams = entity_values(tracker, "exam")
+        if not specialties and not exams:
+            # "o primeiro" / "a de cardiologia" typed after "which price?": the button it names
+            picked = item_choice(tracker, "ask_price") or {}
+            specialties = [str(picked["specialty"])] if picked.get("specialty") else []
+            exams = [str(picked["exam"])] if picked.get("exam") else []
         if not specialties and not exams:
             about_exams = "exame" in normalize(str(tracker.latest_message.get("text") or ""))
             try:

@@ -6,10 +6,13 @@ State lives in two slots (bot/domain/booking.yml):
   "confirmation" while the confirmation flow does (actions/confirmation.py); rules route the
   patient's answers (inform / affirm / deny / nlu_fallback) to `action_flow_continue` only
   while a flow is active, so any other intent mid-flow still goes to its own rule and the flow
-  resumes with the next answer.
+  resumes with the next answer. Before that, every message is read against the step's buttons
+  (actions/input_route.py, slot `input_route`): one that names an option ("o quanto antes",
+  "o segundo", "às 10h") or an unsure other intent reaches `action_flow_continue` whatever its
+  intent; only a red flag or a confident other intent leaves the flow.
 - `booking_ctx` (any, not featurized): what is known so far
   {mode: book|reschedule, step, specialty, specialty_name, doctor_id, doctor_name, when,
-   offered, slot, appointment, options, misses, asked_at}.
+   offered, slot, appointment, options, misses, asked_at, choices (the step's buttons)}.
 
 Steps: specialty -> when -> slot -> (cpf -> birth_date) -> confirm. Every answer is read from
 the text as well as from entities/buttons, so typed answers work as well as button clicks.
@@ -33,6 +36,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
 from actions.consent import require_consent
+from actions.input_route import CHOICES_KEY, ROUTE_OPTION, ROUTE_SLOT, answer_with_option, choices_after, reading_of
 
 log = logging.getLogger(__name__)
 
@@ -419,6 +423,11 @@ class BookingFlow:
 
     def keep(self, ctx: dict[str, Any]) -> list[EventType]:
         ctx["asked_at"] = self.now.isoformat()
+        previous = self.tracker.get_slot(CTX_SLOT) if isinstance(self.tracker.get_slot(CTX_SLOT), dict) else {}
+        # the buttons this step waits on: a typed answer is read against them first (input_route.py)
+        ctx[CHOICES_KEY] = choices_after(
+            self.d.messages, ctx.get(CHOICES_KEY), same_step=previous.get("step") == ctx.get("step")
+        )
         events: list[EventType] = [SlotSet(FLOW_SLOT, FLOW_BOOKING), SlotSet(CTX_SLOT, ctx)]
         if self.tracker.get_slot(OTHER_QUESTION_SLOT) is not None:
             # the exams/billing "which item?" question is no longer the one waiting for an answer
@@ -1148,7 +1157,9 @@ class ActionRescheduleStart(Action):
 
 
 class ActionFlowContinue(Action):
-    """Any answer while the booking or confirmation flow waits, and their buttons."""
+    """Any answer while the booking or confirmation flow waits, and their buttons. A message read
+    as one of the offered options (slot input_route = option, actions/input_route.py) is replayed
+    as that option's payload, whatever its intent."""
 
     def name(self) -> str:
         return "action_flow_continue"
@@ -1157,6 +1168,11 @@ class ActionFlowContinue(Action):
         handed = consent_answer(tracker)
         if handed is not None:
             return handed
+        if tracker.get_slot(ROUTE_SLOT) == ROUTE_OPTION:
+            # the text names one of the offered options: it answers as that button would
+            reading = reading_of(tracker)
+            if reading.route == ROUTE_OPTION and reading.option is not None:
+                return answer_with_option(tracker, reading)
         api = ClinicApi()
         gate = await require_consent(dispatcher, tracker, api)
         if gate is not None:

@@ -15,6 +15,12 @@ AWAITING_SLOT = "awaiting_item"
 # The booking/confirmation flows' "waiting for an answer" slot (actions/booking.py): when we ask
 # our own question, theirs is no longer the one being answered (they clear ours symmetrically).
 OTHER_FLOW_SLOT = "active_flow"
+# The buttons of a one-turn question the bot asked outside the booking/confirmation steps (those
+# keep theirs in their context): {"kind": "clarify"|"menu", "turn", "options"} (actions/input_route.py).
+OFFERED_SLOT = "offered_options"
+# Key in the parse_data of a message an action replays (a typed answer read as the option it
+# names, actions/input_route.py): the replay and the message it replaces are one patient turn.
+REPLAY_KEY = "atende_read_as"
 
 
 def ask_events(tracker: Tracker, question: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@
 
 While it waits for an answer the flow sets `active_flow` = "confirmation" and keeps its state in
 `appointment_ctx` {action: confirm|cancel, step: pick|confirm_cancel|offer_rebook, options,
-appointment, rebook, misses, asked_at}; answers reach `action_flow_continue` (actions/booking.py),
+appointment, rebook, misses, asked_at, choices (the step's buttons)}; answers reach `action_flow_continue` (actions/booking.py),
 which hands them to `ConfirmationFlow.resume`. Logs carry error codes only.
 """
 
@@ -49,6 +49,7 @@ from actions.booking import (
     trigger_message,
 )
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
+from actions.input_route import CHOICES_KEY, KIND_MENU, choices_after, offer_events
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,12 @@ class ConfirmationFlow:
 
     def keep(self, ctx: dict[str, Any]) -> list[EventType]:
         ctx["asked_at"] = self.now.isoformat()
+        current = self.tracker.get_slot(APPT_CTX_SLOT)
+        previous = current if isinstance(current, dict) else {}
+        # the buttons this step waits on: a typed answer is read against them first (input_route.py)
+        ctx[CHOICES_KEY] = choices_after(
+            self.d.messages, ctx.get(CHOICES_KEY), same_step=previous.get("step") == ctx.get("step")
+        )
         events: list[EventType] = [SlotSet(FLOW_SLOT, FLOW_CONFIRMATION), SlotSet(APPT_CTX_SLOT, ctx)]
         if self.tracker.get_slot(OTHER_QUESTION_SLOT) is not None:
             # the exams/billing "which item?" question is no longer the one waiting for an answer
@@ -190,7 +197,7 @@ class ConfirmationFlow:
             buttons = buttons[1:]
         response = "utter_appointments_next" if len(appts) == 1 else "utter_appointments_list"
         self.d.utter_message(response=response, appointments=appointments_text(appts), buttons=buttons)
-        return []
+        return offer_events(self.tracker, KIND_MENU, buttons)  # "cancelar", "a 2" pick a button
 
     # -- confirm -----------------------------------------------------------------------------
 

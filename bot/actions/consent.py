@@ -41,7 +41,10 @@ NOT_RESUMABLE = {
     "nlu_fallback", "out_of_scope", "inform",
 }
 # Slots that must not survive into a new session (stale questions / pending requests).
-SESSION_RESET_SLOTS = {PENDING_SLOT, ASKED_SLOT, "awaiting_item", "requested_slot", SESSION_METADATA_SLOT}
+SESSION_RESET_SLOTS = {
+    PENDING_SLOT, ASKED_SLOT, "awaiting_item", "requested_slot", SESSION_METADATA_SLOT, "input_route",
+    "offered_options",
+}
 
 
 def consent_from_patient(patient: dict[str, Any] | None) -> bool | None:

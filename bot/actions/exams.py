@@ -23,6 +23,7 @@ from actions.common import AWAITING_SLOT, ask_events, entity_values, find_by_slu
 from actions.consent import notice_on_first_contact, require_consent
 from actions.formatting import brl, date_br, parse_iso
 from actions.handoff import hand_off
+from actions.input_route import item_choice
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,10 @@ async def _exam_from_entity(
     if catalog is None:
         return None, []
     names = entity_values(tracker, "exam")
+    if not names:
+        # "o primeiro" / "o de glicemia" typed after "which exam?": the button it names
+        picked = item_choice(tracker, intent)
+        names = [str(picked["exam"])] if picked and picked.get("exam") else []
     for value in names:
         exam = find_by_slug(catalog, value)
         if exam is not None:
@@ -183,7 +188,7 @@ class ActionExamInfo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         pending = tracker.get_slot(AWAITING_SLOT)
-        if pending in _ANSWERS_TO and entity_values(tracker, "exam"):
+        if pending in _ANSWERS_TO and (entity_values(tracker, "exam") or item_choice(tracker, pending)):
             # A bare exam name ("colesterol") right after "which exam?" reads as exam_info: it is
             # the answer to the question we asked.
             return await _ANSWERS_TO[pending]().run(dispatcher, tracker, domain)

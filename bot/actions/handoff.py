@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_api import ClinicApi, ClinicApiError
+from actions.common import REPLAY_KEY
 from actions.formatting import parse_iso, when_br
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,20 @@ def consecutive_misunderstandings(
 
 
 def user_intents(tracker: Tracker) -> list[str | None]:
-    """The intent of every user message so far, oldest first."""
-    return [
-        (e.get("parse_data") or {}).get("intent", {}).get("name")
-        for e in tracker.events
-        if e.get("event") == "user"
-    ]
+    """The intent of every user message so far, oldest first. A message an action replayed (a
+    typed answer read as the option it names, actions/input_route.py) replaces the one it was read
+    from: both are one patient message."""
+    intents: list[str | None] = []
+    for event in tracker.events:
+        if event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        name = (parse.get("intent") or {}).get("name")
+        if parse.get(REPLAY_KEY) and intents:
+            intents[-1] = name
+        else:
+            intents.append(name)
+    return intents
 
 
 def closed_until(info: dict[str, Any] | None, now: datetime | None = None) -> str | None:
@@ -140,7 +149,9 @@ class ActionComplain(Action):
 
 
 class ActionFallback(Action):
-    """First misunderstanding: ask to rephrase. Second in a row: hand off."""
+    """First misunderstanding: ask which of two reasons the patient means when the NLU hesitated
+    between two (actions/clarify.py), else ask to rephrase. Second in a row (including an unclear
+    answer to that clarifying question): hand off."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -148,12 +159,23 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        from actions.input_route import ROUTE_CLARIFY, ROUTE_UNCLEAR, ask_clarification, reading_of
+
+        reading = reading_of(tracker)
+        if reading.route == ROUTE_UNCLEAR:
+            await hand_off(
+                dispatcher, ClinicApi(), reason="misunderstood",
+                note="mensagem não compreendida após pergunta de esclarecimento",
+            )
+            return []
         if consecutive_misunderstandings(user_intents(tracker), NOT_HANDLED) >= MISUNDERSTANDINGS_BEFORE_HANDOFF:
             await hand_off(
                 dispatcher, ClinicApi(), reason="misunderstood", note="duas mensagens seguidas não compreendidas"
             )
-        else:
-            dispatcher.utter_message(response="utter_rephrase_options")
+            return []
+        if reading.route == ROUTE_CLARIFY and reading.candidates is not None:
+            return ask_clarification(dispatcher, tracker, reading.candidates)
+        dispatcher.utter_message(response="utter_rephrase_options")
         return []
 
 

@@ -94,3 +94,16 @@ def test_price_of_an_unnamed_exam_asks_which_exam(hub: Hub) -> None:
     assert messages[0]["response"] == "utter_ask_which_exam_price"
     assert [b["payload"] for b in buttons(messages[0])] == [f'/ask_price{{"exam":"{e["slug"]}"}}' for e in catalog]
     assert slot_events(events) == {"awaiting_item": "ask_price"}
+
+
+def test_a_typed_choice_among_the_offered_price_buttons_answers_which_price(hub: Hub) -> None:
+    from bot_helpers import user_event
+
+    cardio = hub.get("/api/clinic/prices?specialty=cardiologia")[0]
+    asked, events = run_action(ActionAskPrice(), make_tracker("ask_price", "quanto custa?", slots=GRANTED))
+    shown = {"event": "bot", "text": "Qual?", "data": {"buttons": buttons(asked[0])}}
+    history = [user_event("ask_price", "quanto custa?"), shown]
+    answer = make_tracker("inform", "a de cardiologia", slots={**GRANTED, **slot_events(events)}, history=history)
+    messages, events = run_action(ActionAskPrice(), answer)
+    assert cardio["price_text"] in texts(messages)[0]
+    assert slot_events(events)["awaiting_item"] is None

@@ -635,3 +635,96 @@ def test_no_to_the_booking_question_misread_as_a_booking_request_books_nothing(h
     assert chat.responses() == ["utter_booking_declined"]
     chat.say("1", "inform")  # "não" above cleared the list: this is not a slot choice
     assert upcoming(hub, pid) == []
+
+
+# ------------------------------------------------------------------------------------------
+# typed answers read against the offered buttons first (actions/input_route.py)
+
+
+class ReadingChat(Chat):
+    """`Chat` that also plays what Rasa does around the rules of data/rules/input_route.yml: the
+    reading action runs first (action_extract_slots), the message is routed by `input_route`, and a
+    message an action replays is handled again as the next turn's input."""
+
+    def say(self, text: str, intent: str, confidence: float = 1.0, **entities: Any) -> list[dict[str, Any]]:
+        metadata = {"patient_id": self.pid, "channel": "webchat"} if self.pid is not None else {}
+        message = {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+            "entities": [{"entity": k, "value": v} for k, v in entities.items()],
+            "metadata": metadata,
+        }
+        self.last, self.actions = [], []
+        self._turn(message)
+        return self.last
+
+    def _run(self, action: Any, message: dict[str, Any]) -> list[dict[str, Any]]:
+        tracker = Tracker("test", dict(self.slots), message, list(self.events), False, None, {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        events = run(action.run(dispatcher, tracker, {}))
+        for event in events:
+            if event.get("event") == "slot":
+                self.slots[event["name"]] = event["value"]
+        self.last += dispatcher.messages
+        return events
+
+    def _turn(self, message: dict[str, Any]) -> None:
+        from actions.billing import ActionAskPrice
+        from actions.input_route import ActionClarify, ActionReadInput
+
+        self.events.append({"event": "user", "text": message["text"], "parse_data": message,
+                            "metadata": message.get("metadata")})  # fmt: skip
+        self._run(ActionReadInput(), message)  # as action_extract_slots: only slot events
+        intent = message["intent"]["name"]
+        routed = {"option": ActionFlowContinue, "flow": ActionFlowContinue, "clarify": ActionClarify}
+        route = self.slots.get("input_route")
+        if route in routed:
+            action = routed[route]()
+        elif intent == "ask_price":
+            action = ActionAskPrice()
+        else:
+            action = self.action_for(intent)
+        self.actions.append(action.name())
+        events = self._run(action, message)
+        self.events.append({"event": "action", "name": action.name()})
+        self.events.extend(e for e in events if e.get("event") != "user")
+        for replay in [e for e in events if e.get("event") == "user"]:
+            self._turn(replay["parse_data"])  # after the action_listen the action returned with it
+
+
+def test_o_quanto_antes_read_as_a_price_question_continues_the_booking(hub: Hub) -> None:
+    chat = ReadingChat(hub, 2)
+    chat.say("quero marcar cardiologia", "book_appointment", specialty="cardiologia")
+    assert chat.responses() == ["utter_booking_ask_when"]
+    assert [c["title"] for c in chat.ctx["choices"]] == ["O quanto antes", "Esta semana", "Semana que vem"]
+    # the NLU reads the text of option 1 as a price question: it is still the answer to "Para quando?"
+    chat.say("o quanto antes", "ask_price", confidence=0.74)
+    assert chat.actions == ["action_flow_continue", "action_flow_continue"]  # read as the button, replayed
+    assert chat.responses() == ["utter_booking_offer_slots"]
+    assert chat.slot_buttons() and chat.ctx["step"] == "slot"
+    assert [c["payload"] for c in chat.ctx["choices"]] == [b["payload"] for b in chat.slot_buttons()]
+    # "o segundo" read as a greeting: the second slot
+    second = chat.ctx["offered"][1]
+    chat.say("o segundo", "greet", confidence=0.52)
+    assert chat.responses() == ["utter_booking_confirm"]
+    assert chat.ctx["slot"]["slot_id"] == second["slot_id"]
+    # a clear change of subject leaves the flow for its own rule; the flow waits meanwhile
+    chat.say("quanto custa a consulta de cardiologia?", "ask_price", confidence=0.93, specialty="cardiologia")
+    assert chat.actions == ["action_ask_price"]
+    assert chat.slots["active_flow"] == "booking"
+    # then "sim" still answers "Confirma a consulta…?"
+    before = {a["id"] for a in upcoming(hub, 2)}
+    chat.say("sim", "affirm")
+    assert chat.responses() == ["utter_booking_done"]
+    booked = [a for a in upcoming(hub, 2) if a["id"] not in before]
+    assert len(booked) == 1 and datetime.fromisoformat(booked[0]["start"]) == datetime.fromisoformat(second["start"])
+
+
+def test_an_unsure_other_intent_stays_in_the_flow_and_is_re_asked(hub: Hub) -> None:
+    chat = ReadingChat(hub, 2)
+    chat.say("quero marcar dermatologia", "book_appointment", specialty="dermatologia")
+    chat.say("hmm deixa eu ver", "clinic_hours", confidence=0.41)
+    assert chat.actions == ["action_flow_continue"]
+    assert chat.responses() == ["utter_booking_when_not_understood"]
+    assert chat.slots["active_flow"] == "booking" and chat.ctx["step"] == "when"

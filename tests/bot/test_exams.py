@@ -104,3 +104,20 @@ def test_a_bare_exam_name_answers_the_pending_which_exam_question(hub: Hub) -> N
     messages, _ = run_action(ActionExamInfo(), make_tracker("exam_info", "mamografia", {"exam": "mamografia"},
                                                             slots=pending, patient_id=MARIA))
     assert signals(messages)[0]["handoff"]["reason"] == "exams"
+
+
+def test_a_typed_choice_among_the_offered_exam_buttons_answers_which_exam(hub: Hub) -> None:
+    from bot_helpers import user_event
+
+    catalog = hub.get("/api/clinic/exams")
+    asked, events = run_action(ActionExamPreparation(), make_tracker("exam_preparation", "qual o preparo?",
+                                                                     slots=GRANTED))
+    shown = {"event": "bot", "text": "Qual exame?", "data": {"buttons": buttons(asked[0])}}
+    history = [user_event("exam_preparation", "qual o preparo?"), shown]
+    answer = make_tracker("inform", "o segundo", slots={**GRANTED, **slot_events(events)}, history=history)
+    messages, events = run_action(ActionExamPreparation(), answer)
+    assert catalog[1]["name"] in texts(messages)[0] and catalog[1]["preparation"] in texts(messages)[0]
+    assert slot_events(events)["awaiting_item"] is None
+    # without the question on screen, "o segundo" names nothing: asked again
+    messages, _ = run_action(ActionExamPreparation(), make_tracker("inform", "o segundo", slots=GRANTED))
+    assert messages[0]["response"] == "utter_ask_which_exam"

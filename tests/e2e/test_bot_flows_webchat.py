@@ -164,6 +164,20 @@ async def test_red_flag_gets_the_safety_message_and_an_urgent_handoff_without_co
         assert "188" in crisis and "192" in crisis  # CVV and SAMU
 
 
+async def test_emergency_told_without_trigger_words_is_flagged_and_idioms_are_not(flows_hub: Hub) -> None:
+    # A heart attack told as a cluster of symptoms (no "dor no peito"): the concept layer fires,
+    # the patient gets SAMU's number and the team's note names the protocol item, not the text.
+    async with _patient(flows_hub) as patient:
+        safety = await patient.say("meu pai tem 70 anos, é diabetico e ta suando frio, enjoado e com o braço pesado")
+        assert "192" in safety
+        queue = await _queue(flows_hub)
+        assert queue and queue[0]["priority"] == "urgent"
+    async with _patient(flows_hub) as patient:
+        joke = await patient.say("morri de rir com o video de voces kkkk")
+        assert "192" not in joke
+    assert len(await _queue(flows_hub)) == 1  # the joke handed nothing off
+
+
 async def test_asking_for_a_person_hands_off_to_the_queue(flows_hub: Hub) -> None:
     async with _patient(flows_hub) as patient:
         await patient.say("quero falar com um atendente")
