@@ -3,6 +3,9 @@
 1. Bot-turn latency and throughput: the real trained model behind a real Rasa server, called
    (a) directly on Rasa's REST channel (baseline) and (b) through the hub's web chat socket,
    from patient message to bot reply. The ratio is the hub's overhead.
+   Then the urgent path: a first message describing an emergency without trigger words, from
+   send to the safety message (SAMU 192) in the widget and to the urgent handoff event in a
+   staff's live socket, beside a routine first message ("qual o endereço?") to its answer.
 2. Hub ingest throughput with the bot stubbed by a local instant server, on SQLite and on
    PostgreSQL + Redis: messages acknowledged (persisted) per second and messages fully
    processed (bot turn + reply delivered) per second.
@@ -87,6 +90,52 @@ async def through_hub(port: int, conversations: int, turns: int) -> tuple[list[f
     return latencies, time.perf_counter() - t0
 
 
+EMERGENCIES = (
+    "meu pai tem 70 anos, é diabetico e ta suando frio, enjoado e com o braço pesado",
+    "to de 30 semanas e ta escorrendo um liquido, molhou a calcinha toda",
+    "minha filha de 4 meses ta molinha e nao quer mamar",
+    "de repente minha mae nao acha as palavras e a boca ficou torta",
+)
+
+
+async def urgent_path(port: int, admin_password: str, rounds: int) -> tuple[list[float], list[float], list[float]]:
+    """(routine answer, safety message, urgent handoff event) latencies in seconds, one new
+    patient per message, sequential (one emergency at a time, as the team would see them)."""
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as api:
+        login = await api.post("/api/auth/login", json={"email": "admin@clinica.example", "password": admin_password})
+        login.raise_for_status()
+        token = login.json()["token"]
+    routine: list[float] = []
+    safety: list[float] = []
+    handoff: list[float] = []
+
+    async def first_bot_message(ws: object, t0: float, needle: str = "") -> float:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 60))  # type: ignore[attr-defined]
+            if frame.get("type") == "message" and frame.get("sender") == "bot" and needle in frame.get("text", ""):
+                return time.perf_counter() - t0
+
+    async with connect(f"ws://127.0.0.1:{port}/api/staff/ws?token={token}") as staff:
+        json.loads(await staff.recv())  # hello
+        for i in range(rounds):
+            for text, urgent in (("qual o endereço da clinica?", False), (EMERGENCIES[i % len(EMERGENCIES)], True)):
+                async with connect(f"ws://127.0.0.1:{port}/webchat/ws?visitor={uuid.uuid4().hex * 2}") as ws:
+                    json.loads(await ws.recv())  # history
+                    t0 = time.perf_counter()
+                    await ws.send(json.dumps({"type": "message", "client_id": uuid.uuid4().hex, "text": text}))
+                    if not urgent:
+                        routine.append(await first_bot_message(ws, t0))
+                        continue
+                    safety.append(await first_bot_message(ws, t0, "192"))
+                    while True:
+                        frame = json.loads(await asyncio.wait_for(staff.recv(), 60))
+                        if frame.get("type") == "handoff" and frame.get("priority") == "urgent":
+                            handoff.append(time.perf_counter() - t0)
+                            break
+    return routine, safety, handoff
+
+
 async def ingest(port: int, visitors: int, per_visitor: int) -> tuple[float, float]:
     """Fire messages from many widgets; time until all are acked, and until all are answered."""
     total = visitors * per_visitor
@@ -140,6 +189,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--conversations", type=int, default=4)
     ap.add_argument("--turns", type=int, default=15)
+    ap.add_argument("--urgent-rounds", type=int, default=12)
     ap.add_argument("--visitors", type=int, default=20)
     ap.add_argument("--per-visitor", type=int, default=25)
     ap.add_argument("--dashboard-only", action="store_true", help="only the dashboard benchmark (no bot stack)")
@@ -162,6 +212,7 @@ def main() -> int:
         asyncio.run(rasa_direct(stack.rasa_url, 2, 3))  # warm-up
         direct, t_direct = asyncio.run(rasa_direct(stack.rasa_url, args.conversations, args.turns))
         hubbed, t_hub = asyncio.run(through_hub(hub.port, args.conversations, args.turns))
+        routine, safety, handed = asyncio.run(urgent_path(hub.port, "bench-password-1", args.urgent_rounds))
         hub.kill()
         n = args.conversations * args.turns
         lines += [
@@ -174,6 +225,17 @@ def main() -> int:
             f"| {n / t_hub:.1f} |",
             f"| ratio hub / direct | {pct(hubbed, 50) / pct(direct, 50):.2f}x | "
             f"{pct(hubbed, 99) / pct(direct, 99):.2f}x | {(n / t_hub) / (n / t_direct):.2f}x |",
+            "",
+            f"## Urgent path ({args.urgent_rounds} emergencies told without trigger words, each a new patient)",
+            "",
+            "| from the patient's first message to | p50 ms | p99 ms | max ms |",
+            "|---|---:|---:|---:|",
+            f"| a routine answer (\"qual o endereço?\", baseline) | {pct(routine, 50):.1f} | {pct(routine, 99):.1f} "
+            f"| {max(routine) * 1000:.1f} |",
+            f"| the safety message (SAMU 192) in the widget | {pct(safety, 50):.1f} | {pct(safety, 99):.1f} "
+            f"| {max(safety) * 1000:.1f} |",
+            f"| the urgent handoff event in a staff socket | {pct(handed, 50):.1f} | {pct(handed, 99):.1f} "
+            f"| {max(handed) * 1000:.1f} |",
             "",
         ]
         print("\n".join(lines), flush=True)
