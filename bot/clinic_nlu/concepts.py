@@ -414,6 +414,25 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"barulho\s+(?:\w+\s+)?(?:ao|para|pra|quando)\s+(?:puxar\s+o\s+ar|respirar)",
         r"tosse\s+de\s+cachorro\s+(?:\w+\s+){0,6}?(?:barulho|chiado|agitad\w+|cansad\w+)",
     ),
+    # MTS Limb problems / Shortness of breath: a swollen, painful calf (deep vein thrombosis),
+    # more so after immobility, and with breathlessness or chest pain (pulmonary embolism)
+    "swollen_painful_leg": _rx(
+        r"(?:perna|panturrilha|batata\s+da\s+perna|coxa)\s+(?:\w+\s+){0,3}?(?:inchad\w+|inchou|inchando|vermelh\w+|quente)"
+        r"(?:\s+e\s+|\s*,\s*|\s+)(?:\w+\s+){0,2}?(?:doendo|doi|dolorid\w+|dura|quente|vermelh\w+)",
+        r"(?:dor|doendo|doi)\s+(?:\w+\s+){0,3}?(?:na|da)\s+(?:panturrilha|batata\s+da\s+perna)\s+(?:\w+\s+){0,3}?(?:inchad\w+|inchou|inchando|vermelh\w+|quente)",
+    ),
+    "immobility": _rx(
+        r"viage\w+\s+(?:\w+\s+){0,3}?(?:longa|de\s+onibus|de\s+aviao|de\s+\d+\s+horas)", r"(?:voo|voei|aviao)\s+(?:\w+\s+)?(?:longo|de\s+\d+\s+horas)",
+        r"(?:muitas|\d+)\s+horas\s+(?:\w+\s+)?(?:sentad\w+|de\s+viagem|de\s+onibus)", r"acamad\w+", r"engess\w+", r"gesso",
+        r"anticoncepcional", r"(?:depois|pos)\s+(?:d[ae]\s+)?(?:cirurgia|parto|cesarea)",
+    ),
+    # MTS Shortness of breath: breathless at rest or lying flat (orthopnoea), waking up breathless
+    "orthopnoea": _rx(
+        r"(?:nao\s+(?:consigo|consegue)|sem\s+conseguir)\s+(?:\w+\s+)?(?:deitar|ficar\s+deitad\w+|dormir\s+deitad\w+)",
+        r"(?:acordo|acordou|acordei|acorda)\s+(?:\w+\s+){0,2}?(?:sem\s+ar|sufocad\w+|afogad\w+|buscando\s+ar|puxando\s+ar)",
+        r"(?:dormir|dorme|dormindo)\s+(?:\w+\s+){0,2}?sentad\w+\s+(?:\w+\s+){0,3}?(?:ar|respirar)",
+        r"(?:falta\s+de\s+ar|cansaco)\s+(?:\w+\s+){0,2}?(?:deitad\w+|parad\w+|em\s+repouso|sem\s+fazer\s+nada)",
+    ),
     # self-harm warning signs (MS "Prevenção do suicídio", CVV): farewells, giving away belongings,
     # "the last day", ongoing self-injury
     "self_harm_warning": _rx(
@@ -670,6 +689,19 @@ def _arrhythmia(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     return "palpitation" in found and _any(found, "presyncope", "dyspnoea", "chest_discomfort", "cold_sweat", "pallor")
 
 
+def _thrombosis(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Limb problems ("swollen painful calf") and Shortness of breath (pleuritic pain, PE):
+    # a swollen painful leg after immobility, or with breathlessness or chest pain.
+    return "swollen_painful_leg" in found and (
+        "immobility" in found or _any(found, "dyspnoea", "chest_discomfort", "presyncope", "palpitation")
+    )
+
+
+def _heart_failure(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Shortness of breath: breathless at rest / unable to lie flat is very urgent.
+    return "orthopnoea" in found
+
+
 def _suicide_lay(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # MTS Mental illness / Self-harm: "high risk of self-harm"; Ministério da Saúde / CVV: passive
     # death wishes, farewells, gathered means, giving belongings away, repeated self-injury and
@@ -716,6 +748,10 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
                 _sudden_severe_pain, ("sudden_severe_pain", "tearing_pain", "cold_pale_limb")),
     ConceptRule("arrhythmia_signs", "chest_pain", "palpitação com pré-síncope/dispneia (MTS Palpitações)",
                 _arrhythmia, ("palpitation",)),
+    ConceptRule("thrombosis_signs", "breathing", "perna inchada e dolorida após imobilidade ou com falta de ar (MTS Problemas em membros)",
+                _thrombosis, ("swollen_painful_leg",)),
+    ConceptRule("orthopnoea", "breathing", "falta de ar em repouso/deitado (MTS Dispneia)",
+                _heart_failure, ("orthopnoea",)),
     ConceptRule("hypoxia_signs", "breathing", "saturação baixa ou estridor (MTS Dispneia)",
                 _hypoxia, ("hypoxia",)),
 )

@@ -68,6 +68,8 @@ FIRES: list[tuple[str, str]] = [
     ("sudden_severe_pain", "deu uma dor fortissima nas costas de repente, tipo rasgando"),
     ("sudden_severe_pain", "a perna dele ta gelada, branca e doendo"),
     ("arrhythmia_signs", "coração batendo muito rapido e to ficando com a vista escura"),
+    ("thrombosis_signs", "voltei de uma viagem de 12 horas de onibus e a panturrilha ta inchada e doendo"),
+    ("orthopnoea", "meu avo nao consegue mais deitar de tanto que falta o ar, dorme sentado"),
     ("hypoxia_signs", "o oximetro ta marcando 86 de saturação"),
     ("testicular_torsion", "meu filho de 14 anos acordou com dor no testiculo"),
     # suicide warning signs in lay words (never dismissed)
@@ -105,6 +107,7 @@ QUIET: list[str] = [
     "vou matar meu filho, ele rabiscou a parede toda kkkk",
     "que saudade, vou matar a saudade da dra ana na consulta",
     "esse calor ta de matar",
+    "minha perna incha no fim do dia quando fico muito tempo em pe, quero um vascular",
     "esse robo nao entende o que eu falo, quero uma pessoa",
 ]
 
