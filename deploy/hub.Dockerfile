@@ -12,11 +12,12 @@ RUN pip install --no-cache-dir uv==0.13.9
 COPY requirements/hub.lock requirements/hub.lock
 RUN uv pip sync --system --no-cache requirements/hub.lock
 
-# Application code; bot/reasons.yml is the intent -> reason map the hub reads
-# (handoff.settings.REPO_ROOT resolves to /app).
+# Application code; bot/reasons.yml is the intent -> reason map the hub reads, bot/domain/*.yml
+# the bot's answers staff may reword (data only; handoff.settings.REPO_ROOT resolves to /app).
 COPY handoff/ handoff/
 COPY connectors/ connectors/
 COPY bot/reasons.yml bot/reasons.yml
+COPY bot/domain/ bot/domain/
 
 RUN useradd --system --uid 10001 --home-dir /app atende
 USER atende

@@ -9,9 +9,11 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
+from handoff.adapters.bot_answers import load_simple_answers
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.clinic_store import SqlClinicDirectory
 from handoff.api import attachments, auth, channels, health, patients, triage, voice, webchat
+from handoff.api import bot_teaching as bot_teaching_api
 from handoff.api import clinic as clinic_api
 from handoff.api import inbox as inbox_api
 from handoff.api import metrics as metrics_api
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.reason_map = load_reason_map(REPO_ROOT / "bot" / "reasons.yml")
+    app.ctx.simple_answers = load_simple_answers(REPO_ROOT / "bot" / "domain")  # staff may reword these
     for bp in (health.bp, auth.bp, triage.bp, webchat.bp, pages.bp, channels.bp):
         app.blueprint(bp)
     app.blueprint(clinic_api.bp)
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(attachments.bp)  # staff open/download the files patients send
     app.blueprint(metrics_api.bp)  # manager dashboard data + /dashboard page
     app.blueprint(dashboard_page.bp)
+    app.blueprint(bot_teaching_api.bp)  # staff teach the bot: review, intents, answers, layer export
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # ~20 s, so the grace period must comfortably exceed a restart before patients are handed off.
     bot_timeout_seconds: float = 30.0
     bot_grace_seconds: float = 90.0
+    # Bot review inbox (issue 11): a patient message read under this confidence is shown to staff.
+    bot_review_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     lease_seconds: float = 30.0
     bot_workers: int = 8
     outbox_workers: int = 4

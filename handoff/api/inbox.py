@@ -74,6 +74,12 @@ class TagsBody(BaseModel):
     tags: list[str] = Field(max_length=20)
 
 
+class ReasonBody(BaseModel):
+    """`POST /api/conversations/<id>/reason`: the right reason tag (feeds the bot review)."""
+
+    reason: str = Field(min_length=1, max_length=24)
+
+
 class TransferBody(BaseModel):
     """`POST /api/conversations/<id>/transfer`: a queue or an agent."""
 
@@ -262,6 +268,19 @@ async def tags(request: Request, conv_id: str) -> HTTPResponse:
         return body
     assert isinstance(body, TagsBody)
     return json(await (await _inbox(request)).set_tags(_who(request), conv_id, body.tags))
+
+
+@bp.post("/conversations/<conv_id:str>/reason")
+@require_staff()
+async def correct_reason(request: Request, conv_id: str) -> HTTPResponse:
+    """Correct the bot's reason tag (audited; a `reason_corrected` event the bot review reads)."""
+    if (bad := _check_id(conv_id)) is not None:
+        return bad
+    body = parse_body(request, ReasonBody)
+    if isinstance(body, HTTPResponse):
+        return body
+    assert isinstance(body, ReasonBody)
+    return json(await (await _inbox(request)).correct_reason(_who(request), conv_id, body.reason))
 
 
 @bp.post("/conversations/<conv_id:str>/transfer")

@@ -38,6 +38,7 @@ CSAT_REQUESTED = "csat_requested"  # {message_id}
 NPS = "nps"  # {score, message_id}: 0–10, asked right after the CSAT answer
 NPS_REQUESTED = "nps_requested"  # {message_id}
 APPOINTMENT_BOOKED = "appointment_booked"
+REASON_CORRECTED = "reason_corrected"  # {from, to, agent_id}: staff fixed the bot's reason (feeds the bot review)
 
 _TRANSITION_TYPES: dict[Transition, str] = {
     Transition.HANDOFF: HANDOFF,

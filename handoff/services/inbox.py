@@ -34,6 +34,7 @@ from handoff.domain.lifecycle import ConversationState, Transition, next_state
 from handoff.domain.messages import Sender
 from handoff.domain.messaging_window import WHATSAPP_CHANNELS, window_state
 from handoff.domain.routing import Presence, effective_priority, ineligibility, order_queue
+from handoff.domain.triage import REASONS
 from handoff.services.assignment import agent_state, assign_conversation, requeue_conversation, waiting_item
 from handoff.services.clinic import ClinicError, ClinicService
 from handoff.services.handoff_config import HandoffConfig
@@ -604,6 +605,27 @@ class Inbox:
             conv.tags = clean
             await store.add_event(session, conv.id, ev.TAGGED, _actor(row), {"agent_id": row.id, "tags": clean})
             return await self._view(session, conv)
+
+    async def correct_reason(self, who: StaffIdentity, conv_id: str, reason: str) -> dict[str, Any]:
+        """Fix the reason tag the bot gave a conversation (attendants on conversations they may
+        see, supervisors on any). Appends `reason_corrected` {from, to, agent_id} (the bot review
+        inbox reads it) and an `audit_log` row (`correct_reason`)."""
+        if reason not in REASONS:
+            raise InboxError(400, "unknown_reason", f"motivo desconhecido; use um de {', '.join(REASONS)}")
+        async with self.uow() as (session, events):
+            row = await self._me(session, who)
+            conv = await self._conversation(session, row, conv_id)
+            previous = conv.reason
+            if previous == reason:
+                raise InboxError(409, "same_reason", "a conversa já tem este motivo")
+            conv.reason = reason
+            await store.add_event(session, conv.id, ev.REASON_CORRECTED, _actor(row),
+                                  {"from": previous, "to": reason, "agent_id": row.id})
+            session.add(AuditLog(staff_id=row.id, action="correct_reason", subject=f"conversation:{conv.id}",
+                                 created_at=utcnow()))
+            view = await self._view(session, conv)
+            notify(events, "reason_corrected", conv, reason=reason, previous_reason=previous)
+            return view
 
     async def transfer(self, who: StaffIdentity, conv_id: str, *, queue: str | None = None,
                        agent_id: int | None = None) -> dict[str, Any]:
