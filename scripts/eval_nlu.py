@@ -83,8 +83,9 @@ def reason_map(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
-def per_reason(pairs: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
-    """pairs = (gold reason, predicted reason) -> {reason: {precision, recall, f1, support}}."""
+def per_reason(pairs: list[tuple[str, str]], labels: Iterable[str] = REASONS) -> dict[str, dict[str, float]]:
+    """pairs = (gold reason, predicted reason) -> {reason: {precision, recall, f1, support}} for
+    every label of `labels` (the seven reasons, or a staff layer's larger set)."""
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
@@ -97,7 +98,7 @@ def per_reason(pairs: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
             fp[pred] += 1
             fn[gold] += 1
     out: dict[str, dict[str, float]] = {}
-    for r in REASONS:
+    for r in labels:
         p = tp[r] / (tp[r] + fp[r]) if tp[r] + fp[r] else (1.0 if support[r] == 0 else 0.0)
         rec = tp[r] / (tp[r] + fn[r]) if tp[r] + fn[r] else 1.0
         f1 = 2 * p * rec / (p + rec) if p + rec else 0.0

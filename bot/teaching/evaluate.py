@@ -14,7 +14,7 @@ import importlib.util
 import random
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,26 +44,8 @@ def eval_nlu() -> Any:
 
 
 def per_label(pairs: list[tuple[str, str]], labels: list[str]) -> dict[str, dict[str, float]]:
-    """eval_nlu.per_reason over any label set (the staff layer may bring new reason tags)."""
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    support: Counter[str] = Counter()
-    for gold, pred in pairs:
-        support[gold] += 1
-        if gold == pred:
-            tp[gold] += 1
-        else:
-            fp[pred] += 1
-            fn[gold] += 1
-    out = {}
-    for r in labels:
-        p = tp[r] / (tp[r] + fp[r]) if tp[r] + fp[r] else (1.0 if support[r] == 0 else 0.0)
-        rec = tp[r] / (tp[r] + fn[r]) if tp[r] + fn[r] else 1.0
-        f1 = 2 * p * rec / (p + rec) if p + rec else 0.0
-        out[r] = {"precision": round(p, 4), "recall": round(rec, 4), "f1": round(f1, 4),
-                  "support": support[r], "predicted": tp[r] + fp[r]}
-    return out
+    """eval_nlu.per_reason over any label set (the staff layer may bring new reason tags), rounded."""
+    return _rounded(eval_nlu().per_reason(pairs, labels))
 
 
 def _rounded(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
