@@ -12,6 +12,8 @@
 3. The 30-day manager dashboard on 1,000,000 messages in PostgreSQL, with and without the
    indexes of migration 0005, beside a plain `count(*)` scan (bench/dashboard.py).
    `--dashboard-only` runs just this one; `--skip-dashboard` leaves it out.
+4. A staff training run (bot/ + ~200 staff examples: train, evaluate, gate) beside a plain
+   `rasa train` of bot/ alone (bench/training.py). `--training-only`, `--skip-training`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from bench import dashboard
+from bench import dashboard, training
 from handoff.adapters.sql.migrate import upgrade
 from tests.support.net import free_port, wait_http
 from tests.support.stack import REPO, Proc, spawn, start_bot_stack, start_hub
@@ -195,7 +197,11 @@ def main() -> int:
     ap.add_argument("--dashboard-only", action="store_true", help="only the dashboard benchmark (no bot stack)")
     ap.add_argument("--skip-dashboard", action="store_true", help="leave the dashboard benchmark out")
     ap.add_argument("--dashboard-messages", type=int, default=1_000_000)
+    ap.add_argument("--training-only", action="store_true", help="only the staff training run benchmark")
+    ap.add_argument("--skip-training", action="store_true", help="leave the staff training run out")
     args = ap.parse_args()
+    if args.training_only:
+        return write_results([*machine_line(), *training.run()], "training.md")
     if args.dashboard_only:
         lines = [*machine_line(), *dashboard.run(args.dashboard_messages)]
         return write_results(lines, "dashboard.md")
@@ -276,7 +282,9 @@ def main() -> int:
         for p in procs:
             p.kill()
         stack.stop()
-    if not args.skip_dashboard:  # after the bot stack is gone: it would compete for the CPU
+    if not args.skip_training:  # after the bot stack is gone: it would compete for the CPU
+        lines += training.run()
+    if not args.skip_dashboard:
         lines += dashboard.run(args.dashboard_messages)
     return write_results(lines, "latest.md")
 

@@ -13,6 +13,7 @@ from handoff.adapters.bot_answers import load_simple_answers
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.clinic_store import SqlClinicDirectory
 from handoff.api import attachments, auth, channels, health, patients, triage, voice, webchat
+from handoff.api import bot_models as bot_models_api
 from handoff.api import bot_teaching as bot_teaching_api
 from handoff.api import clinic as clinic_api
 from handoff.api import inbox as inbox_api
@@ -40,7 +41,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.config.REQUEST_MAX_SIZE = 10 * 1024 * 1024
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
-    app.ctx.reason_map = load_reason_map(REPO_ROOT / "bot" / "reasons.yml")
+    app.ctx.reason_map = load_reason_map(REPO_ROOT / "bot" / "reasons.yml")  # + deployed staff intents
+    app.ctx.base_reason_map = dict(app.ctx.reason_map)  # bot/reasons.yml only (name clashes, labels)
     app.ctx.simple_answers = load_simple_answers(REPO_ROOT / "bot" / "domain")  # staff may reword these
     for bp in (health.bp, auth.bp, triage.bp, webchat.bp, pages.bp, channels.bp):
         app.blueprint(bp)
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(metrics_api.bp)  # manager dashboard data + /dashboard page
     app.blueprint(dashboard_page.bp)
     app.blueprint(bot_teaching_api.bp)  # staff teach the bot: review, intents, answers, layer export
+    app.blueprint(bot_models_api.bp)  # training runs, model registry, deploy, rollback
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
@@ -75,9 +78,12 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
                       flush=True)
         app.ctx.clinic = ClinicService(SqlClinicDirectory(runtime.db))  # the agenda/EHR seam
         await runtime.start_workers()
+        await bot_models_api.build(app).recover()  # a run cut by a restart is failed; queued runs start
 
     @app.before_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:
+        if getattr(app.ctx, "bot_models", None) is not None:
+            await app.ctx.bot_models.close()  # stops a running training worker
         await app.ctx.runtime.close()
         await sandbox_api.stop_mail_stand_in(app)
 

@@ -81,7 +81,7 @@ class HubRuntime:
         """Routing/SLA configuration (clinic hours from the database) and the inbox; idempotent."""
         if self.handoff_config is None:
             self.handoff_config = await load_handoff_config(self.db, self.settings)
-            self.inbox = Inbox(self.uow, self.handoff_config)
+            self.inbox = Inbox(self.uow, self.handoff_config, self.reason_map)
         return self.handoff_config
 
     async def start_workers(self) -> None:

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     bot_grace_seconds: float = 90.0
     # Bot review inbox (issue 11): a patient message read under this confidence is shown to staff.
     bot_review_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    # Training runs (issue 11): the bot environment's python runs `teaching.worker` (a separate
+    # process) from `bot_root` (the repo holding bot/ and models/); relative paths are from it.
+    bot_python: str = ".venv-bot/bin/python"
+    bot_root: str | None = None  # default: this repo
+    bot_models_dir: str | None = None  # where candidates are written; default <bot_root>/var/bot-models
+    bot_deploy_timeout_seconds: float = Field(default=120.0, gt=0)  # Rasa's PUT /model (loads the model)
     lease_seconds: float = 30.0
     bot_workers: int = 8
     outbox_workers: int = 4

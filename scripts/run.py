@@ -35,6 +35,22 @@ def wait(url: str, name: str, proc: subprocess.Popen[bytes], timeout: float = 30
     raise SystemExit(f"{name} did not become ready in {timeout:.0f}s; see var/log/{name}.log")
 
 
+def rasa_endpoints(actions_port: int, tracker_db: Path, redis_url: str | None) -> str:
+    """Rasa's endpoints file: the action server, dialogue state in a SQL tracker store (a SQLite file
+    under var/, so a patient mid-flow carries on after a Rasa restart or a model deploy — PUT /model
+    builds a new agent, which would start an in-memory store empty) and, when Redis is configured,
+    Rasa's Redis lock store (one turn at a time per conversation across Rasa processes)."""
+    text = (f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
+            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n")
+    if redis_url:
+        r = urlsplit(redis_url)
+        db = (r.path or "/0").strip("/") or "0"
+        text += f"lock_store:\n  type: redis\n  url: {r.hostname or '127.0.0.1'}\n  port: {r.port or 6379}\n  db: {db}\n"
+        if r.password:
+            text += f"  password: {r.password}\n"
+    return text
+
+
 def main() -> int:
     """Run the three processes until Ctrl-C."""
     settings = Settings()
@@ -71,7 +87,8 @@ def main() -> int:
         rasa_port = urlsplit(settings.rasa_url).port or 5005
         # Rasa finds the action server through an endpoints file; write one for the configured port.
         endpoints = REPO / "var" / "endpoints.yml"
-        endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{settings.actions_port}/webhook\n")
+        endpoints.write_text(rasa_endpoints(settings.actions_port, REPO / "var" / "rasa-tracker.db",
+                                            settings.redis_url))
         print(f"iniciando servidor de ações ({settings.actions_port}), Rasa ({rasa_port}) e hub…", flush=True)
         actions = start("actions", [str(REPO / ".venv-bot/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
                                     "-p", str(settings.actions_port)], REPO / "bot",

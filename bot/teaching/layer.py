@@ -26,7 +26,7 @@ ROOT = BOT.parent
 BASE_REASONS = ("booking", "confirmation", "exams", "billing", "urgent", "human", "other")
 STAFF_PREFIX = "staff_"
 NAME_RE = re.compile(r"^staff_[a-z0-9]+(?:_[a-z0-9]+)*$")
-REASON_RE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+REASON_RE = re.compile(r"^[a-z][a-z0-9_]{1,23}$")  # = handoff.domain.triage.NEW_REASON_RE (24: conversations.reason)
 MAX_NAME = 64
 
 

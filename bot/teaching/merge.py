@@ -14,8 +14,9 @@ What the staff layer becomes:
   (docs/CONTRACTS.md, handoff/services/bot_pipeline.py): a response whose `custom` payload is
   `{"atende": {"handoff": {"reason", "priority", "note", "skills", "queue"}}}`; the hub strips it
   and enqueues the conversation. No new action and no edit of bot/actions is needed.
-  Gaps (documented): the opening-hours message of actions/handoff.py.hand_off is not sent for taught
-  handoffs, and the hub reads `skills` but not yet `queue` (it chooses the queue from the reason).
+  The hub honours `queue` (when the clinic has it; never for urgent hand-offs) and `skills`.
+  Gap (documented): the opening-hours message of actions/handoff.py.hand_off is not sent for taught
+  handoffs.
 """
 
 from __future__ import annotations

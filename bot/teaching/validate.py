@@ -140,7 +140,7 @@ def validate_layer(layer: Layer, bot: BotData | None = None) -> Result:
             err(f"{label}: falta o motivo (reason)")
         elif not REASON_RE.match(item.reason):
             err(f"{label}: motivo '{item.reason}' inválido; use um dos motivos atuais ({', '.join(BASE_REASONS)}) "
-                "ou um novo em letras minúsculas, números e _ (2 a 32 caracteres)")
+                "ou um novo em letras minúsculas, números e _ (2 a 24 caracteres)")
         elif item.reason == "urgent":
             err(f"{label}: intenções novas não podem ter o motivo 'urgent'; emergências seguem o protocolo de "
                 "urgência (rotule as mensagens em urgent_symptom)")

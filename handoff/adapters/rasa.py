@@ -79,3 +79,14 @@ class RasaGateway:
             return data
         except (httpx.HTTPError, ValueError) as exc:
             raise BotUnavailable(type(exc).__name__) from exc
+
+    async def load_model(self, model_file: str, timeout: float = 120.0) -> None:
+        """Tell Rasa to load a model file (`PUT /model`, needs `rasa run --enable-api`); Rasa keeps
+        serving the old model until the new one is loaded. Raises BotUnavailable on any refusal."""
+        try:
+            resp = await self._client.put(f"{self.base_url}/model", json={"model_file": model_file},
+                                          timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise BotUnavailable(type(exc).__name__) from exc
+        if resp.status_code != 204 and resp.status_code != 200:
+            raise BotUnavailable(f"rasa answered {resp.status_code}: {resp.text[:300]}")

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import yaml
 
-from handoff.domain.triage import REASONS
+from handoff.domain.triage import REASONS, is_new_reason_tag
 
 
-def load_reason_map(path: Path) -> dict[str, str]:
+def load_reason_map(path: Path, *, allow_new: bool = False) -> dict[str, str]:
     """Read `bot/reasons.yml`: either `{intent: reason}` or `{reason: [intents]}`, optionally
-    under a top-level `reasons:` or `intents:` key. Unknown reasons are rejected loudly."""
+    under a top-level `reasons:` or `intents:` key. Unknown reasons are rejected loudly, except,
+    with `allow_new`, reason tags the clinic created with a taught intent (a training run's map)."""
     if not path.exists():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -26,7 +27,7 @@ def load_reason_map(path: Path) -> dict[str, str]:
                 mapping[str(intent)] = str(key)
         else:
             mapping[str(key)] = str(value)
-    bad = {r for r in mapping.values() if r not in REASONS}
+    bad = {r for r in mapping.values() if r not in REASONS and not (allow_new and is_new_reason_tag(r))}
     if bad:
         raise ValueError(f"{path}: unknown reasons {sorted(bad)}")
     return mapping

@@ -129,7 +129,7 @@ async def _teaching(request: Request) -> BotTeaching:
     if teaching is None:
         runtime: HubRuntime = ctx.runtime
         config = await runtime.load_handoff()
-        teaching = BotTeaching(runtime.uow, runtime.gateway, runtime.reason_map, ctx.simple_answers,
+        teaching = BotTeaching(runtime.uow, runtime.gateway, ctx.base_reason_map, ctx.simple_answers,
                                config.queue_names, ctx.settings.bot_review_confidence)
         ctx.teaching = teaching
     return teaching

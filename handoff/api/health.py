@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 from sanic import Blueprint, Request
@@ -42,4 +43,11 @@ async def healthz(request: Request) -> HTTPResponse:
         for name, r in zip(names, results, strict=True)
     }
     ok = all(v == "ok" for v in checks.values())
-    return json({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
+    body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+    models = getattr(ctx, "bot_models", None)
+    if models is not None:  # the deployed registry version (id null = the base model of models/)
+        try:
+            body["bot_model"] = await asyncio.wait_for(models.deployed(), 5)
+        except Exception:  # noqa: BLE001  (the database check already says what is wrong)
+            body["bot_model"] = None
+    return json(body, status=200 if ok else 503)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handoff.domain.clinic.cpf import normalize_cpf
+from handoff.domain.triage import is_new_reason_tag
 
 STAFF_PREFIX = "staff_"
 MIN_EXAMPLES = 5
@@ -182,7 +183,13 @@ def validate_intent(
     if name in known or bare in known:
         add(Problem("name_clash", f"já existe uma intenção do bot chamada {bare if bare in known else name}"))
     if reason not in set(reasons):
-        add(Problem("unknown_reason", f"motivo desconhecido: {reason!r}; use um de {', '.join(sorted(reasons))}"))
+        if is_new_reason_tag(reason):  # the clinic creates a reason tag (routing, filters, dashboard)
+            v.warnings.append(Problem("new_reason", f"o motivo '{reason}' é novo: depois de implantado, ele "
+                                                    "aparece nas conversas, nas filas e no painel"))
+        else:
+            add(Problem("unknown_reason", f"motivo desconhecido: {reason!r}; use um de "
+                                          f"{', '.join(sorted(reasons))} ou crie um novo em letras minúsculas, "
+                                          "números e _ (2 a 32 caracteres)"))
     if any(not e for e in examples):
         add(Problem("empty_example", "há exemplos vazios"))
     long = [i + 1 for i, e in enumerate(examples) if len(e) > MAX_EXAMPLE_CHARS]

@@ -202,12 +202,19 @@ def required_skills(queue: QueueConfig, attributes: Iterable[str]) -> frozenset[
 
 
 def choose_queue(
-    reason: str, attributes: Iterable[str], priority: Priority, now: datetime, config: RoutingConfig
+    reason: str, attributes: Iterable[str], priority: Priority, now: datetime, config: RoutingConfig,
+    preferred: str | None = None,
 ) -> QueueDecision:
-    """Pick the queue by rule (first match, else the default) and bypass closed hours if urgent."""
+    """Pick the queue by rule (first match, else the default) and bypass closed hours if urgent.
+
+    `preferred` is a queue the hand-off itself names (a staff-taught intent that hands off to a
+    queue); it wins over the rules when the clinic has that queue, except for urgent hand-offs,
+    which always follow the clinical rule."""
     now = require_aware(now, "now")
     attrs = frozenset(attributes)
     name = next((r.queue for r in config.rules if r.matches(reason, attrs)), config.default_queue)
+    if preferred and priority is not Priority.URGENT and any(q.name == preferred for q in config.queues):
+        name = preferred
     queue = config.queue(name)
     if (
         priority is Priority.URGENT

@@ -78,12 +78,14 @@ async def enqueue_handoff(
     attributes: Sequence[str] = (),
     slots: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    queue: str | None = None,
 ) -> QueueDecision:
     """Move a bot conversation to a human queue (BOT→QUEUED) in the caller's transaction.
 
     `reason` is the handoff cause the bot gave (``human``, ``urgent``, ``misunderstood``…);
     the queue is chosen from the conversation's reason tag (`conv.reason`), which is
-    ``urgent`` whenever the cause or the priority is urgent.
+    ``urgent`` whenever the cause or the priority is urgent, unless the hand-off names a
+    `queue` the clinic has (a staff-taught intent's hand-off; never for urgent ones).
     """
     now = now or utcnow()
     prio = _priority(priority)
@@ -91,7 +93,7 @@ async def enqueue_handoff(
         conv.reason = "urgent"
         prio = Priority.URGENT
     attrs = clean_attributes(list(attributes))
-    decision = choose_queue(conv.reason or "other", attrs, prio, now, config.routing)
+    decision = choose_queue(conv.reason or "other", attrs, prio, now, config.routing, preferred=queue)
     conv.priority = prio.label
     conv.handoff_reason = reason[:64]
     conv.handoff_note = note[:500] or None

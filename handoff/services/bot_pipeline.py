@@ -166,6 +166,7 @@ class BotPipeline:
         await enqueue_handoff(
             session, events, conv, self.handoff_config, reason=reason, priority=str(priority),
             note=str(handoff.get("note") or "")[:500], actor=actor, attributes=attributes, slots=context,
+            queue=str(handoff["queue"]) if isinstance(handoff.get("queue"), str) else None,
         )
         await store.route_pending_to_humans(session, conv.id, InboundStatus.ROUTED)
 

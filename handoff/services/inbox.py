@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -159,9 +159,12 @@ def csat_buttons() -> list[dict[str, str]]:
 class Inbox:
     """Use cases of the staff API."""
 
-    def __init__(self, uow: UnitOfWork, config: HandoffConfig) -> None:
+    def __init__(self, uow: UnitOfWork, config: HandoffConfig, reason_map: Mapping[str, str] | None = None) -> None:
         self.uow = uow
         self.config = config
+        # the live intent -> reason map (bot/reasons.yml + the deployed model's taught intents), so
+        # a reason tag the clinic created can be chosen when correcting a conversation
+        self.reason_map: Mapping[str, str] = reason_map if reason_map is not None else {}
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -610,8 +613,9 @@ class Inbox:
         """Fix the reason tag the bot gave a conversation (attendants on conversations they may
         see, supervisors on any). Appends `reason_corrected` {from, to, agent_id} (the bot review
         inbox reads it) and an `audit_log` row (`correct_reason`)."""
-        if reason not in REASONS:
-            raise InboxError(400, "unknown_reason", f"motivo desconhecido; use um de {', '.join(REASONS)}")
+        known = list(dict.fromkeys([*REASONS, *sorted(set(self.reason_map.values()))]))
+        if reason not in known:
+            raise InboxError(400, "unknown_reason", f"motivo desconhecido; use um de {', '.join(known)}")
         async with self.uow() as (session, events):
             row = await self._me(session, who)
             conv = await self._conversation(session, row, conv_id)

@@ -119,7 +119,7 @@ async def test_staff_teach_the_bot(backend: Backend, bot_stack: BotStack, tmp_pa
         before = await _version(hub)
         refusals: list[tuple[dict[str, Any], str]] = [
             ({**body, "examples": VACINA[:4]}, "too_few_examples"),
-            ({**body, "reason": "vacinas"}, "unknown_reason"),
+            ({**body, "reason": "Vacinas!"}, "unknown_reason"),
             ({**body, "name": "clinic_hours"}, "name_clash"),
             ({**body, "examples": [*VACINA, "Vocês têm vacina da gripe?"]}, "duplicate_examples"),
             ({**body, "examples": [*VACINA, "   "]}, "empty_example"),

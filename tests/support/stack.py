@@ -97,7 +97,10 @@ def start_bot_stack(log_dir: Path) -> BotStack:
     actions_port, rasa_port, hub_port = free_port(), free_port(), free_port()
     token = secrets.token_urlsafe(32)
     endpoints = log_dir / "endpoints.yml"
-    endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n")
+    # Dialogue state in a SQL tracker store (a SQLite file per stack), as `make run` does: a model
+    # deploy (PUT /model builds a new agent) or a Rasa restart keeps every conversation's flow.
+    endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
+                         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {log_dir / 'rasa-tracker.db'}\n")
     actions = spawn("actions", [str(BOT_PY), "-m", "rasa_sdk", "--actions", "actions", "-p", str(actions_port)],
                     env={**BOT_ENV, "HUB_URL": f"http://127.0.0.1:{hub_port}", "CLINIC_API_TOKEN": token},
                     cwd=REPO / "bot", log_dir=log_dir, port=actions_port)

@@ -54,16 +54,18 @@ def test_staff_intent_names() -> None:
     assert staff_intent_name("9abc") is None
 
 
-def _check(**over: Any) -> list[str]:
-    args: dict[str, Any] = {
+def _check_args() -> dict[str, Any]:
+    return {
         "name": "staff_vacina", "reason": "other",
         "examples": ["tem vacina da gripe", "vocês vacinam", "vacina de gripe quanto custa",
                      "campanha de vacinação", "posso tomar vacina aí"],
         "answer_text": "Sim, temos vacina.", "buttons": [], "handoff": None, "reasons": REASONS,
         "bot_intents": {"greet": "other"}, "queues": ["reception"], "other_examples": {},
     }
-    args.update(over)
-    return [p.code for p in validate_intent(**args).problems]
+
+
+def _check(**over: Any) -> list[str]:
+    return [p.code for p in validate_intent(**{**_check_args(), **over}).problems]
 
 
 def test_validation() -> None:
@@ -72,7 +74,11 @@ def test_validation() -> None:
     assert "duplicate_examples" in _check(examples=["Tem vacina?", "tem vacina", "x y", "z w", "k j", "l m"])
     assert "empty_example" in _check(examples=["", "a", "b", "c", "d", "e"])
     assert "example_too_long" in _check(examples=["x" * 301, "a", "b", "c", "d", "e"])
-    assert "unknown_reason" in _check(reason="vacinas")
+    assert "unknown_reason" in _check(reason="Vacinas!")
+    assert "unknown_reason" in _check(reason="x" * 25)
+    assert _check(reason="vacinas") == []  # a new reason tag the clinic creates: allowed, with a warning
+    warned = validate_intent(**{**_check_args(), "reason": "vacinas"}).warnings
+    assert [w.code for w in warned] == ["new_reason", "few_examples"] and "vacinas" in warned[0].message
     assert "name_clash" in _check(name="greet")
     assert "name_clash" in _check(name="staff_greet")  # "greet" taught again under the prefix
     assert "example_in_other_intent" in _check(other_examples={"voces vacinam": "staff_outra"})

@@ -153,6 +153,14 @@ def test_rules_with_attributes_and_wildcards() -> None:
     assert choose_queue("other", {"insurer:amil"}, Priority.NORMAL, NOW, config).queue == "billing"
 
 
+def test_a_hand_off_naming_a_queue_goes_there_unless_urgent() -> None:
+    # a staff-taught intent that hands off to the billing queue, whatever the reason's rule says
+    assert choose_queue("vacinas", set(), Priority.NORMAL, NOW, CONFIG, preferred="billing").queue == "billing"
+    assert choose_queue("other", set(), Priority.NORMAL, NOW, CONFIG, preferred="nowhere").queue == "reception"
+    urgent = choose_queue("urgent", set(), Priority.URGENT, NOW, CONFIG, preferred="billing")
+    assert urgent.queue == "clinical"  # emergencies always follow the clinical rule
+
+
 def test_config_validation() -> None:
     with pytest.raises(ValueError, match="unknown queues"):
         RoutingConfig(queues=(QueueConfig("a", "a"),), rules=(QueueRule("b"),), default_queue="a")

@@ -503,3 +503,36 @@ class BotLabel(Base):
     red_flag_override: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"by", "by_id", "reason", "at"}
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BotModel(Base):
+    """The model registry (issue 11): one row per training run of the staff layer.
+
+    status: queued -> training -> evaluating -> ready | failed; ready -> deployed -> retired (a
+    newer deploy or a rollback); a retired model can be deployed again by a rollback.
+    `previous_model` is the model file Rasa served before this one was deployed (what a rollback loads).
+    """
+
+    __tablename__ = "bot_models"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    layer_version: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    progress_pct: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    progress_stage: Mapped[str | None] = mapped_column(String(32))
+    model_path: Mapped[str | None] = mapped_column(String(512))
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    gate: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"passed", "reasons"}
+    timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    gate_override: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"by", "by_id", "reason", "at"}
+    previous_model: Mapped[str | None] = mapped_column(String(512))
+    # intent -> reason of the staff-taught intents this model knows (what the hub's reason map gains
+    # while it is deployed, so a taught intent carries its reason into the inbox, routing and dashboard)
+    reasons: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deployed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deployed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
