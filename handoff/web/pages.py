@@ -1,5 +1,5 @@
 """Demo clinic page, the website chat widget's assets, and the staff pages (/login, /inbox,
-/equipe) with the helpers every staff page shares (also /dashboard, `web/dashboard.py`)."""
+/equipe, /bot) with the helpers every staff page shares (also /dashboard, `web/dashboard.py`)."""
 
 from __future__ import annotations
 
@@ -138,3 +138,36 @@ async def team_js(request: Request) -> HTTPResponse:
 async def team_css(request: Request) -> HTTPResponse:
     """The team page's stylesheet."""
     return await asset("team.css", "text/css; charset=utf-8")
+
+
+# -- staff page: teach the bot /bot ----------------------------------------------------------------
+# Review inbox, staff intents, simple answers, training runs and the model registry, all through the
+# staff API (`/api/bot/*`, which enforces the roles). Every staff role may open it: attendants see the
+# review inbox (they may label or ignore messages) and the intents and answers read-only; the page
+# hides the create, edit, train, deploy and rollback controls from them.
+
+BOT_PAGE_ROLES = ("attendant", "manager", "admin")
+
+
+@bp.get("/bot")
+async def bot_page(request: Request) -> HTTPResponse:
+    """The "Ensinar o bot" page for every staff role; `/login?next=/bot` without a session."""
+    who = await staff_or_login(request)
+    if isinstance(who, HTTPResponse):
+        return who
+    if who.role not in BOT_PAGE_ROLES:
+        return forbidden_page(stylesheet="/bot/bot.css", body_class="teach", testid="bot-forbidden",
+                              message="Esta página é acessível somente à equipe da clínica.", headers=STAFF_HEADERS)
+    return await file(WEB / "templates" / "bot.html", mime_type="text/html; charset=utf-8", headers=STAFF_HEADERS)
+
+
+@bp.get("/bot/bot.js")
+async def bot_js(request: Request) -> HTTPResponse:
+    """The teaching page's script."""
+    return await asset("bot.js", "application/javascript; charset=utf-8")
+
+
+@bp.get("/bot/bot.css")
+async def bot_css(request: Request) -> HTTPResponse:
+    """The teaching page's stylesheet."""
+    return await asset("bot.css", "text/css; charset=utf-8")

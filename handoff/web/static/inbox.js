@@ -327,6 +327,7 @@
     meName: $('[data-testid="me-name"]'),
     dashLink: $('[data-testid="dashboard-link"]'),
     teamLink: $('[data-testid="team-link"]'),
+    botLink: $('[data-testid="bot-link"]'),
     logout: $('[data-testid="logout"]'),
     tabs: $all('[role="tab"]'),
     queueList: $('[data-testid="queue-list"]'),
@@ -1635,6 +1636,7 @@
     ui.meName.textContent = me.name || me.email || "";
     ui.dashLink.hidden = !SUPERVISORS[me.role];
     ui.teamLink.hidden = me.role !== "admin";
+    ui.botLink.hidden = !SUPERVISORS[me.role];
     setPresence(me.presence);
   }
 
