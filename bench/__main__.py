@@ -13,7 +13,9 @@
    indexes of migration 0005, beside a plain `count(*)` scan (bench/dashboard.py).
    `--dashboard-only` runs just this one; `--skip-dashboard` leaves it out.
 4. A staff training run (bot/ + ~200 staff examples: train, evaluate, gate) beside a plain
-   `rasa train` of bot/ alone (bench/training.py). `--training-only`, `--skip-training`.
+   `rasa train` of bot/ alone (bench/training.py), then that model deployed with `PUT /model`
+   while patients talk to Rasa, beside the same load with no deploy (bench/deploy.py).
+   `--training-only`, `--skip-training`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from bench import dashboard, training
+from bench import dashboard, deploy, training
 from handoff.adapters.sql.migrate import upgrade
 from tests.support.net import free_port, wait_http
 from tests.support.stack import REPO, Proc, spawn, start_bot_stack, start_hub
@@ -201,7 +203,7 @@ def main() -> int:
     ap.add_argument("--skip-training", action="store_true", help="leave the staff training run out")
     args = ap.parse_args()
     if args.training_only:
-        return write_results([*machine_line(), *training.run()], "training.md")
+        return write_results([*machine_line(), *teach_and_deploy()], "training.md")
     if args.dashboard_only:
         lines = [*machine_line(), *dashboard.run(args.dashboard_messages)]
         return write_results(lines, "dashboard.md")
@@ -283,10 +285,21 @@ def main() -> int:
             p.kill()
         stack.stop()
     if not args.skip_training:  # after the bot stack is gone: it would compete for the CPU
-        lines += training.run()
+        lines += teach_and_deploy()
     if not args.skip_dashboard:
         lines += dashboard.run(args.dashboard_messages)
     return write_results(lines, "latest.md")
+
+
+def teach_and_deploy() -> list[str]:
+    """A staff training run, then its model deployed under load."""
+    lines, model = training.run()
+    print("\n".join(lines), flush=True)
+    if model is not None:
+        more = deploy.run(model, Path(tempfile.mkdtemp(prefix="atende-bench-deploy-")))
+        print("\n".join(more), flush=True)
+        lines += more
+    return lines
 
 
 def machine_line() -> list[str]:

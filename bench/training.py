@@ -24,13 +24,16 @@ def _bot(args: list[str], out: Path) -> tuple[float, str]:
     return time.monotonic() - t, proc.stdout
 
 
-def run(examples: int = 200) -> list[str]:
-    """Both runs, one after the other; the table's lines."""
+def run(examples: int = 200) -> tuple[list[str], Path | None]:
+    """Both runs, one after the other; the table's lines and the staff-trained model (for the deploy
+    benchmark)."""
     out = Path(tempfile.mkdtemp(prefix="atende-bench-train-"))
     base_s, _ = _bot(["-m", "rasa", "train", "--config", "bot/config.yml", "--domain", "bot/domain", "--data",
                       "bot/data", "--out", str(out / "base"), "--fixed-model-name", "base", "--quiet"], out)
     staff_s, stdout = _bot(["-m", "teaching.bench", "--out", str(out / "staff"), "--examples", str(examples)], out)
     result = json.loads(stdout.strip().splitlines()[-1])
+    report = json.loads((out / "staff" / "run" / "report.json").read_text(encoding="utf-8"))
+    model = Path(report["model"]) if report.get("model") else None
     timings = result["timings"]
     evaluate_s = sum(timings.get(k, 0) for k in ("cross_validation_s", "predict_current_s", "predict_candidate_s"))
     return [
@@ -45,4 +48,4 @@ def run(examples: int = 200) -> list[str]:
         "",
         f"status {result['bench']['status']}, gate passed: {result['gate']['passed']}; target <= 60 s wall.",
         "",
-    ]
+    ], model

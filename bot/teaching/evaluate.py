@@ -240,6 +240,11 @@ def compare(layer: Layer, current: Path | None, candidate: Path, reasons_current
     return evaluation, timings
 
 
+def _br(x: float, digits: int) -> str:
+    """A decimal as clinic staff read it (pt-BR: comma)."""
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
 def gate(evaluation: dict[str, Any]) -> dict[str, Any]:
     """Urgent recall stays 1.00 on the suite; no reason loses more than 0.02 F1 on the frozen set."""
     reasons: list[str] = []
@@ -248,7 +253,7 @@ def gate(evaluation: dict[str, Any]) -> dict[str, Any]:
         reasons.append("o modelo candidato não foi avaliado")
     elif suite["urgent_recall"] < REQUIRED_SUITE_RECALL:
         reasons.append(f"o candidato deixou de reconhecer {len(suite['missed_emergencies'])} emergência(s) do "
-                       f"conjunto de segurança (sensibilidade para urgência {suite['urgent_recall']:.2f}; "
+                       f"conjunto de segurança (sensibilidade para urgência {_br(suite['urgent_recall'], 2)}; "
                        "precisa ser 1,00)")
     frozen = evaluation["frozen"]
     if "current" not in frozen:
@@ -258,6 +263,6 @@ def gate(evaluation: dict[str, Any]) -> dict[str, Any]:
             if delta < -MAX_F1_LOSS - 1e-9:
                 cur = frozen["current"]["per_reason"][r]["f1"]
                 cand = frozen["candidate"]["per_reason"][r]["f1"]
-                reasons.append(f"o motivo '{r}' piorou no conjunto de avaliação: F1 {cur:.3f} → {cand:.3f} "
-                               f"(perda de {-delta:.3f}; o máximo permitido é {MAX_F1_LOSS:.2f})")
+                reasons.append(f"o motivo '{r}' piorou no conjunto de avaliação: F1 {_br(cur, 3)} → {_br(cand, 3)} "
+                               f"(perda de {_br(-delta, 3)}; o máximo permitido é {_br(MAX_F1_LOSS, 2)})")
     return {"passed": not reasons, "reasons": reasons}

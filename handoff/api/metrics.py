@@ -52,8 +52,10 @@ async def _compute(request: Request) -> tuple[DateRange, dict[str, Any]] | HTTPR
     except RangeError as exc:
         return error(400, "invalid_range", str(exc))
     service: MetricsService | None = getattr(request.app.ctx, "metrics_service", None)
-    if service is None:
-        reasons = tuple(dict.fromkeys([*REASONS, *sorted(set(request.app.ctx.reason_map.values()))]))
+    # the reason map is live (a deployed model's taught intents may bring a reason tag the clinic
+    # created): a new set of reasons means a new service (and a fresh period cache)
+    reasons = tuple(dict.fromkeys([*REASONS, *sorted(set(request.app.ctx.reason_map.values()))]))
+    if service is None or service.reasons != tuple(dict.fromkeys([*reasons, "other"])):
         service = MetricsService(runtime.db, reasons=reasons, tz=config.calendar.tz, cache_seconds=PERIOD_CACHE_SECONDS)
         request.app.ctx.metrics_service = service
     return rng, await service.dashboard(rng, params)

@@ -211,7 +211,7 @@ def validate_intent(
     if taken:
         add(Problem("example_in_other_intent", f"exemplos que já estão em outra intenção: {', '.join(taken)}"))
     if answer_text is None and handoff is None:
-        add(Problem("no_action", "informe uma resposta (answer) e/ou um encaminhamento (handoff)"))
+        add(Problem("no_action", "informe uma resposta e/ou um encaminhamento para a equipe"))
     if answer_text is not None and not answer_text.strip():
         add(Problem("empty_answer", "a resposta está vazia"))
     if answer_text is not None and len(answer_text) > MAX_ANSWER_CHARS:
@@ -223,7 +223,7 @@ def validate_intent(
     if handoff is not None:
         queue = handoff.get("queue")
         if not queue and not handoff.get("skill"):
-            add(Problem("empty_handoff", "o encaminhamento precisa de uma fila (queue) ou habilidade (skill)"))
+            add(Problem("empty_handoff", "o encaminhamento precisa de uma fila ou de uma habilidade"))
         if queue is not None and queue not in set(queues):
             add(Problem("unknown_queue", f"fila desconhecida: {queue!r}"))
     return v

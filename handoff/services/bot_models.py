@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.adapters.rasa import BotUnavailable, RasaGateway
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.database import utcnow
-from handoff.adapters.sql.models import AuditLog, BotModel
+from handoff.adapters.sql.models import AuditLog, BotModel, StaffUser
 from handoff.services.bot_teaching import BotTeaching, TeachingError
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import STAFF_TOPIC, UnitOfWork
@@ -178,11 +178,17 @@ class BotModels:
             return model_view(await self._row(session, model_id))
 
     async def list(self, limit: int = 50) -> dict[str, Any]:
-        """Newest first, plus the deployed one."""
+        """Newest first, plus the deployed one, whether a rollback is possible and who's who."""
         async with self.uow() as (session, _):
             rows = (await session.execute(select(BotModel).order_by(BotModel.id.desc()).limit(limit))).scalars().all()
             deployed = await self._deployed(session)
-            return {"deployed": deployed.id if deployed else None, "models": [model_view(r) for r in rows]}
+            ids = {i for r in rows for i in (r.requested_by, r.deployed_by) if i is not None}
+            names = dict((await session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))))
+                         .tuples().all()) if ids else {}
+            return {"deployed": deployed.id if deployed else None,
+                    "rollback_available": bool(deployed is not None and deployed.previous_model),
+                    "staff": {str(k): v for k, v in names.items()},
+                    "models": [model_view(r) for r in rows]}
 
     @staticmethod
     async def _deployed(session: AsyncSession) -> BotModel | None:

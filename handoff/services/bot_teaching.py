@@ -122,7 +122,8 @@ class BotTeaching:
         async with self.uow() as (session, _):
             rows = (await session.execute(select(BotStaffIntent).order_by(BotStaffIntent.name))).scalars().all()
             version = int((await session.execute(select(BotLayer.version).where(BotLayer.id == 1))).scalar_one())
-            return {"version": version, "intents": [intent_view(r) for r in rows]}
+            return {"version": version, "intents": [intent_view(r) for r in rows],
+                    "bot_intents": dict(sorted(self.reason_map.items()))}  # the bot's own: label targets
 
     async def get_intent(self, name: str) -> dict[str, Any]:
         """One staff intent (404 when unknown)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.stack import BotStack, Proc, start_hub
+from tests.support.stack import BotStack, Proc, start_bot_stack, start_hub
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -56,3 +56,12 @@ def artifacts() -> Path:
     """Where screenshots go (tests/e2e/artifacts, not committed)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def deploy_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotStack]:
+    """A Rasa + action server of the module's own: a test that deploys a model (PUT /model) must not
+    change the model the session's shared stack serves."""
+    stack = start_bot_stack(tmp_path_factory.mktemp("bot-deploy"))
+    yield stack
+    stack.stop()

@@ -28,7 +28,7 @@ import pytest
 from tests.e2e.conftest import Hub, hub_env
 from tests.e2e.test_bot_flows_webchat import _patient
 from tests.support.net import TcpProxy
-from tests.support.stack import BotStack, start_bot_stack, start_hub
+from tests.support.stack import BotStack, start_hub
 
 MANAGER = ("gerente@clinica.example", "demo-staff-password-0123")
 ANA = ("ana@clinica.example", MANAGER[1])
@@ -43,25 +43,17 @@ RUN_TIMEOUT = 600.0
 
 
 @pytest.fixture(scope="module")
-def own_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotStack]:
-    """A Rasa + action server only this module deploys to."""
-    stack = start_bot_stack(tmp_path_factory.mktemp("bot-models"))
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture(scope="module")
-def proxy(own_bot: BotStack) -> Iterator[TcpProxy]:
+def proxy(deploy_bot: BotStack) -> Iterator[TcpProxy]:
     """The hub reaches Rasa through this proxy, so the test can make Rasa stop answering."""
-    p = TcpProxy(own_bot.rasa.port).start()
+    p = TcpProxy(deploy_bot.rasa.port).start()
     yield p
     p.close()
 
 
 @pytest.fixture(scope="module")
-def models_hub(own_bot: BotStack, proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+def models_hub(deploy_bot: BotStack, proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     state_dir = tmp_path_factory.mktemp("hub-models")
-    env = {**hub_env(state_dir, own_bot), "RASA_URL": f"http://127.0.0.1:{proxy.port}",
+    env = {**hub_env(state_dir, deploy_bot), "RASA_URL": f"http://127.0.0.1:{proxy.port}",
            "CLINIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "DEMO_STAFF_PASSWORD": MANAGER[1], "SEED_DEMO_CLINIC": "true",
            "BOT_MODELS_DIR": str(state_dir / "bot-models"), "BOT_DEPLOY_TIMEOUT_SECONDS": "20"}
     proc = start_hub(state_dir, env, "hub-models")

@@ -230,7 +230,7 @@ async def test_manager_teaches_the_bot(teach_hub: Hub, browser: Browser, artifac
         # -- 2. create an intent: refused below 5 examples, then a bot intent's name (the API's words)
         error, warnings = page.get_by_test_id("intent-error"), page.get_by_test_id("intent-warnings")
         await form.get_by_label("Nome", exact=True).fill("Vacina gripe")
-        await form.get_by_label("Motivo").select_option(label="Outros")
+        await form.get_by_label("Motivo", exact=True).select_option(label="Outros")
         await examples.fill("\n".join(VACINA[:4]))
         await expect(counter).to_have_text("4 exemplos diferentes — mínimo de 5 para salvar")
         await form.get_by_label("Resposta do bot").fill(VACINA_ANSWER)
@@ -323,7 +323,7 @@ async def test_manager_teaches_the_bot(teach_hub: Hub, browser: Browser, artifac
         await expect(page.get_by_test_id("deployed-version")).to_have_text(
             "No ar: modelo base do bot (nenhuma versão treinada pela equipe foi implantada).", timeout=UI_MS)
         await expect(page.get_by_test_id("models-empty")).to_be_visible()
-        await expect(page.get_by_test_id("rollback-button")).to_be_visible()
+        await expect(page.get_by_test_id("rollback-button")).to_be_hidden()  # nothing deployed to undo
         await expect(page.get_by_test_id("run-panel")).to_be_hidden()
         await expect(page.get_by_test_id("readonly-note")).to_be_hidden()
 

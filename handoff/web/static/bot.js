@@ -229,6 +229,7 @@
 
   function agentName(id) {
     if (id === null || id === undefined) return "";
+    if (S.staffNames && S.staffNames[String(id)]) return S.staffNames[String(id)];
     const a = S.agents.find(function (x) { return x.id === id; });
     if (a) return a.name;
     if (S.me && S.me.id === id) return S.me.name;
@@ -247,10 +248,40 @@
     return names.length ? names : Object.keys(QUEUES);
   }
 
+  // ================================================================ reason choice (7 + new tags)
+  const NEW_REASON = "__new__";
+
+  // `f` is the intent form's elements (HTMLFormControlsCollection), as everywhere in this file.
+  function chosenReason(f) {
+    const v = f.namedItem("reason").value;
+    return v === NEW_REASON ? f.namedItem("new_reason").value.trim() : v;
+  }
+
+  function showNewReason(f) {
+    const wrap = ui.form.querySelector("[data-new-reason]");
+    wrap.hidden = f.namedItem("reason").value !== NEW_REASON;
+    f.namedItem("new_reason").required = !wrap.hidden;
+  }
+
+  // An intent whose reason is a tag the clinic created shows it in the "new reason" field.
+  function setReason(f, reason) {
+    const known = Array.prototype.some.call(f.namedItem("reason").options, function (o) {
+      return o.value === reason && o.value !== NEW_REASON;
+    });
+    f.namedItem("reason").value = known ? reason : NEW_REASON;
+    f.namedItem("new_reason").value = known ? "" : reason;
+    showNewReason(f);
+  }
+
+  document.addEventListener("change", function (e) {
+    if (e.target && e.target.id === "intent-reason") showNewReason(ui.form.elements);
+  });
+
   // ================================================================ 1. review inbox
   function intentOptions(select, current) {
     const staff = S.intents.map(function (i) { return i.name; });
-    const seen = [];
+    // the bot's own intents (GET /api/bot/intents "bot_intents"), plus any read in the review
+    const seen = Object.keys(S.botIntents || {}).filter(function (n) { return staff.indexOf(n) < 0; });
     S.review.forEach(function (g) {
       if (g.intent && staff.indexOf(g.intent) < 0 && seen.indexOf(g.intent) < 0) seen.push(g.intent);
     });
@@ -262,8 +293,9 @@
       })));
     }
     if (seen.length) {
-      children.push(el("optgroup", { label: "Do bot (lidas nestas mensagens)" }, seen.map(function (n) {
-        return el("option", { value: n, text: n });
+      children.push(el("optgroup", { label: "Do bot" }, seen.map(function (n) {
+        const reason = (S.botIntents || {})[n];
+        return el("option", { value: n, text: reason ? n + " (" + label(REASONS, reason) + ")" : n });
       })));
     }
     children.push(el("option", { value: OTHER_INTENT, text: "Outra intenção do bot (digitar o nome)" }));
@@ -467,6 +499,7 @@
   async function loadIntents() {
     const data = await api("GET", "/api/bot/intents");
     S.intents = (data && Array.isArray(data.intents)) ? data.intents : [];
+    S.botIntents = (data && data.bot_intents) || {};
     S.version = data ? data.version : null;
     S.intentsLoaded = true;
     renderIntents();
@@ -512,6 +545,7 @@
     ui.formSubmit.textContent = "Criar intenção";
     ui.formCancel.hidden = true;
     $("[data-override]", ui.form).hidden = true;
+    showNewReason(ui.form.elements);
     showError(ui.formError, "");
     updateCounter();
   }
@@ -545,7 +579,7 @@
     $("[data-override]", ui.form).hidden = true;
     f.namedItem("name").value = i.name;
     f.namedItem("name").disabled = true;
-    f.namedItem("reason").value = i.reason;
+    setReason(f, i.reason);
     f.namedItem("examples").value = (i.examples || []).join("\n");
     f.namedItem("answer").value = i.answer ? i.answer.text : "";
     f.namedItem("queue").value = (i.handoff && i.handoff.queue) || "";
@@ -598,7 +632,7 @@
     if (S.editing) {
       const i = S.editing;
       body = {};
-      if (f.namedItem("reason").value !== i.reason) body.reason = f.namedItem("reason").value;
+      if (chosenReason(f) !== i.reason) body.reason = chosenReason(f);
       if (!sameList(counted.lines, i.examples || [])) body.examples = counted.lines;
       if (answer !== (i.answer ? i.answer.text : "")) body.answer = answer || null;
       if (!sameHandoff(handoff, i.handoff)) body.handoff = handoff;
@@ -610,7 +644,7 @@
       method = "PATCH";
       path = "/api/bot/intents/" + encodeURIComponent(i.name);
     } else {
-      body = { name: name, reason: f.namedItem("reason").value, examples: counted.lines, answer: answer || null };
+      body = { name: name, reason: chosenReason(f), examples: counted.lines, answer: answer || null };
       if (handoff) body.handoff = handoff;
     }
     if (override) body.override_reason = override;
@@ -1148,6 +1182,8 @@
     const data = await api("GET", "/api/bot/models");
     S.models = (data && Array.isArray(data.models)) ? data.models : [];
     S.deployed = data ? data.deployed : null;
+    S.staffNames = (data && data.staff) || {};
+    ui.rollback.hidden = !(data && data.rollback_available);  // nothing to go back to: no button
     renderModels();
     if (showLatest && S.models.length && S.run === null) {
       const active = S.models.find(function (m) { return ACTIVE[m.status]; });

@@ -355,6 +355,8 @@
     templatePreview: $('[data-testid="template-preview"]'),
     templateSend: $('[data-testid="template-send"]'),
     botCard: $('[data-testid="bot-context"]'),
+    reasonForm: $('[data-testid="reason-fix"]'),
+    reasonSelect: $('[data-testid="reason-select"]'),
     patientCard: $('[data-testid="patient-card"]'),
     transferDialog: $('[data-testid="transfer-dialog"]'),
     resolveDialog: $('[data-testid="resolve-dialog"]'),
@@ -885,6 +887,23 @@
     }
   }
 
+  // An attendant fixes the bot's reason tag; the bot review ("O que o bot não entendeu") reads it.
+  ui.reasonForm.addEventListener("submit", async function (e) {
+    e.preventDefault();
+    const id = S.openId;
+    const c = conversation();
+    if (!id || !c || ui.reasonSelect.value === c.reason) return;
+    try {
+      const view = await api("POST", convPath(id, "reason"), { reason: ui.reasonSelect.value });
+      actedOn(id);
+      applyConversation(view);
+      refreshDetail();
+      toast("Motivo corrigido: " + label(REASONS, view.reason) + ". O bot vai aprender com esta conversa.", "ok");
+    } catch (err) {
+      toast(err.message, "error");
+    }
+  });
+
   ui.tagForm.addEventListener("submit", function (e) {
     e.preventDefault();
     const value = ui.tagInput.value.trim().toLowerCase();
@@ -1138,7 +1157,14 @@
     const d = S.detail;
     const bc = d.bot_context || {};
     const card = ui.botCard;
-    setField(card, "reason", label(REASONS, bc.reason || (conversation() || {}).reason || "other"));
+    const reason = (conversation() || {}).reason || bc.reason || "other";
+    setField(card, "reason", label(REASONS, reason));
+    // the correction choices: the seven reasons plus a tag the clinic created (shown as is)
+    const choices = Object.keys(REASONS).concat(REASONS[reason] ? [] : [reason]);
+    ui.reasonSelect.replaceChildren.apply(ui.reasonSelect, choices.map(function (r) {
+      return el("option", { value: r, text: label(REASONS, r) });
+    }));
+    ui.reasonSelect.value = reason;
     const intent = bc.intent && INTENTS[bc.intent] ? INTENTS[bc.intent] + " (" + bc.intent + ")" : bc.intent;
     setField(card, "intent", intent || null);
     const conf = card.querySelector('[data-field="confidence"]');
