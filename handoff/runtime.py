@@ -64,7 +64,8 @@ class HubRuntime:
             db=db,
             bus=bus,
             uow=UnitOfWork(db, bus),
-            gateway=RasaGateway(settings.rasa_url, settings.bot_timeout_seconds),
+            gateway=RasaGateway(settings.rasa_url_list, settings.bot_timeout_seconds,
+                                settings.bot_health_interval_seconds),
             reason_map=load_reason_map(REPO_ROOT / "bot" / "reasons.yml"),
         )
         runtime.senders = {"webchat": WebchatSender(bus), **_provider_senders(settings), **(extra_senders or {})}
@@ -98,6 +99,7 @@ class HubRuntime:
             "outbox", outbox.claim, outbox.drain, bus=self.bus, wake_kind="outbox",
             concurrency=s.outbox_workers, poll_interval=s.poll_interval_seconds,
         )
+        await self.gateway.start()  # replica health checks and the deployed model kept in place
         await self.bot_workers.start()
         await self.outbox_workers.start()
         presence = self.presence

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     hub_host: str = "127.0.0.1"
     hub_port: int = 8000
     rasa_url: str = "http://127.0.0.1:5005"
+    # Several Rasa replicas (comma-separated base URLs; each with its own action server, sharing the
+    # SQL tracker store and the Redis lock store). Empty: RASA_URL alone.
+    rasa_urls: str | None = None
+    actions_urls: str | None = None  # their action servers (comma-separated), for /healthz
+    bot_health_interval_seconds: float = Field(default=2.0, gt=0)  # replica checks; a dead one is out within this
     actions_port: int = 5055
     actions_url: str | None = None  # default http://127.0.0.1:<ACTIONS_PORT>
     clinic_admin_email: str = "admin@clinica.example"
@@ -146,6 +151,18 @@ class Settings(BaseSettings):
     sticky_agent_hours: float = 24.0  # a returning patient goes back to their last agent within this
     queue_strategies: str | None = None  # e.g. "reception=least_busy,billing=round_robin,exams=manual"
     sla_policies: str | None = None  # JSON overrides, e.g. {"normal": {"first_response": 600, ...}}
+
+    @property
+    def rasa_url_list(self) -> list[str]:
+        """The Rasa replicas the hub spreads turns over."""
+        urls = [u.strip() for u in (self.rasa_urls or "").split(",") if u.strip()]
+        return urls or [self.rasa_url]
+
+    @property
+    def actions_health_urls(self) -> list[str]:
+        """`GET /health` of every action server (ACTIONS_URLS, else ACTIONS_URL / ACTIONS_PORT)."""
+        urls = [u.strip() for u in (self.actions_urls or "").split(",") if u.strip()]
+        return [u.rstrip("/") + "/health" for u in urls] or [self.actions_health_url]
 
     @property
     def actions_health_url(self) -> str:

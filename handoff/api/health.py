@@ -30,9 +30,15 @@ async def healthz(request: Request) -> HTTPResponse:
         return "ok" if status.get("model_file") or status.get("model_id") else "no model loaded"
 
     async def actions() -> str:
+        # ready when at least one action server answers (each Rasa replica has its own)
         async with httpx.AsyncClient(timeout=3) as client:
-            resp = await client.get(ctx.settings.actions_health_url)
-        return "ok" if resp.status_code == 200 else f"status {resp.status_code}"
+            results = await asyncio.gather(*(client.get(u) for u in ctx.settings.actions_health_urls),
+                                           return_exceptions=True)
+        codes = [r.status_code if isinstance(r, httpx.Response) else None for r in results]
+        if any(c == 200 for c in codes):
+            return "ok"
+        code = next((c for c in codes if c is not None), None)
+        return f"status {code}" if code is not None else "unavailable (ConnectError)"
 
     names = ("database", "bus", "bot", "actions")
     results = await asyncio.gather(
@@ -43,7 +49,11 @@ async def healthz(request: Request) -> HTTPResponse:
         for name, r in zip(names, results, strict=True)
     }
     ok = all(v == "ok" for v in checks.values())
-    body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+    body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks,
+                            "bot_replicas": ctx.gateway.replicas_view()}
+    supervisor = getattr(ctx, "supervisor_status", None)
+    if supervisor is not None:  # `make run`'s supervisor: children restarted after a crash
+        body["supervisor"] = supervisor()
     models = getattr(ctx, "bot_models", None)
     if models is not None:  # the deployed registry version (id null = the base model of models/)
         try:

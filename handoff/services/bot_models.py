@@ -119,6 +119,10 @@ class BotModels:
                 row.error = "o treino foi interrompido (o hub reiniciou)"
                 row.gate = {"passed": False, "reasons": [row.error]}
         await self.refresh_reasons()
+        async with self.uow() as (session, _):
+            deployed = await self._deployed(session)
+            # every replica (also one that restarts later) is kept on the deployed model
+            self.gateway.desired_model = deployed.model_path if deployed else None
         self._refresher = asyncio.create_task(self._refresh_loop())
         self._kick()
 
@@ -357,9 +361,9 @@ class BotModels:
         models = sorted((self.config.root / "models").glob("*.tar.gz"), key=lambda m: m.stat().st_mtime)
         return str(models[-1]) if models else None
 
-    async def _load(self, path: str) -> None:
+    async def _load(self, path: str, previous: str | None) -> None:
         try:
-            await self.gateway.load_model(path, timeout=self.config.deploy_timeout)
+            await self.gateway.load_model(path, timeout=self.config.deploy_timeout, previous=previous)
         except BotUnavailable as exc:
             raise TeachingError(502, "deploy_failed",
                                 "o bot não carregou o modelo: a implantação foi interrompida e o modelo "
@@ -400,7 +404,7 @@ class BotModels:
                 with contextlib.suppress(BotUnavailable):
                     current_path = self._base_model(str((await self.gateway.status()).get("model_file") or ""))
             try:
-                await self._load(path)
+                await self._load(path, current_path)
             except TeachingError:
                 await self._audit(who, "bot.model.deploy_failed", f"model:{model_id}")
                 raise
@@ -430,13 +434,13 @@ class BotModels:
                 current = await self._deployed(session)
                 if current is None or not current.previous_model:
                     raise TeachingError(409, "nothing_to_roll_back", "não há versão anterior para voltar")
-                current_id, target_path = current.id, current.previous_model
+                current_id, target_path, current_path = current.id, current.previous_model, current.model_path
                 target = (await session.execute(select(BotModel).where(
                     BotModel.model_path == target_path, BotModel.id != current_id)
                     .order_by(BotModel.id.desc()).limit(1))).scalar_one_or_none()
                 target_id = target.id if target else None
             try:
-                await self._load(target_path)
+                await self._load(target_path, current_path)
             except TeachingError:
                 await self._audit(who, "bot.model.rollback_failed", f"model:{current_id}")
                 raise

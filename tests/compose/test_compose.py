@@ -77,7 +77,8 @@ def test_compose_file_validates_against_vendored_schema() -> None:
 
 
 def test_expected_services_present(services: dict[str, Any]) -> None:
-    assert {"postgres", "redis", "migrate", "hub", "rasa", "actions", "proxy"} <= set(services)
+    expected = {"postgres", "redis", "migrate", "hub", "rasa-1", "rasa-2", "actions-1", "actions-2", "proxy"}
+    assert expected <= set(services)
 
 
 # (b) ---------------------------------------------------------------------------------------
@@ -93,8 +94,8 @@ def test_hub_is_replicated_on_postgres_and_redis(services: dict[str, Any]) -> No
     assert "@postgres:5432/" in env["DATABASE_URL"]
     assert env["REDIS_URL"].startswith("redis://redis:")
     assert env["HUB_HOST"] == "0.0.0.0"
-    assert env["RASA_URL"] == "http://rasa:5005"
-    assert env["ACTIONS_URL"] == "http://actions:5055"
+    assert env["RASA_URLS"] == "http://rasa-1:5005,http://rasa-2:5005"
+    assert env["ACTIONS_URLS"] == "http://actions-1:5055,http://actions-2:5055"
     assert env["CHANNEL_SANDBOX"].lower() == "false"
     # The hub keeps state across replicas only through Postgres + Redis: no SQLite anywhere.
     assert "sqlite" not in COMPOSE_FILE.read_text(encoding="utf-8")
@@ -104,7 +105,7 @@ def test_hub_start_order(services: dict[str, Any]) -> None:
     deps = depends_on(services["hub"])
     assert deps["migrate"] == "service_completed_successfully"
     assert deps["redis"] == "service_healthy"
-    assert deps["rasa"] == "service_healthy"
+    assert deps["rasa-1"] == deps["rasa-2"] == "service_healthy"
     assert depends_on(services["migrate"])["postgres"] == "service_healthy"
     assert services["migrate"]["command"][-1] == "migrate"
     assert env_of(services["migrate"])["DATABASE_URL"] == env_of(services["hub"])["DATABASE_URL"]
@@ -145,11 +146,11 @@ def test_healthchecks_hit_the_documented_endpoints(services: dict[str, Any]) -> 
         return " ".join(test) if isinstance(test, list) else test
 
     assert "/healthz" in test_cmd("hub")
-    assert "/status" in test_cmd("rasa")
-    assert "/health" in test_cmd("actions")
+    assert "/status" in test_cmd("rasa-1") and "/status" in test_cmd("rasa-2")
+    assert "/health" in test_cmd("actions-1") and "/health" in test_cmd("actions-2")
     assert "pg_isready" in test_cmd("postgres")
     # python:*-slim has no curl: the app images probe with the standard library.
-    for name in ("hub", "rasa", "actions"):
+    for name in ("hub", "rasa-1", "rasa-2", "actions-1", "actions-2"):
         assert "curl" not in test_cmd(name) and "urllib" in test_cmd(name)
 
 
@@ -216,12 +217,19 @@ def test_dockerfiles_exist_pin_base_and_copy_existing_paths(services: dict[str, 
 
 def test_bot_image_uses_compose_endpoints(services: dict[str, Any]) -> None:
     endpoints = yaml.safe_load((REPO / "deploy" / "endpoints.compose.yml").read_text(encoding="utf-8"))
-    assert endpoints["action_endpoint"]["url"] == "http://actions:5055/webhook"
-    command = services["rasa"]["command"]
-    assert command[command.index("--endpoints") + 1] == "bot/endpoints.compose.yml"
+    assert endpoints["action_endpoint"]["url"] == "${ACTION_SERVER_URL}"
+    # each Rasa replica calls its own action server; both share dialogue state and locks
+    assert endpoints["tracker_store"]["type"] == "SQL" and endpoints["tracker_store"]["url"] == "postgres"
+    assert endpoints["lock_store"]["type"] == "redis"
+    for n in ("1", "2"):
+        rasa = services[f"rasa-{n}"]
+        assert env_of(rasa)["ACTION_SERVER_URL"] == f"http://actions-{n}:5055/webhook"
+        assert depends_on(rasa)[f"actions-{n}"] == "service_started"
+        command = rasa["command"]
+        assert command[command.index("--endpoints") + 1] == "bot/endpoints.compose.yml"
+        assert services[f"actions-{n}"]["working_dir"] == "/app/bot"
     bot_dockerfile = (REPO / "deploy" / "bot.Dockerfile").read_text(encoding="utf-8")
     assert "COPY deploy/endpoints.compose.yml bot/endpoints.compose.yml" in bot_dockerfile
-    assert services["actions"]["working_dir"] == "/app/bot"
 
 
 # (e) ---------------------------------------------------------------------------------------

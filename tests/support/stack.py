@@ -27,6 +27,16 @@ class Proc:
     popen: subprocess.Popen[bytes]
     log: Path
     port: int
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+    def restart(self) -> None:
+        """Start the same command again (after a kill), output appended to the same log."""
+        self.kill()
+        fh = self.log.open("ab")
+        self.popen = subprocess.Popen(self.args, cwd=self.cwd, env={**os.environ, **self.env}, stdout=fh,
+                                      stderr=subprocess.STDOUT)
 
     def tail(self, n: int = 40) -> str:
         """Last lines of its output (for failure messages)."""
@@ -51,7 +61,7 @@ def spawn(name: str, args: list[str], *, env: dict[str, str], cwd: Path, log_dir
     log = log_dir / f"{name}.log"
     fh = log.open("ab")
     popen = subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT)
-    return Proc(name, popen, log, port)
+    return Proc(name, popen, log, port, args, env, cwd)
 
 
 @dataclass
@@ -85,22 +95,26 @@ class BotStack:
         self.actions.kill()
 
 
-def start_bot_stack(log_dir: Path) -> BotStack:
+def start_bot_stack(log_dir: Path, *, tracker_store: str | None = None, hub_port: int | None = None,
+                    token: str | None = None) -> BotStack:
     """Start the action server and Rasa on free ports; wait until the model is loaded.
 
-    The actions call the clinic API of a hub on `hub_port` (reserved here): a test that needs
-    clinic data starts its hub with `stack.hub_env()`; one such hub runs at a time.
+    The actions call the clinic API of a hub on `hub_port` (reserved here unless given): a test that
+    needs clinic data starts its hub with `stack.hub_env()`; one such hub runs at a time. Replicas of
+    one bot tier share `hub_port`, `token` and a `tracker_store` (endpoints YAML, e.g. PostgreSQL +
+    Redis lock store); by default each stack keeps its dialogue state in its own SQLite file.
     """
     models = sorted((REPO / "models").glob("*.tar.gz"))
     if not models:
         raise RuntimeError("no trained model in models/: run `make train` (make test does it)")
-    actions_port, rasa_port, hub_port = free_port(), free_port(), free_port()
-    token = secrets.token_urlsafe(32)
+    actions_port, rasa_port, hub_port = free_port(), free_port(), hub_port or free_port()
+    token = token or secrets.token_urlsafe(32)
     endpoints = log_dir / "endpoints.yml"
     # Dialogue state in a SQL tracker store (a SQLite file per stack), as `make run` does: a model
     # deploy (PUT /model builds a new agent) or a Rasa restart keeps every conversation's flow.
-    endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
-                         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {log_dir / 'rasa-tracker.db'}\n")
+    tracker_store = tracker_store or (f"tracker_store:\n  type: SQL\n  dialect: sqlite\n"
+                                      f"  db: {log_dir / 'rasa-tracker.db'}\n")
+    endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n{tracker_store}")
     actions = spawn("actions", [str(BOT_PY), "-m", "rasa_sdk", "--actions", "actions", "-p", str(actions_port)],
                     env={**BOT_ENV, "HUB_URL": f"http://127.0.0.1:{hub_port}", "CLINIC_API_TOKEN": token},
                     cwd=REPO / "bot", log_dir=log_dir, port=actions_port)
