@@ -18,6 +18,8 @@ COPY handoff/ handoff/
 COPY connectors/ connectors/
 COPY bot/reasons.yml bot/reasons.yml
 COPY bot/domain/ bot/domain/
+# the bot's red-flag rules (pure Python): the hub's safety net while every Rasa replica is down
+COPY bot/clinic_nlu/ bot/clinic_nlu/
 
 RUN useradd --system --uid 10001 --home-dir /app atende
 USER atende

@@ -15,6 +15,7 @@ from handoff.adapters.bus import Bus, make_bus
 from handoff.adapters.presence import ConnectionCounter, make_connections
 from handoff.adapters.rasa import RasaGateway
 from handoff.adapters.reasons import load_reason_map
+from handoff.adapters.red_flags import red_flag_rules
 from handoff.adapters.senders import WebchatSender
 from handoff.adapters.sql.database import Database
 from handoff.services.assignment import Assigner
@@ -89,7 +90,8 @@ class HubRuntime:
         """Start the bot pipeline and outbox worker pools."""
         s = self.settings
         config = await self.load_handoff()
-        pipeline = BotPipeline(self.uow, self.gateway, s, self.reason_map, config)
+        pipeline = BotPipeline(self.uow, self.gateway, s, self.reason_map, config,
+                               red_flags=red_flag_rules(REPO_ROOT / "bot"))
         outbox = Outbox(self.uow, self.senders, s)
         self.bot_workers = LeaseWorkerPool(
             "bot", pipeline.claim, pipeline.drain, bus=self.bus, wake_kind="inbound",

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     # ~20 s, so the grace period must comfortably exceed a restart before patients are handed off.
     bot_timeout_seconds: float = 30.0
     bot_grace_seconds: float = 90.0
+    # While the bot is unreachable: after this many seconds the patient gets one holding reply.
+    bot_holding_seconds: float = Field(default=20.0, ge=0)
     # Bot review inbox (issue 11): a patient message read under this confidence is shown to staff.
     bot_review_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     # Training runs (issue 11): the bot environment's python runs `teaching.worker` (a separate

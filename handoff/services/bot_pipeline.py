@@ -5,12 +5,16 @@ Guarantees (proven in tests/pipeline):
   mark are committed in one transaction, so a crash in between re-runs the turn instead of
   losing it (Rasa may then see that message twice; the patient still gets one set of replies);
 - one conversation is leased by one worker at a time (any hub process), so order holds;
-- if the bot stays unreachable past `bot_grace_seconds`, the conversation goes to humans.
+- if the bot stays unreachable past `bot_grace_seconds`, the conversation goes to humans;
+- while it is unreachable, a patient whose message waited `bot_holding_seconds` gets one holding
+  reply per outage, and a message that describes an emergency (the bot's own red-flag rules,
+  `adapters/red_flags.py`) goes to the human queue at once as urgent, with the safety message.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +44,18 @@ BOT_DOWN_TEXT = (
 )
 
 
+BOT_HOLDING_TEXT = (
+    "Estamos com instabilidade no momento, mas sua mensagem chegou: já te respondemos por aqui."
+)
+# Same promise as the bot's urgent answer (bot/domain/urgent.yml): SAMU 192 now, the team warned.
+SAFETY_TEXT = (
+    "Pelo que você descreveu, isso pode ser uma emergência. Ligue agora para o SAMU 192 ou vá ao "
+    "pronto-socorro mais próximo. Nossa equipe de saúde já foi avisada e vai falar com você por aqui."
+)
+SAFETY_SUICIDE_TEXT = " Se você está pensando em se machucar, ligue para o CVV 188 (24 horas, gratuito)."
+HOLDING_EVENT = "bot_holding"
+
+
 class BotPipeline:
     """Claims conversations with pending messages and runs their bot turns."""
 
@@ -50,12 +66,14 @@ class BotPipeline:
         settings: Settings,
         reason_map: dict[str, str],
         handoff_config: HandoffConfig | None = None,
+        red_flags: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.uow = uow
         self.gateway = gateway
         self.settings = settings
         self.reason_map = reason_map
         self.handoff_config = handoff_config or HandoffConfig.build(settings)
+        self.red_flags = red_flags  # text -> red-flag categories, used only while the bot is down
         # The lease must outlive the slowest bot call, or a second worker could take over.
         self.lease_seconds = max(settings.lease_seconds, settings.bot_timeout_seconds + 5)
 
@@ -79,7 +97,7 @@ class BotPipeline:
                 turn = await self.gateway.turn(conv_id, text, metadata)
             except BotUnavailable as exc:
                 await self.uow.bus.publish(topic, {"type": "typing", "on": False})
-                await self._bot_failed(conv_id, owner, msg_id, created_at, failures, str(exc))
+                await self._bot_failed(conv_id, owner, msg_id, created_at, failures, str(exc), text)
                 return
             async with self.uow() as (session, events):
                 if not await store.renew_bot_lease(session, conv_id, owner, self.lease_seconds):
@@ -170,15 +188,46 @@ class BotPipeline:
         )
         await store.route_pending_to_humans(session, conv.id, InboundStatus.ROUTED)
 
+    def _urgent_categories(self, text: str) -> list[str]:
+        if self.red_flags is None:
+            return []
+        try:
+            return self.red_flags(text)
+        except Exception:  # the rules must never make an outage worse: fall back to the normal path
+            log.exception("red-flag rules failed while the bot was down")
+            return []
+
     async def _bot_failed(
-        self, conv_id: str, owner: str, msg_id: int, created_at: Any, failures: int, error: str
+        self, conv_id: str, owner: str, msg_id: int, created_at: Any, failures: int, error: str, text: str = ""
     ) -> None:
         now = utcnow()
         waited = (now - created_at).total_seconds()
+        urgent = self._urgent_categories(text) if failures == 0 else []
         async with self.uow() as (session, events):
             conv = await session.get(Conversation, conv_id)
             if conv is None:
                 return
+            if urgent and conv.state == ConversationState.BOT.value:
+                # Clinical rule: an emergency never waits for the bot to come back.
+                log.warning("bot unavailable; red flag found by the hub's rules: urgent handoff now")
+                await store.route_pending_to_humans(session, conv_id, InboundStatus.HANDED_OFF)
+                await self._hand_off(
+                    session, events, conv,
+                    {"reason": "urgent", "priority": "urgent",
+                     "note": "bot indisponível; sinal de alerta pelas regras clínicas: " + ", ".join(urgent)},
+                    actor="system",
+                )
+                store.add_outbound(session, conv, Sender.SYSTEM,
+                                   SAFETY_TEXT + (SAFETY_SUICIDE_TEXT if "suicide" in urgent else ""))
+                events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
+                await store.release_bot_lease(session, conv_id, owner)
+                return
+            if (waited >= self.settings.bot_holding_seconds and conv.state == ConversationState.BOT.value
+                    and not await store.has_event_since(session, conv_id, HOLDING_EVENT, created_at)):
+                # one holding reply per outage: the patient knows they were heard
+                store.add_outbound(session, conv, Sender.SYSTEM, BOT_HOLDING_TEXT)
+                await store.add_event(session, conv_id, HOLDING_EVENT, "system", {"message_id": msg_id})
+                events.add(WORK_TOPIC, {"kind": "outbox", "conversation_id": conv.id})
             if waited >= self.settings.bot_grace_seconds and conv.state == ConversationState.BOT.value:
                 log.warning("bot unavailable past the grace period; handing a conversation to humans")
                 # Mark what the bot never answered before the handoff routes the rest.

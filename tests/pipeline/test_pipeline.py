@@ -175,3 +175,58 @@ async def test_outbox_retries_with_backoff_in_order_and_gives_up_on_permanent_er
     finally:
         await rt.close()
         twilio.close()
+
+
+async def test_while_the_bot_is_down_patients_hear_back_and_emergencies_go_to_humans_at_once(
+    backend: Backend, proxy: TcpProxy, bot_stack: BotStack
+) -> None:
+    """Every replica down (the proxy refuses): a routine message gets one holding reply after
+    BOT_HOLDING_SECONDS and is answered by the bot, in order with what came after, once it is back;
+    an emergency told without trigger words goes to the human queue as urgent at once, with the
+    safety message, without waiting for the grace period."""
+    rt = await HubRuntime.open(make_settings(backend, f"http://127.0.0.1:{proxy.port}", bot_grace_seconds=120,
+                                             bot_holding_seconds=1.0))
+    await rt.start_workers()
+    try:
+        proxy.down()
+        routine_visitor = uuid.uuid4().hex * 2
+        first = await accept_inbound(rt.uow, webchat_msg(routine_visitor, "qual o endereço da clínica?"))
+        emergency = await accept_inbound(rt.uow, webchat_msg(
+            uuid.uuid4().hex * 2, "meu pai tem 70 anos, é diabético e está suando frio, enjoado e com o braço pesado"))
+
+        async def urgent_queued() -> bool:
+            async with rt.db.session() as s:
+                conv = await s.get(Conversation, emergency.conversation_id)
+                return bool(conv and conv.state == "queued" and conv.priority == "urgent")
+        await wait_for(urgent_queued, timeout=20, what="urgent handoff while the bot is down")
+        async with rt.db.session() as s:
+            conv = await s.get(Conversation, emergency.conversation_id)
+            assert conv is not None and conv.reason == "urgent" and "sinal de alerta" in (conv.handoff_note or "")
+            safety = (await s.execute(select(Message).where(
+                Message.conversation_id == emergency.conversation_id, Message.direction == "out"))).scalars().all()
+            assert [m.sender for m in safety] == ["system"] and "192" in safety[0].text
+
+        async def holding_sent() -> bool:
+            async with rt.db.session() as s:
+                outs = (await s.execute(select(Message.text).where(
+                    Message.conversation_id == first.conversation_id, Message.direction == "out"))).scalars().all()
+                return any("instabilidade" in t for t in outs)
+        await wait_for(holding_sent, timeout=30, what="holding reply")
+        second = await accept_inbound(rt.uow, webchat_msg(routine_visitor, "vocês aceitam unimed?"))
+        assert second.conversation_id == first.conversation_id
+        await asyncio.sleep(3)  # more failed retries: still one holding reply in this outage
+        async with rt.db.session() as s:
+            outs = (await s.execute(select(Message.text).where(
+                Message.conversation_id == first.conversation_id, Message.direction == "out"))).scalars().all()
+            assert sum("instabilidade" in t for t in outs) == 1, outs
+        assert await count(rt, Message.id.in_([first.message.id, second.message.id]), Message.status == "pending") == 2
+
+        proxy.up()
+        await wait_for(lambda: _none_pending(rt), timeout=60, what="answered after the bot came back")
+        got = await tracker_user_texts(bot_stack.rasa_url, first.conversation_id)
+        assert got == ["qual o endereço da clínica?", "vocês aceitam unimed?"]  # in arrival order
+        async with rt.db.session() as s:
+            conv = await s.get(Conversation, first.conversation_id)
+            assert conv is not None and conv.state == "bot"
+    finally:
+        await rt.close()

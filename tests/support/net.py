@@ -39,13 +39,15 @@ class TcpProxy:
 
     - `down()`: refuse new connections and cut open ones (server crashed / restarting);
     - `hang()`: accept connections but forward nothing (server stuck);
-    - `up()`: forward normally.
+    - `up()`: forward normally;
+    - `delay`: seconds each chunk from the client waits before it is forwarded (a slow server).
     """
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
         self.mode = "up"
+        self.delay = 0.0
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -84,9 +86,11 @@ class TcpProxy:
             return
         self._writers.add(up_writer)
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, upstream: bool) -> None:
             with contextlib.suppress(Exception):
                 while data := await src.read(65536):
+                    if upstream and self.delay:
+                        await asyncio.sleep(self.delay)
                     if self.mode != "up":
                         break
                     dst.write(data)
@@ -94,7 +98,7 @@ class TcpProxy:
             with contextlib.suppress(Exception):
                 dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
         self._writers.discard(writer)
         self._writers.discard(up_writer)
 

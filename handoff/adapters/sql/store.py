@@ -99,6 +99,15 @@ async def add_event(
     )
 
 
+async def has_event_since(session: AsyncSession, conversation_id: str, type_: str, since: datetime) -> bool:
+    """Whether the conversation has an event of this type at or after `since`."""
+    row = (await session.execute(
+        select(ConversationEvent.id).where(ConversationEvent.conversation_id == conversation_id,
+                                           ConversationEvent.type == type_, ConversationEvent.created_at >= since)
+        .limit(1))).first()
+    return row is not None
+
+
 async def transition(
     session: AsyncSession,
     conv: Conversation,
