@@ -20,7 +20,8 @@ from __future__ import annotations
 import inspect
 import logging
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -34,7 +35,7 @@ class HubInput(InputChannel):
     """Registered in `credentials.yml` as `hub_channel.HubInput` (bot/ is on PYTHONPATH)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "hub"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -42,11 +43,9 @@ class HubInput(InputChannel):
         module = inspect.getmodule(self)
         hub = Blueprint(f"custom_webhook_{type(self).__name__}", module.__name__ if module else None)
 
-        @hub.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @hub.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             body = request.json if isinstance(request.json, dict) else {}
             sender, text = body.get("sender"), body.get("message")
@@ -63,10 +62,14 @@ class HubInput(InputChannel):
                 log.error("hub channel: turn failed (%s)", type(exc).__name__)
             return response.json({"messages": collector.messages, **(await _reading(request, sender))})
 
+        # add_route rather than the @route decorator: the same routes, and sanic 21.12's decorator is
+        # untyped (it would erase the handlers' types)
+        hub.add_route(health, "/", methods=["GET"])
+        hub.add_route(receive, "/webhook", methods=["POST"])
         return hub
 
 
-async def _reading(request: Request, sender: str) -> Dict[str, Any]:
+async def _reading(request: Request, sender: str) -> dict[str, Any]:
     """The latest message's intent and the slots, from the tracker store (best effort: the
     replies must reach the patient even if this fails)."""
     agent = getattr(request.app.ctx, "agent", None)
@@ -77,7 +80,7 @@ async def _reading(request: Request, sender: str) -> Dict[str, Any]:
         tracker = None
     if tracker is None:
         return {"intent": None, "slots": {}}
-    intent: Optional[Dict[str, Any]] = (tracker.latest_message.intent if tracker.latest_message else None) or None
+    intent: dict[str, Any] | None = (tracker.latest_message.intent if tracker.latest_message else None) or None
     return {
         "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")} if intent else None,
         "slots": tracker.current_slot_values(),

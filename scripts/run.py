@@ -45,7 +45,10 @@ def rasa_endpoints(actions_port: int, tracker_db: Path, redis_url: str | None) -
     if redis_url:
         r = urlsplit(redis_url)
         db = (r.path or "/0").strip("/") or "0"
-        text += f"lock_store:\n  type: redis\n  url: {r.hostname or '127.0.0.1'}\n  port: {r.port or 6379}\n  db: {db}\n"
+        text += (
+            f"lock_store:\n  type: redis\n  url: {r.hostname or '127.0.0.1'}\n"
+            f"  port: {r.port or 6379}\n  db: {db}\n"
+        )
         if r.password:
             text += f"  password: {r.password}\n"
     return text

@@ -2,6 +2,7 @@
 
 Consent: boletos and payment status are the patient's data (gate first); prices, payment methods
 and accepted insurers are public (no gate; the notice is shown once on first contact).
+One-question flows of the kernel (actions/flow.py): "which price?" waits in slot `awaiting_item`.
 """
 
 from __future__ import annotations
@@ -9,17 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-
 from clinic_nlu.normalize import normalize
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
 
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
-from actions.common import AWAITING_SLOT, ask_events, entity_values, find_by_slug, intent_button, slugify
+from actions.common import entity_values, find_by_slug, intent_button, slugify
 from actions.consent import consent_status, notice_on_first_contact, require_consent
+from actions.flow import answered_events, ask_events, item_choice, unavailable
 from actions.formatting import brl, date_br, linha_digitavel
-from actions.input_route import item_choice
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +131,6 @@ def insurers_list_message(insurers: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-async def _unavailable(dispatcher: CollectingDispatcher, exc: ClinicApiError, what: str) -> list[EventType]:
-    log.warning("%s failed: status=%s code=%s", what, exc.status, exc.code)
-    dispatcher.utter_message(response="utter_clinic_unavailable")
-    return []
-
-
 class ActionBoletoCopy(Action):
     """Second copy of open/overdue boletos (consent required)."""
 
@@ -143,7 +138,7 @@ class ActionBoletoCopy(Action):
         return "action_boleto_copy"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
         gate = await require_consent(dispatcher, tracker, api)
@@ -156,7 +151,7 @@ class ActionBoletoCopy(Action):
         try:
             boletos = open_boletos(list(await api.boletos(pid)))
         except ClinicApiError as exc:
-            return await _unavailable(dispatcher, exc, "boletos")
+            return unavailable(dispatcher, exc, "boletos")
         if not boletos:
             dispatcher.utter_message(response="utter_no_open_boletos")
             return []
@@ -176,7 +171,7 @@ class ActionPaymentInfo(Action):
         return "action_payment_info"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
         dispatcher.utter_message(response="utter_payment_methods")
@@ -202,7 +197,7 @@ class ActionAskPrice(Action):
         return "action_ask_price"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
         specialties = entity_values(tracker, "specialty")
@@ -222,7 +217,7 @@ class ActionAskPrice(Action):
                     buttons = [intent_button(f"Consulta {s.get('name')}", "ask_price", specialty=str(s.get("slug")))
                                for s in await api.specialties()]
             except ClinicApiError as exc:
-                return await _unavailable(dispatcher, exc, "price options")
+                return unavailable(dispatcher, exc, "price options")
             response = "utter_ask_which_exam_price" if about_exams else "utter_ask_which_price"
             dispatcher.utter_message(response=response, buttons=buttons)
             return ask_events(tracker, "ask_price")
@@ -233,12 +228,12 @@ class ActionAskPrice(Action):
                 found += list(await api.prices(**query))
             except ClinicApiError as exc:
                 if exc.status not in (400, 404):  # unknown slug: just nothing found
-                    return await _unavailable(dispatcher, exc, "prices")
+                    return unavailable(dispatcher, exc, "prices")
         if found:
             dispatcher.utter_message(text=prices_message(found))
         else:
             dispatcher.utter_message(response="utter_price_unknown")
-        return [SlotSet(AWAITING_SLOT, None)] + await notice_on_first_contact(dispatcher, tracker, api)
+        return answered_events() + await notice_on_first_contact(dispatcher, tracker, api)
 
 
 class ActionInsurance(Action):
@@ -248,13 +243,13 @@ class ActionInsurance(Action):
         return "action_insurance"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
         try:
             insurers = list(await api.insurers())
         except ClinicApiError as exc:
-            return await _unavailable(dispatcher, exc, "insurers")
+            return unavailable(dispatcher, exc, "insurers")
         asked = entity_values(tracker, "insurer")
         if not asked:
             dispatcher.utter_message(text=insurers_list_message(insurers))

@@ -1,7 +1,7 @@
 """Booking flow (reason `booking`): book a consultation, reschedule one, ask for availability,
 and the non-urgent "I have a symptom and want to be seen" path.
 
-State lives in two slots (bot/domain/booking.yml):
+A step flow of the kernel (actions/flow.py). State lives in two slots (bot/domain/booking.yml):
 - `active_flow` (categorical, featurized): "booking" while this flow waits for an answer,
   "confirmation" while the confirmation flow does (actions/confirmation.py); rules route the
   patient's answers (inform / affirm / deny / nlu_fallback) to `action_flow_continue` only
@@ -24,32 +24,37 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from clinic_nlu.cpf import find_cpf, valid_cpf
-from clinic_nlu.dates import CLINIC_TZ, WEEKDAY_NAMES, WEEKDAY_SHORT, WhenRange, normalize, parse_birth_date, parse_when
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from clinic_nlu.dates import CLINIC_TZ, WhenRange, normalize, parse_birth_date, parse_when
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
 
+from actions.appointments import (
+    ORDINALS,
+    active_appointments,
+    appointment_payload,
+    appointment_summary,
+    match_appointment,
+    match_doctor,
+    match_specialty,
+)
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
-from actions.consent import require_consent
-from actions.input_route import CHOICES_KEY, ROUTE_OPTION, ROUTE_SLOT, answer_with_option, choices_after, reading_of
+from actions.common import HUMAN_BUTTON, YES_NO_BUTTONS, entity_value, intent_of, message_text
+from actions.flow import FLOW_SLOT, Ctx, Flow, start_or_resume, trigger_message
+from actions.formatting import address_line, appointment_label, long_when, on_day, parse_dt, short_when
+from actions.handoff import hand_off
 
 log = logging.getLogger(__name__)
 
-FLOW_SLOT = "active_flow"
 CTX_SLOT = "booking_ctx"
 FLOW_BOOKING = "booking"
-FLOW_CONFIRMATION = "confirmation"
-# Slot of the exams/billing flows ("which exam/price?"); cleared when our flow asks something.
-OTHER_QUESTION_SLOT = "awaiting_item"
 
 MAX_OFFERED = 5
-MAX_MISSES = 2
-STALE_AFTER = timedelta(hours=3)
 SLOT_PAGE = 100
 DEFAULT_SYMPTOM_SPECIALTY = "clinica_geral"
 CHILD_SPECIALTY = "pediatria"
@@ -57,25 +62,9 @@ CHILD_SPECIALTY = "pediatria"
 BOOKING_INTENTS = {"book_appointment", "ask_availability", "symptom_consult"}
 RESCHEDULE_INTENT = "reschedule_appointment"
 
-# Typed names of the specialties (accent-free, lowercase) -> slug. API names are matched too.
-SPECIALTY_WORDS: dict[str, tuple[str, ...]] = {
-    "cardiologia": ("cardiologia", "cardiologista", "cardio", "medico do coracao"),
-    "dermatologia": ("dermatologia", "dermatologista", "dermato", "dermo"),
-    "pediatria": ("pediatria", "pediatra", "pediatrico", "pediatrica"),
-    "ginecologia": ("ginecologia", "ginecologista", "gineco", "ginecologica"),
-    "ortopedia": ("ortopedia", "ortopedista", "orto", "ortopedico"),
-    "clinica_geral": ("clinica geral", "clinico geral", "clinica medica", "clinico", "medico geral"),
-    "oftalmologia": ("oftalmologia", "oftalmologista", "oftalmo", "oculista"),
-    "endocrinologia": ("endocrinologia", "endocrinologista", "endocrino"),
-}
 _CHILD_WORDS = re.compile(r"\b(?:meu filho|minha filha|filho|filha|bebe|nene|crianca|neto|neta|menino|menina)\b")
 _NO_ID_RE = re.compile(r"\b(?:nao tenho|n tenho|nao sei|nao lembro|sem cpf|nao possuo|estrangeir[oa])\b")
 _ANY_RE = re.compile(r"\b(?:tanto faz|qualquer|pode ser|nao sei|sem preferencia|indiferente|tanto fez)\b")
-_ORDINALS = {
-    "primeiro": 1, "primeira": 1, "segundo": 2, "terceiro": 3, "terceira": 3,
-    "quarto": 4, "quarta opcao": 4, "quinto": 5, "quinta opcao": 5, "ultimo": -1, "ultima": -1,
-    "segunda opcao": 2, "segunda op": 2, "segundo horario": 2,
-}  # fmt: skip
 # Whole answers to "Confirma a consulta…?" (normalized text: no accents, abbreviations expanded).
 YES_RE = re.compile(
     r"(?:sim|ok|pode|confirmo|confirma|confirmado|isso|isso mesmo|claro|quero|pode marcar|pode sim|sim pode|"
@@ -85,47 +74,10 @@ BOOKING_NO_RE = re.compile(
     r"(?:nao|nao quero|nao obrigado|nao obrigada|cancela|cancelar|deixa|deixa pra la|deixa para la|esquece|"
     r"melhor nao|agora nao|nao pode)\W*"
 )
-# A start intent below this confidence while a flow waits is checked against the waiting question.
-UNSURE_BELOW = 0.7
-_NAME_STOPWORDS = {"dr", "dra", "doutor", "doutora", "de", "da", "do", "dos", "das", "e"}
 
 
 # ------------------------------------------------------------------------------------------
 # small pure helpers (unit-tested in tests/bot/test_booking_actions.py)
-
-
-def clinic_now() -> datetime:
-    return datetime.now(CLINIC_TZ)
-
-
-def parse_dt(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=CLINIC_TZ)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CLINIC_TZ)
-
-
-def short_when(start: datetime) -> str:
-    """'qui 26/11 às 09:00' (clinic time)."""
-    local = start.astimezone(CLINIC_TZ)
-    return f"{WEEKDAY_SHORT[local.weekday()]} {local:%d/%m} às {local:%H:%M}"
-
-
-def long_when(start: datetime) -> str:
-    """'quinta, 26/11 às 09:00' (clinic time)."""
-    local = start.astimezone(CLINIC_TZ)
-    return f"{WEEKDAY_NAMES[local.weekday()]}, {local:%d/%m} às {local:%H:%M}"
-
-
-def on_day(start: datetime) -> str:
-    """'na quinta, 26/11 às 09:00' / 'no sábado, 28/11 às 08:00' (clinic time)."""
-    local = start.astimezone(CLINIC_TZ)
-    return ("no " if local.weekday() >= 5 else "na ") + long_when(local)
 
 
 def slot_title(slot: dict[str, Any], specialty_names: dict[str, str]) -> str:
@@ -142,77 +94,6 @@ def slot_payload(slot_id: str) -> str:
 
 def when_payload(text: str) -> str:
     return '/choose_when{"when":"' + text.replace('"', "") + '"}'
-
-
-def appointment_payload(appt_id: Any) -> str:
-    return '/choose_appointment{"appointment_id":"' + str(appt_id).replace('"', "") + '"}'
-
-
-def message_text(message: dict[str, Any]) -> str:
-    """The patient's words (empty for button payloads like /choose_slot{...})."""
-    text = str(message.get("text") or "")
-    return "" if text.startswith("/") else text
-
-
-def entity_value(message: dict[str, Any], name: str) -> Any:
-    for entity in message.get("entities") or []:
-        if entity.get("entity") == name and entity.get("value") not in (None, ""):
-            return entity.get("value")
-    return None
-
-
-def intent_of(message: dict[str, Any]) -> str | None:
-    return (message.get("intent") or {}).get("name")
-
-
-def match_specialty(text: str, specialties: list[dict[str, Any]] | None = None) -> str | None:
-    """The specialty slug named in free text ("dermato", "clínico geral", "Cardiologia")."""
-    norm = normalize(text)
-    if not norm:
-        return None
-    known = {s.get("slug") for s in specialties or []} or set(SPECIALTY_WORDS)
-    candidates: list[tuple[int, str]] = []
-    for spec in specialties or []:
-        name = normalize(str(spec.get("name") or ""))
-        slug = str(spec.get("slug") or "")
-        for word in {name, slug.replace("_", " ")} - {""}:
-            if re.search(rf"\b{re.escape(word)}\b", norm):
-                candidates.append((len(word), slug))
-    for slug, words in SPECIALTY_WORDS.items():
-        if slug not in known:
-            continue
-        for word in words:
-            if re.search(rf"\b{re.escape(word)}\b", norm):
-                candidates.append((len(word), slug))
-    if not candidates:
-        return None
-    return max(candidates)[1]
-
-
-def match_doctor(text: str, doctors: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The doctor named in free text ("com a dra ana", "Dr. Paulo Mendes"); None when none or
-    ambiguous."""
-    norm = normalize(text)
-    if not norm:
-        return None
-    titled = bool(re.search(r"\b(?:dr|dra|doutor|doutora|medico|medica)\b", norm))
-    scores: list[tuple[int, dict[str, Any]]] = []
-    for doc in doctors:
-        tokens = [t for t in normalize(str(doc.get("name") or "")).split() if t not in _NAME_STOPWORDS]
-        hits = 0
-        for token in tokens:
-            if len(token) < 3 or (len(token) < 4 and not titled):
-                continue
-            if re.search(rf"\b{re.escape(token)}\b", norm):
-                hits += 1
-        if hits:
-            scores.append((hits, doc))
-    if not scores:
-        return None
-    scores.sort(key=lambda item: -item[0])
-    if len(scores) > 1 and scores[0][0] == scores[1][0]:
-        return None
-    return scores[0][1]
 
 
 def pick_slots(slots: list[dict[str, Any]], n: int = MAX_OFFERED, per_day: int | None = 2) -> list[dict[str, Any]]:
@@ -252,7 +133,7 @@ def match_offered(text: str, offered: list[dict[str, Any]], now: datetime) -> di
     if m:
         index = int(m.group(1))
         return offered[index - 1] if 1 <= index <= len(offered) else None
-    for word, index in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
+    for word, index in sorted(ORDINALS.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{word}\b", norm):
             if index == -1:
                 return offered[-1]
@@ -260,13 +141,7 @@ def match_offered(text: str, offered: list[dict[str, Any]], now: datetime) -> di
     when = parse_when(text, now)
     if when is None:
         return None
-    exact = (
-        when.time_from is not None
-        and when.time_to is not None
-        and (
-            datetime.combine(date.min, when.time_to) - datetime.combine(date.min, when.time_from) <= timedelta(hours=1)
-        )
-    )
+    exact = within_an_hour(when)
     fits = [s for s in offered if (start := parse_dt(s.get("start"))) and when.matches(start)]
     if exact:
         exact_hits = [
@@ -281,80 +156,17 @@ def match_offered(text: str, offered: list[dict[str, Any]], now: datetime) -> di
     return None
 
 
-def match_appointment(text: str, options: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
-    """Which listed appointment a typed answer means ("a de quinta", "2", "cardio", "todas")."""
-    if not options:
-        return None
-    norm = normalize(text)
-    m = re.fullmatch(r"(?:a |o )?(?:opcao |consulta |numero )?(\d)", norm)
-    if m:
-        index = int(m.group(1))
-        return options[index - 1] if 1 <= index <= len(options) else None
-    for word, index in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
-        if re.search(rf"\b{word}\b", norm):
-            if index == -1:
-                return options[-1]
-            return options[index - 1] if index <= len(options) else None
-    spec = match_specialty(text)
-    if spec:
-        hits = [o for o in options if o.get("specialty") == spec]
-        if len(hits) == 1:
-            return hits[0]
-    hit = match_doctor(text, [{"name": o.get("doctor_name"), "ref": o} for o in options])
-    if hit:
-        return hit["ref"]
-    when = parse_when(text, now)
-    if when is not None and when.day_given:
-        hits = [o for o in options if (start := parse_dt(o.get("start"))) is not None and when.matches(start)]
-        if len(hits) == 1:
-            return hits[0]
-    return None
-
-
-def appointment_summary(appt: dict[str, Any]) -> dict[str, Any]:
-    """The fields the flows keep about an appointment (no patient data)."""
-    return {
-        "id": appt.get("id"),
-        "start": appt.get("start"),
-        "status": appt.get("status"),
-        "doctor_id": appt.get("doctor_id"),
-        "doctor_name": appt.get("doctor_name"),
-        "specialty": appt.get("specialty"),
-        "specialty_name": appt.get("specialty_name"),
-        "address": appt.get("address"),
-    }
-
-
-def appointment_label(appt: dict[str, Any]) -> str:
-    """'qui 26/11 às 09:00 — Dra. Ana (Cardiologia)'."""
-    start = parse_dt(appt.get("start"))
-    when = short_when(start) if start else ""
-    return f"{when} — {appt.get('doctor_name')} ({appt.get('specialty_name') or appt.get('specialty')})"
-
-
-def appointment_phrase(appt: dict[str, Any]) -> str:
-    """'de Cardiologia com Dra. Ana na quinta, 26/11 às 09:00'."""
-    start = parse_dt(appt.get("start"))
-    when = on_day(start) if start else ""
-    return f"de {appt.get('specialty_name') or appt.get('specialty')} com {appt.get('doctor_name')} {when}"
-
-
-def active_appointments(appts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Upcoming, not cancelled/done, soonest first."""
-    result = []
-    for appt in appts or []:
-        start = parse_dt(appt.get("start"))
-        if appt.get("status") in ("scheduled", "confirmed") and start is not None and start > now:
-            result.append(appt)
-    return sorted(result, key=lambda a: parse_dt(a.get("start")))  # type: ignore[arg-type,return-value]
+def within_an_hour(when: WhenRange) -> bool:
+    """A clock time ("às 9", "9h30"), not a period of the day."""
+    if when.time_from is None or when.time_to is None:
+        return False
+    span = datetime.combine(date.min, when.time_to) - datetime.combine(date.min, when.time_from)
+    return span <= timedelta(hours=1)
 
 
 def is_exact_time(when: WhenRange) -> bool:
     """A day and a clock time ("quinta às 9"), not a period."""
-    if not (when.day_given and when.time_from is not None and when.time_to is not None):
-        return False
-    span = datetime.combine(date.min, when.time_to) - datetime.combine(date.min, when.time_from)
-    return span <= timedelta(hours=1)
+    return when.day_given and within_an_hour(when)
 
 
 def what_phrase(ctx: dict[str, Any]) -> str:
@@ -366,11 +178,6 @@ def what_phrase(ctx: dict[str, Any]) -> str:
     return ""
 
 
-def address_line(address: Any) -> str:
-    """'\n📍 Rua X, 10' (empty when unknown): appended to confirmation texts."""
-    return f"\n📍 {address}" if address else ""
-
-
 def when_buttons() -> list[dict[str, str]]:
     return [
         {"title": "O quanto antes", "payload": when_payload("o quanto antes")},
@@ -379,27 +186,30 @@ def when_buttons() -> list[dict[str, str]]:
     ]
 
 
-HUMAN_BUTTON = {"title": "Falar com atendente", "payload": "/request_human"}
-YES_NO_BUTTONS = [{"title": "Sim", "payload": "/affirm"}, {"title": "Não", "payload": "/deny"}]
-
-
 # ------------------------------------------------------------------------------------------
 # the flow
 
 
-class BookingFlow:
+class BookingFlow(Flow):
     """One run of a booking action: reads the tracker, talks, returns the slot events."""
 
+    name = FLOW_BOOKING
+    ctx_slot = CTX_SLOT
+    miss_note = "agendamento: respostas não compreendidas"
+    no_identity_note = "agendamento sem identificação do paciente"
+    button_intents = frozenset({"choose_slot", "choose_when"})
+    fresh_entities = ("slot_id", "when")
+
     def __init__(self, dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi) -> None:
-        self.d = dispatcher
-        self.tracker = tracker
-        self.api = api
-        self.now = clinic_now()
-        self.message = tracker.latest_message or {}
-        self.intent = intent_of(self.message)
-        self.text = message_text(self.message)
+        super().__init__(dispatcher, tracker, api)
+        self.slot_id = entity_value(self.message, "slot_id")
         self._specialties: list[dict[str, Any]] | None = None
         self._doctors: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def reads_button(cls, ctx: Ctx, intent: str | None) -> bool:
+        # rescheduling starts by picking the appointment to move, with the confirmation flow's buttons
+        return intent == "choose_appointment" and ctx.get("step") == "pick_appointment"
 
     # -- data --------------------------------------------------------------------------------
 
@@ -418,33 +228,6 @@ class BookingFlow:
         if self._doctors is None:
             self._doctors = list(await self.api.doctors() or [])
         return self._doctors
-
-    # -- events ------------------------------------------------------------------------------
-
-    def keep(self, ctx: dict[str, Any]) -> list[EventType]:
-        ctx["asked_at"] = self.now.isoformat()
-        previous = self.tracker.get_slot(CTX_SLOT) if isinstance(self.tracker.get_slot(CTX_SLOT), dict) else {}
-        # the buttons this step waits on: a typed answer is read against them first (input_route.py)
-        ctx[CHOICES_KEY] = choices_after(
-            self.d.messages, ctx.get(CHOICES_KEY), same_step=previous.get("step") == ctx.get("step")
-        )
-        events: list[EventType] = [SlotSet(FLOW_SLOT, FLOW_BOOKING), SlotSet(CTX_SLOT, ctx)]
-        if self.tracker.get_slot(OTHER_QUESTION_SLOT) is not None:
-            # the exams/billing "which item?" question is no longer the one waiting for an answer
-            events.append(SlotSet(OTHER_QUESTION_SLOT, None))
-        return events
-
-    def done(self) -> list[EventType]:
-        """The flow is over: forget its context (and free `active_flow` if it was ours)."""
-        events: list[EventType] = [SlotSet(CTX_SLOT, None)]
-        if self.tracker.get_slot(FLOW_SLOT) in (FLOW_BOOKING, None):
-            events.insert(0, SlotSet(FLOW_SLOT, None))
-        return events
-
-    def api_error(self, exc: ClinicApiError, ctx: dict[str, Any] | None) -> list[EventType]:
-        log.warning("booking: clinic api error status=%s code=%s", exc.status, exc.code)
-        self.d.utter_message(response="utter_booking_api_error")
-        return self.keep(ctx) if ctx else []
 
     # -- understanding ----------------------------------------------------------------------
 
@@ -559,7 +342,7 @@ class BookingFlow:
             else:
                 self.d.utter_message(response="utter_booking_no_slots_soon", what=what, buttons=[HUMAN_BUTTON])
             return self.keep(ctx)
-        offered = [
+        offered: list[dict[str, Any]] = [
             {
                 "slot_id": str(s.get("slot_id")),
                 "start": s.get("start"),
@@ -593,7 +376,7 @@ class BookingFlow:
         if ctx.get("mode") == "book" and not ctx.get("identified"):
             pid = patient_id(self.tracker)
             if pid is None:
-                return await self.no_identity(ctx)
+                return await self.no_identity()
             try:
                 patient = await self.api.patient(pid)
             except ClinicApiError as exc:
@@ -631,13 +414,6 @@ class BookingFlow:
         ctx["step"] = "confirm"
         return self.keep(ctx)
 
-    async def no_identity(self, ctx: dict[str, Any]) -> list[EventType]:
-        from actions.handoff import hand_off
-
-        self.d.utter_message(response="utter_booking_no_identity")
-        await hand_off(self.d, self.api, reason="human", note="agendamento sem identificação do paciente")
-        return self.done()
-
     async def advance(self, ctx: dict[str, Any]) -> list[EventType]:
         """Ask for the next missing piece, or offer slots when everything is known."""
         if not ctx.get("specialty") and not ctx.get("doctor_id"):
@@ -654,17 +430,6 @@ class BookingFlow:
             return self.ask_when(ctx)
         return await self.offer_slots(ctx)
 
-    async def miss(self, ctx: dict[str, Any], response: str, **kwargs: Any) -> list[EventType]:
-        """An answer we could not use: re-ask; the MAX_MISSES-th in a row hands off."""
-        ctx["misses"] = int(ctx.get("misses") or 0) + 1
-        if ctx["misses"] >= MAX_MISSES:
-            from actions.handoff import hand_off
-
-            await hand_off(self.d, self.api, reason="misunderstood", note="agendamento: respostas não compreendidas")
-            return self.done()
-        self.d.utter_message(response=response, **kwargs)
-        return self.keep(ctx)
-
     # -- entry points ------------------------------------------------------------------------
 
     async def start(
@@ -673,12 +438,8 @@ class BookingFlow:
         """book_appointment / ask_availability / symptom_consult (also mid-flow: merges)."""
         message = source or self.message
         intent = intent_of(message)
-        current = self.tracker.get_slot(CTX_SLOT)
-        same_flow = (
-            self.tracker.get_slot(FLOW_SLOT) == FLOW_BOOKING
-            and isinstance(current, dict)
-            and current.get("mode") == "book"
-        )
+        current = self.stored_ctx(self.tracker)
+        same_flow = self.tracker.get_slot(FLOW_SLOT) == FLOW_BOOKING and current.get("mode") == "book"
         ctx: dict[str, Any] = dict(current) if same_flow else {"mode": "book"}
         ctx.update(preset or {})
         ctx["misses"] = 0
@@ -713,7 +474,7 @@ class BookingFlow:
         message = source or self.message
         pid = patient_id(self.tracker)
         if pid is None:
-            return await self.no_identity({})
+            return await self.no_identity()
         try:
             appts = active_appointments(await self.api.appointments(pid, scope="upcoming"), self.now)
         except ClinicApiError as exc:
@@ -764,31 +525,31 @@ class BookingFlow:
             ctx["when"] = when.to_dict()
         return await self.advance(ctx)
 
-    async def resume(self) -> list[EventType]:
-        """An answer while the booking flow waits (or a slot/when button)."""
-        ctx = self.tracker.get_slot(CTX_SLOT)
-        slot_id = entity_value(self.message, "slot_id")
-        if not isinstance(ctx, dict) or not ctx.get("step"):
-            if slot_id or entity_value(self.message, "when"):
-                self.d.utter_message(response="utter_booking_expired_option")
-                return await self.start(preset={})
-            self.d.utter_message(response="utter_booking_lost_context")
-            return self.done()
-        ctx = dict(ctx)
-        asked_at = parse_dt(ctx.get("asked_at"))
-        if (
-            asked_at is not None
-            and self.now - asked_at > STALE_AFTER
-            and not (slot_id or entity_value(self.message, "when"))
-        ):
-            self.d.utter_message(response="utter_booking_lost_context")
-            return self.done()
-        step = ctx["step"]
-        handler = getattr(self, f"on_{step}", None)
-        if handler is None:
-            self.d.utter_message(response="utter_booking_lost_context")
-            return self.done()
-        return await handler(ctx, slot_id)
+    async def without_context(self) -> list[EventType]:
+        """A slot/when button of a booking that is over: start again from it."""
+        if self.slot_id or entity_value(self.message, "when"):
+            self.d.utter_message(response="utter_booking_expired_option")
+            return await self.start(preset={})
+        return self.lost_context()
+
+    def is_answer(self, ctx: Ctx) -> bool:
+        """"confirmo" to "Confirma a consulta…?" whatever its intent; a typed slot, CPF or birth
+        date only when the classifier was unsure of its start intent."""
+        step = ctx.get("step")
+        if step == "confirm":
+            norm = normalize(self.text)
+            return bool(YES_RE.fullmatch(norm) or BOOKING_NO_RE.fullmatch(norm))
+        if not self.unsure:
+            return False
+        if step == "slot":
+            return match_offered(self.text, ctx.get("offered") or [], self.now) is not None
+        if step == "cpf":
+            return find_cpf(self.text) is not None or parse_birth_date(self.text, self.now.date()) is not None
+        if step == "birth_date":
+            return parse_birth_date(self.text, self.now.date()) is not None
+        if step == "pick_appointment":
+            return match_appointment(self.text, ctx.get("options") or [], self.now) is not None
+        return False  # specialty / when: the start action merges what was said anyway
 
     # -- step handlers -----------------------------------------------------------------------
 
@@ -812,9 +573,9 @@ class BookingFlow:
             return await self.offer_slots(ctx)
         return await self.advance(ctx)
 
-    async def on_specialty(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
-        if slot_id:
-            return await self._clicked_slot(ctx, slot_id)
+    async def on_specialty(self, ctx: Ctx) -> list[EventType]:
+        if self.slot_id:
+            return await self._clicked_slot(ctx, self.slot_id)
         try:
             changed = await self.read_specialty_or_doctor(ctx)
         except ClinicApiError as exc:
@@ -837,9 +598,9 @@ class BookingFlow:
         ]
         return await self.miss(ctx, "utter_booking_specialty_not_understood", buttons=buttons)
 
-    async def on_when(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
-        if slot_id:
-            return await self._clicked_slot(ctx, slot_id)
+    async def on_when(self, ctx: Ctx) -> list[EventType]:
+        if self.slot_id:
+            return await self._clicked_slot(ctx, self.slot_id)
         try:
             changed = await self.read_specialty_or_doctor(ctx)
         except ClinicApiError as exc:
@@ -859,9 +620,9 @@ class BookingFlow:
             return self.done()
         return await self.miss(ctx, "utter_booking_when_not_understood", buttons=when_buttons())
 
-    async def on_slot(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
-        if slot_id:
-            return await self._clicked_slot(ctx, slot_id)
+    async def on_slot(self, ctx: Ctx) -> list[EventType]:
+        if self.slot_id:
+            return await self._clicked_slot(ctx, self.slot_id)
         chosen = match_offered(self.text, ctx.get("offered") or [], self.now)
         if chosen is not None:
             return await self._choose(ctx, dict(chosen))
@@ -881,9 +642,9 @@ class BookingFlow:
         buttons = [{"title": o["title"], "payload": slot_payload(o["slot_id"])} for o in ctx.get("offered") or []]
         return await self.miss(ctx, "utter_booking_slot_not_understood", buttons=buttons)
 
-    async def on_cpf(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
-        if slot_id:
-            return await self._clicked_slot(ctx, slot_id)
+    async def on_cpf(self, ctx: Ctx) -> list[EventType]:
+        if self.slot_id:
+            return await self._clicked_slot(ctx, self.slot_id)
         cpf = entity_value(self.message, "cpf")
         cpf = find_cpf(str(cpf)) if cpf else find_cpf(self.text)
         if cpf is not None:
@@ -903,9 +664,9 @@ class BookingFlow:
             ctx, "utter_booking_cpf_invalid", buttons=[{"title": "Não tenho CPF", "payload": "/deny"}]
         )
 
-    async def on_birth_date(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
-        if slot_id:
-            return await self._clicked_slot(ctx, slot_id)
+    async def on_birth_date(self, ctx: Ctx) -> list[EventType]:
+        if self.slot_id:
+            return await self._clicked_slot(ctx, self.slot_id)
         born = parse_birth_date(self.text, self.now.date())
         if born is None:
             return await self.miss(ctx, "utter_booking_birth_date_invalid")
@@ -916,7 +677,7 @@ class BookingFlow:
     ) -> list[EventType]:
         pid = patient_id(self.tracker)
         if pid is None:
-            return await self.no_identity(ctx)
+            return await self.no_identity()
         try:
             await self.api.identify(pid, cpf=cpf, birth_date=birth_date)
         except ClinicApiError as exc:
@@ -930,8 +691,6 @@ class BookingFlow:
                     ctx, "utter_booking_cpf_invalid", buttons=[{"title": "Não tenho CPF", "payload": "/deny"}]
                 )
             if exc.status in (400, 409):
-                from actions.handoff import hand_off
-
                 self.d.utter_message(response="utter_booking_identity_mismatch")
                 await hand_off(self.d, self.api, reason="human", note=f"identificação recusada ({exc.code})")
                 return self.done()
@@ -940,9 +699,9 @@ class BookingFlow:
         ctx.update(identified=True, misses=0)
         return self.ask_confirm(ctx)
 
-    async def on_confirm(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
-        if slot_id:
-            return await self._clicked_slot(ctx, slot_id)
+    async def on_confirm(self, ctx: Ctx) -> list[EventType]:
+        if self.slot_id:
+            return await self._clicked_slot(ctx, self.slot_id)
         norm = normalize(self.text)
         if YES_RE.fullmatch(norm):
             return await self.execute(ctx)
@@ -970,7 +729,7 @@ class BookingFlow:
         ctx.pop("when", None)
         return self.ask_when(ctx, "utter_booking_declined")
 
-    async def on_pick_appointment(self, ctx: dict[str, Any], slot_id: Any) -> list[EventType]:
+    async def on_pick_appointment(self, ctx: Ctx) -> list[EventType]:
         options = ctx.get("options") or []
         chosen = None
         raw = entity_value(self.message, "appointment_id")
@@ -995,7 +754,7 @@ class BookingFlow:
                 appt = await self.api.reschedule(int(ctx["appointment"]["id"]), slot["slot_id"])
             else:
                 if pid is None:
-                    return await self.no_identity(ctx)
+                    return await self.no_identity()
                 appt = await self.api.book(pid, slot["slot_id"], self.tracker.sender_id)
         except ClinicApiError as exc:
             log.info("booking: %s refused status=%s code=%s", ctx.get("mode"), exc.status, exc.code)
@@ -1035,114 +794,17 @@ class BookingFlow:
 # actions
 
 
-def consent_answer(tracker: Tracker) -> list[EventType] | None:
-    """The privacy notice is waiting for a yes/no: hand a plain "sim"/"não" to the consent flow."""
-    intent = intent_of(tracker.latest_message or {})
-    if tracker.get_slot("consent_asked") and intent in ("affirm", "deny"):
-        return [FollowupAction("action_consent_accept" if intent == "affirm" else "action_consent_refuse")]
-    return None
-
-
-def trigger_message(tracker: Tracker, intents: set[str]) -> dict[str, Any]:
-    """The latest user message with one of `intents` (the current one, or the replayed one after
-    consent), falling back to the latest message."""
-    latest = tracker.latest_message or {}
-    if intent_of(latest) in intents:
-        return latest
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            parse = event.get("parse_data") or {}
-            if intent_of(parse) in intents:
-                return {**parse, "text": event.get("text"), "metadata": event.get("metadata")}
-    return latest
-
-
-def answers_waiting_step(tracker: Tracker, now: datetime) -> bool:
-    """Is the latest message, classified as a *start* intent (book, cancel, confirm…), really the
-    answer to the question a flow is waiting on? ("confirmo" to "Confirma a consulta…?", "todas"
-    to "Qual você quer confirmar?" misread as something else). Yes/no questions take a bare yes/no
-    word whatever the confidence; other questions only when the classifier was unsure."""
-    message = tracker.latest_message or {}
-    text = message_text(message)
-    if not text:
-        return False
-    norm = normalize(text)
-    intent = intent_of(message)
-    unsure = float((message.get("intent") or {}).get("confidence") or 0.0) < UNSURE_BELOW
-    flow = tracker.get_slot(FLOW_SLOT)
-    if flow == FLOW_BOOKING:
-        ctx = tracker.get_slot(CTX_SLOT) if isinstance(tracker.get_slot(CTX_SLOT), dict) else {}
-        step = ctx.get("step")
-        if step == "confirm":
-            return bool(YES_RE.fullmatch(norm) or BOOKING_NO_RE.fullmatch(norm))
-        if not unsure:
-            return False
-        if step == "slot":
-            return match_offered(text, ctx.get("offered") or [], now) is not None
-        if step == "cpf":
-            return find_cpf(text) is not None or parse_birth_date(text, now.date()) is not None
-        if step == "birth_date":
-            return parse_birth_date(text, now.date()) is not None
-        if step == "pick_appointment":
-            return match_appointment(text, ctx.get("options") or [], now) is not None
-        return False  # specialty / when: the start action merges what was said anyway
-    if flow == FLOW_CONFIRMATION:
-        from actions.confirmation import ALL_RE, APPT_CTX_SLOT, is_yes_or_no
-
-        ctx = tracker.get_slot(APPT_CTX_SLOT) if isinstance(tracker.get_slot(APPT_CTX_SLOT), dict) else {}
-        step = ctx.get("step")
-        if step == "offer_rebook" and intent in BOOKING_INTENTS:
-            return True  # "quero marcar outra" after cancelling: rebook with the same specialty
-        if step in ("confirm_cancel", "offer_rebook"):
-            return is_yes_or_no(norm)
-        if step == "pick" and unsure:
-            if ctx.get("action") == "confirm" and ALL_RE.search(norm):
-                return True
-            return match_appointment(text, ctx.get("options") or [], now) is not None
-    return False
-
-
-async def continue_flow(dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi) -> list[EventType]:
-    """Hand the latest message to the flow that waits for an answer (or owns the button)."""
-    from actions.confirmation import ConfirmationFlow
-
-    message = tracker.latest_message or {}
-    intent = intent_of(message)
-    flow = tracker.get_slot(FLOW_SLOT)
-    ctx = tracker.get_slot(CTX_SLOT) if isinstance(tracker.get_slot(CTX_SLOT), dict) else {}
-    booking_picks_appt = flow == FLOW_BOOKING and ctx.get("step") == "pick_appointment"
-    if (
-        intent in ("choose_slot", "choose_when")
-        or (flow == FLOW_BOOKING and intent != "choose_appointment")
-        or booking_picks_appt
-    ):
-        return await BookingFlow(dispatcher, tracker, api).resume()
-    return await ConfirmationFlow(dispatcher, tracker, api).resume()
-
-
-async def start_or_resume(
-    dispatcher: CollectingDispatcher, tracker: Tracker, start: Callable[[ClinicApi], Awaitable[list[EventType]]]
-) -> list[EventType]:
-    """The opening every flow-starting action shares: the consent gate first; then, when the
-    message answers a step a flow is waiting on, that flow resumes; otherwise `start` runs."""
-    api = ClinicApi()
-    gate = await require_consent(dispatcher, tracker, api)
-    if gate is not None:
-        return gate
-    if answers_waiting_step(tracker, clinic_now()):
-        return await continue_flow(dispatcher, tracker, api)
-    return await start(api)
-
-
 class ActionBookingStart(Action):
     """book_appointment / ask_availability / symptom_consult."""
 
     def name(self) -> str:
         return "action_booking_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return await start_or_resume(dispatcher, tracker, lambda api: BookingFlow(dispatcher, tracker, api).start(
-            trigger_message(tracker, BOOKING_INTENTS)))
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        source = trigger_message(tracker, BOOKING_INTENTS)
+        return await start_or_resume(
+            dispatcher, tracker, lambda api: BookingFlow(dispatcher, tracker, api).start(source)
+        )
 
 
 class ActionRescheduleStart(Action):
@@ -1151,30 +813,8 @@ class ActionRescheduleStart(Action):
     def name(self) -> str:
         return "action_reschedule_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return await start_or_resume(dispatcher, tracker, lambda api: BookingFlow(dispatcher, tracker, api)
-                                     .start_reschedule(trigger_message(tracker, {RESCHEDULE_INTENT})))
-
-
-class ActionFlowContinue(Action):
-    """Any answer while the booking or confirmation flow waits, and their buttons. A message read
-    as one of the offered options (slot input_route = option, actions/input_route.py) is replayed
-    as that option's payload, whatever its intent."""
-
-    def name(self) -> str:
-        return "action_flow_continue"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        handed = consent_answer(tracker)
-        if handed is not None:
-            return handed
-        if tracker.get_slot(ROUTE_SLOT) == ROUTE_OPTION:
-            # the text names one of the offered options: it answers as that button would
-            reading = reading_of(tracker)
-            if reading.route == ROUTE_OPTION and reading.option is not None:
-                return answer_with_option(tracker, reading)
-        api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
-        return await continue_flow(dispatcher, tracker, api)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        source = trigger_message(tracker, {RESCHEDULE_INTENT})
+        return await start_or_resume(
+            dispatcher, tracker, lambda api: BookingFlow(dispatcher, tracker, api).start_reschedule(source)
+        )

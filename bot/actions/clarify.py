@@ -109,7 +109,7 @@ def clarification_candidates(
     return first, second
 
 
-def clarifying_question(candidates: tuple[str, str]) -> tuple[dict[str, str], list[dict[str, str]]]:
+def clarifying_question(candidates: tuple[str, str]) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Template values ({first}, {second}) of `utter_clarify_reason` and its two buttons, whose
     payloads trigger the candidate intents."""
     (what1, title1), (what2, title2) = CHOICES[candidates[0]], CHOICES[candidates[1]]

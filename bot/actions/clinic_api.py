@@ -2,7 +2,8 @@
 
 Base URL from env `HUB_URL` (default http://127.0.0.1:8000), service token from env
 `CLINIC_API_TOKEN` sent as `Authorization: Bearer <token>`. Every method returns the decoded
-JSON body; any non-2xx answer or network failure raises `ClinicApiError`.
+JSON body, an object or a list as the contract says (an empty one when a 2xx answer carries
+anything else); any non-2xx answer or network failure raises `ClinicApiError`.
 """
 
 from __future__ import annotations
@@ -135,19 +136,29 @@ class ClinicApi:
                 raise ClinicApiError(resp.status, code, str((err or {}).get("message") or ""))
             return data
 
+    async def _object(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        data = await self._request(method, path, params=params, body=body)
+        return data if isinstance(data, dict) else {}
+
+    async def _list(self, path: str, *, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        data = await self._request("GET", path, params=params)
+        return data if isinstance(data, list) else []
+
     # -- clinic ----------------------------------------------------------------------------
 
     async def info(self) -> dict[str, Any]:
         """Name, address, phone, hours, parking, accessibility, is_open_now, next_opening."""
-        return await self._request("GET", "/info")
+        return await self._object("GET", "/info")
 
     async def specialties(self) -> list[dict[str, Any]]:
         """All specialties: [{slug, name}]."""
-        return await self._request("GET", "/specialties")
+        return await self._list("/specialties")
 
     async def doctors(self, specialty: str | None = None) -> list[dict[str, Any]]:
         """Doctors, optionally of one specialty slug."""
-        return await self._request("GET", "/doctors", params={"specialty": specialty})
+        return await self._list("/doctors", params={"specialty": specialty})
 
     async def slots(
         self,
@@ -165,30 +176,30 @@ class ClinicApi:
             "end": _iso(end),
             "limit": limit,
         }
-        return await self._request("GET", "/slots", params=params)
+        return await self._list("/slots", params=params)
 
     # -- patients --------------------------------------------------------------------------
 
     async def patient(self, pid: int) -> dict[str, Any]:
         """{id, name, cpf_known, birth_date_known, consent}."""
-        return await self._request("GET", f"/patients/{int(pid)}")
+        return await self._object("GET", f"/patients/{int(pid)}")
 
     async def identify(
         self, pid: int, cpf: str | None = None, birth_date: Any = None, name: str | None = None
     ) -> dict[str, Any]:
         """Attach CPF / birth date / name to the patient (links to an existing record by CPF)."""
         body = {k: v for k, v in {"cpf": cpf, "birth_date": _iso(birth_date), "name": name}.items() if v is not None}
-        return await self._request("POST", f"/patients/{int(pid)}/identify", body=body)
+        return await self._object("POST", f"/patients/{int(pid)}/identify", body=body)
 
     async def record_consent(self, pid: int, granted: bool, version: str) -> dict[str, Any]:
         """Store the patient's consent decision with the notice's text version."""
         body = {"granted": bool(granted), "version": version}
-        return await self._request("POST", f"/patients/{int(pid)}/consent", body=body)
+        return await self._object("POST", f"/patients/{int(pid)}/consent", body=body)
 
     async def appointments(self, pid: int, scope: str = "upcoming") -> list[dict[str, Any]]:
         """The patient's appointments (`upcoming` or `all`)."""
         path = f"/patients/{int(pid)}/appointments"
-        return await self._request("GET", path, params={"scope": scope})
+        return await self._list(path, params={"scope": scope})
 
     # -- appointments ----------------------------------------------------------------------
 
@@ -199,7 +210,7 @@ class ClinicApi:
         body: dict[str, Any] = {"patient_id": int(pid), "slot_id": slot_id}
         if conversation_id:
             body["conversation_id"] = conversation_id
-        return await self._request("POST", "/appointments", body=body)
+        return await self._object("POST", "/appointments", body=body)
 
     async def confirm(self, appt_id: int, pid: int | None = None) -> dict[str, Any]:
         """Confirm a scheduled appointment (idempotent).
@@ -207,41 +218,41 @@ class ClinicApi:
         With `pid`, the hub checks the appointment is this patient's (404 otherwise): pass it
         whenever the id came from the conversation, so a stale slot never touches someone else's.
         """
-        return await self._request("POST", f"/appointments/{int(appt_id)}/confirm", body=_owner(pid))
+        return await self._object("POST", f"/appointments/{int(appt_id)}/confirm", body=_owner(pid))
 
     async def cancel(self, appt_id: int, pid: int | None = None) -> dict[str, Any]:
         """Cancel an appointment that has not started yet (idempotent); `pid` as in `confirm`."""
-        return await self._request("POST", f"/appointments/{int(appt_id)}/cancel", body=_owner(pid))
+        return await self._object("POST", f"/appointments/{int(appt_id)}/cancel", body=_owner(pid))
 
     async def reschedule(self, appt_id: int, slot_id: str, pid: int | None = None) -> dict[str, Any]:
         """Move an appointment to another free slot of the same specialty; `pid` as in `confirm`."""
         path = f"/appointments/{int(appt_id)}/reschedule"
-        return await self._request("POST", path, body={"slot_id": slot_id, **(_owner(pid) or {})})
+        return await self._object("POST", path, body={"slot_id": slot_id, **(_owner(pid) or {})})
 
     # -- exams -----------------------------------------------------------------------------
 
     async def exams(self) -> list[dict[str, Any]]:
         """The exam catalog with preparation texts."""
-        return await self._request("GET", "/exams")
+        return await self._list("/exams")
 
     async def exam(self, slug: str) -> dict[str, Any]:
         """One exam by slug."""
-        return await self._request("GET", f"/exams/{slug}")
+        return await self._object("GET", f"/exams/{slug}")
 
     async def exam_results(self, pid: int) -> list[dict[str, Any]]:
         """Status of the patient's exam results."""
-        return await self._request("GET", f"/patients/{int(pid)}/exam-results")
+        return await self._list(f"/patients/{int(pid)}/exam-results")
 
     # -- billing ---------------------------------------------------------------------------
 
     async def boletos(self, pid: int) -> list[dict[str, Any]]:
         """The patient's boletos with barcode, pix code and PDF link."""
-        return await self._request("GET", f"/patients/{int(pid)}/boletos")
+        return await self._list(f"/patients/{int(pid)}/boletos")
 
     async def prices(self, specialty: str | None = None, exam: str | None = None) -> list[dict[str, Any]]:
         """Prices of consultations/exams, optionally filtered by specialty or exam slug."""
-        return await self._request("GET", "/prices", params={"specialty": specialty, "exam": exam})
+        return await self._list("/prices", params={"specialty": specialty, "exam": exam})
 
     async def insurers(self) -> list[dict[str, Any]]:
         """Accepted insurers with plans and coverage."""
-        return await self._request("GET", "/insurers")
+        return await self._list("/insurers")

@@ -7,31 +7,32 @@ on first contact the privacy notice is shown after the answer (non-blocking).
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote_plus
 
-from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
 
 from actions.clinic_api import ClinicApi, ClinicApiError
+from actions.common import latest_intent
 from actions.consent import consent_status, notice_events, notice_on_first_contact
+from actions.flow import unavailable
 from actions.handoff import closed_until
-
-log = logging.getLogger(__name__)
 
 INFO_INTENTS = ("clinic_address", "clinic_hours", "clinic_parking", "clinic_accessibility")
 
 
-def response_text(domain: dict[str, Any], name: str) -> tuple[str, list[dict[str, Any]]]:
+def response_text(domain: Mapping[str, Any], name: str) -> tuple[str, list[dict[str, Any]]]:
     """Text and buttons of the first variation of a domain response ("" and [] when missing)."""
     variations = (domain.get("responses") or {}).get(name) or [{}]
     first = variations[0] or {}
     return str(first.get("text") or ""), list(first.get("buttons") or [])
 
 
-def first_contact_greeting(domain: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+def first_contact_greeting(domain: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """One bubble: the greeting's first sentence then the privacy notice, with the notice's buttons."""
     greet, _ = response_text(domain, "utter_greet_first")
     notice, buttons = response_text(domain, "utter_privacy_notice")
@@ -76,7 +77,7 @@ class ActionGreet(Action):
         return "action_greet"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         status = await consent_status(tracker, ClinicApi())
         if status is None:
@@ -94,15 +95,13 @@ class ActionClinicInfo(Action):
         return "action_clinic_info"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
         try:
             info = await api.info()
         except ClinicApiError as exc:
-            log.warning("clinic info failed: status=%s code=%s", exc.status, exc.code)
-            dispatcher.utter_message(response="utter_clinic_unavailable")
-            return []
+            return unavailable(dispatcher, exc, "clinic info")
+        intent = latest_intent(tracker)
         dispatcher.utter_message(text=info_message(intent, info))
         return await notice_on_first_contact(dispatcher, tracker, api)

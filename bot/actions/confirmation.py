@@ -6,10 +6,11 @@
 - cancel: asks "Confirma o cancelamento…?" first, cancels, then offers to book another time
   (same specialty and doctor) through the booking flow.
 
-While it waits for an answer the flow sets `active_flow` = "confirmation" and keeps its state in
-`appointment_ctx` {action: confirm|cancel, step: pick|confirm_cancel|offer_rebook, options,
-appointment, rebook, misses, asked_at, choices (the step's buttons)}; answers reach `action_flow_continue` (actions/booking.py),
-which hands them to `ConfirmationFlow.resume`. Logs carry error codes only.
+A step flow of the kernel (actions/flow.py): while it waits for an answer it sets `active_flow` =
+"confirmation" and keeps its state in `appointment_ctx` {action: confirm|cancel, step:
+pick|confirm_cancel|offer_rebook, options, appointment, rebook, misses, asked_at, choices (the
+step's buttons)}; answers reach `action_flow_continue` (actions/input_route.py), which hands them
+to `ConfirmationFlow.resume`. Logs carry error codes only.
 """
 
 from __future__ import annotations
@@ -19,44 +20,30 @@ import re
 from typing import Any
 
 from clinic_nlu.dates import normalize, parse_when
-from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
 
-from actions.booking import (
-    BOOKING_INTENTS,
-    FLOW_CONFIRMATION,
-    FLOW_SLOT,
-    MAX_MISSES,
-    OTHER_QUESTION_SLOT,
-    STALE_AFTER,
-    YES_NO_BUTTONS,
-    BookingFlow,
-    active_appointments,
-    address_line,
-    appointment_label,
-    appointment_payload,
-    appointment_phrase,
-    appointment_summary,
-    clinic_now,
-    entity_value,
-    intent_of,
-    match_appointment,
-    message_text,
-    parse_dt,
-    short_when,
-    start_or_resume,
-    trigger_message,
-)
-from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
-from actions.input_route import CHOICES_KEY, KIND_MENU, choices_after, offer_events
+from actions.appointments import active_appointments, appointment_payload, appointment_summary, match_appointment
+from actions.booking import BOOKING_INTENTS, BookingFlow
+from actions.clinic_api import ClinicApiError, patient_id
+from actions.common import YES_NO_BUTTONS, entity_value, message_text
+from actions.flow import FLOW_SLOT, Ctx, Flow, start_or_resume, trigger_message
+from actions.formatting import address_line, appointment_label, appointment_phrase, parse_dt, short_when
+from actions.input_route import KIND_MENU, offer_events
 
 log = logging.getLogger(__name__)
 
+FLOW_CONFIRMATION = "confirmation"
 APPT_CTX_SLOT = "appointment_ctx"
 ALL = "all"
 STATUS_LABELS = {"scheduled": "aguardando sua confirmação", "confirmed": "confirmada ✅"}
 BOOK_BUTTON = {"title": "Marcar consulta", "payload": "/book_appointment"}
+REBOOK_BUTTONS = [
+    {"title": "Sim, marcar outra data", "payload": "/affirm"},
+    {"title": "Não, obrigado", "payload": "/deny"},
+]
 _YES_RE = re.compile(r"(?:sim|s|ss|pode|pode sim|isso|claro|confirmo|pode cancelar|cancela|quero|ok)\W*")
 _NO_RE = re.compile(r"(?:nao|n|nao obrigado|nao precisa|deixa|deixa assim|mantem|manter|nao cancela)\W*")
 ALL_RE = re.compile(r"\b(?:todas|todos|as duas|as tres|ambas|tudo)\b")
@@ -120,51 +107,18 @@ def names_a_specific_one(text: str) -> bool:
     return bool(words)
 
 
-class ConfirmationFlow:
+class ConfirmationFlow(Flow):
     """One run of a confirmation action."""
 
-    def __init__(self, dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi) -> None:
-        self.d = dispatcher
-        self.tracker = tracker
-        self.api = api
-        self.now = clinic_now()
-        self.message = tracker.latest_message or {}
-        self.intent = intent_of(self.message)
-        self.text = message_text(self.message)
-
-    # -- events ------------------------------------------------------------------------------
-
-    def keep(self, ctx: dict[str, Any]) -> list[EventType]:
-        ctx["asked_at"] = self.now.isoformat()
-        current = self.tracker.get_slot(APPT_CTX_SLOT)
-        previous = current if isinstance(current, dict) else {}
-        # the buttons this step waits on: a typed answer is read against them first (input_route.py)
-        ctx[CHOICES_KEY] = choices_after(
-            self.d.messages, ctx.get(CHOICES_KEY), same_step=previous.get("step") == ctx.get("step")
-        )
-        events: list[EventType] = [SlotSet(FLOW_SLOT, FLOW_CONFIRMATION), SlotSet(APPT_CTX_SLOT, ctx)]
-        if self.tracker.get_slot(OTHER_QUESTION_SLOT) is not None:
-            # the exams/billing "which item?" question is no longer the one waiting for an answer
-            events.append(SlotSet(OTHER_QUESTION_SLOT, None))
-        return events
-
-    def done(self) -> list[EventType]:
-        events: list[EventType] = [SlotSet(APPT_CTX_SLOT, None)]
-        if self.tracker.get_slot(FLOW_SLOT) in (FLOW_CONFIRMATION, None):
-            events.insert(0, SlotSet(FLOW_SLOT, None))
-        return events
-
-    def api_error(self, exc: ClinicApiError, ctx: dict[str, Any] | None = None) -> list[EventType]:
-        log.warning("confirmation: clinic api error status=%s code=%s", exc.status, exc.code)
-        self.d.utter_message(response="utter_booking_api_error")
-        return self.keep(ctx) if ctx else []
-
-    async def no_identity(self) -> list[EventType]:
-        from actions.handoff import hand_off
-
-        self.d.utter_message(response="utter_booking_no_identity")
-        await hand_off(self.d, self.api, reason="human", note="consulta sem identificação do paciente")
-        return self.done()
+    name = FLOW_CONFIRMATION
+    ctx_slot = APPT_CTX_SLOT
+    miss_note = "consultas: respostas não compreendidas"
+    no_identity_note = "consulta sem identificação do paciente"
+    button_intents = frozenset({"choose_appointment"})
+    fresh_entities = ("appointment_id",)
+    # an answer no flow claims (none waits, no other flow's button) comes here: a leftover
+    # appointment context still reads it, else the context is lost
+    catch_all = True
 
     async def upcoming(self) -> list[dict[str, Any]]:
         pid = patient_id(self.tracker)
@@ -314,10 +268,7 @@ class ConfirmationFlow:
         self.d.utter_message(
             response="utter_cancel_done",
             appointment=appointment_phrase(appt),
-            buttons=[
-                {"title": "Sim, marcar outra data", "payload": "/affirm"},
-                {"title": "Não, obrigado", "payload": "/deny"},
-            ],
+            buttons=REBOOK_BUTTONS,
         )
         return self.keep({"action": "cancel", "step": "offer_rebook", "rebook": rebook, "misses": 0})
 
@@ -329,48 +280,32 @@ class ConfirmationFlow:
     def no(self) -> bool:
         return self.intent == "deny" or bool(_NO_RE.fullmatch(normalize(self.text)))
 
-    async def miss(self, ctx: dict[str, Any], response: str, **kwargs: Any) -> list[EventType]:
-        ctx["misses"] = int(ctx.get("misses") or 0) + 1
-        if ctx["misses"] >= MAX_MISSES:
-            from actions.handoff import hand_off
+    def is_answer(self, ctx: Ctx) -> bool:
+        """"sim"/"não" to our yes/no questions whatever the intent ("quero marcar outra" after a
+        cancellation rebooks); a typed pick only when the classifier was unsure."""
+        step = ctx.get("step")
+        norm = normalize(self.text)
+        if step == "offer_rebook" and self.intent in BOOKING_INTENTS:
+            return True  # "quero marcar outra" after cancelling: rebook with the same specialty
+        if step in ("confirm_cancel", "offer_rebook"):
+            return is_yes_or_no(norm)
+        if step == "pick" and self.unsure:
+            if ctx.get("action") == "confirm" and ALL_RE.search(norm):
+                return True
+            return match_appointment(self.text, ctx.get("options") or [], self.now) is not None
+        return False
 
-            await hand_off(self.d, self.api, reason="misunderstood", note="consultas: respostas não compreendidas")
+    async def on_confirm_cancel(self, ctx: Ctx) -> list[EventType]:
+        if self.yes():
+            return await self.cancel_one(ctx)
+        if self.no():
+            self.d.utter_message(response="utter_cancel_kept")
             return self.done()
-        self.d.utter_message(response=response, **kwargs)
-        return self.keep(ctx)
+        return await self.miss(
+            ctx, "utter_cancel_ask", appointment=appointment_phrase(ctx["appointment"]), buttons=YES_NO_BUTTONS
+        )
 
-    async def resume(self) -> list[EventType]:
-        ctx = self.tracker.get_slot(APPT_CTX_SLOT)
-        if not isinstance(ctx, dict) or not ctx.get("step"):
-            self.d.utter_message(response="utter_booking_lost_context")
-            return self.done()
-        ctx = dict(ctx)
-        asked_at = parse_dt(ctx.get("asked_at"))
-        if (
-            asked_at is not None
-            and self.now - asked_at > STALE_AFTER
-            and entity_value(self.message, "appointment_id") is None
-        ):
-            self.d.utter_message(response="utter_booking_lost_context")
-            return self.done()
-        step = ctx["step"]
-        if step == "pick":
-            return await self.on_pick(ctx)
-        if step == "confirm_cancel":
-            if self.yes():
-                return await self.cancel_one(ctx)
-            if self.no():
-                self.d.utter_message(response="utter_cancel_kept")
-                return self.done()
-            return await self.miss(
-                ctx, "utter_cancel_ask", appointment=appointment_phrase(ctx["appointment"]), buttons=YES_NO_BUTTONS
-            )
-        if step == "offer_rebook":
-            return await self.on_offer_rebook(ctx)
-        self.d.utter_message(response="utter_booking_lost_context")
-        return self.done()
-
-    async def on_pick(self, ctx: dict[str, Any]) -> list[EventType]:
+    async def on_pick(self, ctx: Ctx) -> list[EventType]:
         options = ctx.get("options") or []
         raw = entity_value(self.message, "appointment_id")
         norm = normalize(self.text)
@@ -395,7 +330,7 @@ class ConfirmationFlow:
             buttons.append({"title": "Confirmar todas", "payload": appointment_payload(ALL)})
         return await self.miss(ctx, "utter_appointment_pick_again", buttons=buttons)
 
-    async def on_offer_rebook(self, ctx: dict[str, Any]) -> list[EventType]:
+    async def on_offer_rebook(self, ctx: Ctx) -> list[EventType]:
         preset = {k: v for k, v in (ctx.get("rebook") or {}).items() if v}
         when = parse_when(self.text, self.now)
         if self.yes() or when is not None or self.intent in BOOKING_INTENTS:
@@ -409,14 +344,7 @@ class ConfirmationFlow:
         if self.no():
             self.d.utter_message(response="utter_rebook_declined")
             return self.done()
-        return await self.miss(
-            ctx,
-            "utter_rebook_again",
-            buttons=[
-                {"title": "Sim, marcar outra data", "payload": "/affirm"},
-                {"title": "Não, obrigado", "payload": "/deny"},
-            ],
-        )
+        return await self.miss(ctx, "utter_rebook_again", buttons=REBOOK_BUTTONS)
 
 
 # ------------------------------------------------------------------------------------------
@@ -429,8 +357,10 @@ class ActionCheckAppointment(Action):
     def name(self) -> str:
         return "action_check_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return await start_or_resume(dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api).check())
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return await start_or_resume(
+            dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api).check()
+        )
 
 
 class ActionConfirmAppointment(Action):
@@ -439,9 +369,11 @@ class ActionConfirmAppointment(Action):
     def name(self) -> str:
         return "action_confirm_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return await start_or_resume(dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api)
-                                     .confirm_start(trigger_message(tracker, {"confirm_appointment"})))
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        source = trigger_message(tracker, {"confirm_appointment"})
+        return await start_or_resume(
+            dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api).confirm_start(source)
+        )
 
 
 class ActionCancelAppointment(Action):
@@ -450,6 +382,8 @@ class ActionCancelAppointment(Action):
     def name(self) -> str:
         return "action_cancel_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return await start_or_resume(dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api)
-                                     .cancel_start(trigger_message(tracker, {"cancel_appointment"})))
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        source = trigger_message(tracker, {"cancel_appointment"})
+        return await start_or_resume(
+            dispatcher, tracker, lambda api: ConfirmationFlow(dispatcher, tracker, api).cancel_start(source)
+        )

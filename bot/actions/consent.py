@@ -22,11 +22,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
 
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
+from actions.common import intent_of, latest_intent
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,7 @@ async def require_consent(
     if status is True:
         return None
     dispatcher.utter_message(response="utter_privacy_notice")
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
-    return notice_events(intent)
+    return notice_events(latest_intent(tracker))
 
 
 async def notice_on_first_contact(
@@ -104,6 +105,14 @@ async def notice_on_first_contact(
     return notice_events(None)
 
 
+def consent_answer(tracker: Tracker) -> list[EventType] | None:
+    """The privacy notice is waiting for a yes/no: hand a plain "sim"/"não" to the consent flow."""
+    intent = latest_intent(tracker)
+    if tracker.get_slot(ASKED_SLOT) and intent in ("affirm", "deny"):
+        return [FollowupAction("action_consent_accept" if intent == "affirm" else "action_consent_refuse")]
+    return None
+
+
 def resume_events(tracker: Tracker, intent: str | None) -> list[EventType]:
     """Replay the latest user message with `intent` (listen + user event) so its flow runs again."""
     if not intent:
@@ -112,7 +121,7 @@ def resume_events(tracker: Tracker, intent: str | None) -> list[EventType]:
         if event.get("event") != "user":
             continue
         parse = event.get("parse_data") or {}
-        if (parse.get("intent") or {}).get("name") != intent:
+        if intent_of(parse) != intent:
             continue
         replay = {
             "event": "user",
@@ -145,7 +154,7 @@ class ActionConsentAccept(Action):
         return "action_consent_accept"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = _api()
         pid = patient_id(tracker)
@@ -180,7 +189,7 @@ class ActionConsentRefuse(Action):
         return "action_consent_refuse"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = _api()
         pid = patient_id(tracker)
@@ -205,7 +214,7 @@ class ActionSessionStart(Action):
         return "action_session_start"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
         for key, value in tracker.current_slot_values().items():

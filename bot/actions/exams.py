@@ -6,7 +6,8 @@ and the scheduling handoff process personal data and call `require_consent` firs
 
 Exam scheduling: the clinic API has no exam agenda, so exams with `requires_appointment` are
 handed off to the exams team (handoff reason `exams`), walk-in exams get collection instructions.
-The bot never interprets results.
+The bot never interprets results. One-question flows of the kernel (actions/flow.py): "which exam?"
+waits in slot `awaiting_item`.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
 
+from actions.billing import ActionAskPrice
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
-from actions.common import AWAITING_SLOT, ask_events, entity_values, find_by_slug, intent_button
+from actions.common import entity_values, find_by_slug, intent_button
 from actions.consent import notice_on_first_contact, require_consent
+from actions.flow import AWAITING_SLOT, answer_values, answered_events, ask_events, item_choice, unavailable
 from actions.formatting import brl, date_br, parse_iso
 from actions.handoff import hand_off
-from actions.input_route import item_choice
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +136,7 @@ async def _catalog(api: ClinicApi, dispatcher: CollectingDispatcher) -> list[dic
     try:
         return list(await api.exams())
     except ClinicApiError as exc:
-        log.warning("exam catalog failed: status=%s code=%s", exc.status, exc.code)
-        dispatcher.utter_message(response="utter_clinic_unavailable")
+        unavailable(dispatcher, exc, "exam catalog")
         return None
 
 
@@ -145,15 +147,12 @@ async def _exam_from_entity(
     catalog = await _catalog(api, dispatcher)
     if catalog is None:
         return None, []
-    names = entity_values(tracker, "exam")
-    if not names:
-        # "o primeiro" / "o de glicemia" typed after "which exam?": the button it names
-        picked = item_choice(tracker, intent)
-        names = [str(picked["exam"])] if picked and picked.get("exam") else []
+    # the exam named, or the button of "which exam?" a typed "o primeiro" / "o de glicemia" names
+    names = answer_values(tracker, intent, "exam")
     for value in names:
         exam = find_by_slug(catalog, value)
         if exam is not None:
-            return exam, [SlotSet(AWAITING_SLOT, None)]
+            return exam, answered_events()
     if names:
         dispatcher.utter_message(response="utter_exam_unknown", buttons=exam_buttons(catalog, intent))
     else:
@@ -168,7 +167,7 @@ class ActionExamPreparation(Action):
         return "action_exam_preparation"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
         exam, events = await _exam_from_entity(api, dispatcher, tracker, "exam_preparation")
@@ -185,7 +184,7 @@ class ActionExamInfo(Action):
         return "action_exam_info"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         pending = tracker.get_slot(AWAITING_SLOT)
         if pending in _ANSWERS_TO and (entity_values(tracker, "exam") or item_choice(tracker, pending)):
@@ -211,7 +210,7 @@ class ActionExamInfo(Action):
             except ClinicApiError as exc:
                 log.warning("exam price failed: status=%s code=%s", exc.status, exc.code)
             dispatcher.utter_message(text=exam_details_message(exam, price))
-        return [SlotSet(AWAITING_SLOT, None)] + await notice_on_first_contact(dispatcher, tracker, api)
+        return answered_events() + await notice_on_first_contact(dispatcher, tracker, api)
 
 
 class ActionExamResults(Action):
@@ -221,7 +220,7 @@ class ActionExamResults(Action):
         return "action_exam_results"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
         gate = await require_consent(dispatcher, tracker, api)
@@ -235,9 +234,7 @@ class ActionExamResults(Action):
             results = list(await api.exam_results(pid))
             catalog = list(await api.exams()) if results else []
         except ClinicApiError as exc:
-            log.warning("exam results failed: status=%s code=%s", exc.status, exc.code)
-            dispatcher.utter_message(response="utter_clinic_unavailable")
-            return []
+            return unavailable(dispatcher, exc, "exam results")
         wanted = entity_values(tracker, "exam")
         if wanted:
             chosen = [r for r in results if any(find_by_slug([{"slug": r.get("exam")}], w) for w in wanted)]
@@ -256,7 +253,7 @@ class ActionExamSchedule(Action):
         return "action_exam_schedule"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
         exam, events = await _exam_from_entity(api, dispatcher, tracker, "exam_schedule")
@@ -285,15 +282,9 @@ class ActionExamSchedule(Action):
         return events
 
 
-def _price_action() -> Action:
-    from actions.billing import ActionAskPrice  # noqa: PLC0415 - billing is a sibling flow
-
-    return ActionAskPrice()
-
-
 # "Which exam?" questions (slot awaiting_item) and the action that answers them.
-_ANSWERS_TO: dict[str, Any] = {
+_ANSWERS_TO: dict[str, type[Action]] = {
     "exam_preparation": ActionExamPreparation,
     "exam_schedule": ActionExamSchedule,
-    "ask_price": _price_action,
+    "ask_price": ActionAskPrice,
 }

@@ -1,10 +1,13 @@
-"""pt-BR formatting for bot replies: money, dates, "when will someone answer". Pure functions."""
+"""pt-BR formatting for bot replies: money, dates and times in clinic time, appointments, "when will
+someone answer", boleto lines. Pure functions, shared by every flow."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from clinic_nlu.dates import CLINIC_TZ, WEEKDAY_NAMES, WEEKDAY_SHORT
 
 WEEKDAYS = ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo")
 
@@ -17,7 +20,7 @@ def brl(amount: Any) -> str:
         return f"R$ {amount}"
     sign = "-" if value < 0 else ""
     units, cents = f"{abs(value):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while len(units) > 3:
         groups.insert(0, units[-3:])
         units = units[:-3]
@@ -37,6 +40,54 @@ def parse_iso(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def parse_dt(value: Any) -> datetime | None:
+    """`parse_iso` for moments in clinic time: a naive moment is the clinic's (a bare `date` object
+    is not a moment: None)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return None
+    parsed = parse_iso(value)
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CLINIC_TZ)
+
+
+def short_when(start: datetime) -> str:
+    """'qui 26/11 às 09:00' (clinic time)."""
+    local = start.astimezone(CLINIC_TZ)
+    return f"{WEEKDAY_SHORT[local.weekday()]} {local:%d/%m} às {local:%H:%M}"
+
+
+def long_when(start: datetime) -> str:
+    """'quinta, 26/11 às 09:00' (clinic time)."""
+    local = start.astimezone(CLINIC_TZ)
+    return f"{WEEKDAY_NAMES[local.weekday()]}, {local:%d/%m} às {local:%H:%M}"
+
+
+def on_day(start: datetime) -> str:
+    """'na quinta, 26/11 às 09:00' / 'no sábado, 28/11 às 08:00' (clinic time)."""
+    local = start.astimezone(CLINIC_TZ)
+    return ("no " if local.weekday() >= 5 else "na ") + long_when(local)
+
+
+def address_line(address: Any) -> str:
+    """'\n📍 Rua X, 10' (empty when unknown): appended to confirmation texts."""
+    return f"\n📍 {address}" if address else ""
+
+
+def appointment_label(appt: dict[str, Any]) -> str:
+    """'qui 26/11 às 09:00 — Dra. Ana (Cardiologia)' (a button title)."""
+    start = parse_dt(appt.get("start"))
+    when = short_when(start) if start else ""
+    return f"{when} — {appt.get('doctor_name')} ({appt.get('specialty_name') or appt.get('specialty')})"
+
+
+def appointment_phrase(appt: dict[str, Any]) -> str:
+    """'de Cardiologia com Dra. Ana na quinta, 26/11 às 09:00'."""
+    start = parse_dt(appt.get("start"))
+    when = on_day(start) if start else ""
+    return f"de {appt.get('specialty_name') or appt.get('specialty')} com {appt.get('doctor_name')} {when}"
 
 
 def date_br(value: Any) -> str:

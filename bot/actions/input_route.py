@@ -17,11 +17,13 @@ intent:
 - None: the intent's own rule. A red flag (intent `urgent_symptom` / entity `red_flag`) is always
   None, so the urgent rule wins at once.
 
-Options waiting for an answer: a booking/confirmation step keeps the buttons it showed in its
-context (`choices` in booking_ctx / appointment_ctx) while its flow is active; a one-turn question
-(the clarifying question, the "when is my appointment" menu) keeps them in slot `offered_options`
-with the turn it was asked at, and they only count for the very next message. `read_message` and
-`choices_after` are pure; the rest reads the tracker.
+Options waiting for an answer: a step flow keeps the buttons it showed in its context (`choices`
+in booking_ctx / appointment_ctx, actions/flow.py) while it waits; a one-turn question (the
+clarifying question, the "when is my appointment" menu) keeps them in slot `offered_options` with
+the turn it was asked at, and they only count for the very next message. `read_message` is pure;
+the rest reads the tracker. `action_flow_continue` (here) takes every answer while a flow waits:
+an option is replayed as its payload, anything else goes to the waiting flow (`flow.continue_flow`).
+The actions for messages not understood are in actions/fallback.py.
 """
 
 from __future__ import annotations
@@ -29,18 +31,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from clinic_nlu.dates import CLINIC_TZ
-from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
 
-from actions.clarify import REASONS, clarification_candidates, clarifying_question
-from actions.common import AWAITING_SLOT, OFFERED_SLOT, OTHER_FLOW_SLOT, REPLAY_KEY
-from actions.handoff import user_intents
-from actions.option_match import Option, match_option, parse_payload
+from actions.clarify import FALLBACK_INTENT, REASONS, URGENT_INTENT, clarification_candidates, clarifying_question
+from actions.clinic_api import ClinicApi
+from actions.common import NOT_UNDERSTOOD, OFFERED_SLOT, REPLAY_KEY, intent_of, user_intents
+from actions.consent import consent_answer, require_consent
+from actions.flow import CHOICES_KEY, FLOW_SLOT, clinic_today, continue_flow, waiting_ctx
+from actions.option_match import Option, match_option, parse_payload, usable_options
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +55,12 @@ ROUTE_CLARIFY = "clarify"
 ROUTE_UNCLEAR = "unclear"
 KIND_CLARIFY = "clarify"
 KIND_MENU = "menu"
-# Flows whose steps keep their buttons in their context slot (actions/booking.py, confirmation.py).
-FLOW_CTX_SLOTS = {"booking": "booking_ctx", "confirmation": "appointment_ctx"}
-CHOICES_KEY = "choices"
 # Intents that are answers to a waiting flow anyway (their rules already send them to it).
 FLOW_ANSWER_INTENTS = frozenset(
     {"inform", "affirm", "deny", "nlu_fallback", "choose_slot", "choose_when", "choose_appointment"}
 )
-URGENT_INTENT = "urgent_symptom"
-FALLBACK_INTENT = "nlu_fallback"
 # At or above this confidence a different intent that names no option is a change of subject.
 CONFIDENT = 0.6
-NOT_UNDERSTOOD = frozenset({"nlu_fallback", "out_of_scope"})
 
 
 @dataclass(frozen=True)
@@ -77,19 +75,9 @@ class Reading:
     candidates: tuple[str, str] | None = None
 
 
-def usable_options(options: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
-    """Buttons an answer can stand for: a title and an `/intent{...}` payload."""
-    usable = []
-    for option in options or []:
-        title, payload = option.get("title"), option.get("payload")
-        if isinstance(title, str) and title and isinstance(payload, str) and parse_payload(payload):
-            usable.append({"title": title, "payload": payload})
-    return usable
-
-
 def has_red_flag(message: Mapping[str, Any]) -> bool:
     """Intent urgent_symptom or any `red_flag` entity: the urgent path, whatever else was said."""
-    if ((message.get("intent") or {}).get("name")) == URGENT_INTENT:
+    if intent_of(message) == URGENT_INTENT:
         return True
     return any(e.get("entity") == "red_flag" for e in message.get("entities") or [])
 
@@ -114,7 +102,7 @@ def read_message(
         return Reading()  # a button payload, or a message already read
     if has_red_flag(message):
         return Reading()
-    intent = (message.get("intent") or {}).get("name")
+    intent = intent_of(message)
     confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
     chosen = match_option(text, usable_options(options), today) if options else None
     if chosen is not None:
@@ -135,18 +123,6 @@ def read_message(
     return Reading()
 
 
-def choices_after(
-    messages: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]] | None, same_step: bool
-) -> list[dict[str, str]]:
-    """The buttons a flow step now waits on: those of the last message it sent with buttons; when
-    it sent none (e.g. "agenda indisponível, tente de novo") the previous ones if the step is the
-    same, else none."""
-    for message in reversed(messages):
-        if message.get("buttons"):
-            return usable_options(message.get("buttons"))
-    return usable_options(previous) if same_step else []
-
-
 # ------------------------------------------------------------------------------------------
 # reading the tracker
 
@@ -164,13 +140,6 @@ def previous_unclear(tracker: Tracker) -> bool:
     return bool(earlier) and earlier[-1] in NOT_UNDERSTOOD
 
 
-def flow_ctx(tracker: Tracker) -> dict[str, Any] | None:
-    """The context of the booking/confirmation flow waiting for an answer (None: none waits)."""
-    slot = FLOW_CTX_SLOTS.get(str(tracker.get_slot(OTHER_FLOW_SLOT)))
-    ctx = tracker.get_slot(slot) if slot else None
-    return ctx if isinstance(ctx, dict) and ctx.get("step") else None
-
-
 def one_turn_offer(tracker: Tracker) -> dict[str, Any] | None:
     """The one-turn question (`offered_options`) the latest message answers, if it was asked just
     before it."""
@@ -178,8 +147,8 @@ def one_turn_offer(tracker: Tracker) -> dict[str, Any] | None:
     if not isinstance(offer, dict) or not offer.get("options"):
         return None
     try:
-        asked_at = int(offer.get("turn"))
-    except (TypeError, ValueError):
+        asked_at = int(offer["turn"])
+    except (KeyError, TypeError, ValueError):
         return None
     return offer if asked_at == conversation_turn(tracker) - 1 else None
 
@@ -190,14 +159,10 @@ def pending_options(tracker: Tracker) -> tuple[list[dict[str, str]], str | None]
     offer = one_turn_offer(tracker)
     if offer is not None:
         return usable_options(offer.get("options")), str(offer.get("kind") or KIND_MENU)
-    ctx = flow_ctx(tracker)
+    ctx = waiting_ctx(tracker)
     if ctx is not None:
-        return usable_options(ctx.get(CHOICES_KEY)), str(tracker.get_slot(OTHER_FLOW_SLOT))
+        return usable_options(ctx.get(CHOICES_KEY)), str(tracker.get_slot(FLOW_SLOT))
     return [], None
-
-
-def clinic_today() -> date:
-    return datetime.now(CLINIC_TZ).date()
 
 
 def reading_of(tracker: Tracker) -> Reading:
@@ -207,7 +172,7 @@ def reading_of(tracker: Tracker) -> Reading:
         tracker.latest_message or {},
         options=options,
         kind=kind,
-        flow_waiting=flow_ctx(tracker) is not None,
+        flow_waiting=waiting_ctx(tracker) is not None,
         previous_unclear=previous_unclear(tracker),
         reasons=REASONS,
         today=clinic_today(),
@@ -278,36 +243,6 @@ def ask_clarification(
     return offer_events(tracker, KIND_CLARIFY, buttons)
 
 
-def item_choice(tracker: Tracker, intent: str) -> dict[str, Any] | None:
-    """While the bot waits for "which exam/price?" (slot awaiting_item = `intent`), the entities of
-    the button of its question the typed answer names ("o primeiro", "o de glicemia"); the buttons
-    are read from the bot's last messages."""
-    if tracker.get_slot(AWAITING_SLOT) != intent:
-        return None
-    text = str((tracker.latest_message or {}).get("text") or "")
-    buttons = [b for b in last_bot_buttons(tracker) if (parse_payload(b.get("payload", "")) or ("",))[0] == intent]
-    chosen = match_option(text, usable_options(buttons), clinic_today()) if buttons else None
-    parsed = parse_payload(str(chosen.get("payload"))) if chosen else None
-    return parsed[1] if parsed and parsed[1] else None
-
-
-def last_bot_buttons(tracker: Tracker) -> list[dict[str, Any]]:
-    """The buttons of the bot's last message that had any, before the patient's latest message."""
-    events = list(tracker.events)
-    seen_latest_user = False
-    for event in reversed(events):
-        kind = event.get("event")
-        if kind == "user":
-            if seen_latest_user:
-                return []
-            seen_latest_user = True
-        elif kind == "bot" and seen_latest_user:
-            buttons = (event.get("data") or {}).get("buttons")
-            if buttons:
-                return list(buttons)
-    return []
-
-
 # ------------------------------------------------------------------------------------------
 # actions
 
@@ -320,28 +255,35 @@ class ActionReadInput(Action):
         return "action_read_input"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         try:
             route = reading_of(tracker).route
-        except Exception:  # noqa: BLE001 - reading must never block a message
+        except Exception:  # reading must never block a message
             log.exception("reading the message failed; it follows its own rule")
             route = None
         return [SlotSet(ROUTE_SLOT, route)]
 
 
-class ActionClarify(Action):
-    """Unsure between two reasons: ask once which one, with a button for each."""
+class ActionFlowContinue(Action):
+    """Any answer while a step flow waits, and the flows' buttons. A message read as one of the
+    offered options (slot input_route = option) is replayed as that option's payload, whatever its
+    intent; anything else goes to the flow that waits for it (actions/flow.py)."""
 
     def name(self) -> str:
-        return "action_clarify"
+        return "action_flow_continue"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        reading = reading_of(tracker)
-        if reading.route != ROUTE_CLARIFY or reading.candidates is None:
-            from actions.handoff import ActionFallback  # the reading changed: plain fallback
-
-            return await ActionFallback().run(dispatcher, tracker, domain)
-        return ask_clarification(dispatcher, tracker, reading.candidates)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        handed = consent_answer(tracker)
+        if handed is not None:
+            return handed
+        if tracker.get_slot(ROUTE_SLOT) == ROUTE_OPTION:
+            # the text names one of the offered options: it answers as that button would
+            reading = reading_of(tracker)
+            if reading.route == ROUTE_OPTION and reading.option is not None:
+                return answer_with_option(tracker, reading)
+        api = ClinicApi()
+        gate = await require_consent(dispatcher, tracker, api)
+        if gate is not None:
+            return gate
+        return await continue_flow(dispatcher, tracker, api)

@@ -84,6 +84,16 @@ def parse_payload(payload: str) -> tuple[str, dict[str, Any]] | None:
     return m.group(1), entities
 
 
+def usable_options(options: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    """Buttons an answer can stand for: a title and an `/intent{...}` payload."""
+    usable = []
+    for option in options or []:
+        title, payload = option.get("title"), option.get("payload")
+        if isinstance(title, str) and title and isinstance(payload, str) and parse_payload(payload):
+            usable.append({"title": title, "payload": payload})
+    return usable
+
+
 def match_option(text: str, options: Sequence[Option], today: date | None = None) -> Option | None:
     """The offered option the patient's typed `text` means, or None when unclear (see module doc).
     `today` (clinic date) lets "hoje"/"amanhã" name an option's date."""
@@ -241,9 +251,10 @@ def _by_moment(
     if asked["clock"] is None and not asked["dates"] and not asked["weekdays"]:
         return False, None
     facts = [_title_facts(o) for o in options]
-    fits = [o for o, f in zip(options, facts) if _fits(f, asked, minute_exact=True)]
+    fits = [o for o, f in zip(options, facts, strict=True) if _fits(f, asked, minute_exact=True)]
     if not fits and asked["clock"] is not None and asked["clock"][1] is None:
-        fits = [o for o, f in zip(options, facts) if _fits(f, asked, minute_exact=False)]  # "as 10" -> 10:30
+        # "as 10" -> 10:30
+        fits = [o for o, f in zip(options, facts, strict=True) if _fits(f, asked, minute_exact=False)]
     if len(fits) > 1:
         # "a da dra ana às 10": the words narrow the options the moment left
         moment_words = set(_TEXT_WEEKDAYS) | {"dia", "hoje", "amanha", "depois", "horas", "hora", "h", "meio"}

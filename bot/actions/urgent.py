@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from typing import Any
 from collections.abc import Iterable
 
-from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
 
 from actions.handoff import handoff_signal
 
@@ -125,7 +125,7 @@ class ActionUrgent(Action):
         return "action_urgent"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         entity_codes = red_flag_entities(tracker)

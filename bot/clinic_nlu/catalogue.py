@@ -45,7 +45,7 @@ class Catalogue:
 
     def kinds_in(self, norm: str) -> set[str]:
         """Kinds named in already-normalized text (for classifier cues; capitals-only terms excluded)."""
-        found = set()
+        found: set[str] = set()
         for m in self._pattern.finditer(norm):  # type: ignore[attr-defined]
             found.update(kind for kind, terms in self.terms.items() if m.group(0) in terms)
         return found

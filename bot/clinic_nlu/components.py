@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import joblib
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -68,14 +67,14 @@ class NormalizingTokenizer(WhitespaceTokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "NormalizingTokenizer":
+    ) -> NormalizingTokenizer:
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
         if attribute != TEXT:
             return tokens
@@ -90,7 +89,7 @@ class NormalizingTokenizer(WhitespaceTokenizer):
 # Lexicon cues added to the classifier text as extra tokens (like Rasa lookup tables feeding
 # RegexFeaturizer): words that, whatever the rest of the sentence, point to one kind of request.
 # They let the linear model generalize from a few examples to unseen combinations.
-_LEXICON: Dict[Text, Any] = {
+_LEXICON: dict[str, Any] = {
     "lexcomplaint": re.compile(
         r"\b(?:absurd\w*|pessim\w*|horrivel|horriveis|descaso|desrespeit\w*|revoltad\w*|indignad\w*|"
         r"lamentavel|decepciona\w*|vergonha|palhacada|ridicul\w*|lixo|porcaria|insatisfeit\w*|"
@@ -151,9 +150,9 @@ _EXAM_ROUTED_INTENTS = {
 _ANSWER_FILLERS = frozenset("o a os as e com pela pelo pro pra para de do da no na um uma".split())
 
 
-def entity_words(training_data: TrainingData) -> frozenset:
+def entity_words(training_data: TrainingData) -> frozenset[str]:
     """Normalized words of every annotated entity and synonym of the training data."""
-    words: set = set()
+    words: set[str] = set()
     for message in training_data.training_examples:
         text = message.get(TEXT) or ""
         for entity in message.get(ENTITIES) or []:
@@ -168,15 +167,15 @@ def entity_words(training_data: TrainingData) -> frozenset:
 _CATALOGUE_CUES = {"exam": "lexexam", "specialty": "lexconsult", "insurer": "lexinsurer"}
 
 
-def catalogue_words(catalogue: Optional[Catalogue]) -> frozenset:
+def catalogue_words(catalogue: Catalogue | None) -> frozenset[str]:
     """Every word of every catalogue term ("holter", "espirometria", "otorrino")."""
     if catalogue is None:
         return frozenset()
     return frozenset(w for terms in catalogue.terms.values() for term in terms for w in re.findall(r"\w+", term))
 
 
-def classifier_text(text: Text, known_entity_words: Optional[frozenset] = None,
-                    catalogue: Optional[Catalogue] = None) -> Text:
+def classifier_text(text: str, known_entity_words: frozenset[str] | None = None,
+                    catalogue: Catalogue | None = None) -> str:
     """Normalized text + lexicon cue tokens (what LinearIntentClassifier sees).
 
     With a `catalogue` (bot/catalogue.yml), naming any of its exams, specialties or insurers adds
@@ -203,7 +202,7 @@ def classifier_text(text: Text, known_entity_words: Optional[frozenset] = None,
     return norm + (" " + " ".join(cues) if cues else "")
 
 
-def route_exam_intent(text: Text, intent: Text, catalogue: Optional[Catalogue] = None) -> Text:
+def route_exam_intent(text: str, intent: str, catalogue: Catalogue | None = None) -> str:
     """`exam_schedule` for booking/confirmation intents whose object is an exam, else `intent`."""
     if intent not in _EXAM_ROUTED_INTENTS:
         return intent
@@ -216,7 +215,7 @@ def route_exam_intent(text: Text, intent: Text, catalogue: Optional[Catalogue] =
     return intent
 
 
-def build_intent_model(config: Dict[Text, Any]) -> Any:
+def build_intent_model(config: dict[str, Any]) -> Any:
     """The sklearn pipeline behind LinearIntentClassifier (also used by experiments)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import SGDClassifier
@@ -225,7 +224,7 @@ def build_intent_model(config: Dict[Text, Any]) -> Any:
     words = TfidfVectorizer(
         analyzer="word",
         ngram_range=tuple(config["word_ngrams"]),
-        token_pattern=r"(?u)\b\w+\b",
+        token_pattern=r"(?u)\b\w+\b",  # noqa: S106 - a regular expression, not a password
         sublinear_tf=True,
         lowercase=False,
     )
@@ -250,7 +249,7 @@ class LinearIntentClassifier(GraphComponent):
     FILE = "linear_intent.joblib"
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "word_ngrams": [1, 2],
             "char_ngrams": [1, 5],
@@ -270,7 +269,7 @@ class LinearIntentClassifier(GraphComponent):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         model: Any = None,
@@ -279,18 +278,18 @@ class LinearIntentClassifier(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
-        self._vocabulary: Optional[set] = None
-        self._entity_words: frozenset = frozenset()
-        self._catalogue: Optional[Catalogue] = None
+        self._vocabulary: set[str] | None = None
+        self._entity_words: frozenset[str] = frozenset()
+        self._catalogue: Catalogue | None = None
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -312,15 +311,15 @@ class LinearIntentClassifier(GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         model = None
-        words: frozenset = frozenset()
-        catalogue: Optional[Catalogue] = None
+        words: frozenset[str] = frozenset()
+        catalogue: Catalogue | None = None
         try:
             with model_storage.read_from(resource) as directory:
                 path = directory / cls.FILE
@@ -335,19 +334,21 @@ class LinearIntentClassifier(GraphComponent):
         component._catalogue = catalogue
         return component
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._model is None:
             return messages
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return messages
-        probas = self._model.predict_proba([classifier_text(m.get(TEXT), self._entity_words, self._catalogue) for m in todo])
+        probas = self._model.predict_proba(
+            [classifier_text(m.get(TEXT), self._entity_words, self._catalogue) for m in todo]
+        )
         classes = list(self._model.classes_)
         vocabulary = self._word_vocabulary()
         cap = float(self._config["unknown_words_max_confidence"])
         top_n = int(self._config["ranking_length"])
         routing = bool(self._config["exam_routing"]) and "exam_schedule" in classes
-        for message, row in zip(todo, probas):
+        for message, row in zip(todo, probas, strict=True):
             if (
                 vocabulary is not None
                 and not _has_known_word(message.get(TEXT), vocabulary)
@@ -371,7 +372,7 @@ class LinearIntentClassifier(GraphComponent):
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
-    def _word_vocabulary(self) -> Optional[set]:
+    def _word_vocabulary(self) -> set[str] | None:
         """Training words, plus their 5-letter prefixes ("socorroo" and "marcaa" are not gibberish)."""
         if self._vocabulary is None:
             try:
@@ -384,7 +385,7 @@ class LinearIntentClassifier(GraphComponent):
         return self._vocabulary
 
 
-def _has_known_word(text: Text, vocabulary: set) -> bool:
+def _has_known_word(text: str, vocabulary: set[str]) -> bool:
     """Any word of the (normalized, emoji-aware) text seen in training, or any number (CPF, date)."""
     for word in re.findall(r"\w+", normalize_for_classifier(text or "")):
         if word in vocabulary or any(ch.isdigit() for ch in word):
@@ -394,7 +395,7 @@ def _has_known_word(text: Text, vocabulary: set) -> bool:
     return False
 
 
-def _configured_catalogue(config: Dict[Text, Any]) -> Catalogue:
+def _configured_catalogue(config: dict[str, Any]) -> Catalogue:
     """The catalogue named in the component config (path relative to the working directory), or
     bot/catalogue.yml. Read at training time only: the model keeps its own copy."""
     from pathlib import Path
@@ -415,19 +416,19 @@ class CatalogueEntityExtractor(GraphComponent):
     FILE = "catalogue.joblib"
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"catalogue": None}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 catalogue: Optional[Catalogue] = None) -> None:
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 catalogue: Catalogue | None = None) -> None:
         self._config = {**self.get_default_config(), **(config or {})}
         self._model_storage = model_storage
         self._resource = resource
         self._catalogue = catalogue
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "CatalogueEntityExtractor":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> CatalogueEntityExtractor:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -437,8 +438,8 @@ class CatalogueEntityExtractor(GraphComponent):
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "CatalogueEntityExtractor":
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> CatalogueEntityExtractor:
         catalogue = None
         try:
             with model_storage.read_from(resource) as directory:
@@ -448,7 +449,7 @@ class CatalogueEntityExtractor(GraphComponent):
             logger.warning("CatalogueEntityExtractor: no catalogue in the model")
         return cls(config, model_storage, resource, catalogue)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._catalogue is None:
             return messages
         for message in messages:
@@ -475,7 +476,7 @@ class RedFlagOverride(GraphComponent):
     """Deterministic red flags override whatever the classifier said."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # when FallbackClassifier replaced the prediction and the best real intent was urgent,
             # keep it urgent if its confidence is at least this (and the text has a distress cue)
@@ -490,23 +491,23 @@ class RedFlagOverride(GraphComponent):
             "fallback_threshold": 0.3,
         }
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self._config = {**self.get_default_config(), **(config or {})}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "RedFlagOverride":
+    ) -> RedFlagOverride:
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             self._process_one(message)
         return messages
@@ -521,7 +522,7 @@ class RedFlagOverride(GraphComponent):
             self._force_urgent(message)
             entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") != RED_FLAG_ENTITY]
             for flag in flags:
-                entity: Dict[Text, Any] = {
+                entity: dict[str, Any] = {
                     "entity": RED_FLAG_ENTITY,
                     "value": flag.code,
                     "extractor": EXTRACTOR,
@@ -558,12 +559,18 @@ class RedFlagOverride(GraphComponent):
             rest = [r for r in ranking if r.get(INTENT_NAME_KEY) not in (URGENT_INTENT, FALLBACK_INTENT)]
             threshold = float(self._config["fallback_threshold"])
             if rest and rest[0].get(PREDICTED_CONFIDENCE_KEY, 0) >= threshold:
-                new = {INTENT_NAME_KEY: rest[0][INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: rest[0][PREDICTED_CONFIDENCE_KEY]}
+                new = {
+                    INTENT_NAME_KEY: rest[0][INTENT_NAME_KEY],
+                    PREDICTED_CONFIDENCE_KEY: rest[0][PREDICTED_CONFIDENCE_KEY],
+                }
             else:
                 new = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: threshold}
             message.set(INTENT, new, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [new] + [r for r in ranking if r.get(INTENT_NAME_KEY) != new[INTENT_NAME_KEY]],
-                        add_to_output=True)
+            message.set(
+                INTENT_RANKING_KEY,
+                [new] + [r for r in ranking if r.get(INTENT_NAME_KEY) != new[INTENT_NAME_KEY]],
+                add_to_output=True,
+            )
 
     @staticmethod
     def _force_urgent(message: Message) -> None:
@@ -573,7 +580,7 @@ class RedFlagOverride(GraphComponent):
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
 
-def _best_real_intent(ranking: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+def _best_real_intent(ranking: list[dict[str, Any]]) -> dict[str, Any] | None:
     for item in ranking:
         if item.get(INTENT_NAME_KEY) != FALLBACK_INTENT:
             return item

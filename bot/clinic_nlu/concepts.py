@@ -121,7 +121,9 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:cansaco|fraqueza|moleza)\s+(?:muito\s+)?(?:estranh\w+|absurd\w+|anormal|enorme|que\s+nunca\s+senti)",
         r"(?:nao|mal)\s+(?:consegue|consigo|conseguia)\s+(?:nem\s+)?(?:ficar\s+em\s+pe|levantar\s+da\s+cama|andar)",
     ),
-    "pallor": _rx(r"palid\w+", r"(?:branc[oa]|amarel[oa])\s+(?:que\s+nem|igual|como)\s+(?:papel|vela|cera)", r"sem\s+cor"),
+    "pallor": _rx(
+        r"palid\w+", r"(?:branc[oa]|amarel[oa])\s+(?:que\s+nem|igual|como)\s+(?:papel|vela|cera)", r"sem\s+cor"
+    ),
     "palpitation": _rx(
         r"coracao\s+(?:\w+\s+)?(?:disparad\w*|disparou|acelerad\w*|batendo\s+(?:muito\s+)?(?:rapido|forte|errado|descompassado))",
         r"batedeira",
@@ -163,7 +165,10 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:parou|pararam)\s+(?:os\s+)?(?:chutes|movimentos)",
         r"(?:chutes|movimentos)\s+(?:\w+\s+)?(?:diminu\w+|sumiram|pararam)",
     ),
-    "headache": _rx(r"dor\s+de\s+cabeca", r"cabeca\s+(?:\w+\s+)?(?:doendo|latejando|explodindo|estourando)", r"enxaqueca", r"cefaleia"),
+    "headache": _rx(
+        r"dor\s+de\s+cabeca", r"cabeca\s+(?:\w+\s+)?(?:doendo|latejando|explodindo|estourando)", r"enxaqueca",
+        r"cefaleia",
+    ),
     "severe_headache": _rx(
         r"(?:dor\s+de\s+cabeca|cabeca\s+(?:doendo|latejando|explodindo|estourando))\s+(?:\w+\s+){0,2}?"
         + r"(?:" + _VERY + r"|que\s+nao\s+passa|que\s+nao\s+melhora|diferente)",
@@ -189,12 +194,17 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:14|1[5-9]|2\d)\s*(?:por|x|/)\s*(?:9|1[0-4])\b",
     ),
     "severe_abdominal_pain": _rx(
-        r"dor\s+(?:\w+\s+){0,2}?" + _VERY + r"\s+(?:\w+\s+)?(?:n[ao]|d[ao])\s+(?:barriga|ventre|pe\s+da\s+barriga|abdomen|utero)",
+        r"dor\s+(?:\w+\s+){0,2}?" + _VERY
+        + r"\s+(?:\w+\s+)?(?:n[ao]|d[ao])\s+(?:barriga|ventre|pe\s+da\s+barriga|abdomen|utero)",
         r"dor\s+(?:n[ao]|d[ao])\s+(?:barriga|ventre|pe\s+da\s+barriga|abdomen)\s+(?:\w+\s+)?" + _VERY,
         r"barriga\s+(?:\w+\s+)?(?:dura|endurecida|rigida|dura\s+como\s+(?:uma\s+)?pedra|travada)",
-        r"(?:colica|colicas|contracao|contracoes)\s+(?:\w+\s+){0,2}?(?:" + _VERY + r"|de\s+\d+\s+em\s+\d+|sem\s+parar|ritmad\w+)",
+        r"(?:colica|colicas|contracao|contracoes)\s+(?:\w+\s+){0,2}?(?:" + _VERY
+        + r"|de\s+\d+\s+em\s+\d+|sem\s+parar|ritmad\w+)",
     ),
-    "seizure_like": _rx(r"convuls\w*", r"se\s+debatend\w*", r"olhos?\s+revirad\w*", r"revirando\s+os\s+olhos", r"espuma\w*\s+(?:pela|na)\s+boca"),
+    "seizure_like": _rx(
+        r"convuls\w*", r"se\s+debatend\w*", r"olhos?\s+revirad\w*", r"revirando\s+os\s+olhos",
+        r"espuma\w*\s+(?:pela|na)\s+boca",
+    ),
     # allergic findings (MTS Allergy flowchart: airway compromise, oedema of face/tongue, stridor)
     "hives": _rx(
         r"urticaria\w*",
@@ -250,7 +260,9 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"olhos?\s+fund\w+",
     ),
     "fever_or_hot": _rx(
-        r"febr\w*", r"(?:esta|ta|muito|bem|super)\s+quent\w*", r"quentinh\w*", r"\b3[89](?:[,.]\d)?(?!\s*(?:anos|semanas|dias|reais|minutos))", r"queimando\s+(?:de|em)\s+febre", r"ardendo\s+(?:em|de)\s+febre",
+        r"febr\w*", r"(?:esta|ta|muito|bem|super)\s+quent\w*", r"quentinh\w*",
+        r"\b3[89](?:[,.]\d)?(?!\s*(?:anos|semanas|dias|reais|minutos))", r"queimando\s+(?:de|em)\s+febre",
+        r"ardendo\s+(?:em|de)\s+febre",
         r"temperatura\s+(?:\w+\s+)?(?:alta|3[7-9]|4\d)", r"3[89](?:[,.]\d)?\s*(?:graus|c)\b",
     ),
     "purpuric_rash": _rx(
@@ -319,7 +331,10 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:vendo|enxergando)\s+(?:\w+\s+)?(?:dobrado|duplo|em\s+dobro|duas\s+vezes)",
         r"visao\s+dupla",
     ),
-    "ataxia": _rx(r"nao\s+(?:consigo|consegue)\s+(?:\w+\s+)?(?:andar\s+reto|ficar\s+de\s+pe|me\s+equilibrar|se\s+equilibrar)", r"cambaleando"),
+    "ataxia": _rx(
+        r"nao\s+(?:consigo|consegue)\s+(?:\w+\s+)?(?:andar\s+reto|ficar\s+de\s+pe|me\s+equilibrar|se\s+equilibrar)",
+        r"cambaleando",
+    ),
     # haemorrhage (MTS Haemorrhage / GI bleeding: "uncontrollable major haemorrhage", "shock")
     "bleeding_any": _rx(
         r"sangr\w*",
@@ -339,14 +354,20 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:nem|mesmo)\s+apertando",
         r"faz\s+\d+\s+minutos",
     ),
-    "recent_surgery": _rx(r"cirurgi\w+", r"operei", r"operou", r"operad[oa]", r"pos\s*-?\s*operatori\w+", r"(?:tirei|tirou|extrai\w*)\s+(?:\w+\s+)?(?:dente|amigdala\w*|siso)"),
+    "recent_surgery": _rx(
+        r"cirurgi\w+", r"operei", r"operou", r"operad[oa]", r"pos\s*-?\s*operatori\w+",
+        r"(?:tirei|tirou|extrai\w*)\s+(?:\w+\s+)?(?:dente|amigdala\w*|siso)",
+    ),
     # MTS Wounds: "uncontrollable haemorrhage", deep wounds with exposed structures
     "deep_wound": _rx(
         r"(?:corte|cortei|cortou|ferida|machucado)\s+(?:\w+\s+){0,5}?(?:e|esta|ficou|bem|muito)\s+(?:muito\s+)?(?:fundo|profundo)",
         r"(?:da|de)\s+para\s+ver\s+(?:\w+\s+)?(?:por\s+dentro|o\s+osso|a\s+carne|o\s+tendao|a\s+gordura)",
         r"(?:aparecendo|expost\w+)\s+(?:\w+\s+)?(?:o\s+)?(?:osso|tendao|carne)",
     ),
-    "anticoagulated": _rx(r"marevan", r"varfarina", r"warfarin\w*", r"xarelto", r"rivaroxaban\w*", r"eliquis", r"apixaban\w*", r"anticoagul\w+"),
+    "anticoagulated": _rx(
+        r"marevan", r"varfarina", r"warfarin\w*", r"xarelto", r"rivaroxaban\w*", r"eliquis", r"apixaban\w*",
+        r"anticoagul\w+",
+    ),
     # seizure (MTS Fits: currently fitting, or a first/prolonged/repeated fit)
     "seizure_signs": _rx(
         r"(?:epilep|epilet)\w*\s+(?:\w+\s+){0,4}?crise",
@@ -385,7 +406,10 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:tom\w+|engol\w+)\s+(?:\w+\s+){0,2}?(?:um\s+monte|varios|varias|muitos|muitas|a\s+cartela|uma\s+cartela|o\s+vidro|"
         r"a\s+caixa|o\s+frasco|\d{2,})\s+(?:de\s+)?\w+",
     ),
-    "cholinergic": _rx(r"babando", r"salivando\s+(?:muito|demais)", r"baba\w*\s+(?:muito|demais)", r"pupila\w*\s+(?:pequen\w+|contraid\w+)"),
+    "cholinergic": _rx(
+        r"babando", r"salivando\s+(?:muito|demais)", r"baba\w*\s+(?:muito|demais)",
+        r"pupila\w*\s+(?:pequen\w+|contraid\w+)",
+    ),
     # acute abdomen (MTS Abdominal pain in adults: severe pain, vomiting, signs of peritonism)
     "abdominal_pain": _rx(
         r"(?:dor|dores|colica\w*|doendo|pontada\w*)\s+(?:\w+\s+){0,4}?(?:barriga|abdomen|ventre|estomago|pe\s+da\s+barriga|"
@@ -408,7 +432,10 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:dor|doendo|doi)\s+(?:\w+\s+){0,5}?" + _VERY + r"\s+(?:\w+\s+){0,3}?" + _SUDDEN,
         _SUDDEN + r"\s+(?:\w+\s+){0,3}?(?:uma\s+)?(?:dor|doendo)\s+(?:\w+\s+){0,4}?" + _VERY,
     ),
-    "cold_pale_limb": _rx(r"(?:perna|braco|pe|mao)\s+(?:\w+\s+){0,2}?(?:fria|frio|gelad\w+)\s*,?\s+(?:e\s+)?(?:\w+\s+)?(?:branc\w+|palid\w+|roxa|roxo)"),
+    "cold_pale_limb": _rx(
+        r"(?:perna|braco|pe|mao)\s+(?:\w+\s+){0,2}?(?:fria|frio|gelad\w+)\s*,?\s+(?:e\s+)?(?:\w+\s+)?"
+        r"(?:branc\w+|palid\w+|roxa|roxo)"
+    ),
     "hypoxia": _rx(
         r"(?:saturacao|saturando|oximetro|satura)\s+(?:\w+\s+){0,3}?(?:[5-8]\d|9[0-2])\b",
         r"barulho\s+(?:\w+\s+)?(?:ao|para|pra|quando)\s+(?:puxar\s+o\s+ar|respirar)",
@@ -422,8 +449,10 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:dor|doendo|doi)\s+(?:\w+\s+){0,3}?(?:na|da)\s+(?:panturrilha|batata\s+da\s+perna)\s+(?:\w+\s+){0,3}?(?:inchad\w+|inchou|inchando|vermelh\w+|quente)",
     ),
     "immobility": _rx(
-        r"viage\w+\s+(?:\w+\s+){0,3}?(?:longa|de\s+onibus|de\s+aviao|de\s+\d+\s+horas)", r"(?:voo|voei|aviao)\s+(?:\w+\s+)?(?:longo|de\s+\d+\s+horas)",
-        r"(?:muitas|\d+)\s+horas\s+(?:\w+\s+)?(?:sentad\w+|de\s+viagem|de\s+onibus)", r"acamad\w+", r"engess\w+", r"gesso",
+        r"viage\w+\s+(?:\w+\s+){0,3}?(?:longa|de\s+onibus|de\s+aviao|de\s+\d+\s+horas)",
+        r"(?:voo|voei|aviao)\s+(?:\w+\s+)?(?:longo|de\s+\d+\s+horas)",
+        r"(?:muitas|\d+)\s+horas\s+(?:\w+\s+)?(?:sentad\w+|de\s+viagem|de\s+onibus)", r"acamad\w+", r"engess\w+",
+        r"gesso",
         r"anticoncepcional", r"(?:depois|pos)\s+(?:d[ae]\s+)?(?:cirurgia|parto|cesarea)",
     ),
     # MTS Shortness of breath: breathless at rest or lying flat (orthopnoea), waking up breathless
@@ -458,7 +487,8 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
     "baby": _rx(
         r"bebe(?:s|zinh[oa]s?)?", r"nene(?:s|zinh[oa]s?)?", r"recem\s+nascid\w+", r"lactente", r"neonat\w*",
         _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?\s+de\s+(?:vida|idade|nascid\w+)",
-        r"(?:filh\w+|crianca|menin[oa]|net[oa]|sobrinh\w+)\s+(?:\w+\s+)?(?:de|com|tem)\s+" + _NUM + r"\s+(?:mes|meses|dias|semanas)",
+        r"(?:filh\w+|crianca|menin[oa]|net[oa]|sobrinh\w+)\s+(?:\w+\s+)?(?:de|com|tem)\s+" + _NUM
+        + r"\s+(?:mes|meses|dias|semanas)",
         r"mama(?:ndo|r)?\s+no\s+peito",
     ),
     "child": _rx(
@@ -475,7 +505,8 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
     ),
     # puerperium: the MS alarm signs of pregnancy apply up to 42 days after birth, plus fever
     "postpartum": _rx(
-        r"puerper\w*", r"resguardo", r"pos\s*-?\s*parto", r"dei\s+a\s+luz", r"pari\b", r"ganhei\s+(?:o\s+|meu\s+|minha\s+)?(?:bebe|nene|filho|filha|nenem)",
+        r"puerper\w*", r"resguardo", r"pos\s*-?\s*parto", r"dei\s+a\s+luz", r"pari\b",
+        r"ganhei\s+(?:o\s+|meu\s+|minha\s+)?(?:bebe|nene|filho|filha|nenem)",
         r"(?:cesarea|cesariana|parto\s+normal)\s+(?:\w+\s+){0,2}?(?:ha|faz)\s+\w+\s+(?:dias|semanas)",
         r"(?:tive|teve)\s+(?:o\s+|meu\s+)?(?:bebe|nene|filho|parto)\s+(?:ha|faz)\s+\w+\s+(?:dias|semanas)",
     ),
@@ -568,7 +599,11 @@ def _anaphylaxis(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
         return True
     if "allergen_exposure" in found and "hives" in found and _any(found, "nausea_vomiting", "lethargy", "pallor"):
         return True
-    return "allergen_exposure" in found and _any(found, "dyspnoea") and _any(found, "hives", "face_tongue_swelling", "presyncope")
+    return (
+        "allergen_exposure" in found
+        and _any(found, "dyspnoea")
+        and _any(found, "hives", "face_tongue_swelling", "presyncope")
+    )
 
 
 def _child_breathing(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
@@ -588,7 +623,7 @@ def _unwell_baby(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
 def _meningitis(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # MTS discriminators "non-blanching rash" and "meningism"; MS Guia de Vigilância: fever +
     # petechiae or neck stiffness = suspected meningococcal disease.
-    return "purpuric_rash" in found and _any(found, "fever_or_hot", "lethargy", "stiff_neck") or (
+    return ("purpuric_rash" in found and _any(found, "fever_or_hot", "lethargy", "stiff_neck")) or (
         "stiff_neck" in found and _any(found, "fever_or_hot", "severe_headache", "nausea_vomiting", "lethargy")
     )
 
@@ -598,7 +633,11 @@ def _glycaemic(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # sweating or vomiting.
     if "extreme_glucose" in found:
         return True
-    return "diabetic" in ctx and _any(found, "confusion") and _any(found, "cold_sweat", "trembling", "presyncope", "lethargy")
+    return (
+        "diabetic" in ctx
+        and _any(found, "confusion")
+        and _any(found, "cold_sweat", "trembling", "presyncope", "lethargy")
+    )
 
 
 def _acute_abdomen(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
@@ -609,7 +648,9 @@ def _acute_abdomen(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
         found, "nausea_vomiting", "presyncope", "cold_sweat", "fever_or_hot", "pallor", "sudden_fatigue"
     ):
         return True
-    if "abdominal_pain" in found and ("abdominal_alarm" in found or _count(found, "fever_or_hot", "nausea_vomiting") == 2):
+    if "abdominal_pain" in found and (
+        "abdominal_alarm" in found or _count(found, "fever_or_hot", "nausea_vomiting") == 2
+    ):
         return True
     return "abdominal_alarm" in found and "nausea_vomiting" in found
 
@@ -629,10 +670,10 @@ def _stroke(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
 def _haemorrhage(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # MTS Haemorrhage / GI bleeding: "uncontrollable major haemorrhage" and bleeding with signs of
     # shock (dizziness, pallor, weakness); any bleeding on anticoagulants (warfarin, DOACs).
-    return "bleeding_any" in found and _any(
+    return ("bleeding_any" in found and _any(
         found, "bleeding_uncontrolled", "presyncope", "pallor", "sudden_fatigue", "anticoagulated", "cold_sweat",
         "recent_surgery"
-    ) or "deep_wound" in found
+    )) or "deep_wound" in found
 
 
 def _seizure(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
@@ -710,7 +751,8 @@ def _suicide_lay(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
 
 
 CONCEPT_RULES: tuple[ConceptRule, ...] = (
-    ConceptRule("acs_cluster", "chest_pain", "sintomas compatíveis com síndrome coronariana (MTS Dor torácica: dor cardíaca)",
+    ConceptRule("acs_cluster", "chest_pain",
+                "sintomas compatíveis com síndrome coronariana (MTS Dor torácica: dor cardíaca)",
                 _acs, _ATYPICAL_SITE + _AUTONOMIC),
     ConceptRule("obstetric_alarm", "pregnancy", "sinal de alerta na gestação/puerpério (MTS Gravidez)",
                 _obstetric, ("vaginal_bleeding", "fluid_loss", "reduced_fetal_movement", "visual_disturbance",
@@ -748,7 +790,8 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
                 _sudden_severe_pain, ("sudden_severe_pain", "tearing_pain", "cold_pale_limb")),
     ConceptRule("arrhythmia_signs", "chest_pain", "palpitação com pré-síncope/dispneia (MTS Palpitações)",
                 _arrhythmia, ("palpitation",)),
-    ConceptRule("thrombosis_signs", "breathing", "perna inchada e dolorida após imobilidade ou com falta de ar (MTS Problemas em membros)",
+    ConceptRule("thrombosis_signs", "breathing",
+                "perna inchada e dolorida após imobilidade ou com falta de ar (MTS Problemas em membros)",
                 _thrombosis, ("swollen_painful_leg",)),
     ConceptRule("orthopnoea", "breathing", "falta de ar em repouso/deitado (MTS Dispneia)",
                 _heart_failure, ("orthopnoea",)),

@@ -46,7 +46,8 @@ FIGURATIVE: tuple[re.Pattern[str], ...] = tuple(
         # "matar a saudade", "matar aula", "matando o tempo"
         r"\b(?:mat\w+)\s+(?:" + _OBJECT_OF_KILL + r")\b",
         # "vou matar meu filho", "minha mae vai me matar" (jocular threats, not a clinical red flag)
-        r"\b(?:vou|vai|vamos|vao|ia|iria|quero|queria|posso)\s+(?:\w+\s+)?mat(?:ar|a-?l[oa]s?)\s+(?:" + _JOKING_TARGET + r")\b",
+        r"\b(?:vou|vai|vamos|vao|ia|iria|quero|queria|posso)\s+(?:\w+\s+)?mat(?:ar|a-?l[oa]s?)\s+(?:"
+        + _JOKING_TARGET + r")\b",
         r"\b(?:vai|vao|ia|iria|vem)\s+me\s+matar\b",
         r"\bme\s+(?:mata|matou|matando)\s+de\s+(?:" + _DIE_OF + r")\b",
         r"\bde\s+matar\b",

@@ -177,7 +177,8 @@ _SENTENCE_BREAK = re.compile(r"[.!?\n]+")
 
 _NUM = r"(?:\d+|um|uma|dois|duas|tres|quatro|cinco|seis|sete|oito|nove|dez|onze)"
 _BABY = re.compile(
-    r"\b(?:bebe(?:s|zinh[oa]s?)?\b|nene(?:s|zinh[oa]s?)?\b|recem[\s-]+nascid\w+|lactente|" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?"
+    r"\b(?:bebe(?:s|zinh[oa]s?)?\b|nene(?:s|zinh[oa]s?)?\b|recem[\s-]+nascid\w+|lactente|" + _NUM
+    + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?"
     r"\s+de\s+(?:vida|idade|nascid\w+)|(?:filh\w+|sobrinh\w+|net[oa]s?|crianca|menin[oa]|ele|ela)\s+"
     r"(?:\w+\s+)?(?:de|com|tem)\s+" + _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?)\b"
 )
@@ -204,7 +205,8 @@ _RULES: tuple[_Rule, ...] = (
         "chest_pain",
         "chest_pain",
         _rx(
-            r"dor(?:es|zinha)?" + _W + r"{0,3}?\s+(?:n[oa]|do|da|neste|nesse|em\s+meu|meu)\s+(?:meu\s+)?" + _PEITO + r"\b(?!\s+do\s+pe)",
+            r"dor(?:es|zinha)?" + _W + r"{0,3}?\s+(?:n[oa]|do|da|neste|nesse|em\s+meu|meu)\s+(?:meu\s+)?" + _PEITO
+            + r"\b(?!\s+do\s+pe)",
             r"dor(?:es)?\s+(?:toracica|precordial|no\s+torax)",
             r"peito" + _W + r"{0,2}\s+(?:doendo|doi|doe|dolorido|apertado|pesado|queimando|ardendo|travado|"
             r"explodindo|fisgando)",
@@ -215,14 +217,18 @@ _RULES: tuple[_Rule, ...] = (
             r"enfart\w*",
             r"ataque\s+cardiaco",
             r"parada\s+cardiaca",
-            r"dor" + _W + r"{0,2}\s+(?:n[oa]|do)\s+braco\s+esquerdo" + r"(?=.*\b(?:peito|suor|suando|falta\s+de\s+ar|enjoo|mandibula))",
+            r"dor" + _W + r"{0,2}\s+(?:n[oa]|do)\s+braco\s+esquerdo"
+            + r"(?=.*\b(?:peito|suor|suando|falta\s+de\s+ar|enjoo|mandibula))",
         ),
     ),
     # burning in the chest: usually heartburn, so not when the patient says so
     _Rule(
         "chest_pain",
         "chest_pain",
-        _rx(r"(?:queimacao|ardencia|queimando)" + _W + r"{0,2}?\s+(?:n[oa]|do)\s+(?:meu\s+)?" + _PEITO + r"\b(?!\s+do\s+pe)"),
+        _rx(
+            r"(?:queimacao|ardencia|queimando)" + _W + r"{0,2}?\s+(?:n[oa]|do)\s+(?:meu\s+)?" + _PEITO
+            + r"\b(?!\s+do\s+pe)"
+        ),
         exclude=re.compile(r"\b(?:azia|refluxo|gastrite|ma\s+digestao|depois\s+(?:de|que)\s+com\w+)\b"),
     ),
     # shortness of breath, choking, asthma attack, cyanosis
@@ -426,7 +432,8 @@ _RULES: tuple[_Rule, ...] = (
             r"facadas?\b",
             r"arma\s+de\s+fogo",
             r"tiroteio",
-            r"(?:bateu|bati|batido|batida|batendo|pancada|pancadao|bater)" + _W + r"{0,3}?\s+(?:n[ao]|[ao])\s+(?:sua\s+|minha\s+)?cabeca",
+            r"(?:bateu|bati|batido|batida|batendo|pancada|pancadao|bater)" + _W
+            + r"{0,3}?\s+(?:n[ao]|[ao])\s+(?:sua\s+|minha\s+)?cabeca",
             r"(?:cabeca|cabecada)\s+(?:\w+\s+)?(?:no|na|contra)\s+(?:chao|parede|quina|mesa)",
             r"traumatismo",
             r"queimadura\w*\s+(?:\w+\s+)?(?:grave|feia|grande|extensa|profunda|de\s+(?:segundo|terceiro|2|3)\w*\s+grau)",
@@ -652,7 +659,7 @@ def _within_one_edit(a: str, b: str) -> bool:
 
 def _common_prefix(a: str, b: str) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1
@@ -718,7 +725,9 @@ def _prepare(text: str) -> tuple[str, list[int]]:
 _UNSURE_PAST = "menciona evento passado; confirmar se é atual"
 
 
-def _context_verdict(norm: str, start: int, end: int, negatable: bool = True, past: str = "default") -> tuple[bool, str]:
+def _context_verdict(
+    norm: str, start: int, end: int, negatable: bool = True, past: str = "default"
+) -> tuple[bool, str]:
     """(is the finding at norm[start:end] present?, why absent / what to confirm when unsure).
 
     Absent when negated in its clause or hypothetical. Then, unless the sentence says it is back
@@ -825,9 +834,9 @@ def assess(text: str) -> Assessment:
     findings = _present_findings(norm, dismissed)
     if findings:
         contexts = frozenset(name for name, rx in concepts.CONTEXTS.items() if rx.search(norm))
-        present = {name: finding for name, (finding, _) in findings.items()}
+        present_findings = {name: finding for name, (finding, _) in findings.items()}
         for concept in concepts.CONCEPT_RULES:
-            if concept.code in found or not concept.applies(present, contexts):
+            if concept.code in found or not concept.applies(present_findings, contexts):
                 continue
             # the span reported is the rule's main finding, else the first finding of the message
             finding, unsure = next((findings[a] for a in concept.anchors if a in findings),

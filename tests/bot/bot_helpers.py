@@ -15,13 +15,14 @@ BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
 if str(BOT_DIR) not in sys.path:
     sys.path.insert(0, str(BOT_DIR))
 
-from rasa_sdk import Action, Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from rasa_sdk.interfaces import Action, Tracker  # noqa: E402
+from rasa_sdk.types import DomainDict  # noqa: E402
 
 
-def load_domain() -> dict[str, Any]:
+def load_domain() -> DomainDict:
     """bot/domain/*.yml merged the simple way (responses, slots, actions)."""
-    domain: dict[str, Any] = {"responses": {}, "slots": {}, "actions": []}
+    domain = DomainDict(intents=[], entities=[], slots={}, responses={}, actions=[], forms={})
     for path in sorted((BOT_DIR / "domain").glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         domain["responses"].update(data.get("responses") or {})
@@ -58,7 +59,7 @@ def make_tracker(
     ents = [{"entity": k, "value": v} for k, v in pairs]
     metadata = {"patient_id": patient_id, "channel": "webchat"} if patient_id is not None else {}
     latest = user_event(intent, text, ents, metadata)
-    events = list(history or []) + [latest]
+    events = [*(history or []), latest]
     all_slots = {name: None for name in DOMAIN["slots"]}
     all_slots.update(slots or {})
     return Tracker(

@@ -5,7 +5,7 @@ token; the action server's `HUB_URL` / `CLINIC_API_TOKEN` point at it. Demo pati
 database: 1 Maria (2 unpaid boletos, ready + processing results), 2 João (paid boleto, ready +
 collected results), 3 Ana (1 open boleto, processing result); none has a consent decision.
 
-Usage in a test module: `from live_hub import hub  # noqa: F401` and request the `hub` fixture.
+Tests request the `hub` fixture (tests/bot/conftest.py), which points the actions at it.
 """
 
 from __future__ import annotations
@@ -64,9 +64,11 @@ def _stop() -> None:
         tmp.cleanup()
 
 
-def _start() -> Hub:
+def running_hub() -> Hub:
+    """The hub of this test session (started on first use)."""
     if "hub" in _state:
-        return _state["hub"]
+        started: Hub = _state["hub"]
+        return started
     if not HUB_PYTHON.exists():
         pytest.fail(f"hub environment missing ({HUB_PYTHON}); run `make install`")
     tmp = tempfile.TemporaryDirectory(prefix="atende-bot-tests-")
@@ -103,12 +105,3 @@ def _start() -> Hub:
         pytest.fail("hub did not answer /api/clinic/info in time")
     _state["hub"] = hub
     return hub
-
-
-@pytest.fixture()
-def hub(monkeypatch: pytest.MonkeyPatch) -> Hub:
-    """The running hub; the actions' ClinicApi is pointed at it through the environment."""
-    running = _start()
-    monkeypatch.setenv("HUB_URL", running.url)
-    monkeypatch.setenv("CLINIC_API_TOKEN", running.token)
-    return running

@@ -7,7 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
-from actions.handoff import consecutive_misunderstandings, handoff_signal  # noqa: E402
+from actions.fallback import consecutive_misunderstandings
+from actions.handoff import handoff_signal
 
 
 def test_counts_only_the_latest_run_of_misunderstandings() -> None:

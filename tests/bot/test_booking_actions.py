@@ -31,19 +31,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bot"))
 
-from actions.booking import (  # noqa: E402
-    ActionBookingStart,
-    ActionFlowContinue,
-    ActionRescheduleStart,
-    match_doctor,
-    match_offered,
-    match_specialty,
-    pick_slots,
-    slot_title,
-)
+from actions.appointments import match_doctor, match_specialty  # noqa: E402
+from actions.booking import ActionBookingStart, ActionRescheduleStart, match_offered, pick_slots, slot_title  # noqa: E402
 from actions.clinic_api import ClinicApi  # noqa: E402
-from rasa_sdk import Tracker  # noqa: E402
+from actions.input_route import ActionFlowContinue  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from rasa_sdk.interfaces import Tracker  # noqa: E402
 
 SP = ZoneInfo("America/Sao_Paulo")
 TOKEN = "booking-tests-token"
@@ -165,6 +158,7 @@ class Chat:
         self.slots: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
         self.last: list[dict[str, Any]] = []
+        self.actions: list[str] = []
         if consent and pid is not None:
             run(hub.api().record_consent(pid, True, "privacidade-v1"))
 
@@ -662,7 +656,7 @@ class ReadingChat(Chat):
     def _run(self, action: Any, message: dict[str, Any]) -> list[dict[str, Any]]:
         tracker = Tracker("test", dict(self.slots), message, list(self.events), False, None, {}, "action_listen")
         dispatcher = CollectingDispatcher()
-        events = run(action.run(dispatcher, tracker, {}))
+        events: list[dict[str, Any]] = run(action.run(dispatcher, tracker, {}))
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
@@ -671,7 +665,8 @@ class ReadingChat(Chat):
 
     def _turn(self, message: dict[str, Any]) -> None:
         from actions.billing import ActionAskPrice
-        from actions.input_route import ActionClarify, ActionReadInput
+        from actions.fallback import ActionClarify
+        from actions.input_route import ActionReadInput
 
         self.events.append({"event": "user", "text": message["text"], "parse_data": message,
                             "metadata": message.get("metadata")})  # fmt: skip

@@ -17,8 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from actions.clinic_api import ClinicApi, ClinicApiError, patient_id  # noqa: E402
-from live_hub import Hub, hub  # noqa: E402, F401
+from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
+from live_hub import Hub
 
 ANA = 3  # demo patient on a fresh database (see live_hub.py)
 SAO_PAULO = timezone(timedelta(hours=-3))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from bot_helpers import make_tracker, render, run_action, signals, texts, user_event
-from live_hub import Hub, hub  # noqa: F401
+from typing import Any
 
 from actions.clinic_info import ActionClinicInfo
-from actions.handoff import ActionAcknowledge, ActionComplain, ActionFallback, ActionHandoff, ActionOutOfScope
+from actions.fallback import ActionFallback, ActionOutOfScope
+from actions.handoff import ActionAcknowledge, ActionComplain, ActionHandoff
+from bot_helpers import make_tracker, render, run_action, signals, texts, user_event
+from live_hub import Hub
 
 GRANTED = {"consent": True}
 
 
-def _expect_hours_aware(hub: Hub, messages: list[dict], open_response: str) -> None:
+def _expect_hours_aware(hub: Hub, messages: list[dict[str, Any]], open_response: str) -> None:
     info = hub.get("/api/clinic/info")
     shown = [m.get("response") for m in messages if not m.get("custom")]
     if info["is_open_now"]:

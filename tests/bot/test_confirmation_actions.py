@@ -32,7 +32,8 @@ def book(hub: Hub, pid: int, specialty: str, skip: int = 0) -> dict[str, Any]:
 
 def status_of(hub: Hub, pid: int, appt_id: int) -> str:
     appts = run(hub.api().appointments(pid, scope="all"))
-    return next(a["status"] for a in appts if a["id"] == appt_id)
+    status: str = next(a["status"] for a in appts if a["id"] == appt_id)
+    return status
 
 
 # -- pure helpers ----------------------------------------------------------------------------

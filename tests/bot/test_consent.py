@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-
-from bot_helpers import buttons, make_tracker, render, run_action, signals, slot_events, texts, user_event
-from live_hub import Hub, hub  # noqa: F401
+from typing import Any
 
 from actions.clinic_api import ClinicApi
 from actions.clinic_info import ActionGreet
@@ -17,13 +15,17 @@ from actions.consent import (
     require_consent,
 )
 from actions.handoff import ActionHandoff
+from bot_helpers import buttons, make_tracker, render, run_action, signals, slot_events, texts, user_event
+from live_hub import Hub
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Tracker
 
 GREETING = "Olá! Sou a assistente virtual da Clínica Exemplo"
 MARIA, JOAO, ANA = 1, 2, 3
 
 
-def _gate(tracker):  # type: ignore[no-untyped-def]
+def _gate(tracker: Tracker) -> tuple[list[dict[str, Any]], list[EventType] | None]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(require_consent(dispatcher, tracker, ClinicApi()))
     return dispatcher.messages, events

@@ -63,7 +63,7 @@ def test_eleven_equal_digits_are_rejected(digit: str) -> None:
 
 def test_not_a_cpf_at_all() -> None:
     for value in ["", "abc", "1234", None, True, "12345678901234"]:
-        assert not valid_cpf(value)  # type: ignore[arg-type]
+        assert not valid_cpf(value)
 
 
 def test_first_check_digit_remainder_ten_or_eleven_becomes_zero() -> None:

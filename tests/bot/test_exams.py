@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bot_helpers import buttons, make_tracker, run_action, signals, slot_events, texts
-from live_hub import Hub, hub  # noqa: F401
-
 from actions.exams import ActionExamInfo, ActionExamPreparation, ActionExamResults, ActionExamSchedule
+from bot_helpers import buttons, make_tracker, run_action, signals, slot_events, texts
+from live_hub import Hub
 
 MARIA, JOAO = 1, 2
 GRANTED = {"consent": True}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, UTC
-
-from bot_helpers import DOMAIN, buttons, make_tracker, render, user_event
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from actions.billing import (
     boleto_bubbles,
@@ -15,11 +14,13 @@ from actions.billing import (
     prices_message,
 )
 from actions.clinic_info import first_contact_greeting, info_message
-from actions.common import find_by_slug, intent_button, slugify
+from actions.common import NOT_UNDERSTOOD, find_by_slug, intent_button, slugify
 from actions.consent import PRIVACY_VERSION, consent_from_patient, notice_events, resume_events
 from actions.exams import catalog_message, preparation_message, result_line, results_message
+from actions.fallback import consecutive_misunderstandings
 from actions.formatting import brl, date_br, linha_digitavel, when_br
-from actions.handoff import closed_until, consecutive_misunderstandings, NOT_HANDLED
+from actions.handoff import closed_until
+from bot_helpers import DOMAIN, buttons, make_tracker, render, user_event
 
 BRT = timezone(timedelta(hours=-3))
 GREETING = "Olá! Sou a assistente virtual da Clínica Exemplo"
@@ -72,8 +73,8 @@ def test_slugs_and_buttons() -> None:
 
 
 def test_misunderstandings_count_fallbacks_and_out_of_scope_together() -> None:
-    assert consecutive_misunderstandings(["greet", "out_of_scope", "nlu_fallback"], NOT_HANDLED) == 2
-    assert consecutive_misunderstandings(["out_of_scope", "greet"], NOT_HANDLED) == 0
+    assert consecutive_misunderstandings(["greet", "out_of_scope", "nlu_fallback"], NOT_UNDERSTOOD) == 2
+    assert consecutive_misunderstandings(["out_of_scope", "greet"], NOT_UNDERSTOOD) == 0
 
 
 # -- consent ------------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def test_preparation_message() -> None:
 
 
 def test_results_show_status_link_and_how_to_get_the_report_without_interpreting() -> None:
-    results = [
+    results: list[dict[str, Any]] = [
         {"exam": "tsh", "exam_name": "TSH", "status": "collected", "collected_at": "2025-11-20T09:00:00-03:00",
          "ready_at": None, "report_url": None},
         {"exam": "glicemia", "exam_name": "Glicemia de jejum", "status": "ready",

@@ -6,21 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bot_helpers import DOMAIN, buttons, make_tracker, render, run_action, signals, slot_events, user_event
-
-from actions.booking import ActionFlowContinue, YES_NO_BUTTONS, when_buttons
+from actions.booking import when_buttons
 from actions.clarify import CHOICES, clarification_candidates, clarifying_question, load_reasons
-from actions.common import REPLAY_KEY
-from actions.handoff import ActionFallback, ActionOutOfScope, user_intents
+from actions.common import REPLAY_KEY, YES_NO_BUTTONS, user_intents
+from actions.fallback import ActionClarify, ActionFallback, ActionOutOfScope
+from actions.flow import choices_after
 from actions.input_route import (
-    ActionClarify,
+    ActionFlowContinue,
     ActionReadInput,
     Reading,
-    choices_after,
     conversation_turn,
     option_replay,
     read_message,
 )
+from bot_helpers import DOMAIN, buttons, make_tracker, render, run_action, signals, slot_events, user_event
 
 REASONS = load_reasons()
 WHEN = when_buttons()
@@ -174,7 +173,10 @@ def test_the_answer_to_the_clarifying_question() -> None:
 
 
 def test_choices_after_a_flow_step() -> None:
-    sent = [{"response": "utter_booking_symptom_suggestion"}, {"response": "utter_booking_ask_when", "buttons": WHEN}]
+    sent: list[dict[str, Any]] = [
+        {"response": "utter_booking_symptom_suggestion"},
+        {"response": "utter_booking_ask_when", "buttons": WHEN},
+    ]
     assert choices_after(sent, None, same_step=False) == WHEN
     # a message without buttons (agenda unavailable): the same question still waits on its buttons
     assert choices_after([{"response": "utter_booking_api_error"}], WHEN, same_step=True) == WHEN
@@ -257,7 +259,7 @@ def test_clarify_asks_once_with_two_buttons_and_remembers_them_for_one_turn() ->
     assert slot_events(run_action(ActionReadInput(), answer)[1]) == {"input_route": "option"}
     _, events = run_action(ActionFlowContinue(), answer)
     assert slot_events(events) == {"offered_options": None}  # answered
-    replayed = [e for e in events if e.get("event") == "user"][0]["parse_data"]
+    replayed = next(e for e in events if e.get("event") == "user")["parse_data"]
     assert replayed["intent"]["name"] == "exam_info"
 
     # the turn after, the buttons are no longer on screen

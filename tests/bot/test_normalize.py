@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
-from clinic_nlu.normalize import (  # noqa: E402
+from clinic_nlu.normalize import (
     expand_word,
     normalize,
     normalize_token,

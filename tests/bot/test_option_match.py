@@ -7,8 +7,10 @@ from datetime import date
 
 import bot_helpers  # noqa: F401 - puts bot/ on sys.path
 import pytest
-
-from actions.booking import YES_NO_BUTTONS, appointment_label, appointment_payload, slot_payload, when_buttons
+from actions.appointments import appointment_payload
+from actions.booking import slot_payload, when_buttons
+from actions.common import YES_NO_BUTTONS
+from actions.formatting import appointment_label
 from actions.option_match import match_option, parse_payload, same_word
 
 WHEN = when_buttons()  # O quanto antes / Esta semana / Semana que vem
@@ -116,7 +118,7 @@ def test_numbers_and_ordinals_out_of_range_or_unclear(text: str) -> None:
 
 def test_a_segunda_is_an_ordinal_unless_a_monday_option_makes_it_ambiguous() -> None:
     assert chosen("a segunda", WHEN) == 1  # no weekday in these options: the 2nd
-    assert chosen("a quinta", SPECIALTIES + [{"title": "Pediatria", "payload": "/inform"}]) == 4
+    assert chosen("a quinta", [*SPECIALTIES, {"title": "Pediatria", "payload": "/inform"}]) == 4
     # SLOTS[1] is the 2nd option but SLOTS[3] is on Monday: do not guess
     assert chosen("a segunda", SLOTS) is None
     # "a segunda opção" is only the ordinal, "segunda" alone / "na segunda" only the weekday

@@ -13,10 +13,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
-from clinic_nlu import concepts  # noqa: E402
-from clinic_nlu.figurative import mask_figurative  # noqa: E402
-from clinic_nlu.normalize import normalize  # noqa: E402
-from clinic_nlu.red_flags import assess, describe, detect  # noqa: E402
+from clinic_nlu import concepts
+from clinic_nlu.figurative import mask_figurative
+from clinic_nlu.normalize import normalize
+from clinic_nlu.red_flags import assess, describe, detect
 
 
 def codes(text: str) -> set[str]:

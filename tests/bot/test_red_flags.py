@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
-from clinic_nlu.red_flags import CATEGORIES, RedFlag, describe, detect, is_urgent  # noqa: E402
+from clinic_nlu.red_flags import CATEGORIES, RedFlag, describe, detect, is_urgent
 
 
 def categories(text: str) -> set[str]:

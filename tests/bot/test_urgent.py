@@ -4,10 +4,9 @@ hour, and never leak the patient's text into the handoff note."""
 from __future__ import annotations
 
 import pytest
-from bot_helpers import DOMAIN, make_tracker, render, run_action, signals, texts
-
 from actions import urgent
 from actions.urgent import ActionUrgent, is_suicide_risk, urgent_note
+from bot_helpers import DOMAIN, make_tracker, render, run_action, signals, texts
 
 
 @pytest.fixture(autouse=True)
