@@ -53,10 +53,10 @@ test-hub: ## Hub tests: unit, pipeline on SQLite and Postgres+Redis, compose, br
 	@$(PY) -m pytest -q
 
 lint: ## ruff + mypy (the hub from .venv; the bot, against Rasa, from .venv-bot)
-	@$(PY) -m ruff check handoff connectors tests bench scripts bot
+	@$(PY) -m ruff check handoff connectors tests bench scripts bot faults
 	@$(PY) -m mypy
 	@MYPYPATH=bot:tests/bot $(BOT)/python -m mypy --config-file pyproject.toml --explicit-package-bases \
-		--cache-dir .mypy_cache/bot bot/actions bot/clinic_nlu bot/hub_channel.py tests/bot
+		--cache-dir .mypy_cache/bot bot/actions bot/clinic_nlu bot/teaching bot/hub_channel.py tests/bot
 
 bench: train services ## Benchmarks: bot turn via hub vs Rasa direct, ingest throughput, 30-day dashboard on 1M messages
 	@$(PY) -m bench

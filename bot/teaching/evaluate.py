@@ -37,9 +37,11 @@ def eval_nlu() -> Any:
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "eval_nlu.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError("scripts/eval_nlu.py not found")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    spec.loader.exec_module(module)
     return module
 
 
@@ -152,7 +154,8 @@ def cross_validate(project: Path, layer: Layer, work: Path,
 
 def predict_all(model: Path, texts: list[str]) -> list[tuple[str, float]]:
     """One Agent load per model for every evaluation text."""
-    return eval_nlu().predict(model, texts)
+    preds: list[tuple[str, float]] = eval_nlu().predict(model, texts)
+    return preds
 
 
 FROZEN = BOT / "eval" / "frozen.yml"
@@ -180,7 +183,8 @@ def compare(layer: Layer, current: Path | None, candidate: Path, reasons_current
     a, b = len(frozen), len(frozen) + len(suite)
     timings: dict[str, float] = {}
 
-    def split(preds: list[tuple[str, float]]) -> tuple[list, list, list]:
+    def split(preds: list[tuple[str, float]]) -> tuple[list[tuple[str, float]], list[tuple[str, float]],
+                                                        list[tuple[str, float]]]:
         return preds[:a], preds[a:b], preds[b:]
 
     results: dict[str, Any] = {}

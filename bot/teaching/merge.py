@@ -33,7 +33,7 @@ STAFF_FILE = "staff.yml"
 
 
 def _dump(data: Any) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10_000)
+    return str(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10_000))
 
 
 def _examples_block(texts: list[str]) -> str:

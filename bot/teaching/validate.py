@@ -70,8 +70,9 @@ def normalized(text: str) -> str:
 
 
 def _override_ok(override: dict[str, Any] | None) -> bool:
-    return bool(override) and bool(str(override.get("by") or "").strip()) and bool(
-        str(override.get("reason") or "").strip())
+    if not override:
+        return False
+    return bool(str(override.get("by") or "").strip()) and bool(str(override.get("reason") or "").strip())
 
 
 def _red_flags(text: str) -> list[str]:
@@ -112,7 +113,7 @@ def validate_layer(layer: Layer, bot: BotData | None = None) -> Result:
         codes = _red_flags(text)
         if not codes:
             return
-        if _override_ok(override):
+        if override is not None and _override_ok(override):
             warn(f"{where}: \"{text[:60]}\" contém sinal de alerta ({', '.join(codes)}) e vai para '{intent}' "
                  f"(não urgente) por liberação de {override['by']}: {override['reason']}")
         else:
@@ -196,29 +197,29 @@ def validate_layer(layer: Layer, bot: BotData | None = None) -> Result:
             warn(f"{label}: tem só {distinct} exemplos diferentes; com {WARN_EXAMPLES} ou mais o bot entende melhor")
 
     # --- labelled messages (existing intents, or this layer's) ---
-    for n, item in enumerate(layer.labelled, 1):
+    for n, lb in enumerate(layer.labelled, 1):
         label = f"mensagem rotulada nº {n}"
-        if item.intent in staff_reasons:
-            reason = staff_reasons[item.intent]
-        elif item.intent in bot.reasons and item.intent in bot.intents:
-            reason = bot.reasons[item.intent]
+        if lb.intent in staff_reasons:
+            reason = staff_reasons[lb.intent]
+        elif lb.intent in bot.reasons and lb.intent in bot.intents:
+            reason = bot.reasons[lb.intent]
         else:
-            err(f"{label}: a intenção '{item.intent}' não existe")
+            err(f"{label}: a intenção '{lb.intent}' não existe")
             continue
-        if item.intent == "nlu_fallback":
+        if lb.intent == "nlu_fallback":
             err(f"{label}: 'nlu_fallback' não recebe exemplos; marque a mensagem como ignorada")
             continue
-        if not check_text(item.text, label):
+        if not check_text(lb.text, label):
             continue
-        key = normalized(item.text)
-        others = {i: t for i, t in owners.get(key, {}).items() if i != item.intent}
-        others.update({i: t for i, t in layer_norms.get(key, {}).items() if i != item.intent})
+        key = normalized(lb.text)
+        others = {i: t for i, t in owners.get(key, {}).items() if i != lb.intent}
+        others.update({i: t for i, t in layer_norms.get(key, {}).items() if i != lb.intent})
         for other, otext in others.items():
-            err(f"{label}: \"{item.text[:60]}\" já existe na intenção '{other}' (\"{otext[:60]}\")")
-        if item.intent in owners.get(key, {}) or item.intent in layer_norms.get(key, {}):
-            warn(f"{label}: \"{item.text[:60]}\" já está em '{item.intent}' (não muda nada)")
-        layer_norms[key][item.intent] = item.text
-        check_red_flag(item.text, item.intent, reason, item.override, label)
+            err(f"{label}: \"{lb.text[:60]}\" já existe na intenção '{other}' (\"{otext[:60]}\")")
+        if lb.intent in owners.get(key, {}) or lb.intent in layer_norms.get(key, {}):
+            warn(f"{label}: \"{lb.text[:60]}\" já está em '{lb.intent}' (não muda nada)")
+        layer_norms[key][lb.intent] = lb.text
+        check_red_flag(lb.text, lb.intent, reason, lb.override, label)
 
     # --- edited texts of existing responses ---
     for name, text in layer.answers.items():

@@ -168,7 +168,8 @@ def run(layer_path: Path, out: Path, current: Path | None, work: Path | None = N
             current_preds, secs = future.result()
             timings["predict_current_s"] = secs
             timings["wait_current_s"] = round(time.monotonic() - t, 2)
-            pool.shutdown()
+            if pool is not None:
+                pool.shutdown()
         evaluation, pt = evaluate.compare(layer, current, model, current_reasons(current), reasons_candidate,
                                           cv_preds, k, *eval_paths, current_preds=current_preds)
         timings.update(pt)

@@ -13,6 +13,7 @@ import itertools
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -44,8 +45,8 @@ def bot_data() -> BotData:
                    "utter_urgent_emergency": ("urgent.yml", [{"text": "Ligue 192"}])})
 
 
-def layer(**changes: object) -> dict:
-    intent = {"name": "staff_vacina_gripe", "reason": "vacinas", "examples": list(VACINA),
+def layer(**changes: Any) -> dict[str, Any]:
+    intent: dict[str, Any] = {"name": "staff_vacina_gripe", "reason": "vacinas", "examples": list(VACINA),
               "answer": {"text": "Vacinação de seg a sex, 8h-17h.",
                          "buttons": [{"title": "Falar com atendente", "payload": "/request_human"}]},
               "handoff": None}
@@ -53,7 +54,7 @@ def layer(**changes: object) -> dict:
     return {"version": 2, "intents": [intent], "answers": {}, "labelled": []}
 
 
-def check(data: dict) -> tuple[list[str], list[str]]:
+def check(data: dict[str, Any]) -> tuple[list[str], list[str]]:
     res = validate_layer(parse_layer(data), bot_data())
     return res.errors, res.warnings
 
@@ -215,7 +216,7 @@ def test_per_label_and_gate() -> None:
     table = per_label([("vacinas", "vacinas"), ("vacinas", "other"), ("other", "other")], ["vacinas", "other"])
     assert table["vacinas"]["recall"] == 0.5 and table["other"]["precision"] == 0.5
     row = {"precision": 1.0, "recall": 1.0, "f1": 0.9, "support": 10, "predicted": 10}
-    ev = {"suite": {"candidate": {"urgent_recall": 1.0, "missed_emergencies": []}},
+    ev: dict[str, Any] = {"suite": {"candidate": {"urgent_recall": 1.0, "missed_emergencies": []}},
           "frozen": {"current": {"per_reason": {"billing": row}},
                      "candidate": {"per_reason": {"billing": dict(row, f1=0.88)}}, "delta_f1": {"billing": -0.02}}}
     assert gate(ev) == {"passed": True, "reasons": []}
@@ -282,7 +283,7 @@ def test_worker_trains_evaluates_and_gates_on_a_small_project(tmp_path: Path, mo
     data["labelled"] = [{"text": "onde é que fica o consultório", "intent": "clinic_address"}]
     path = tmp_path / "layer.json"
     path.write_text(json.dumps(data, ensure_ascii=False))
-    lines: list[dict] = []
+    lines: list[dict[str, Any]] = []
     out = tmp_path / "out"
     # "current" = the same tiny bot without the layer (trained first, so both are real models)
     worker.quiet()
