@@ -58,6 +58,10 @@ lint: ## ruff + mypy (the hub from .venv; the bot, against Rasa, from .venv-bot)
 	@MYPYPATH=bot:tests/bot $(BOT)/python -m mypy --config-file pyproject.toml --explicit-package-bases \
 		--cache-dir .mypy_cache/bot bot/actions bot/clinic_nlu bot/teaching bot/hub_channel.py tests/bot
 
+.PHONY: faults
+faults: train services ## Fault suite: 7 breakages x 200 messages on real parts; fails on any lost/duplicated message or lost flow
+	@$(PY) -m faults $(FAULTS_ARGS)
+
 bench: train services ## Benchmarks: bot turn via hub vs Rasa direct, ingest throughput, 30-day dashboard on 1M messages
 	@$(PY) -m bench
 
