@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     rasa_urls: str | None = None
     actions_urls: str | None = None  # their action servers (comma-separated), for /healthz
     bot_health_interval_seconds: float = Field(default=2.0, gt=0)  # replica checks; a dead one is out within this
+    # `make run`'s supervisor writes the state of the processes it restarts here; /healthz shows it.
+    supervisor_status_file: str | None = None
     actions_port: int = 5055
     actions_url: str | None = None  # default http://127.0.0.1:<ACTIONS_PORT>
     clinic_admin_email: str = "admin@clinica.example"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json as json_lib
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,6 +12,14 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 bp = Blueprint("health")
+
+
+def _supervisor(path: Path) -> Any:
+    """The supervisor's state file, or why it cannot be read."""
+    try:
+        return json_lib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"error": type(exc).__name__}
 
 
 @bp.get("/healthz")
@@ -51,9 +61,8 @@ async def healthz(request: Request) -> HTTPResponse:
     ok = all(v == "ok" for v in checks.values())
     body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks,
                             "bot_replicas": ctx.gateway.replicas_view()}
-    supervisor = getattr(ctx, "supervisor_status", None)
-    if supervisor is not None:  # `make run`'s supervisor: children restarted after a crash
-        body["supervisor"] = supervisor()
+    if ctx.settings.supervisor_status_file:  # `make run`'s supervisor: children restarted after a crash
+        body["supervisor"] = _supervisor(Path(ctx.settings.supervisor_status_file))
     models = getattr(ctx, "bot_models", None)
     if models is not None:  # the deployed registry version (id null = the base model of models/)
         try:

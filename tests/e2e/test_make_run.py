@@ -1,5 +1,6 @@
 """`make run`'s entry point on a fresh state: it starts the action server, Rasa and the hub,
-serves the demo clinic with the chat widget, and Ctrl-C stops all three."""
+serves the demo clinic with the chat widget, restarts Rasa after a kill -9 (shown in /healthz), and
+Ctrl-C stops all three."""
 
 from __future__ import annotations
 
@@ -53,6 +54,22 @@ def test_run_serves_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None
         printed = "".join(lines)
         assert f"{base}/inbox" in printed and f"{base}/dashboard" in printed
         assert all(_listening(p) for p in (hub, actions, rasa))
+
+        # a crashed Rasa is restarted by the supervisor; the event shows in /healthz
+        supervised = health["supervisor"]["children"]
+        assert set(supervised) == {"actions", "rasa", "hub"} and supervised["rasa"]["status"] == "running"
+        os.kill(supervised["rasa"]["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            health = httpx.get(f"{base}/healthz", timeout=10).json()
+            rasa_state = health["supervisor"]["children"]["rasa"]
+            if rasa_state["restarts"] == 1 and health["status"] == "ok":
+                break
+            time.sleep(1)
+        assert rasa_state["restarts"] == 1 and rasa_state["last_exit_code"] == -signal.SIGKILL, health
+        assert health["status"] == "ok", health  # Rasa is back with its model
+        assert any("rasa encerrou com código -9" in e["event"] for e in health["supervisor"]["events"])
+        assert "[supervisor] rasa encerrou com código -9; reiniciado" in "".join(lines)
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         code = proc.wait(90)
