@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -52,6 +54,11 @@ class HubInput(InputChannel):
             if not isinstance(sender, str) or not sender or not isinstance(text, str):
                 return response.json({"error": "send a non-empty `sender` and a `message` string"}, status=400)
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            # Rasa swallows a failed custom action ("the action's events are lost") and ends the turn
+            # silently: the patient would get no answer. With the action server down, refuse the turn
+            # before it starts (nothing recorded; the hub retries it later, in order) ...
+            if not await _actions_alive(request):
+                return response.json({"error": "action server unavailable"}, status=503)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
@@ -60,6 +67,10 @@ class HubInput(InputChannel):
                 log.error("hub channel: turn timed out")
             except Exception as exc:  # noqa: BLE001 - same contract as the REST channel (see module doc)
                 log.error("hub channel: turn failed (%s)", type(exc).__name__)
+            # ... and when it died during the turn and nothing was said, ask for the turn again (Rasa
+            # then sees the message twice; the patient gets one answer)
+            if not collector.messages and not await _actions_alive(request, fresh=True):
+                return response.json({"error": "action server died during the turn"}, status=503)
             return response.json({"messages": collector.messages, **(await _reading(request, sender))})
 
         # add_route rather than the @route decorator: the same routes, and sanic 21.12's decorator is
@@ -67,6 +78,33 @@ class HubInput(InputChannel):
         hub.add_route(health, "/", methods=["GET"])
         hub.add_route(receive, "/webhook", methods=["POST"])
         return hub
+
+
+_ALIVE_FOR = 1.0  # seconds a successful check is trusted before a turn (the post-turn check is fresh)
+_alive_at = 0.0
+_session: aiohttp.ClientSession | None = None
+
+
+async def _actions_alive(request: Request, fresh: bool = False) -> bool:
+    """Whether the action server answers `GET /health` (True when none is configured)."""
+    global _alive_at, _session
+    agent = getattr(request.app.ctx, "agent", None)
+    endpoint = getattr(agent, "action_endpoint", None)
+    url = getattr(endpoint, "url", None)
+    if not url:
+        return True
+    if not fresh and time.monotonic() - _alive_at < _ALIVE_FOR:
+        return True
+    health = url.rsplit("/webhook", 1)[0].rstrip("/") + "/health"
+    if _session is None or _session.closed:
+        _session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
+    try:
+        async with _session.get(health) as resp:
+            alive = resp.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        alive = False
+    _alive_at = time.monotonic() if alive else 0.0
+    return alive
 
 
 async def _reading(request: Request, sender: str) -> dict[str, Any]:

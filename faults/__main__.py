@@ -11,9 +11,10 @@ hub each, reconnecting to the other and resending unacknowledged messages) — w
 thing. Four web chat patients are halfway through booking ("Para quando?") when the fault hits;
 their flow must carry on. Then it counts, from the database and from what the providers received:
 
-    sent / stored / answered / answered twice / lost / seconds to recover / flows kept
+    sent / stored / answered / silent / answered twice / lost / seconds to recover / flows kept
 
-`answered twice` compares what reached patients (Twilio's received messages per number; message ids
+`answered` needs a reply stored with the turn (`silent`: processed without one); `answered twice`
+compares what reached patients (Twilio's received messages per number; message ids
 seen twice on a web chat socket) with the replies the hub stored; `lost` is sent but not stored, or
 stored but never answered. Results: a table on stdout and `var/faults.json`; the exit code is 1 when
 anything is lost or answered twice or a flow lost its state.
@@ -70,6 +71,7 @@ class Result:
     sent: int = 0
     stored: int = 0
     answered: int = 0
+    silent: int = 0  # processed, but the turn said nothing (a failed action swallowed by Rasa)
     answered_twice: int = 0
     lost: int = 0
     recover_s: float | None = None
@@ -321,6 +323,15 @@ async def _count(run: Run, result: Result) -> None:
     result.sent = len(run.sent_ids)
     result.stored = len(ids & run.sent_ids)
     result.answered = len({r["id"] for r in stored if r["status"] in DONE} & run.sent_ids)
+    # a turn's replies are committed with its processed mark (one transaction): a processed message
+    # with no reply stored around that moment was not answered at all
+    silent = await _sql(run.db, "SELECT count(*) AS n FROM messages m WHERE m.direction = 'in' "
+                                "AND m.status = 'processed' AND NOT EXISTS (SELECT 1 FROM messages o "
+                                "WHERE o.conversation_id = m.conversation_id AND o.direction = 'out' "
+                                "AND o.created_at BETWEEN m.processed_at - interval '2 seconds' "
+                                "AND m.processed_at + interval '2 seconds')")
+    result.silent = int(silent[0]["n"])
+    result.answered -= result.silent
     result.lost = (result.sent - result.stored) + (result.stored - result.answered)
     # what Twilio received per patient number vs the replies the hub stored as sent for them
     outs = await _sql(run.db, "SELECT i.external_id, count(*) AS n FROM messages m JOIN conversations c "
@@ -452,12 +463,12 @@ SCENARIOS: dict[str, tuple[Callable[[Run], Awaitable[None]], bool]] = {
 
 def table(results: list[Result]) -> list[str]:
     """The results as a Markdown table."""
-    lines = ["| scenario | sent | stored | answered | answered twice | lost | seconds to recover | flows kept |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scenario | sent | stored | answered | silent | answered twice | lost | seconds to recover "
+             "| flows kept |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         recover = "—" if r.recover_s is None else f"{r.recover_s:.1f}"
-        lines.append(f"| {r.scenario} | {r.sent} | {r.stored} | {r.answered} | {r.answered_twice} | {r.lost} | "
-                     f"{recover} | {r.flows_kept}/{r.flows} |")
+        lines.append(f"| {r.scenario} | {r.sent} | {r.stored} | {r.answered} | {r.silent} | {r.answered_twice} | "
+                     f"{r.lost} | {recover} | {r.flows_kept}/{r.flows} |")
     return lines
 
 

@@ -230,3 +230,30 @@ async def test_while_the_bot_is_down_patients_hear_back_and_emergencies_go_to_hu
             assert conv is not None and conv.state == "bot"
     finally:
         await rt.close()
+
+
+async def test_a_burst_of_50_messages_from_one_patient_is_answered_in_order(
+    backend: Backend, proxy: TcpProxy, bot_stack: BotStack
+) -> None:
+    """50 messages from one patient back to back, eight bot workers racing for the
+    conversation: each reaches the bot once, in arrival order, one turn after the other."""
+    rt = await HubRuntime.open(make_settings(backend, f"http://127.0.0.1:{proxy.port}", bot_workers=8))
+    await rt.start_workers()
+    try:
+        visitor = uuid.uuid4().hex * 2
+        tag = uuid.uuid4().hex[:6]
+        texts = [f"{['oi', 'qual o endereço?', 'obrigado', 'vocês aceitam unimed?', 'tchau'][i % 5]} {tag}{i:02d}"
+                 for i in range(50)]
+        # back to back, as fast as the hub takes them (about a second here), while the workers run
+        results = [await accept_inbound(rt.uow, webchat_msg(visitor, text)) for text in texts]
+        conv_id = results[0].conversation_id
+        assert {r.conversation_id for r in results} == {conv_id}
+        await wait_for(lambda: _none_pending(rt), timeout=120, what="the burst processed")
+        assert await tracker_user_texts(bot_stack.rasa_url, conv_id) == texts  # once each, in order
+        async with rt.db.session() as s:
+            processed = (await s.execute(select(Message.processed_at).where(
+                Message.conversation_id == conv_id, Message.direction == "in").order_by(Message.id))).scalars().all()
+        assert len(processed) == 50 and all(p is not None for p in processed)
+        assert processed == sorted(processed)  # turns ran one after the other, in order
+    finally:
+        await rt.close()
