@@ -13,6 +13,9 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
     by someone who never saw bot/data, and committed before the change it first measured. It is the
     headline figure. Only its aggregates are printed, never its misclassified messages: reading
     them would turn it into a development set.
+(c2) the second FROZEN set bot/eval/frozen_v2.yml: 420 messages (60 per reason) written on 2026-12-06
+    by a persona x situation checklist, before the NLU change it first measured. Aggregates only,
+    like (c); no target yet (it is reported beside frozen.yml).
 (d) the red-flag suite bot/eval/red_flag_suite.yml: emergencies in varied lay wordings (all must be
     urgent) and non-urgent look-alikes (idioms, negations, resolved symptoms, routine pregnancy...).
     It is a safety gate and its misses ARE printed: a missed emergency must be seen to be fixed.
@@ -284,13 +287,19 @@ def evaluate(title: str, examples: list[tuple[str, str]], preds: list[tuple[str,
     return result
 
 
-def evaluate_frozen(model: Path, examples: list[tuple[str, str]], reasons: dict[str, str]) -> dict[str, Any]:
-    """(c): aggregates only, never the misclassified texts (see the module docstring)."""
+def evaluate_frozen(model: Path, examples: list[tuple[str, str]], reasons: dict[str, str],
+                    title: str = "(c) FROZEN set bot/eval/frozen.yml by reason (headline; errors not shown)",
+                    judged: bool = True) -> dict[str, Any]:
+    """(c) and (c2): aggregates only, never the misclassified texts (see the module docstring).
+
+    `judged=False` (frozen_v2 for now): the table is printed but no target is applied."""
     preds = predict(model, [t for t, _ in examples])
     pairs = [(gold, reasons.get(intent, "other")) for (_, gold), (intent, _) in zip(examples, preds, strict=True)]
-    result = print_table("(c) FROZEN set bot/eval/frozen.yml by reason (headline; errors not shown)", pairs,
-                         min_f1=TARGET_FROZEN_MACRO_F1, min_recall=None,
-                         min_precision=TARGET_SAFETY_URGENT_PRECISION)
+    if judged:
+        result = print_table(title, pairs, min_f1=TARGET_FROZEN_MACRO_F1, min_recall=None,
+                             min_precision=TARGET_SAFETY_URGENT_PRECISION)
+    else:
+        result = {**print_table(title, pairs, min_f1=None, min_recall=None, min_precision=0.0), "ok": True}
     worst = min(result["table"].items(), key=lambda kv: kv[1]["f1"])
     print(f"  lowest reason F1: {worst[0]} {worst[1]['f1']:.3f}")
     return result
@@ -334,6 +343,7 @@ def print_summary(results: dict[str, dict[str, Any]]) -> None:
     """One line per evaluation, side by side."""
     print(f"\n{'evaluation':<28}{'macro-F1':>10}{'urgent recall':>15}{'urgent precision':>18}{'targets':>9}")
     names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
+             "frozen_v2": "FROZEN v2 (no target yet)",
              "suite": "red-flag suite", "dev": "dev set (read; no target)"}
     for key, result in results.items():
         mf1 = result["macro_f1"]
@@ -349,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nlu", type=Path, default=BOT / "data" / "nlu")
     ap.add_argument("--heldout", type=Path, default=BOT / "eval" / "heldout.yml")
     ap.add_argument("--frozen", type=Path, default=BOT / "eval" / "frozen.yml")
+    ap.add_argument("--frozen-v2", type=Path, default=BOT / "eval" / "frozen_v2.yml")
     ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
     ap.add_argument("--dev", type=Path, default=BOT / "eval" / "dev.yml")
     ap.add_argument("--reasons", type=Path, default=BOT / "reasons.yml")
@@ -415,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
                                       args.show_errors)
         print(f"  held-out prediction elapsed: {time.monotonic() - t2:.1f}s")
         results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
+        if args.frozen_v2.exists():
+            results["frozen_v2"] = evaluate_frozen(
+                model, load_frozen(args.frozen_v2), reasons,
+                title="(c2) FROZEN set v2 bot/eval/frozen_v2.yml by reason (no target yet; errors not shown)",
+                judged=False)
         results["suite"] = evaluate_suite(model, load_suite(args.suite), reasons)
         if args.dev.exists():
             results["dev"] = evaluate_dev(model, load_frozen(args.dev, key="dev_set"), reasons, args.show_errors)

@@ -125,7 +125,9 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"palid\w+", r"(?:branc[oa]|amarel[oa])\s+(?:que\s+nem|igual|como)\s+(?:papel|vela|cera)", r"sem\s+cor"
     ),
     "palpitation": _rx(
-        r"coracao\s+(?:\w+\s+)?(?:disparad\w*|disparou|acelerad\w*|batendo\s+(?:muito\s+)?(?:rapido|forte|errado|descompassado))",
+        r"coracao\s+(?:\w+\s+)?(?:disparad\w*|disparou|acelerad\w*|(?:batendo|bater|bate)\s+(?:muito\s+|tao\s+|mt\s+)?(?:rapido|forte|errado|descompassado))",
+        # "o coração a mil", "o coração saindo pela boca"
+        r"coracao\s+(?:\w+\s+)?(?:a\s+mil|saindo\s+pela\s+boca)",
         r"batedeira",
         r"taquicardi\w*",
     ),
@@ -196,7 +198,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
     "severe_abdominal_pain": _rx(
         r"dor\s+(?:\w+\s+){0,2}?" + _VERY
         + r"\s+(?:\w+\s+)?(?:n[ao]|d[ao])\s+(?:barriga|ventre|pe\s+da\s+barriga|abdomen|utero)",
-        r"dor\s+(?:n[ao]|d[ao])\s+(?:barriga|ventre|pe\s+da\s+barriga|abdomen)\s+(?:\w+\s+)?" + _VERY,
+        r"dor\s+(?:n[ao]|d[aoe])\s+(?:barriga|ventre|pe\s+da\s+barriga|abdomen)\s+(?:\w+\s+)?" + _VERY,
         r"barriga\s+(?:\w+\s+)?(?:dura|endurecida|rigida|dura\s+como\s+(?:uma\s+)?pedra|travada)",
         r"(?:colica|colicas|contracao|contracoes)\s+(?:\w+\s+){0,2}?(?:" + _VERY
         + r"|de\s+\d+\s+em\s+\d+|sem\s+parar|ritmad\w+)",
@@ -242,6 +244,13 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"narinas?\s+(?:\w+\s+)?(?:abrindo|mexendo|batendo)",
         r"chiado\s+(?:\w+\s+)?(?:forte|alto|no\s+peito)|chiando\s+(?:muito|forte)",
         r"cansad\w*\s+(?:para|pra|de)\s+respirar",
+    ),
+    # dehydration in a baby (MTS Unwell baby; MS AIDPI: no wet nappy for hours, crying without tears)
+    "dehydration": _rx(
+        r"sem\s+(?:molhar|fazer)\s+(?:a\s+)?(?:fralda|xixi)",
+        r"(?:nao|nem)\s+(?:\w+\s+)?(?:molha|molhou|molhando)\s+(?:a\s+)?fralda",
+        r"chora\w*\s+sem\s+lagrimas?",
+        r"fralda\s+(?:\w+\s+)?seca\s+(?:ha|faz|desde)",
     ),
     "lethargy": _rx(
         r"molinh\w+",
@@ -308,6 +317,15 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:comida|agua|baba|saliva|liquido)\s+(?:\w+\s+){0,2}?(?:caindo|escorrendo|saindo)\s+(?:\w+\s+)?(?:da|pela|pelo\s+canto\s+da)\s+boca",
         r"(?:boca|rosto|cara|sorriso|olho)\s+(?:\w+\s+){0,2}?(?:tort\w*|caid\w*|entort\w+|repuxad\w+|paralisad\w+)",
     ),
+    # BE-FAST / AHA "sudden numbness of the face, especially on one side": a numb half of the face
+    # (the side said); without a side it is not enough (anxiety, dental anaesthesia...).
+    "face_numbness": _rx(
+        r"(?:nao\s+sinto|perdi\s+a\s+sensibilidade\s+d\w)\s+(?:\w+\s+){0,2}?(?:lado|metade)\s+(?:direit\w|esquerd\w)\s+d\w\s+(?:rosto|cara|boca)",
+        r"(?:lado|metade)\s+(?:direit\w|esquerd\w)\s+d\w\s+(?:rosto|cara|boca)\s+(?:\w+\s+){0,2}?(?:dormente|adormecid\w+|formigando|sem\s+sensibilidade)",
+        r"(?:rosto|cara|boca)\s+(?:\w+\s+){0,2}?(?:dormente|adormecid\w+|formigando|sem\s+sensibilidade)\s+(?:\w+\s+)?(?:de\s+um\s+lado|do\s+lado\s+(?:direito|esquerdo))",
+    ),
+    # a numb mouth/face explained by a local anaesthetic (dentist) is expected, not a deficit
+    "local_anaesthesia": _rx(r"anestesi\w+", r"dentista", r"extra\w+\s+(?:o\s+|um\s+|do\s+)?(?:dente|siso)"),
     "limb_weakness": _rx(
         r"(?:braco|perna|mao|lado)\s+(?:\w+\s+){0,2}?(?:ficou\s+|esta\s+|ta\s+)?(?:mole|fraco|fraca|sem\s+forca|pesad\w+|"
         r"dormente|paralisad\w+|caid\w+|nao\s+obedece|morto|morta)",
@@ -326,7 +344,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:\w+\s+)?(?:o\s+que\s+)?(?:a\s+gente|falam|falo|eu\s+falo|ninguem)",
     ),
     "sudden_vision_loss": _rx(
-        r"(?:sem|nao\s+(?:esta\s+)?(?:consigo|consegue)?\s*)?enxerg\w+\s+(?:\w+\s+)?(?:de|com)\s+um\s+(?:dos\s+)?olhos?",
+        r"(?:sem\s+|nao\s+(?:esta\s+)?(?:consigo|consegue)?\s*)?enxerg\w+\s+(?:\w+\s+)?(?:de|com)\s+um\s+(?:dos\s+)?olhos?",
         r"(?:cortina|sombra|mancha\s+preta)\s+(?:\w+\s+)?(?:descendo|na\s+frente|cobrindo)",
         r"(?:vendo|enxergando)\s+(?:\w+\s+)?(?:dobrado|duplo|em\s+dobro|duas\s+vezes)",
         r"visao\s+dupla",
@@ -404,7 +422,10 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:tom\w+|engol\w+|com\w+|beb\w+|ingeri\w*)\s+(?:\w+\s+){0,6}?(?:por\s+engano|sem\s+querer|achando\s+que\s+era)",
         r"(?:duas|2|tres|3)\s+vezes\s+(?:\w+\s+){0,2}?por\s+engano",
         r"(?:tom\w+|engol\w+)\s+(?:\w+\s+){0,2}?(?:um\s+monte|varios|varias|muitos|muitas|a\s+cartela|uma\s+cartela|o\s+vidro|"
-        r"a\s+caixa|o\s+frasco|\d{2,})\s+(?:de\s+)?\w+",
+        r"a\s+caixa|uma\s+caixa|o\s+frasco|\d{2,})\s+(?:de\s+|do\s+|da\s+)?\w+",
+        # an insulin dose taken twice or doubled (MTS Diabetes / Overdose: hypoglycaemia risk)
+        r"insulina\s+(?:\w+\s+){0,2}?(?:duas\s+vezes|2\s+vezes|dobrad\w+|em\s+dobro|a\s+mais)",
+        r"(?:dose\s+)?(?:dupla|dobrada|em\s+dobro)\s+de\s+insulina",
     ),
     "cholinergic": _rx(
         r"babando", r"salivando\s+(?:muito|demais)", r"baba\w*\s+(?:muito|demais)",
@@ -422,7 +443,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:nem|nao)\s+(?:solto|solta|soltei)\s+gases",
         r"nao\s+(?:consigo|consegue)\s+(?:\w+\s+)?(?:esticar|endireitar|ficar\s+ret\w+)",
         r"nao\s+(?:acho|acha|encontro)\s+(?:uma\s+)?posicao",
-        r"barriga\s+(?:\w+\s+)?(?:dura|rigida|travada|estufad\w+)",
+        r"barriga\s+(?:\w+\s+){0,2}?(?:dura|rigida|travada|estufad\w+)",
         r"piorando\s+(?:\w+\s+)?(?:desde|cada\s+vez)",
     ),
     # sudden severe pain anywhere (MTS general discriminators "severe pain" + "abrupt onset";
@@ -436,7 +457,11 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:perna|braco|pe|mao)\s+(?:\w+\s+){0,2}?(?:fria|frio|gelad\w+)\s*,?\s+(?:e\s+)?(?:\w+\s+)?"
         r"(?:branc\w+|palid\w+|roxa|roxo)"
     ),
+    # also MTS Shortness of breath "unable to talk in sentences" (breathless between words)
     "hypoxia": _rx(
+        r"(?:falando|fala|consigo\s+falar|consegue\s+falar)\s+(?:so\s+|somente\s+|apenas\s+)?(?:palavras\s+soltas|"
+        r"(?:umas\s+)?palavras\s+(?:e\s+)?(?:para|puxa)|frases\s+curtas|uma\s+palavra\s+por\s+vez)",
+        r"nao\s+(?:consigo|consegue)\s+(?:nem\s+)?(?:completar|terminar)\s+(?:uma\s+|as\s+)?frases?",
         r"(?:saturacao|saturando|oximetro|satura)\s+(?:\w+\s+){0,3}?(?:[5-8]\d|9[0-2])\b",
         r"barulho\s+(?:\w+\s+)?(?:ao|para|pra|quando)\s+(?:puxar\s+o\s+ar|respirar)",
         r"tosse\s+de\s+cachorro\s+(?:\w+\s+){0,6}?(?:barulho|chiado|agitad\w+|cansad\w+)",
@@ -447,6 +472,11 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:perna|panturrilha|batata\s+da\s+perna|coxa)\s+(?:\w+\s+){0,3}?(?:inchad\w+|inchou|inchando|vermelh\w+|quente)"
         r"(?:\s+e\s+|\s*,\s*|\s+)(?:\w+\s+){0,2}?(?:doendo|doi|dolorid\w+|dura|quente|vermelh\w+)",
         r"(?:dor|doendo|doi)\s+(?:\w+\s+){0,3}?(?:na|da)\s+(?:panturrilha|batata\s+da\s+perna)\s+(?:\w+\s+){0,3}?(?:inchad\w+|inchou|inchando|vermelh\w+|quente)",
+    ),
+    # immunosuppression: chemotherapy, transplant, immunosuppressants (febrile neutropenia risk)
+    "immunosuppressed": _rx(
+        r"quimio\w*", r"transplantad\w+", r"transplante", r"imunossuprimid\w+", r"imunossupressor\w*",
+        r"neutropeni\w+",
     ),
     "immobility": _rx(
         r"viage\w+\s+(?:\w+\s+){0,3}?(?:longa|de\s+onibus|de\s+aviao|de\s+\d+\s+horas)",
@@ -475,6 +505,9 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"nao\s+sei\s+se\s+(?:eu\s+)?(?:volto|vou\s+voltar|aguento|vou\s+aguentar)",
         r"(?:na|em\s+cima\s+da|no\s+alto\s+da)\s+(?:ponte|laje|janela|beirada|predio)\s+(?:\w+\s+){0,3}?(?:agora|pensando)",
         r"(?:machucar|fazer\s+mal\s+a[o]?|ferir)\s+(?:o\s+|meu\s+|minha\s+|a\s+)?(?:bebe|filh\w+|nene)",
+        # command hallucinations (MTS Mental illness: "high risk of harm to self or others")
+        r"vozes?\s+(?:\w+\s+){0,2}?(?:mandando|mandam|mandou|dizendo|falando)\s+(?:\w+\s+){0,3}?"
+        r"(?:machucar|matar|morrer|ferir|cortar|pular)",
     ),
 }
 
@@ -509,6 +542,8 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
         r"ganhei\s+(?:o\s+|meu\s+|minha\s+)?(?:bebe|nene|filho|filha|nenem)",
         r"(?:cesarea|cesariana|parto\s+normal)\s+(?:\w+\s+){0,2}?(?:ha|faz)\s+\w+\s+(?:dias|semanas)",
         r"(?:tive|teve)\s+(?:o\s+|meu\s+)?(?:bebe|nene|filho|parto)\s+(?:ha|faz)\s+\w+\s+(?:dias|semanas)",
+        r"(?:tive|teve|ganhei|ganhou)\s+(?:o\s+|meu\s+|a\s+|minha\s+)?(?:bebe|nene|nenem|filho|filha|parto)\s+(?:\w+\s+)?"
+        r"(?:semana\s+passada|ontem|anteontem|essa\s+semana|nessa\s+semana|esse\s+mes)",
     ),
     # cardiovascular risk (ESC/AHA: atypical ACS presentations are commoner in older, diabetic people
     # and women)
@@ -617,7 +652,7 @@ def _unwell_baby(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # "hot baby" (any fever under 3 months: MS AIDPI Neonatal).
     if "baby" not in ctx:
         return False
-    return _any(found, "lethargy", "fever_or_hot")
+    return _any(found, "lethargy", "fever_or_hot", "dehydration")
 
 
 def _meningitis(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
@@ -659,7 +694,11 @@ def _stroke(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # SAMU / Ministério da Saúde "SAMU (FAST)": face, arm, speech, time; BE-FAST adds balance and
     # eyes. Face droop, speech disturbance or sudden visual loss alone; limb weakness or ataxia with
     # a sudden onset, another deficit, confusion or a person at risk.
+    # A one-sided numb face counts too (AHA/ASA BE-FAST "sudden numbness of the face, one side"),
+    # unless a local anaesthetic explains it.
     if _any(found, "face_droop", "speech_disturbance", "sudden_vision_loss"):
+        return True
+    if "face_numbness" in found and "local_anaesthesia" not in found:
         return True
     if _any(found, "limb_weakness", "ataxia"):
         return (_any(found, "sudden_fatigue", "confusion", "presyncope", "severe_headache", "sudden_severe_pain")
@@ -720,6 +759,12 @@ def _new_neuro(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     return "confusion" in found and _any(found, "severe_headache", "sudden_fatigue", "visual_disturbance", "presyncope")
 
 
+def _febrile_immunosuppressed(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Unwell adult / "hot adult": fever in an immunosuppressed patient is very urgent (febrile
+    # neutropenia after chemotherapy: MASCC / INCA guidance, antibiotics within 1 hour).
+    return "immunosuppressed" in found and "fever_or_hot" in found
+
+
 def _any_ctx(ctx: frozenset[str], *names: str) -> bool:
     return any(n in ctx for n in names)
 
@@ -763,7 +808,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     ConceptRule("child_respiratory_distress", "breathing", "esforço respiratório em criança (MTS Dispneia em criança)",
                 _child_breathing, ("child_respiratory_distress",)),
     ConceptRule("unwell_baby", "fever", "bebê prostrado/desidratado/febril (MTS Bebê doente)",
-                _unwell_baby, ("lethargy", "fever_or_hot")),
+                _unwell_baby, ("lethargy", "fever_or_hot", "dehydration")),
     ConceptRule("meningitis_signs", "neuro", "febre com manchas/rigidez de nuca (MTS: petéquias, meningismo)",
                 _meningitis, ("purpuric_rash", "stiff_neck")),
     ConceptRule("glycaemic_emergency", "vitals", "glicemia extrema ou diabético confuso (MTS Diabetes)",
@@ -777,7 +822,8 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     ConceptRule("suicide_warning_signs", "suicide", "sinais de alerta de suicídio (MTS Autoagressão; CVV)",
                 _suicide_lay, ("passive_death_wish", "self_harm_warning")),
     ConceptRule("stroke_fast", "stroke", "déficit neurológico súbito (SAMU: escala FAST/BE-FAST)",
-                _stroke, ("face_droop", "speech_disturbance", "sudden_vision_loss", "limb_weakness", "ataxia")),
+                _stroke, ("face_droop", "speech_disturbance", "sudden_vision_loss", "limb_weakness", "ataxia",
+                          "face_numbness")),
     ConceptRule("haemorrhage_signs", "bleeding", "sangramento descontrolado ou com sinais de choque (MTS Hemorragia)",
                 _haemorrhage, ("bleeding_any", "deep_wound")),
     ConceptRule("seizure_signs", "seizure", "crise convulsiva atual, repetida ou prolongada (MTS Convulsão)",
@@ -795,6 +841,9 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
                 _thrombosis, ("swollen_painful_leg",)),
     ConceptRule("orthopnoea", "breathing", "falta de ar em repouso/deitado (MTS Dispneia)",
                 _heart_failure, ("orthopnoea",)),
+    ConceptRule("febrile_immunosuppressed", "fever",
+                "febre em paciente imunossuprimido/quimioterapia (MTS Adulto doente: neutropenia febril)",
+                _febrile_immunosuppressed, ("fever_or_hot",)),
     ConceptRule("hypoxia_signs", "breathing", "saturação baixa ou estridor (MTS Dispneia)",
                 _hypoxia, ("hypoxia",)),
 )

@@ -435,9 +435,10 @@ _RULES: tuple[_Rule, ...] = (
             r"(?:bateu|bati|batido|batida|batendo|pancada|pancadao|bater)" + _W
             + r"{0,3}?\s+(?:n[ao]|[ao])\s+(?:sua\s+|minha\s+)?cabeca",
             r"(?:cabeca|cabecada)\s+(?:\w+\s+)?(?:no|na|contra)\s+(?:chao|parede|quina|mesa)",
+            r"(?:caiu|cai|cairam|queda)\s+de\s+cabeca",
             r"traumatismo",
             r"queimadura\w*\s+(?:\w+\s+)?(?:grave|feia|grande|extensa|profunda|de\s+(?:segundo|terceiro|2|3)\w*\s+grau)",
-            r"(?:se\s+|me\s+)?queim(?:ou|ei|aram|ado|ada)\s+(?:\w+\s+)?(?:feio|muito|todo|toda|o\s+rosto|a\s+cara|o\s+corpo)",
+            r"(?:se\s+|me\s+)?queim(?:ou|ei|aram|ado|ada)\s+(?:\w+\s+){0,2}?(?:feio|muito|todo|toda|o\s+rosto|a\s+cara|o\s+corpo)",
             r"(?:oleo|agua)\s+fervendo",
             r"(?:caiu|cai|queda)" + _W + r"{0,3}?\s+(?:da|do|de)\s+(?:escada|telhado|laje|altura|andaime|arvore|cavalo|"
             r"moto|bicicleta|beliche|segundo\s+andar|janela)",

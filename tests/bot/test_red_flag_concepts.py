@@ -49,6 +49,9 @@ FIRES: list[tuple[str, str]] = [
     ("stroke_fast", "minha tia de repente não acha as palavras"),
     ("stroke_fast", "do nada meu avo ta arrastando uma perna e meio confuso"),
     ("stroke_fast", "de repente to enxergando tudo dobrado"),
+    # BE-FAST: a numb half of the face, the side named (not explained by a dental anaesthetic)
+    ("stroke_fast", "nao sinto o lado esquerdo do rosto e o braço ta fraco"),
+    ("stroke_fast", "o lado esquerdo da cara ficou dormente de repente"),
     # haemorrhage, seizure, consciousness, poisoning
     ("haemorrhage_signs", "o nariz sangrando faz 30 minutos e nao para, tomo xarelto"),
     ("haemorrhage_signs", "tirei o siso ontem e a boca ta sangrando muito"),
@@ -68,6 +71,26 @@ FIRES: list[tuple[str, str]] = [
     ("sudden_severe_pain", "deu uma dor fortissima nas costas de repente, tipo rasgando"),
     ("sudden_severe_pain", "a perna dele ta gelada, branca e doendo"),
     ("arrhythmia_signs", "coração batendo muito rapido e to ficando com a vista escura"),
+    ("arrhythmia_signs", "to sentindo o coração bater muito rapido e vou apagar"),
+    ("arrhythmia_signs", "to com o coração a mil e quase desmaiei"),
+    # added with frozen_v2 (2026-12-06): dehydrated baby, breathless between words, puerperium this
+    # week, doubled insulin / a box of pills, command hallucinations, acute abdomen in lay words,
+    # sudden one-eye blindness ("sem enxergar" is not a negation), febrile neutropenia, head-first
+    # fall, extensive scald
+    ("unwell_baby","meu filho de 6 meses ta com a boca seca, chorando sem lagrima e sem molhar fralda faz 8 horas"),
+    ("unwell_baby","minha bebe de 3 meses nao molhou a fralda desde ontem"),
+    ("hypoxia_signs","minha filha ta com a respiração chiando, falando so palavras soltas"),
+    ("hypoxia_signs","meu pai nao consegue completar uma frase de tanta falta de ar"),
+    ("obstetric_alarm","ganhei a nenem essa semana e to com febre de 39"),
+    ("poisoning_signs","minha mae tomou a insulina duas vezes e ta suando muito"),
+    ("poisoning_signs","tomei uma caixa de rivotril"),
+    ("suicide_warning_signs","ele ta falando que ouve vozes mandando ele se machucar"),
+    ("acute_abdomen","meu pai ta com uma dor de barriga horrivel e a barriga inchada e dura"),
+    ("stroke_fast","estou sem enxergar de um olho desde que acordei"),
+    ("febrile_immunosuppressed","estou com febre, calafrio e muito fraco depois da quimio"),
+    ("febrile_immunosuppressed","meu marido é transplantado de rim e ta com 38,5"),
+    ("serious_injury","meu filho caiu de cabeça da cama e ta muito molinho"),
+    ("serious_injury","queimei a perna toda com agua quente e ta cheio de bolha"),
     ("thrombosis_signs", "voltei de uma viagem de 12 horas de onibus e a panturrilha ta inchada e doendo"),
     ("orthopnoea", "meu avo nao consegue mais deitar de tanto que falta o ar, dorme sentado"),
     ("hypoxia_signs", "o oximetro ta marcando 86 de saturação"),
@@ -109,6 +132,22 @@ QUIET: list[str] = [
     "esse calor ta de matar",
     "minha perna incha no fim do dia quando fico muito tempo em pe, quero um vascular",
     "esse robo nao entende o que eu falo, quero uma pessoa",
+    # palpitations alone, and a numb face explained or without a side
+    "meu coração bate rapido quando tomo cafe, é normal?",
+    "o coração a mil de ansiedade antes da prova kkk",
+    "a boca ta dormente por causa da anestesia do dentista",
+    "nao sinto o lado direito da boca desde a anestesia do dentista de hoje",
+    "meu rosto formiga quando fico nervoso",
+    # look-alikes of the rules added with frozen_v2
+    "meu bebe de 4 meses mama bem e molha muitas fraldas, ta normal?",
+    "falo palavras soltas em ingles, da pra consultar em ingles?",
+    "fiz quimio ano passado e quero marcar retorno com o oncologista",
+    "vcs fazem exame pra quem é transplantado? o medico pediu tacrolimo",
+    "a caixa de remedio diz tomar duas vezes ao dia, é isso mesmo?",
+    "quanto custa a insulina? o plano cobre?",
+    "a voz do meu filho ta mudando, é normal na adolescencia?",
+    "tive dor de barriga ontem depois da feijoada, ja passou",
+    "estou sem enxergar direito de perto, quero trocar o grau do oculos",
 ]
 
 
