@@ -8,16 +8,19 @@ One real training run is shared by the whole story (it takes about a minute on 2
 refusals that change nothing → a second request queues behind the first and is cancelled → the run
 ends `ready` with the side-by-side evaluation and the gate → a patient mid-booking → deploy → the
 booking goes on where it was (dialogue state in Rasa's SQL tracker store) → a patient asking the
-taught question gets the staff's answer and the conversation carries the intent's reason → /healthz
-shows the version → a deploy through a Rasa that stops answering fails and changes nothing →
-rollback → the old behaviour is back.
+taught question gets the staff's answer (web chat, and WhatsApp through the signed Twilio webhook)
+and the conversation carries the intent's reason → /healthz shows the version → a rollback through
+a Rasa that stops answering fails and changes nothing → rollback → the old behaviour is back on both
+channels.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ import pytest
 
 from tests.e2e.conftest import Hub, hub_env
 from tests.e2e.test_bot_flows_webchat import _patient
+from tests.support.fake_twilio import FakeTwilio
 from tests.support.net import TcpProxy
 from tests.support.stack import BotStack, start_hub
 
@@ -40,6 +44,7 @@ VACINA = ["vocês têm vacina da gripe", "tem vacina contra gripe aí", "quero t
 TAUGHT_ANSWER = "Sim! A vacina da gripe 2026 está disponível de segunda a sexta, das 8h às 17h, sem agendamento."
 ASK = "a vacina da gripe ja chegou ai?"
 RUN_TIMEOUT = 600.0
+WHATSAPP_FROM = "whatsapp:+551140000000"
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +56,23 @@ def proxy(deploy_bot: BotStack) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture(scope="module")
-def models_hub(deploy_bot: BotStack, proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+def twilio() -> Iterator[FakeTwilio]:
+    """Twilio's HTTP API at the network boundary (the WhatsApp side of the story)."""
+    server = FakeTwilio().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def models_hub(deploy_bot: BotStack, proxy: TcpProxy, twilio: FakeTwilio,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     state_dir = tmp_path_factory.mktemp("hub-models")
     env = {**hub_env(state_dir, deploy_bot), "RASA_URL": f"http://127.0.0.1:{proxy.port}",
            "CLINIC_ADMIN_PASSWORD": ADMIN_PASSWORD, "DEMO_STAFF_PASSWORD": MANAGER[1], "SEED_DEMO_CLINIC": "true",
-           "BOT_MODELS_DIR": str(state_dir / "bot-models"), "BOT_DEPLOY_TIMEOUT_SECONDS": "20"}
+           "BOT_MODELS_DIR": str(state_dir / "bot-models"), "BOT_DEPLOY_TIMEOUT_SECONDS": "20",
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{deploy_bot.hub_port}", "TWILIO_API_BASE": twilio.base_url,
+           "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
+           "TWILIO_WHATSAPP_FROM": WHATSAPP_FROM}
     proc = start_hub(state_dir, env, "hub-models")
     yield Hub(proc, env, state_dir)
     proc.kill()
@@ -96,7 +113,27 @@ def _audit(hub: Hub) -> list[str]:
         return [r[0] for r in db.execute("SELECT action FROM audit_log ORDER BY id").fetchall()]
 
 
-async def test_train_evaluate_deploy_and_roll_back_a_taught_intent(models_hub: Hub, proxy: TcpProxy) -> None:
+async def _whatsapp_answer(hub: Hub, twilio: FakeTwilio, text: str) -> str:
+    """A new WhatsApp patient writes `text` through the signed Twilio webhook; everything the hub sent
+    them through Twilio once it went quiet."""
+    number = f"+55119{random.randint(10_000_000, 99_999_999)}"
+    form = twilio.inbound_form(sid="SM" + uuid.uuid4().hex, from_="whatsapp:" + number, to=WHATSAPP_FROM,
+                               body=text, profile_name="Paciente")
+    reply = await asyncio.to_thread(twilio.post_webhook, hub.url + "/channels/twilio/messages", form)
+    assert reply.status_code == 200, reply.text
+    deadline, sent, quiet_since = time.monotonic() + 90, 0, time.monotonic()
+    while time.monotonic() < deadline:
+        bodies = [r.get("Body", "") for r in twilio.requests if r.get("To") == "whatsapp:" + number]
+        if len(bodies) != sent:
+            sent, quiet_since = len(bodies), time.monotonic()
+        elif sent and time.monotonic() - quiet_since > 3:
+            return "\n".join(bodies)
+        await asyncio.sleep(0.3)
+    raise AssertionError("no WhatsApp answer")
+
+
+async def test_train_evaluate_deploy_and_roll_back_a_taught_intent(models_hub: Hub, proxy: TcpProxy,
+                                                                  twilio: FakeTwilio) -> None:
     manager, ana = await _client(models_hub, MANAGER), await _client(models_hub, ANA)
     try:
         # -- before: the bot does not know the question -----------------------------------------
@@ -177,6 +214,8 @@ async def test_train_evaluate_deploy_and_roll_back_a_taught_intent(models_hub: H
             await patient.tap("Aceito")
             assert TAUGHT_ANSWER in await patient.say(ASK)
         assert "billing" in _reasons(models_hub, ASK)
+        # the same answer on WhatsApp, through the signed Twilio webhook and Twilio's API
+        assert TAUGHT_ANSWER in await _whatsapp_answer(models_hub, twilio, ASK)
 
         # -- a Rasa that stops answering during a rollback: refused, nothing changes -------------
         proxy.mode = "down"
@@ -198,6 +237,7 @@ async def test_train_evaluate_deploy_and_roll_back_a_taught_intent(models_hub: H
             await patient.say("oi")
             await patient.tap("Aceito")
             assert TAUGHT_ANSWER not in await patient.say(ASK)
+        assert TAUGHT_ANSWER not in await _whatsapp_answer(models_hub, twilio, ASK)
 
         # -- a retired version can be deployed again (rollback forward) -------------------------
         forward = await manager.post(f"/api/bot/models/{run_id}/deploy")
