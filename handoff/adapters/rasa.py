@@ -68,6 +68,7 @@ class Replica:
     retried_elsewhere: int = 0
     inflight: int = 0
     draining: bool = False  # loading a model: no new turns while others can take them
+    loaded_at: float = 0.0  # a health check that started before this says nothing about it now
 
     def view(self) -> dict[str, Any]:
         """For /healthz."""
@@ -235,6 +236,12 @@ class RasaGateway:
         if resp.status_code not in (200, 204):
             raise BotUnavailable(f"{replica.url}: rasa answered {resp.status_code}: {resp.text[:300]}")
         replica.model_file = PurePath(model_file).name
+        # While it loaded, its event loop was blocked and a health check may have taken it out: it
+        # answers again now, so it is back at once (the next replica to load relies on it).
+        with contextlib.suppress(BotUnavailable):
+            await self._status_of(replica)
+            replica.healthy, replica.last_error, replica.down_since = True, None, None
+            replica.loaded_at = time.monotonic()
 
     async def load_model(self, model_file: str, timeout: float = 120.0, previous: str | None = None) -> None:
         """Every replica loads `model_file` (`PUT /model`, needs `rasa run --enable-api`); each keeps
@@ -260,10 +267,12 @@ class RasaGateway:
     # -- health loop ----------------------------------------------------------------------------
 
     async def _check(self, replica: Replica) -> None:
+        started = time.monotonic()
         try:
             data = await self._status_of(replica, timeout=max(0.5, self.health_interval * 0.75))
         except BotUnavailable as exc:
-            if len(self.replicas) > 1:
+            # a check that began while the replica was loading a model (its loop blocked) is stale
+            if len(self.replicas) > 1 and not replica.draining and started >= replica.loaded_at:
                 self._down(replica, f"status: {exc}")
             return
         if not (data.get("model_file") or data.get("model_id")):

@@ -20,7 +20,7 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from handoff.api.auth import require_staff
-from handoff.api.bot_teaching import SUPERVISORS, _teaching, _who
+from handoff.api.bot_teaching import SUPERVISORS, _error, _teaching, _who, teaching_error
 from handoff.services.bot_models import BotModels, TrainingConfig
 from handoff.services.bot_teaching import BotTeaching, TeachingError
 from handoff.settings import REPO_ROOT
@@ -33,10 +33,6 @@ class DeployBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     override_reason: str | None = Field(default=None, min_length=10, max_length=500)
-
-
-def _error(status: int, code: str, message: str, **details: Any) -> HTTPResponse:
-    return json({"error": {"code": code, "message": message, **details}}, status=status)
 
 
 def build(app: Sanic[Any, Any]) -> BotModels:
@@ -58,9 +54,7 @@ def build(app: Sanic[Any, Any]) -> BotModels:
     return service
 
 
-@bp.exception(TeachingError)  # type: ignore[untyped-decorator]
-async def _models_error(request: Request, exc: TeachingError) -> HTTPResponse:
-    return _error(exc.status, exc.code, exc.message, **exc.details)
+bp.exception(TeachingError)(teaching_error)  # the same pt-BR error body as the staff layer's API
 
 
 @bp.post("/models")

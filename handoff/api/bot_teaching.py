@@ -140,9 +140,12 @@ def _who(request: Request) -> StaffIdentity:
     return who
 
 
-@bp.exception(TeachingError)  # type: ignore[untyped-decorator]
-async def _teaching_error(request: Request, exc: TeachingError) -> HTTPResponse:
+async def teaching_error(request: Request, exc: TeachingError) -> HTTPResponse:
+    """A refused teaching request as `{"error": {"code", "message" (pt-BR), …details}}`."""
     return _error(exc.status, exc.code, exc.message, **exc.details)
+
+
+bp.exception(TeachingError)(teaching_error)
 
 
 # -- review -----------------------------------------------------------------------------------

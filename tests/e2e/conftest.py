@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Error, Page, expect
 
 from tests.support.stack import BotStack, Proc, start_bot_stack, start_hub
 
@@ -65,3 +68,32 @@ def deploy_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotStack]:
     stack = start_bot_stack(tmp_path_factory.mktemp("bot-deploy"))
     yield stack
     stack.stop()
+
+
+async def new_page(browser: Browser, errors: list[str], expected: re.Pattern[str]) -> tuple[BrowserContext, Page]:
+    """A pt-BR page in a fresh context; console errors not matching `expected` and page errors are
+    collected in `errors` (a test asserts it stays empty)."""
+    context = await browser.new_context(viewport={"width": 1360, "height": 900}, locale="pt-BR",
+                                        timezone_id="America/Sao_Paulo")
+    page = await context.new_page()
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error" and not expected.match(msg.text):
+            errors.append(f"console: {msg.text}")
+
+    def on_error(exc: Error) -> None:
+        errors.append(f"pageerror: {exc}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+    return context, page
+
+
+async def sign_in_at(page: Page, base: str, path: str, email: str, password: str, timeout_ms: float = 30_000) -> None:
+    """A staff page without a session goes to /login?next=<path>, which comes back once signed in."""
+    await page.goto(base + path)
+    await expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(quote(path, safe="")) + "$"))
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Senha").fill(password)
+    await page.get_by_role("button", name="Entrar").click()
+    await expect(page).to_have_url(base + path, timeout=timeout_ms)

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import Hub
+from tests.e2e.conftest import Hub, new_page
 from tests.e2e.test_bot_flows_webchat import _patient
-from tests.e2e.test_bot_teaching_page_browser import API_REFUSALS, group, new_page, sign_in
+from tests.e2e.test_bot_teaching_page_browser import API_REFUSALS, group, sign_in
 from tests.support.stack import BotStack, start_hub
 
 UI_MS = 30_000

@@ -31,10 +31,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Error, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.e2e.conftest import Hub
+from tests.e2e.conftest import Hub, new_page, sign_in_at
 from tests.support.net import free_port
 from tests.support.stack import BotStack, start_hub
 
@@ -151,31 +151,9 @@ def botless_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 
 # -- the browser ------------------------------------------------------------------------------------
 
-async def new_page(browser: Browser, errors: list[str], expected: re.Pattern[str]) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(viewport={"width": 1360, "height": 900}, locale="pt-BR",
-                                        timezone_id="America/Sao_Paulo")
-    page = await context.new_page()
-
-    def on_console(msg: ConsoleMessage) -> None:
-        if msg.type == "error" and not expected.match(msg.text):
-            errors.append(f"console: {msg.text}")
-
-    def on_error(exc: Error) -> None:
-        errors.append(f"pageerror: {exc}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_error)
-    return context, page
-
-
 async def sign_in(page: Page, base: str, email: str, password: str) -> None:
-    """/bot without a session goes to /login, which comes back to /bot once signed in."""
-    await page.goto(base + "/bot")
-    await expect(page).to_have_url(re.compile(r"/login\?next=%2Fbot$"))
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Senha").fill(password)
-    await page.get_by_role("button", name="Entrar").click()
-    await expect(page).to_have_url(base + "/bot", timeout=UI_MS)
+    """Sign in through /login?next=/bot."""
+    await sign_in_at(page, base, "/bot", email, password, UI_MS)
 
 
 def group(page: Page, text: str) -> Locator:

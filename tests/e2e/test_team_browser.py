@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Error, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import Hub
+from tests.e2e.conftest import Hub, new_page, sign_in_at
 from tests.support.net import free_port
 from tests.support.stack import start_hub
 
@@ -75,31 +75,9 @@ async def account(base: str, admin_token: str, email: str) -> dict[str, Any]:
         return dict(found[0])
 
 
-async def new_page(browser: Browser, errors: list[str], expected: re.Pattern[str]) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(viewport={"width": 1360, "height": 900}, locale="pt-BR",
-                                        timezone_id="America/Sao_Paulo")
-    page = await context.new_page()
-
-    def on_console(msg: ConsoleMessage) -> None:
-        if msg.type == "error" and not expected.match(msg.text):
-            errors.append(f"console: {msg.text}")
-
-    def on_error(exc: Error) -> None:
-        errors.append(f"pageerror: {exc}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_error)
-    return context, page
-
-
 async def sign_in(page: Page, base: str, email: str, password: str) -> None:
-    """/equipe without a session goes to /login, which comes back to /equipe once signed in."""
-    await page.goto(base + "/equipe")
-    await expect(page).to_have_url(re.compile(r"/login\?next=%2Fequipe$"))
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Senha").fill(password)
-    await page.get_by_role("button", name="Entrar").click()
-    await expect(page).to_have_url(base + "/equipe", timeout=UI_MS)
+    """Sign in through /login?next=/equipe."""
+    await sign_in_at(page, base, "/equipe", email, password, UI_MS)
 
 
 def row(page: Page, email: str) -> Locator:
