@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bot"))
 
 from actions.appointments import match_doctor, match_specialty  # noqa: E402
-from actions.booking import ActionBookingStart, ActionRescheduleStart, match_offered, pick_slots, slot_title  # noqa: E402
+from actions.booking import ActionBookingStart, ActionRescheduleStart  # noqa: E402
+from actions.booking_slots import match_offered, pick_slots, slot_title  # noqa: E402
 from actions.clinic_api import ClinicApi  # noqa: E402
 from actions.input_route import ActionFlowContinue  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from actions.booking import when_buttons
+from actions.booking_slots import when_buttons
 from actions.clarify import CHOICES, clarification_candidates, clarifying_question, load_reasons
 from actions.common import REPLAY_KEY, YES_NO_BUTTONS, user_intents
 from actions.fallback import ActionClarify, ActionFallback, ActionOutOfScope

@@ -8,7 +8,7 @@ from datetime import date
 import bot_helpers  # noqa: F401 - puts bot/ on sys.path
 import pytest
 from actions.appointments import appointment_payload
-from actions.booking import slot_payload, when_buttons
+from actions.booking_slots import slot_payload, when_buttons
 from actions.common import YES_NO_BUTTONS
 from actions.formatting import appointment_label
 from actions.option_match import match_option, parse_payload, same_word
