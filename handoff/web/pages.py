@@ -146,18 +146,12 @@ async def team_css(request: Request) -> HTTPResponse:
 # review inbox (they may label or ignore messages) and the intents and answers read-only; the page
 # hides the create, edit, train, deploy and rollback controls from them.
 
-BOT_PAGE_ROLES = ("attendant", "manager", "admin")
-
-
 @bp.get("/bot")
 async def bot_page(request: Request) -> HTTPResponse:
     """The "Ensinar o bot" page for every staff role; `/login?next=/bot` without a session."""
     who = await staff_or_login(request)
     if isinstance(who, HTTPResponse):
         return who
-    if who.role not in BOT_PAGE_ROLES:
-        return forbidden_page(stylesheet="/bot/bot.css", body_class="teach", testid="bot-forbidden",
-                              message="Esta página é acessível somente à equipe da clínica.", headers=STAFF_HEADERS)
     return await file(WEB / "templates" / "bot.html", mime_type="text/html; charset=utf-8", headers=STAFF_HEADERS)
 
 
