@@ -399,30 +399,28 @@ async def _scenario(world: World, name: str, fault: Callable[[Run], Awaitable[No
 
 # -- the faults -----------------------------------------------------------------------------------
 
+async def _kill_and_restart(proc: Proc, down_for: float, ready_url: str, timeout: float,
+                            ok: tuple[int, ...] = (200,)) -> None:
+    """kill -9 `proc`, start it again `down_for` seconds later and wait until `ready_url` answers."""
+    proc.popen.send_signal(signal.SIGKILL)
+    await asyncio.sleep(down_for)
+    proc.restart()
+    await asyncio.to_thread(wait_http, ready_url, timeout, ok)
+
+
 async def kill_hub(run: Run) -> None:
     """kill -9 the second hub process; it comes back 5 s later."""
-    run.hubs[1].popen.send_signal(signal.SIGKILL)
-    await asyncio.sleep(5)
-    run.hubs[1].restart()
-    await asyncio.to_thread(wait_http, f"{run.hub_url(1)}/healthz", 60.0, (200, 503))
+    await _kill_and_restart(run.hubs[1], 5, f"{run.hub_url(1)}/healthz", 60.0, (200, 503))
 
 
 async def kill_rasa(run: Run) -> None:
     """kill -9 Rasa; restart it 10 s later (it takes a while to load the model)."""
-    rasa = run.world.stack.rasa
-    rasa.popen.send_signal(signal.SIGKILL)
-    await asyncio.sleep(10)
-    rasa.restart()
-    await asyncio.to_thread(wait_http, f"{run.world.stack.rasa_url}/status", 240.0)
+    await _kill_and_restart(run.world.stack.rasa, 10, f"{run.world.stack.rasa_url}/status", 240.0)
 
 
 async def kill_actions(run: Run) -> None:
     """kill -9 the action server mid-flow; restart it 5 s later."""
-    actions = run.world.stack.actions
-    actions.popen.send_signal(signal.SIGKILL)
-    await asyncio.sleep(5)
-    actions.restart()
-    await asyncio.to_thread(wait_http, f"{run.world.stack.actions_url}/health", 120.0)
+    await _kill_and_restart(run.world.stack.actions, 5, f"{run.world.stack.actions_url}/health", 120.0)
 
 
 async def restart_redis(run: Run) -> None:
