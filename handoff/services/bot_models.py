@@ -9,15 +9,11 @@ the model file, the evaluation and the gate. One run at a time per hub: a second
 starts when the first ends (a queued run can be cancelled).
 
 A model built from a staff layer knows intents the hub's `bot/reasons.yml` does not (`staff_*`). The
-run's reason map (`DIR/reasons.yml`) is stored on the row; while that model is deployed, the hub's live
-reason maps gain its staff intents (refreshed at start, after a deploy or rollback, and every
-`REASONS_REFRESH_SECONDS` so other hub replicas follow), so a taught intent carries its reason into the
-conversation, the inbox, routing and the dashboard.
-
-Deploy tells Rasa to load the model file (`PUT /model`, Rasa runs with `--enable-api`; Rasa keeps
-answering with the old model while it loads). When Rasa refuses or does not answer, nothing changes in
-the registry (the old model stays deployed) and the caller gets a pt-BR 502. A deploy records the model
-Rasa served before (`previous_model`) so a rollback can load it again. Every action is audited.
+run's reason map (`DIR/reasons.yml`) is stored on the row. `refresh_deployed` reads the deployed row at
+start, after a deploy or rollback, and every `REASONS_REFRESH_SECONDS` (so every hub replica follows a
+deploy made by another): the live reason maps gain its staff intents, so a taught intent carries its
+reason into the conversation, the inbox, routing and the dashboard; and the gateway learns the model it
+must put back on a Rasa replica that restarted.
 """
 
 from __future__ import annotations
@@ -118,19 +114,18 @@ class BotModels:
                 row.status, row.finished_at = "failed", utcnow()
                 row.error = "o treino foi interrompido (o hub reiniciou)"
                 row.gate = {"passed": False, "reasons": [row.error]}
-        await self.refresh_reasons()
-        async with self.uow() as (session, _):
-            deployed = await self._deployed(session)
-            # every replica (also one that restarts later) is kept on the deployed model
-            self.gateway.desired_model = deployed.model_path if deployed else None
+        await self.refresh_deployed()
         self._refresher = asyncio.create_task(self._refresh_loop())
         self._kick()
 
-    async def refresh_reasons(self) -> None:
-        """Make the live reason maps = bot/reasons.yml + the deployed model's staff intents."""
+    async def refresh_deployed(self) -> None:
+        """Follow the deployed row of the registry (the database, so every hub replica follows a
+        deploy made by another): the gateway keeps every Rasa replica on its model, and the live
+        reason maps = bot/reasons.yml + its staff intents."""
         async with self.uow() as (session, _):
             row = await self._deployed(session)
             deployed_id, staff = (row.id, dict(row.reasons or {})) if row else (None, {})
+            self.gateway.desired_model = row.model_path if row else None
         if deployed_id == self._reasons_of and deployed_id is not None:
             return
         merged = {**staff, **self._base_reasons}  # a base intent keeps its reason
@@ -142,8 +137,10 @@ class BotModels:
     async def _refresh_loop(self) -> None:
         while not self._closing:
             await asyncio.sleep(REASONS_REFRESH_SECONDS)
+            if self._deploy_lock.locked():  # our own deploy sets both when it commits
+                continue
             try:
-                await self.refresh_reasons()
+                await self.refresh_deployed()
             except Exception:  # the database may be briefly away; try again later
                 log.warning("could not refresh the deployed model's reasons", exc_info=True)
 
@@ -424,7 +421,7 @@ class BotModels:
                 events.add(STAFF_TOPIC, {"type": "bot_model_deployed", "audience": "managers", "id": model_id,
                                          "queue": None, "agent_id": None})
                 view = model_view(row)
-            await self.refresh_reasons()
+            await self.refresh_deployed()
             return view
 
     async def rollback(self, who: StaffIdentity) -> dict[str, Any]:
@@ -457,5 +454,5 @@ class BotModels:
                                      subject=f"model:{current_id}->{target_id or 'base'}", created_at=now))
                 events.add(STAFF_TOPIC, {"type": "bot_model_deployed", "audience": "managers", "id": target_id,
                                          "rolled_back": current_id, "queue": None, "agent_id": None})
-            await self.refresh_reasons()
+            await self.refresh_deployed()
             return {"rolled_back": current_id, "deployed": view}
