@@ -170,7 +170,9 @@ def main() -> int:
             endpoints.write_text(rasa_endpoints(actions_port, REPO / "var" / "rasa-tracker.db", settings.redis_url))
             actions = sup.start(Child(f"actions{suffix}", [str(REPO / ".venv-bot/bin/python"), "-m", "rasa_sdk",
                                                             "--actions", "actions", "-p", str(actions_port)],
-                                      REPO / "bot", {**BOT_ENV, "HUB_URL": hub_url, "CLINIC_API_TOKEN": token}))
+                                      REPO / "bot", {**BOT_ENV, "HUB_URL": hub_url, "CLINIC_API_TOKEN": token,
+                                                     # links sent to patients (privacy notice)
+                                                     "PUBLIC_BASE_URL": settings.public_base_url}))
             rasa = sup.start(Child(f"rasa{suffix}", [str(REPO / ".venv-bot/bin/rasa"), "run", "--enable-api", "-i",
                                                       "127.0.0.1", "-p", str(port), "-m", "models", "--endpoints",
                                                       str(endpoints), "--credentials", "bot/credentials.yml"],

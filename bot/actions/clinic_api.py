@@ -256,3 +256,27 @@ class ClinicApi:
     async def insurers(self) -> list[dict[str, Any]]:
         """Accepted insurers with plans and coverage."""
         return await self._list("/insurers")
+
+    # -- privacy (LGPD data-subject requests) ----------------------------------------------
+
+    async def privacy_request(
+        self,
+        conversation_id: str,
+        kind: str,
+        *,
+        cpf: str | None = None,
+        birth_date: Any = None,
+        details: str | None = None,
+    ) -> dict[str, Any]:
+        """Open a data-subject request (`kind`: access | export | correction | erasure |
+        revoke_consent) for the patient of the hub's conversation `conversation_id` (the Rasa
+        sender). 201 {id, kind, status, due_at, summary, legal_holds?}; raises ClinicApiError
+        422 `needs_identity` (send CPF + birth date) or 403 `identity_mismatch`."""
+        body = {
+            "conversation_id": conversation_id,
+            "kind": kind,
+            "cpf": cpf,
+            "birth_date": _iso(birth_date),
+            "details": details,
+        }
+        return await self._object("POST", "/privacy-requests", body=body)

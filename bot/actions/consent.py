@@ -33,6 +33,9 @@ from actions.common import intent_of, latest_intent
 log = logging.getLogger(__name__)
 
 PRIVACY_VERSION = "privacidade-v1"
+# The hub records a data-subject revocation (LGPD Art. 18 IX) under this version: it is a refusal
+# whatever notice is current, so the patient is not asked again as if they had never answered.
+REVOCATION_VERSION = "revogacao-titular"
 CONSENT_SLOT = "consent"
 PENDING_SLOT = "pending_intent"
 ASKED_SLOT = "consent_asked"
@@ -52,8 +55,11 @@ SESSION_RESET_SLOTS = {
 def consent_from_patient(patient: dict[str, Any] | None) -> bool | None:
     """The consent decision stored for a patient record: True/False, None when never answered.
 
-    A decision on an older notice version counts as not answered (the notice changed)."""
+    A decision on an older notice version counts as not answered (the notice changed); a
+    revocation counts as refused."""
     consent = (patient or {}).get("consent")
+    if isinstance(consent, dict) and consent.get("version") == REVOCATION_VERSION:
+        return False
     if not isinstance(consent, dict) or consent.get("version") != PRIVACY_VERSION:
         return None
     return bool(consent.get("granted"))

@@ -226,6 +226,9 @@ class Flow:
     fresh_entities: ClassVar[tuple[str, ...]] = ()
     # Answers that no flow claims (none waits, no flow's button) go to the flow that sets this.
     catch_all: ClassVar[bool] = False
+    # Its answers pass the consent gate first (action_flow_continue); a flow for the patient's
+    # LGPD rights (actions/privacy.py) does not: they are exercised with or without consent.
+    needs_consent: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

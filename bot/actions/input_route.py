@@ -43,7 +43,7 @@ from actions.clarify import FALLBACK_INTENT, REASONS, URGENT_INTENT, clarificati
 from actions.clinic_api import ClinicApi
 from actions.common import NOT_UNDERSTOOD, OFFERED_SLOT, REPLAY_KEY, intent_of, user_intents
 from actions.consent import consent_answer, require_consent
-from actions.flow import CHOICES_KEY, FLOW_SLOT, clinic_today, continue_flow, waiting_ctx
+from actions.flow import CHOICES_KEY, FLOW_SLOT, clinic_today, continue_flow, flow_for, waiting_ctx
 from actions.option_match import Option, match_option, parse_payload, usable_options
 
 log = logging.getLogger(__name__)
@@ -283,7 +283,9 @@ class ActionFlowContinue(Action):
             if reading.route == ROUTE_OPTION and reading.option is not None:
                 return answer_with_option(tracker, reading)
         api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
+        flow = flow_for(tracker, intent_of(tracker.latest_message or {}))
+        if flow is None or flow.needs_consent:
+            gate = await require_consent(dispatcher, tracker, api)
+            if gate is not None:
+                return gate
         return await continue_flow(dispatcher, tracker, api)

@@ -128,6 +128,11 @@ _LEXICON: dict[str, Any] = {
         r"boleto\w*|pix|cartao|fatura\w*|duplicidade|em\s+dobro|debito\w*|divida\w*|desconto\w*|a\s+vista|"
         r"convenio\w*|plano\s+de\s+saude|mensalidade\w*|imposto\s+de\s+renda)\b"
     ),
+    # the patient's own data as such (LGPD requests, the privacy notice): "meus dados", "lgpd"
+    "lexprivacy": re.compile(
+        r"\b(?:lgpd|privacidade|dados\s+pessoais|(?:meus|seus|nossos|dos\s+meus)\s+dados|"
+        r"consentimento|anonimiz\w*|cadastro|titular)\b"
+    ),
     "lexconsult": re.compile(
         r"\b(?:consulta\w*|retorno|medic[oa]s?|doutora?|dra?|clinico|cardio\w*|dermato\w*|pediatra|"
         r"pediatria|gineco\w*|obstetra|orto\w*|oftalmo\w*|oculista|endocrino\w*|especialista)\b"

@@ -140,12 +140,15 @@ def test_every_step_flow_is_registered_under_a_name_the_domain_declares() -> Non
     assert {name: cls.__name__ for name, cls in FLOWS.items()} == {
         "booking": "BookingFlow",
         "confirmation": "ConfirmationFlow",
+        "privacy": "PrivacyFlow",
     }
     slots = DOMAIN["slots"]
     assert set(FLOWS) == set(slots[FLOW_SLOT]["values"])
     for cls in FLOWS.values():
         assert cls.ctx_slot in slots, cls.ctx_slot
     assert [cls.name for cls in FLOWS.values() if cls.catch_all] == ["confirmation"]
+    # only the flow of the patient's LGPD rights answers without the consent gate
+    assert [cls.name for cls in FLOWS.values() if not cls.needs_consent] == ["privacy"]
 
 
 # -- the mechanics every step flow shares --------------------------------------------------------

@@ -108,6 +108,8 @@ def test_consent_decision_counts_only_for_the_current_version() -> None:
     assert consent_from_patient({"consent": {"granted": True, "version": PRIVACY_VERSION}}) is True
     assert consent_from_patient({"consent": {"granted": False, "version": PRIVACY_VERSION}}) is False
     assert consent_from_patient({"consent": {"granted": True, "version": "privacidade-v0"}}) is None
+    # A revocation recorded by the hub (handoff.services.privacy_requests.REVOCATION_VERSION) is a refusal.
+    assert consent_from_patient({"consent": {"granted": False, "version": "revogacao-titular"}}) is False
 
 
 def test_notice_remembers_only_resumable_intents() -> None:
