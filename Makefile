@@ -57,6 +57,11 @@ lint: ## ruff + mypy (the hub from .venv; the bot, against Rasa, from .venv-bot)
 	@$(PY) -m mypy
 	@MYPYPATH=bot:tests/bot $(BOT)/python -m mypy --config-file pyproject.toml --explicit-package-bases \
 		--cache-dir .mypy_cache/bot bot/actions bot/clinic_nlu bot/teaching bot/hub_channel.py tests/bot
+	@$(MAKE) --no-print-directory audit-deps
+
+.PHONY: audit-deps
+audit-deps: ## pip-audit of requirements/dev.lock and bot.lock (prints "skipped: no network" offline)
+	@PY=$(PY) scripts/audit_deps.sh
 
 .PHONY: faults
 faults: train services ## Fault suite: 7 breakages x 200 messages on real parts; fails on any lost/duplicated message or lost flow

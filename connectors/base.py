@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -83,6 +85,10 @@ class ChannelError(Exception):
 
 
 MAX_MEDIA_BYTES = 25 * 1024 * 1024  # what the hub accepts to download from a provider
+# Where provider media may be downloaded from (settings TWILIO_MEDIA_HOSTS / META_MEDIA_HOSTS
+# override; the configured API base's own origin is always allowed, for local stand-ins).
+TWILIO_MEDIA_HOSTS = ("api.twilio.com", "*.twiliocdn.com")
+META_MEDIA_HOSTS = ("graph.facebook.com", "lookaside.fbsbx.com", "*.fbcdn.net", "*.cdninstagram.com")
 
 
 class MediaTooLarge(ChannelError):
@@ -93,11 +99,54 @@ class MediaTooLarge(ChannelError):
         self.max_bytes = max_bytes
 
 
+def host_allowed(url: str, hosts: Sequence[str], origins: Sequence[str] = ()) -> bool:
+    """True when `url` may be fetched: an HTTPS URL whose host is in `hosts` (exact names, or
+    `*.example.com` for any subdomain), or a URL on one of `origins` exactly (`scheme://host:port`,
+    the configured API base, which is a local stand-in in tests and the sandbox). An entry of
+    `hosts` written as an origin (`http://127.0.0.1:8081`) is matched as one."""
+    parts = urlsplit(url)
+    if not parts.netloc or parts.username or parts.password:
+        return False
+    exact = {o.strip().rstrip("/").lower() for o in (*origins, *hosts) if o and "://" in o}
+    if f"{parts.scheme}://{parts.netloc}".lower() in exact:
+        return True
+    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:  # not a number
+        return False
+    if parts.scheme != "https" or not host or port not in (None, 443):
+        return False
+    for pattern in hosts:
+        pattern = pattern.strip().lower()
+        if pattern.startswith("*.") and host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+            return True
+        if pattern and host == pattern:
+            return True
+    return False
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host:port` of a URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+MAX_REDIRECTS = 3
+
+
 async def download_capped(client: httpx.AsyncClient, url: str, what: str,
-                          max_bytes: int = MAX_MEDIA_BYTES) -> tuple[bytes, str | None]:
+                          max_bytes: int = MAX_MEDIA_BYTES,
+                          allowed: Callable[[str], bool] | None = None) -> tuple[bytes, str | None]:
     """GET `url` with `client` (its auth and redirect policy), reading at most `max_bytes`:
     (bytes, Content-Type). Raises ChannelError — MediaTooLarge past the cap, retryable on 5xx/429
-    — whose message names `what` and the status, never the content."""
+    — whose message names `what` and the status, never the content.
+
+    With `allowed`, redirects are followed here (at most MAX_REDIRECTS), each target checked with
+    `allowed` before it is fetched; a hop that leaves the first URL's origin is fetched without
+    the client's credentials."""
+    if allowed is not None:
+        return await _download_checked(client, url, what, max_bytes, allowed)
     try:
         async with client.stream("GET", url) as resp:
             if resp.status_code != 200:
@@ -116,6 +165,41 @@ async def download_capped(client: httpx.AsyncClient, url: str, what: str,
             return b"".join(chunks), resp.headers.get("content-type")
     except httpx.HTTPError as exc:
         raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
+
+
+async def _download_checked(client: httpx.AsyncClient, url: str, what: str, max_bytes: int,
+                            allowed: Callable[[str], bool]) -> tuple[bytes, str | None]:
+    if not allowed(url):
+        raise ChannelError(f"{what}: host not allowed", retryable=False)
+    first_origin = origin_of(url)
+    async with httpx.AsyncClient(timeout=client.timeout, follow_redirects=False) as bare:
+        for _ in range(MAX_REDIRECTS + 1):
+            hop = client if origin_of(url) == first_origin else bare  # credentials stay on the API origin
+            try:
+                async with hop.stream("GET", url, follow_redirects=False) as resp:
+                    if resp.is_redirect:
+                        location = resp.headers.get("location", "")
+                        url = str(resp.url.join(location))
+                        if not location or not allowed(url):
+                            raise ChannelError(f"{what}: redirect to a host not allowed", retryable=False)
+                        continue
+                    if resp.status_code != 200:
+                        raise ChannelError(f"{what} answered {resp.status_code}",
+                                           retryable=resp.status_code >= 500 or resp.status_code == 429)
+                    declared = resp.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise MediaTooLarge(max_bytes)
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in resp.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise MediaTooLarge(max_bytes)
+                        chunks.append(chunk)
+                    return b"".join(chunks), resp.headers.get("content-type")
+            except httpx.HTTPError as exc:
+                raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
+    raise ChannelError(f"{what}: too many redirects", retryable=False)
 
 
 class ChannelSender(Protocol):

@@ -32,15 +32,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from connectors.base import (
     MAX_MEDIA_BYTES,
+    META_MEDIA_HOSTS,
     Attachment,
     Button,
     ChannelError,
@@ -49,6 +50,8 @@ from connectors.base import (
     OutboundMessage,
     OutboundTemplate,
     download_capped,
+    host_allowed,
+    origin_of,
 )
 
 GRAPH_API_VERSION = "v21.0"
@@ -620,17 +623,15 @@ MEDIA_PREFIX = "meta-media:"  # how a WhatsApp Cloud API media id is stored as a
 _MEDIA_ID = re.compile(r"^[0-9A-Za-z_.-]{1,128}$")
 
 
-def _download_allowed(url: str, api_base: str) -> bool:
-    """Meta's media and CDN URLs are HTTPS; the Graph API base's own origin (a local stand-in in
-    tests and the sandbox) is accepted too. Anything else is never fetched."""
-    parts, base = urlsplit(url), urlsplit(api_base)
-    if not parts.netloc:
-        return False
-    return parts.scheme == "https" or (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+def _download_allowed(url: str, api_base: str, hosts: Sequence[str] = META_MEDIA_HOSTS) -> bool:
+    """Meta's media and CDN hosts over HTTPS (`hosts`, META_MEDIA_HOSTS), or the Graph API base's
+    own origin (a local stand-in in tests and the sandbox). Anything else is never fetched."""
+    return host_allowed(url, hosts, (origin_of(api_base),))
 
 
 async def fetch_whatsapp_media(media_id: str, *, api_base: str, access_token: str, timeout: float = 20.0,
-                               max_bytes: int = MAX_MEDIA_BYTES) -> tuple[bytes, str | None]:
+                               max_bytes: int = MAX_MEDIA_BYTES,
+                               allowed_hosts: Sequence[str] = META_MEDIA_HOSTS) -> tuple[bytes, str | None]:
     """Download a WhatsApp Cloud API media item: (bytes, MIME type). Looks the id up first (its
     download URL lives 5 minutes), then fetches that URL with the same bearer token. Raises
     ChannelError (MediaTooLarge past `max_bytes`)."""
@@ -638,9 +639,9 @@ async def fetch_whatsapp_media(media_id: str, *, api_base: str, access_token: st
         raise ChannelError("not a WhatsApp media id", retryable=False)
     what = "whatsapp media"
     headers = {"Authorization": f"Bearer {access_token}"}
-    # Redirects are followed; httpx drops the Authorization header when one leaves the origin.
-    async with httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=True,
-                                 max_redirects=3) as client:
+    # Redirects are followed by download_capped, each re-checked; the bearer token stays on the
+    # origin of the download URL (a hop elsewhere is fetched without it).
+    async with httpx.AsyncClient(timeout=timeout, headers=headers) as client:
         try:
             resp = await client.get(f"{api_base.rstrip('/')}/{GRAPH_API_VERSION}/{media_id}")
         except httpx.HTTPError as exc:
@@ -654,20 +655,23 @@ async def fetch_whatsapp_media(media_id: str, *, api_base: str, access_token: st
             raise ChannelError(f"{what} answered {resp.status_code} (code {code})",
                                retryable=resp.status_code >= 500 or resp.status_code == 429)
         url = _str(data.get("url"))
-        if not url or not _download_allowed(url, api_base):
+        if not url or not _download_allowed(url, api_base, allowed_hosts):
             raise ChannelError(f"{what}: no usable download URL", retryable=False)
         size = data.get("file_size")
         if isinstance(size, int) and not isinstance(size, bool) and size > max_bytes:
             raise MediaTooLarge(max_bytes)
-        content, header_type = await download_capped(client, url, what, max_bytes)
+        content, header_type = await download_capped(
+            client, url, what, max_bytes, allowed=lambda u: _download_allowed(u, api_base, allowed_hosts))
         return content, _str(data.get("mime_type")) or header_type
 
 
 async def fetch_attachment_url(url: str, *, api_base: str, timeout: float = 20.0,
-                               max_bytes: int = MAX_MEDIA_BYTES) -> tuple[bytes, str | None]:
+                               max_bytes: int = MAX_MEDIA_BYTES,
+                               allowed_hosts: Sequence[str] = META_MEDIA_HOSTS) -> tuple[bytes, str | None]:
     """Download an Instagram/Messenger attachment from its CDN `payload.url` (no credentials):
     (bytes, Content-Type). Raises ChannelError (MediaTooLarge past `max_bytes`)."""
-    if not _download_allowed(url, api_base):
+    if not _download_allowed(url, api_base, allowed_hosts):
         raise ChannelError("not a Meta CDN URL", retryable=False)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, max_redirects=3) as client:
-        return await download_capped(client, url, "meta cdn", max_bytes)
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        return await download_capped(client, url, "meta cdn", max_bytes,
+                                     allowed=lambda u: _download_allowed(u, api_base, allowed_hosts))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,12 +33,15 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from connectors.base import (
     MAX_MEDIA_BYTES,
+    TWILIO_MEDIA_HOSTS,
     Attachment,
     ChannelError,
     InboundMessage,
     OutboundMessage,
     OutboundTemplate,
     download_capped,
+    host_allowed,
+    origin_of,
 )
 
 DEFAULT_API_BASE = "https://api.twilio.com"
@@ -286,13 +290,19 @@ def media_url(url: str, *, api_base: str, account_sid: str) -> str | None:
 
 
 async def fetch_media(url: str, *, api_base: str, account_sid: str, auth_token: str, timeout: float = 20.0,
-                      max_bytes: int = MAX_MEDIA_BYTES) -> tuple[bytes, str | None]:
+                      max_bytes: int = MAX_MEDIA_BYTES,
+                      allowed_hosts: Sequence[str] = TWILIO_MEDIA_HOSTS) -> tuple[bytes, str | None]:
     """Download one inbound media item: (bytes, Content-Type). Raises ChannelError (MediaTooLarge
-    past `max_bytes`); error messages carry statuses and class names, never content."""
+    past `max_bytes`); error messages carry statuses and class names, never content.
+
+    Only `allowed_hosts` (Twilio's API and CDN) and the API base's own origin are fetched, every
+    redirect re-checked; the credentials are sent to the API base only."""
     target = media_url(url, api_base=api_base, account_sid=account_sid)
     if target is None:
         raise ChannelError("not a media URL of this Twilio account", retryable=False)
-    # httpx drops the Authorization header when a redirect leaves the origin (Twilio's CDN).
-    async with httpx.AsyncClient(auth=(account_sid, auth_token), timeout=timeout, follow_redirects=True,
-                                 max_redirects=3) as client:
-        return await download_capped(client, target, "twilio media", max_bytes)
+
+    def allowed(candidate: str) -> bool:
+        return host_allowed(candidate, allowed_hosts, (origin_of(api_base),))
+
+    async with httpx.AsyncClient(auth=(account_sid, auth_token), timeout=timeout) as client:
+        return await download_capped(client, target, "twilio media", max_bytes, allowed=allowed)

@@ -13,11 +13,15 @@ from handoff.adapters.bot_answers import load_simple_answers
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.clinic_store import SqlClinicDirectory
 from handoff.api import attachments, auth, channels, health, patients, triage, voice, webchat
+from handoff.api import audit as audit_api
 from handoff.api import bot_models as bot_models_api
 from handoff.api import bot_teaching as bot_teaching_api
 from handoff.api import clinic as clinic_api
 from handoff.api import inbox as inbox_api
+from handoff.api import incidents as incidents_api
 from handoff.api import metrics as metrics_api
+from handoff.api import privacy as privacy_api
+from handoff.api import retention as retention_api
 from handoff.api import sandbox as sandbox_api
 from handoff.runtime import HubRuntime
 from handoff.services.clinic import ClinicService
@@ -26,19 +30,36 @@ from handoff.services.sandbox import with_sandbox_providers
 from handoff.services.staff import ensure_admin, ensure_demo_staff
 from handoff.settings import REPO_ROOT, Settings
 from handoff.web import dashboard as dashboard_page
-from handoff.web import pages
+from handoff.web import pages, privacy_records, security_headers
+from handoff.web import privacy as privacy_page
 
 log = logging.getLogger("atende")
+
+# Libraries that log SQL parameters, request URLs or frames at DEBUG/INFO (patient texts, phones,
+# tokens): capped at WARNING whatever the root level, so no log line carries personal data.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg", "httpx", "httpcore",
+                 "websockets", "hpack", "multipart", "aioimaplib", "mail.log", "redis")
+
+
+def quiet_chatty_loggers() -> None:
+    """Cap the loggers in QUIET_LOGGERS at WARNING (idempotent)."""
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
 
 
 def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic[Any, Any]:
     """Build the hub application. Connections open in the start-up listener, not here."""
     settings = settings or Settings()
+    quiet_chatty_loggers()
     # Sandbox: providers without credentials answer from the hub itself (/sandbox/providers/*).
     settings = with_sandbox_providers(settings)
     app = Sanic(name or f"atende_{uuid.uuid4().hex[:8]}")
     app.config.WEBSOCKET_MAX_SIZE = 64 * 1024  # larger frames get a clear error, not a drop
-    app.config.REQUEST_MAX_SIZE = 10 * 1024 * 1024
+    app.config.REQUEST_MAX_SIZE = settings.max_request_bytes  # larger bodies: 413 before any handler
+    if settings.trusted_proxy_count:  # X-Forwarded-For trusted only behind proxies (else SANIC_PROXIES_COUNT)
+        app.config.PROXIES_COUNT = settings.trusted_proxy_count
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.reason_map = load_reason_map(REPO_ROOT / "bot" / "reasons.yml")  # + deployed staff intents
@@ -57,6 +78,14 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(dashboard_page.bp)
     app.blueprint(bot_teaching_api.bp)  # staff teach the bot: review, intents, answers, layer export
     app.blueprint(bot_models_api.bp)  # training runs, model registry, deploy, rollback
+    app.blueprint(audit_api.bp)  # the audit viewer's data and CSV export (admins, privacy officer)
+    app.blueprint(privacy_api.bp)  # data-subject requests (LGPD Art. 18/19): staff side
+    app.blueprint(privacy_api.bot_bp)  # POST /api/clinic/privacy-requests (the bot, service token)
+    app.blueprint(privacy_page.bp)  # /privacidade
+    app.blueprint(retention_api.bp)  # retention periods and disposal runs (admins, privacy officer)
+    app.blueprint(incidents_api.bp)  # the incident register (LGPD Art. 48)
+    app.blueprint(privacy_records.bp)  # /privacidade/aviso (public), /privacidade/retencao, /privacidade/incidentes
+    security_headers.install(app)  # CSP, nosniff, Referrer-Policy, framing on every HTML response
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
@@ -78,6 +107,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
                       flush=True)
         app.ctx.clinic = ClinicService(SqlClinicDirectory(runtime.db))  # the agenda/EHR seam
         await runtime.start_workers()
+        privacy_api.build(app)  # data-subject requests: service, export, erasure
         await bot_models_api.build(app).recover()  # a run cut by a restart is failed; queued runs start
 
     @app.before_server_stop

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from connectors.base import ChannelSender
 from connectors.meta import MessengerSender, WhatsAppCloudSender
 from connectors.twilio import TwilioSender
+from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.bus import Bus, make_bus
 from handoff.adapters.presence import ConnectionCounter, make_connections
 from handoff.adapters.rasa import RasaGateway
@@ -18,13 +19,16 @@ from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.red_flags import red_flag_rules
 from handoff.adapters.senders import WebchatSender
 from handoff.adapters.sql.database import Database
+from handoff.adapters.tracker_store import TrackerStore
 from handoff.services.assignment import Assigner
 from handoff.services.bot_pipeline import BotPipeline
-from handoff.services.email_channel import EmailPoller, email_sender
+from handoff.services.email_channel import EmailPoller, attachments_root, email_sender
 from handoff.services.handoff_config import HandoffConfig, load_handoff_config
 from handoff.services.inbox import Inbox
 from handoff.services.outbox import Outbox
 from handoff.services.presence import PresenceService
+from handoff.services.privacy_clock import PrivacyMonitor
+from handoff.services.retention import DisposalJob, RetentionScheduler
 from handoff.services.sla_monitor import SlaMonitor
 from handoff.services.unit_of_work import UnitOfWork
 from handoff.services.workers import LeaseWorkerPool
@@ -51,7 +55,10 @@ class HubRuntime:
     inbox: Inbox | None = None
     assigner: Assigner | None = None
     sla_monitor: SlaMonitor | None = None
+    privacy_monitor: PrivacyMonitor | None = None  # the 15-day clock of data-subject requests
     email_poller: EmailPoller | None = None  # e-mail channel: runs with the workers when configured
+    retention_scheduler: RetentionScheduler | None = None  # the daily disposal job (services/retention.py)
+    _disposal: DisposalJob | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, extra_senders: dict[str, ChannelSender] | None = None) -> HubRuntime:
@@ -86,6 +93,13 @@ class HubRuntime:
             self.inbox = Inbox(self.uow, self.handoff_config, self.reason_map)
         return self.handoff_config
 
+    def disposal_job(self) -> DisposalJob:
+        """This process's disposal job (the daily scheduler and "run now" share it)."""
+        if self._disposal is None:
+            self._disposal = DisposalJob(self.uow, AttachmentStore(attachments_root(self.settings)),
+                                         tracker=TrackerStore(self.settings.rasa_tracker_store_url or None))
+        return self._disposal
+
     async def start_workers(self) -> None:
         """Start the bot pipeline and outbox worker pools."""
         s = self.settings
@@ -110,6 +124,11 @@ class HubRuntime:
         self.sla_monitor = SlaMonitor(self.uow, config, s.sla_monitor_interval_seconds)
         await self.assigner.start(self.bus)
         await self.sla_monitor.start()
+        self.privacy_monitor = PrivacyMonitor(self.uow, s.privacy_monitor_interval_seconds,
+                                              s.privacy_escalate_days)
+        await self.privacy_monitor.start()
+        self.retention_scheduler = RetentionScheduler(self.disposal_job(), s.retention_run_hour)
+        await self.retention_scheduler.start()
         if s.email_imap_host and s.email_imap_user:
             self.email_poller = EmailPoller(self.uow, s)
             await self.email_poller.start()
@@ -118,7 +137,7 @@ class HubRuntime:
         """Stop workers, then close connections."""
         if self.email_poller is not None:
             await self.email_poller.stop()
-        for loop in (self.assigner, self.sla_monitor):
+        for loop in (self.assigner, self.sla_monitor, self.privacy_monitor, self.retention_scheduler):
             if loop is not None:
                 await loop.stop()
         if self.presence is not None:

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     email_poll_seconds: float = 60.0  # re-sweep interval (IDLE still delivers new mail at once)
     email_tls_ca_file: str | None = None  # extra CA bundle for a mail server with a private CA
     attachments_dir: str | None = None  # received attachments; default <repo>/var/attachments
+    # Provider media are downloaded only from these hosts over HTTPS (comma-separated; `*.` = any
+    # subdomain), every redirect re-checked, plus the configured API base's own origin (a local
+    # stand-in in tests). Larger files than MEDIA_MAX_BYTES are refused while streaming.
+    twilio_media_hosts: str = "api.twilio.com,*.twiliocdn.com"
+    meta_media_hosts: str = "graph.facebook.com,lookaside.fbsbx.com,*.fbcdn.net,*.cdninstagram.com"
+    media_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
 
     # Pipeline tuning. Why these defaults: a bot turn normally takes < 1 s; Rasa restarts take
     # ~20 s, so the grace period must comfortably exceed a restart before patients are handed off.
@@ -138,6 +144,20 @@ class Settings(BaseSettings):
     webchat_rate_window_seconds: float = 10.0
 
     token_ttl_hours: int = 12
+    # Login rate limiting and lockout (issue 13): failed logins per e-mail (known or not) and per
+    # client address within the window; a key at its limit is locked (answer 429 + Retry-After).
+    login_max_failures_per_email: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+    login_window_seconds: float = Field(default=900.0, gt=0)
+    login_lock_seconds: float = Field(default=900.0, gt=0)
+    # Reverse proxies in front of the hub that append to X-Forwarded-For (Sanic PROXIES_COUNT). 0:
+    # the client address is the socket peer and X-Forwarded-For is ignored (it is forgeable).
+    trusted_proxy_count: int = Field(default=0, ge=0)
+    # Largest HTTP request body the hub accepts (any route); larger requests get 413.
+    max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Largest provider webhook body (Twilio forms, Meta batches: a few KB in practice; media come
+    # by URL); larger ones get 413 before the signature is checked.
+    webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # Clinic API (/api/clinic): service token shared with the action server; unset = staff tokens only.
     clinic_api_token: str | None = None
@@ -155,6 +175,30 @@ class Settings(BaseSettings):
     sticky_agent_hours: float = 24.0  # a returning patient goes back to their last agent within this
     queue_strategies: str | None = None  # e.g. "reception=least_busy,billing=round_robin,exams=manual"
     sla_policies: str | None = None  # JSON overrides, e.g. {"normal": {"first_response": 600, ...}}
+
+    # Data-subject requests (LGPD Art. 18/19, handoff/services/privacy_requests.py): managers are
+    # alerted once when fewer than PRIVACY_ESCALATE_DAYS of the 15 days remain (or overdue).
+    privacy_escalate_days: float = Field(default=3.0, ge=0)
+    privacy_monitor_interval_seconds: float = Field(default=300.0, gt=0)
+    # Retention (handoff/services/retention.py): the daily disposal job runs once per clinic-local
+    # date, from this hour on (0-23, America/Sao_Paulo); `python -m handoff.retention_cli run-now`
+    # runs it at once. The encarregado (DPO) contact shown on the privacy notice /privacidade/aviso.
+    retention_run_hour: int = Field(default=3, ge=0, le=23)
+    privacy_officer_email: str | None = None
+    # Rasa's SQL tracker store (SQLAlchemy URL), where an erasure deletes the bot's dialogue state;
+    # default: the SQLite file `make run` gives Rasa (var/rasa-tracker.db). Empty = no tracker store.
+    rasa_tracker_store_url: str | None = Field(
+        default_factory=lambda: f"sqlite:///{REPO_ROOT / 'var' / 'rasa-tracker.db'}")
+
+    @property
+    def twilio_media_host_list(self) -> list[str]:
+        """TWILIO_MEDIA_HOSTS as a list."""
+        return [h.strip() for h in self.twilio_media_hosts.split(",") if h.strip()]
+
+    @property
+    def meta_media_host_list(self) -> list[str]:
+        """META_MEDIA_HOSTS as a list."""
+        return [h.strip() for h in self.meta_media_hosts.split(",") if h.strip()]
 
     @property
     def rasa_url_list(self) -> list[str]:

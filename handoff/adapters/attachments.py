@@ -57,5 +57,16 @@ class AttachmentStore:
         path = self.path_of(reference)
         return path.read_bytes() if path is not None else None
 
+    def delete(self, reference: str) -> bool:
+        """Remove the file behind a reference (retention/erasure); True when a file was removed.
+
+        The caller checks first that no kept message still points at it (files are shared by
+        content)."""
+        path = self.path_of(reference)
+        if path is None:
+            return False
+        path.unlink(missing_ok=True)
+        return True
+
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest

@@ -114,3 +114,71 @@ def wrap(text: str, width: int) -> list[str]:
     if current:
         lines.append(current)
     return lines
+
+
+class PdfDocument:
+    """A multi-page A4 document of flowing text (the data-subject export's readable copy).
+
+    `line()` writes one line under the previous one and starts a new page when the page is full;
+    pages share the fonts of `PdfPage`.
+    """
+
+    MARGIN = 50
+    LEADING = 1.35
+
+    def __init__(self, title: str = "") -> None:
+        self.title = title
+        self.pages: list[PdfPage] = []
+        self._y = 0.0
+        self._new_page()
+
+    def _new_page(self) -> None:
+        self.pages.append(PdfPage(self.title))
+        self._y = A4[1] - self.MARGIN
+
+    def line(self, text: str, size: float = 10, font: str = "regular", indent: float = 0) -> None:
+        """One line of text (longer text is wrapped to the page width)."""
+        width = int((A4[0] - 2 * self.MARGIN - indent) / (size * (0.6 if font == "mono" else 0.5)))
+        for chunk in wrap(text, max(width, 10)) or [""]:
+            if self._y - size * self.LEADING < self.MARGIN:
+                self._new_page()
+            self._y -= size * self.LEADING
+            self.pages[-1].text(self.MARGIN + indent, self._y, chunk, size, font)
+
+    def space(self, points: float = 8) -> None:
+        """Vertical space."""
+        self._y -= points
+
+    def to_bytes(self) -> bytes:
+        """Serialise every page as one PDF 1.4 document."""
+        fonts = list(PdfPage.FONTS.values())
+        n_pages = len(self.pages)
+        font_base = 3  # 1 catalog, 2 pages, then fonts, then (page, content) pairs, then info
+        page_base = font_base + len(fonts)
+        objects: list[bytes] = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (page_base + 2 * i) for i in range(n_pages))
+            + b"] /Count %d >>" % n_pages,
+        ]
+        objects += [b"<< /Type /Font /Subtype /Type1 /BaseFont /" + name + b" /Encoding /WinAnsiEncoding >>"
+                    for name in fonts]
+        font_refs = b" ".join(b"/F%d %d 0 R" % (i + 1, font_base + i) for i in range(len(fonts)))
+        for i, page in enumerate(self.pages):
+            content = b"\n".join(page._ops)
+            objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << " % A4
+                           + font_refs + b" >> >> /Contents %d 0 R >>" % (page_base + 2 * i + 1))
+            objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+        objects.append(b"<< /Title (" + _escape(self.title) + b") /Producer (atende) >>")
+        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for number, body in enumerate(objects, start=1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        for offset in offsets:
+            out += b"%010d 00000 n \n" % offset
+        out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+            len(objects) + 1, len(objects), xref,
+        )
+        return bytes(out)

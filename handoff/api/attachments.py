@@ -19,7 +19,8 @@ from urllib.parse import quote
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 
-from handoff.api.auth import error, require_staff
+from handoff.api.auth import error, reason_of, require_staff
+from handoff.domain import access
 from handoff.runtime import HubRuntime
 from handoff.services.attachments import OCTET_STREAM, Attachments
 from handoff.services.inbox import InboxError
@@ -70,7 +71,9 @@ async def open_attachment(request: Request, message_id: int, index: int) -> HTTP
     who: StaffIdentity = request.ctx.staff
     service = Attachments(runtime.uow, request.app.ctx.settings, runtime.inbox)
     try:
-        opened = await service.open_attachment(who, message_id, index)
+        opened = await service.open_attachment(who, message_id, index, reason_of(request))
+    except access.ReasonError as exc:
+        return error(400, "invalid_reason", str(exc))
     except InboxError as exc:
         return error(exc.status, exc.code, exc.message)
     content_type, inline = served_as(opened.content_type)

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ValidationError
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from handoff.domain import access
 from handoff.services import staff
+from handoff.services.login_throttle import LoginLocked, ThrottlePolicy
 
 bp = Blueprint("auth", url_prefix="/api/auth")
 
@@ -116,6 +118,47 @@ def require_staff(*roles: str) -> Callable[..., Any]:
     return decorator
 
 
+def require_access(action: str, category: str) -> Callable[..., Any]:
+    """Decorator: like `require_staff`, with the access matrix deciding (`handoff.domain.access.can`:
+    role plus grants); 403 `forbidden` when the matrix refuses."""
+
+    def decorator(handler: Callable[..., Awaitable[HTTPResponse]]) -> Callable[..., Awaitable[HTTPResponse]]:
+        @wraps(handler)
+        async def checked(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            if not access.can(request.ctx.staff, action, category):
+                return error(403, "forbidden", "your role cannot do this")
+            return await handler(request, *args, **kwargs)
+
+        guarded: Callable[..., Awaitable[HTTPResponse]] = require_staff()(checked)
+        return guarded
+
+    return decorator
+
+
+def reason_of(request: Request, body: Any = None) -> str | None:
+    """The `reason` a request carries (`?reason=` or a JSON body field), None when absent.
+    Raises `access.ReasonError` when present but not 3–300 characters."""
+    raw = request.args.get("reason")
+    if raw is None and isinstance(body, dict):
+        raw = body.get("reason")
+    if raw is None:
+        return None
+    return access.clean_reason(raw)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the socket peer, or the X-Forwarded-For entry added by the trusted
+    proxies when TRUSTED_PROXY_COUNT says there are some (Sanic's PROXIES_COUNT)."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+def throttle_policy(settings: Any) -> ThrottlePolicy:
+    """The login limits from the settings."""
+    return ThrottlePolicy(email_max_failures=settings.login_max_failures_per_email,
+                          ip_max_failures=settings.login_max_failures_per_ip,
+                          window_seconds=settings.login_window_seconds, lock_seconds=settings.login_lock_seconds)
+
+
 @bp.post("/login")
 async def login(request: Request) -> HTTPResponse:
     """Exchange e-mail and password for a bearer token."""
@@ -124,7 +167,16 @@ async def login(request: Request) -> HTTPResponse:
         return body
     assert isinstance(body, LoginBody)
     settings = request.app.ctx.settings
-    token = await staff.login(request.app.ctx.uow, body.email, body.password, settings.token_ttl_hours)
+    try:
+        token = await staff.login(request.app.ctx.uow, body.email, body.password, settings.token_ttl_hours,
+                                  client_ip=client_address(request), policy=throttle_policy(settings))
+    except LoginLocked as locked:
+        # The same answer for existing and unknown e-mails (both are counted and locked alike).
+        minutes = max(1, (locked.retry_after + 59) // 60)
+        response = error(429, "too_many_attempts",
+                         f"muitas tentativas de entrada; tente novamente em {minutes} min")
+        response.headers["Retry-After"] = str(locked.retry_after)
+        return response
     if token is None:
         return error(401, "bad_credentials", "e-mail ou senha inválidos")
     response = json({"token": token, "expires_in": settings.token_ttl_hours * 3600})

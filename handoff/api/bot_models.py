@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from handoff.api.auth import require_staff
-from handoff.api.bot_teaching import SUPERVISORS, _error, _teaching, _who, teaching_error
+from handoff.api.auth import require_access
+from handoff.api.bot_teaching import _error, _teaching, _who, teaching_error
 from handoff.services.bot_models import BotModels, TrainingConfig
 from handoff.services.bot_teaching import BotTeaching, TeachingError
 from handoff.settings import REPO_ROOT
@@ -58,35 +58,35 @@ bp.exception(TeachingError)(teaching_error)  # the same pt-BR error body as the 
 
 
 @bp.post("/models")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_models")
 async def train(request: Request) -> HTTPResponse:
     """Start (or queue) a training run → 202 {"id"}."""
     return json(await build(request.app).request(_who(request)), status=202)
 
 
 @bp.get("/models")
-@require_staff(*SUPERVISORS)
+@require_access("view", "bot_models")
 async def models(request: Request) -> HTTPResponse:
     """The registry, newest first."""
     return json(await build(request.app).list())
 
 
 @bp.get("/models/<model_id:int>")
-@require_staff(*SUPERVISORS)
+@require_access("view", "bot_models")
 async def model(request: Request, model_id: int) -> HTTPResponse:
     """One run: status, progress, evaluation, gate."""
     return json(await build(request.app).get(model_id))
 
 
 @bp.delete("/models/<model_id:int>")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_models")
 async def cancel(request: Request, model_id: int) -> HTTPResponse:
     """Cancel a queued run (409 once it has started)."""
     return json(await build(request.app).cancel(_who(request), model_id))
 
 
 @bp.post("/models/<model_id:int>/deploy")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_models")
 async def deploy(request: Request, model_id: int) -> HTTPResponse:
     """Load the model into Rasa (PUT /model) and mark it deployed."""
     try:
@@ -97,7 +97,7 @@ async def deploy(request: Request, model_id: int) -> HTTPResponse:
 
 
 @bp.post("/rollback")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_models")
 async def rollback(request: Request) -> HTTPResponse:
     """Back to the version served before the deployed one."""
     return json(await build(request.app).rollback(_who(request)))

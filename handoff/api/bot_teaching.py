@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff.api.auth import require_staff
+from handoff.api.auth import require_access
 from handoff.domain import bot_teaching as rules
 from handoff.runtime import HubRuntime
 from handoff.services.bot_teaching import BotTeaching, IntentInput, TeachingError
@@ -29,8 +29,6 @@ from handoff.services.staff import StaffIdentity
 
 bp = Blueprint("bot_teaching", url_prefix="/api/bot")
 
-STAFF = ("attendant", "manager", "admin")
-SUPERVISORS = ("manager", "admin")
 _UTTER = re.compile(r"^utter_[a-z0-9_]{1,90}$")
 _FIELD_PT = {"name": "nome", "reason": "motivo", "examples": "exemplos", "answer": "resposta",
              "buttons": "botões", "handoff": "encaminhamento", "override_reason": "justificativa",
@@ -152,7 +150,7 @@ bp.exception(TeachingError)(teaching_error)
 
 
 @bp.get("/review")
-@require_staff(*STAFF)
+@require_access("view", "bot_review")
 async def review(request: Request) -> HTTPResponse:
     """Groups of patient messages to review (`?days=30&limit=100`), texts masked (audited)."""
     try:
@@ -166,7 +164,7 @@ async def review(request: Request) -> HTTPResponse:
 
 
 @bp.post("/review/<message_id:int>")
-@require_staff(*STAFF)
+@require_access("change", "bot_review")
 async def label(request: Request, message_id: int) -> HTTPResponse:
     """Label a message with an existing intent, or ignore it."""
     body = _parse(request, LabelBody)
@@ -182,14 +180,14 @@ async def label(request: Request, message_id: int) -> HTTPResponse:
 
 
 @bp.get("/intents")
-@require_staff(*STAFF)
+@require_access("view", "bot_training_data")
 async def list_intents(request: Request) -> HTTPResponse:
     """Every staff intent and the layer version."""
     return json(await (await _teaching(request)).list_intents())
 
 
 @bp.post("/intents")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_training_data")
 async def create_intent(request: Request) -> HTTPResponse:
     """A new staff intent → 201 (400 validation, 409 name taken, 422 red flag, 503 bot down)."""
     body = _parse(request, IntentBody)
@@ -205,14 +203,14 @@ async def create_intent(request: Request) -> HTTPResponse:
 
 
 @bp.get("/intents/<name:str>")
-@require_staff(*STAFF)
+@require_access("view", "bot_training_data")
 async def get_intent(request: Request, name: str) -> HTTPResponse:
     """One staff intent."""
     return json(await (await _teaching(request)).get_intent(name))
 
 
 @bp.patch("/intents/<name:str>")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_training_data")
 async def update_intent(request: Request, name: str) -> HTTPResponse:
     """Change the fields sent."""
     body = _parse(request, IntentPatch)
@@ -239,7 +237,7 @@ async def update_intent(request: Request, name: str) -> HTTPResponse:
 
 
 @bp.delete("/intents/<name:str>")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_training_data")
 async def delete_intent(request: Request, name: str) -> HTTPResponse:
     """Remove a staff intent."""
     return json(await (await _teaching(request)).delete_intent(_who(request), name))
@@ -249,14 +247,14 @@ async def delete_intent(request: Request, name: str) -> HTTPResponse:
 
 
 @bp.get("/answers")
-@require_staff(*STAFF)
+@require_access("view", "bot_training_data")
 async def answers(request: Request) -> HTTPResponse:
     """The simple answers staff may reword."""
     return json(await (await _teaching(request)).answers())
 
 
 @bp.put("/answers/<utter:str>")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_training_data")
 async def edit_answer(request: Request, utter: str) -> HTTPResponse:
     """Staff's text for a simple answer."""
     if not _UTTER.match(utter):
@@ -269,7 +267,7 @@ async def edit_answer(request: Request, utter: str) -> HTTPResponse:
 
 
 @bp.delete("/answers/<utter:str>")
-@require_staff(*SUPERVISORS)
+@require_access("change", "bot_training_data")
 async def reset_answer(request: Request, utter: str) -> HTTPResponse:
     """Back to the bot's own text."""
     if not _UTTER.match(utter):
@@ -278,7 +276,7 @@ async def reset_answer(request: Request, utter: str) -> HTTPResponse:
 
 
 @bp.get("/layer")
-@require_staff(*SUPERVISORS)
+@require_access("export", "bot_training_data")
 async def layer(request: Request) -> HTTPResponse:
     """The staff layer export (audited)."""
     return json(await (await _teaching(request)).export(_who(request)))

@@ -37,6 +37,24 @@ def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
     return json_response({"error": {"code": code, "message": message, **extra}}, status=status)
 
 
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def refuse_body(request: Request, expected_type: str) -> HTTPResponse | None:
+    """413 past WEBHOOK_MAX_BYTES, 415 unless the body is `expected_type` (what the provider
+    sends); None when the body may go on to the signature check."""
+    limit = request.app.ctx.settings.webhook_max_bytes
+    if len(request.body or b"") > limit:
+        log.warning("webhook refused: body larger than %d bytes", limit)
+        return _error(413, "too_large", f"body larger than {limit} bytes")
+    content_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if content_type != expected_type:
+        log.warning("webhook refused: content type is not %s", expected_type)
+        return _error(415, "unsupported_media_type", f"the body must be {expected_type}")
+    return None
+
+
 def _public_url(request: Request) -> str:
     """The URL the provider called, as configured at the provider (PUBLIC_BASE_URL + path)."""
     url = request.app.ctx.settings.public_base_url.rstrip("/") + request.path
@@ -95,6 +113,9 @@ def _twilio_form(request: Request) -> twilio.Form | HTTPResponse:
     token = request.app.ctx.settings.twilio_auth_token
     if not token:
         return _error(503, "not_configured", "Twilio is not configured on this hub")
+    refused = refuse_body(request, FORM)
+    if refused is not None:
+        return refused
     try:
         form = twilio.parse_form(request.body)
     except twilio.PayloadError:
@@ -161,6 +182,9 @@ async def meta_events(request: Request) -> HTTPResponse:
     secret = ctx.settings.meta_app_secret
     if not secret:
         return _error(503, "not_configured", "Meta is not configured on this hub")
+    refused = refuse_body(request, JSON)
+    if refused is not None:
+        return refused
     body = request.body or b""
     if not meta.valid_signature(secret, body, request.headers.get("X-Hub-Signature-256")):
         log.warning("meta webhook refused: invalid or missing signature")

@@ -22,8 +22,9 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 
-from handoff.api.auth import error, parse_body
+from handoff.api.auth import error, parse_body, reason_of
 from handoff.api.clinic_documents import boleto_pdf, report_pdf
+from handoff.domain import access
 from handoff.domain.clinic.billing import boleto_status, format_brl, linha_digitavel
 from handoff.domain.clinic.calendar import (
     CLINIC_TZ,
@@ -48,7 +49,7 @@ from handoff.domain.clinic.entities import (
     Price,
 )
 from handoff.services import staff
-from handoff.services.clinic import ClinicError, ClinicService, OfferedSlot
+from handoff.services.clinic import ClinicError, ClinicService, OfferedSlot, not_found
 from handoff.services.conversions import record_bot_booking
 
 bp = Blueprint("clinic", url_prefix="/api/clinic")
@@ -91,11 +92,51 @@ def require_service_or_staff() -> Callable[..., Any]:
     return decorator
 
 
-async def _audit(request: Request, action: str, subject: str) -> None:
-    """LGPD: record that a staff member accessed this subject (never the data itself)."""
+async def _audit(request: Request, action: str, subject: str, patient_id: int | None = None) -> None:
+    """LGPD: record that a staff member accessed this subject (never the data itself), whose
+    data it is, and the reason when one was given."""
     who = getattr(request.ctx, "staff", None)
     if who is not None:
-        await staff.audit(request.app.ctx.uow, who.id, action, subject)
+        await staff.audit(request.app.ctx.uow, who.id, action, subject, patient_id=patient_id,
+                          reason=getattr(request.ctx, "access_reason", None))
+
+
+async def _patient_scope(request: Request, patient_id: int | None, what: str = "patient") -> HTTPResponse | None:
+    """Staff reach a patient's record only within their scope (handoff.domain.access): the
+    service token and supervisors always; an attendant when they see one of the patient's
+    conversations, or with the `all_queues` grant and a `reason`. Otherwise 404, as for an
+    unknown patient or appointment (the same body: nothing tells them the record exists)."""
+    who = getattr(request.ctx, "staff", None)
+    if who is None or patient_id is None:
+        return None
+    if not access.can(who, "view", "patient_record"):
+        return error(403, "forbidden", "your role cannot do this")
+    try:
+        reason = reason_of(request)
+    except access.ReasonError as exc:
+        return error(400, "invalid_reason", str(exc))
+    request.ctx.access_reason = reason
+    runtime = request.app.ctx.runtime
+    await runtime.load_handoff()
+    resolved = await _clinic(request).directory.resolve_patient(patient_id)
+    if await runtime.inbox.can_view_patient(who, resolved if resolved is not None else patient_id):
+        return None
+    if access.sees_all_queues(who):
+        if reason is None:
+            return error(403, "reason_required", access.REASON_REQUIRED)
+        return None
+    refused = not_found(what)
+    return error(refused.status, refused.code, refused.message)
+
+
+async def _appointment_scope(request: Request, appointment_id: int) -> HTTPResponse | None:
+    """`_patient_scope` for the patient who owns an appointment (unknown ones pass: 404 follows)."""
+    if getattr(request.ctx, "staff", None) is None:
+        return None
+    appt = await _clinic(request).directory.appointment(appointment_id)
+    if appt is None:
+        return None
+    return await _patient_scope(request, appt.patient_id, "appointment")
 
 
 def _clinic(request: Request) -> ClinicService:
@@ -290,9 +331,12 @@ def _optional_body(request: Request, model: type[BaseModel]) -> BaseModel | HTTP
 @bp.get("/info")
 @require_service_or_staff()
 async def get_info(request: Request) -> HTTPResponse:
-    """Address, contacts, hours, parking, accessibility and whether it is open now."""
+    """Address, contacts, hours, parking, accessibility, whether it is open now, and the public
+    privacy notice's address (the bot sends it when a patient asks how their data is used)."""
     service = _clinic(request)
-    return json(info_view(await service.info(), service.now()))
+    view = info_view(await service.info(), service.now())
+    view["privacy_notice_url"] = _url(request, "/privacidade/aviso")
+    return json(view)
 
 
 @bp.get("/specialties")
@@ -333,8 +377,10 @@ async def get_slots(request: Request) -> HTTPResponse:
 @require_service_or_staff()
 async def get_patient(request: Request, patient_id: int) -> HTTPResponse:
     """What the clinic knows about the patient (flags only, never the CPF)."""
+    if (refused := await _patient_scope(request, patient_id)) is not None:
+        return refused
     record = await _clinic(request).patient(patient_id)
-    await _audit(request, "clinic.patient.read", f"patient:{record.id}")
+    await _audit(request, "clinic.patient.read", f"patient:{record.id}", record.id)
     return json(patient_view(record))
 
 
@@ -346,12 +392,14 @@ async def post_identify(request: Request, patient_id: int) -> HTTPResponse:
     409 `birth_date_required` when that record needs the birth date to confirm the link,
     409 `identity_mismatch` when CPF and birth date do not match, 400 `invalid_cpf`.
     """
+    if (refused := await _patient_scope(request, patient_id)) is not None:
+        return refused
     body = parse_body(request, IdentifyBody)
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, IdentifyBody)
     record = await _clinic(request).identify(patient_id, body.cpf, body.birth_date, body.name)
-    await _audit(request, "clinic.patient.identify", f"patient:{record.id}")
+    await _audit(request, "clinic.patient.identify", f"patient:{record.id}", record.id)
     return json(patient_view(record))
 
 
@@ -359,12 +407,14 @@ async def post_identify(request: Request, patient_id: int) -> HTTPResponse:
 @require_service_or_staff()
 async def post_consent(request: Request, patient_id: int) -> HTTPResponse:
     """Store the patient's consent decision (notice version + time; append-only)."""
+    if (refused := await _patient_scope(request, patient_id)) is not None:
+        return refused
     body = parse_body(request, ConsentBody)
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, ConsentBody)
     consent = await _clinic(request).record_consent(patient_id, body.granted, body.version)
-    await _audit(request, "clinic.patient.consent", f"patient:{patient_id}")
+    await _audit(request, "clinic.patient.consent", f"patient:{patient_id}", patient_id)
     return json(consent_view(consent), status=201)
 
 
@@ -372,10 +422,12 @@ async def post_consent(request: Request, patient_id: int) -> HTTPResponse:
 @require_service_or_staff()
 async def get_patient_appointments(request: Request, patient_id: int) -> HTTPResponse:
     """The patient's appointments: `scope=upcoming` (default) or `all`."""
+    if (refused := await _patient_scope(request, patient_id)) is not None:
+        return refused
     service = _clinic(request)
     items = await service.appointments(patient_id, request.args.get("scope") or "upcoming")
     address = (await service.info()).address
-    await _audit(request, "clinic.appointments.read", f"patient:{patient_id}")
+    await _audit(request, "clinic.appointments.read", f"patient:{patient_id}", patient_id)
     return json([appointment_view(a, address) for a in items])
 
 
@@ -383,8 +435,10 @@ async def get_patient_appointments(request: Request, patient_id: int) -> HTTPRes
 @require_service_or_staff()
 async def get_exam_results(request: Request, patient_id: int) -> HTTPResponse:
     """Status of the patient's exams with the report link when ready."""
+    if (refused := await _patient_scope(request, patient_id)) is not None:
+        return refused
     items = await _clinic(request).exam_results(patient_id)
-    await _audit(request, "clinic.exam_results.read", f"patient:{patient_id}")
+    await _audit(request, "clinic.exam_results.read", f"patient:{patient_id}", patient_id)
     return json([result_view(request, r) for r in items])
 
 
@@ -392,9 +446,11 @@ async def get_exam_results(request: Request, patient_id: int) -> HTTPResponse:
 @require_service_or_staff()
 async def get_boletos(request: Request, patient_id: int) -> HTTPResponse:
     """The patient's boletos (linha digitável, Pix copia-e-cola, second-copy PDF link)."""
+    if (refused := await _patient_scope(request, patient_id)) is not None:
+        return refused
     service = _clinic(request)
     items = await service.boletos(patient_id)
-    await _audit(request, "clinic.boletos.read", f"patient:{patient_id}")
+    await _audit(request, "clinic.boletos.read", f"patient:{patient_id}", patient_id)
     today = service.now().date()
     return json([boleto_view(request, b, today) for b in items])
 
@@ -415,8 +471,10 @@ async def post_appointment(request: Request) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, BookBody)
+    if (refused := await _patient_scope(request, body.patient_id)) is not None:
+        return refused
     appt = await _clinic(request).book(body.patient_id, body.slot_id)
-    await _audit(request, "clinic.appointment.book", f"appointment:{appt.id}")
+    await _audit(request, "clinic.appointment.book", f"appointment:{appt.id}", appt.patient_id)
     if body.conversation_id:
         await record_bot_booking(request.app.ctx.uow, body.conversation_id, body.patient_id, appt.id)
     return await _appointment_response(request, appt, status=201)
@@ -428,10 +486,12 @@ async def _appointment_action(request: Request, appointment_id: int, action: str
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, AppointmentActionBody)
+    if (refused := await _appointment_scope(request, appointment_id)) is not None:
+        return refused
     service = _clinic(request)
     change = service.confirm if action == "confirm" else service.cancel
     appt = await change(appointment_id, body.patient_id)
-    await _audit(request, f"clinic.appointment.{action}", f"appointment:{appt.id}")
+    await _audit(request, f"clinic.appointment.{action}", f"appointment:{appt.id}", appt.patient_id)
     return await _appointment_response(request, appt)
 
 
@@ -457,8 +517,10 @@ async def post_reschedule(request: Request, appointment_id: int) -> HTTPResponse
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, RescheduleBody)
+    if (refused := await _appointment_scope(request, appointment_id)) is not None:
+        return refused
     appt = await _clinic(request).reschedule(appointment_id, body.slot_id, body.patient_id)
-    await _audit(request, "clinic.appointment.reschedule", f"appointment:{appt.id}")
+    await _audit(request, "clinic.appointment.reschedule", f"appointment:{appt.id}", appt.patient_id)
     return await _appointment_response(request, appt)
 
 

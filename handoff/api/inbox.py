@@ -20,7 +20,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
-from handoff.api.auth import credentials, error, parse_body, require_staff, same_origin
+from handoff.api.auth import credentials, error, parse_body, reason_of, require_access, require_staff, same_origin
+from handoff.domain import access
 from handoff.domain.lifecycle import IllegalTransition
 from handoff.domain.routing import Presence
 from handoff.runtime import HubRuntime
@@ -33,7 +34,6 @@ from handoff.services.unit_of_work import STAFF_TOPIC
 bp = Blueprint("inbox", url_prefix="/api")
 log = logging.getLogger(__name__)
 
-SUPERVISORS = ("manager", "admin")
 _CONV_ID = re.compile(r"^[0-9a-fA-F-]{8,36}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 
@@ -110,6 +110,7 @@ class StaffBody(BaseModel):
     queues: list[str] = Field(default_factory=list, max_length=20)
     max_concurrent: int = Field(default=4, ge=1, le=50)
     max_per_channel: dict[str, int] = Field(default_factory=dict)
+    grants: list[Literal["privacy_officer", "all_queues"]] = Field(default_factory=list, max_length=2)
 
 
 class StaffPatchBody(BaseModel):
@@ -123,6 +124,7 @@ class StaffPatchBody(BaseModel):
     queues: list[str] | None = Field(default=None, max_length=20)
     max_concurrent: int | None = Field(default=None, ge=1, le=50)
     max_per_channel: dict[str, int] | None = None
+    grants: list[Literal["privacy_officer", "all_queues"]] | None = Field(default=None, max_length=2)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -147,6 +149,11 @@ def _check_id(conv_id: str) -> HTTPResponse | None:
 @bp.exception(InboxError)  # type: ignore[untyped-decorator]
 async def _inbox_error(request: Request, exc: InboxError) -> HTTPResponse:
     return error(exc.status, exc.code, exc.message)
+
+
+@bp.exception(access.ReasonError)  # type: ignore[untyped-decorator]
+async def _reason_error(request: Request, exc: access.ReasonError) -> HTTPResponse:
+    return error(400, "invalid_reason", str(exc))
 
 
 @bp.exception(IllegalTransition)  # type: ignore[untyped-decorator]
@@ -181,7 +188,8 @@ async def conversation(request: Request, conv_id: str) -> HTTPResponse:
     if (bad := _check_id(conv_id)) is not None:
         return bad
     inbox = await _inbox(request)
-    return json(await inbox.detail(_who(request), conv_id, getattr(request.app.ctx, "clinic", None)))
+    return json(await inbox.detail(_who(request), conv_id, getattr(request.app.ctx, "clinic", None),
+                                   reason_of(request)))
 
 
 @bp.get("/conversations/<conv_id:str>/patient")
@@ -191,7 +199,8 @@ async def patient_card(request: Request, conv_id: str) -> HTTPResponse:
     if (bad := _check_id(conv_id)) is not None:
         return bad
     inbox = await _inbox(request)
-    return json(await inbox.patient_card(_who(request), conv_id, getattr(request.app.ctx, "clinic", None)))
+    return json(await inbox.patient_card(_who(request), conv_id, getattr(request.app.ctx, "clinic", None),
+                                         reason_of(request)))
 
 
 @bp.post("/conversations/<conv_id:str>/claim")
@@ -355,14 +364,14 @@ async def set_my_presence(request: Request) -> HTTPResponse:
 
 
 @bp.get("/agents")
-@require_staff(*SUPERVISORS)
+@require_access("view", "metrics")
 async def agents(request: Request) -> HTTPResponse:
     """Every active staff member with presence and occupancy."""
     return json(await (await _inbox(request)).agents())
 
 
 @bp.post("/staff")
-@require_staff("admin")
+@require_access("change", "staff_admin")
 async def create_staff(request: Request) -> HTTPResponse:
     """Create an attendant/manager/admin account with skills, queues and capacity."""
     body = parse_body(request, StaffBody)
@@ -380,6 +389,7 @@ async def create_staff(request: Request) -> HTTPResponse:
         new_id = await staff.create_staff(
             request.app.ctx.uow, body.email, body.name, body.role, body.password, skills=skills,
             queues=body.queues, max_concurrent=body.max_concurrent, max_per_channel=body.max_per_channel,
+            grants=body.grants,
         )
     except staff.StaffExists:
         return error(409, "email_taken", "já existe uma conta com este e-mail")
@@ -401,14 +411,14 @@ def _routing_fields_error(inbox: Inbox, queues: list[str] | None, skills: list[s
 
 
 @bp.get("/staff")
-@require_staff("admin")
+@require_access("view", "staff_admin")
 async def list_staff(request: Request) -> HTTPResponse:
     """Every account, deactivated ones included."""
     return json(await (await _inbox(request)).staff_accounts())
 
 
 @bp.patch("/staff/<staff_id:int>")
-@require_staff("admin")
+@require_access("change", "staff_admin")
 async def update_staff(request: Request, staff_id: int) -> HTTPResponse:
     """Change role, routing (queues, skills, capacity), password or deactivate an account."""
     body = parse_body(request, StaffPatchBody)
@@ -422,7 +432,7 @@ async def update_staff(request: Request, staff_id: int) -> HTTPResponse:
     changes = staff.StaffChanges(
         name=body.name, role=body.role, active=body.active, password=body.password,
         skills=clean_attributes(body.skills) if body.skills is not None else None, queues=body.queues,
-        max_concurrent=body.max_concurrent, max_per_channel=body.max_per_channel,
+        max_concurrent=body.max_concurrent, max_per_channel=body.max_per_channel, grants=body.grants,
     )
     return json(await inbox.update_staff(_who(request), staff_id, changes))  # InboxError: see _inbox_error
 
@@ -432,7 +442,7 @@ async def update_staff(request: Request, staff_id: int) -> HTTPResponse:
 
 def visible(event: dict[str, Any], who: StaffIdentity, queues: frozenset[str]) -> bool:
     """Managers see everything; attendants their own conversations and their queues' ones."""
-    if who.role in SUPERVISORS:
+    if access.is_supervisor(who):
         return True
     agent_id = event.get("agent_id")
     if agent_id is not None and agent_id == who.id:

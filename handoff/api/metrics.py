@@ -16,7 +16,7 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 
-from handoff.api.auth import error, require_staff
+from handoff.api.auth import error, require_access
 from handoff.domain.triage import REASONS
 from handoff.services.handoff_config import HandoffConfig
 from handoff.services.metrics import (
@@ -30,7 +30,6 @@ from handoff.services.metrics import (
 )
 
 bp = Blueprint("metrics", url_prefix="/api")
-ROLES = ("manager", "admin")
 # The period's aggregates are reused this long per range (the "now" figures never are): a live
 # dashboard refreshing on every staff event does not recompute the month each time.
 PERIOD_CACHE_SECONDS = 15.0
@@ -62,7 +61,7 @@ async def _compute(request: Request) -> tuple[DateRange, dict[str, Any]] | HTTPR
 
 
 @bp.get("/metrics")
-@require_staff(*ROLES)
+@require_access("view", "metrics")
 async def metrics(request: Request) -> HTTPResponse:
     """Every dashboard figure for the range (see docs/metrics.md)."""
     result = await _compute(request)
@@ -72,7 +71,7 @@ async def metrics(request: Request) -> HTTPResponse:
 
 
 @bp.get("/metrics.csv")
-@require_staff(*ROLES)
+@require_access("export", "metrics")
 async def metrics_csv(request: Request) -> HTTPResponse:
     """The same figures as a CSV download (Brazilian Excel conventions)."""
     result = await _compute(request)

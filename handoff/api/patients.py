@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff.api.auth import error, parse_body, require_staff
+from handoff.api.auth import error, parse_body, require_access
 from handoff.services import patients
 
 bp = Blueprint("patients", url_prefix="/api/patients")
@@ -23,7 +23,7 @@ class MergeBody(BaseModel):
 
 
 @bp.post("/merge")
-@require_staff("attendant", "manager", "admin")
+@require_access("change", "patient_record")
 async def merge(request: Request) -> HTTPResponse:
     """Move identities, conversations, appointments, exams and bills of `merge_id` to `keep_id`
     (its consents count through the link left on the merged record). The merge is recorded
@@ -32,6 +32,12 @@ async def merge(request: Request) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, MergeBody)
+    # Attendants merge only records they see (a conversation of each in their scope); supervisors any.
+    runtime = request.app.ctx.runtime
+    await runtime.load_handoff()
+    for patient_id in (body.keep_id, body.merge_id):
+        if not await runtime.inbox.can_view_patient(request.ctx.staff, patient_id):
+            return error(404, "patient_not_found", "paciente não encontrado")
     try:
         result = await patients.merge(request.app.ctx.uow, request.ctx.staff, body.keep_id, body.merge_id)
     except patients.MergeError as exc:

@@ -142,6 +142,13 @@ async def page(request: Request) -> HTTPResponse:
                       headers={"Cache-Control": "no-cache"})
 
 
+@bp.get("/sandbox.css")
+async def stylesheet(request: Request) -> HTTPResponse:
+    """The simulator's stylesheet (no inline style under the page's CSP)."""
+    return await file(WEB / "static" / "sandbox.css", mime_type="text/css; charset=utf-8",
+                      headers={"Cache-Control": "no-cache"})
+
+
 @bp.get("/sandbox.js")
 async def script(request: Request) -> HTTPResponse:
     """The simulator's script."""

@@ -37,6 +37,7 @@ from handoff.adapters.attachments import PREFIX as LOCAL_PREFIX
 from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import AuditLog, Conversation, Message
+from handoff.domain import access
 from handoff.services.email_channel import attachments_root
 from handoff.services.inbox import Inbox, InboxError
 from handoff.services.staff import StaffIdentity
@@ -99,25 +100,33 @@ class Attachments:
         self.inbox = inbox
         self.store = store or AttachmentStore(attachments_root(settings))
 
-    async def open_attachment(self, who: StaffIdentity, message_id: int, index: int) -> OpenedAttachment:
+    async def open_attachment(self, who: StaffIdentity, message_id: int, index: int,
+                              reason: str | None = None) -> OpenedAttachment:
         """The `index`-th attachment of message `message_id`, for `who`. Raises InboxError:
-        401 inactive account, 403 not visible, 404 unknown message/attachment, 502 provider
-        failure (or file too large), 503 provider not configured."""
+        401 inactive account, 403 not visible (`reason_required`: an attendant granted
+        `all_queues` opening one outside their scope without a reason), 404 unknown
+        message/attachment, 502 provider failure (or file too large), 503 provider not configured."""
         async with self.uow() as (session, _):
             row = await self.inbox.active_staff_row(session, who)
             msg = await session.get(Message, message_id)
             if msg is None:
                 raise InboxError(404, "not_found", "mensagem não encontrada")
             conv = await session.get(Conversation, msg.conversation_id)
-            if conv is None or not await self.inbox.can_view_history_of(session, row, conv):
+            if conv is None:
                 raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
+            if not await self.inbox.can_view_history_of(session, row, conv):
+                if not access.sees_all_queues(row):
+                    raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
+                if access.needs_reason(row, in_own_scope=False) and reason is None:
+                    raise InboxError(403, "reason_required", access.REASON_REQUIRED)
+            patient_id = conv.patient_id
             entry = self._entry(msg, index)
             if entry is not None:
                 local = self._local(entry)
                 if local is not None:
                     data = await asyncio.to_thread(self.store.read, local)
                     if data is not None:
-                        self._audit(session, row.id, message_id, index)
+                        self._audit(session, row.id, message_id, index, patient_id, reason)
                         return self._opened(data, entry, index)
             channel = msg.channel
         if entry is None:
@@ -140,7 +149,7 @@ class Attachments:
                 select(Message).where(Message.id == message_id).with_for_update())).scalar_one_or_none()
             if msg is not None:
                 self._record(msg, index, source, reference, content_type, len(data))
-            self._audit(session, row.id, message_id, index)
+            self._audit(session, row.id, message_id, index, patient_id, reason)
         log.info("attachment %d of message %d fetched from the provider (%d bytes)", index, message_id, len(data))
         return self._opened(data, {**entry, "content_type": content_type}, index)
 
@@ -176,15 +185,20 @@ class Attachments:
                     raise InboxError(503, "not_configured", "a API do WhatsApp (Meta) não está configurada")
                 return await meta_api.fetch_whatsapp_media(source.removeprefix(meta_api.MEDIA_PREFIX),
                                                            api_base=s.meta_graph_api_base,
-                                                           access_token=s.meta_access_token)
+                                                           access_token=s.meta_access_token,
+                                                           max_bytes=s.media_max_bytes,
+                                                           allowed_hosts=s.meta_media_host_list)
             if channel in TWILIO_CHANNELS:
                 if not (s.twilio_account_sid and s.twilio_auth_token):
                     raise InboxError(503, "not_configured", "o Twilio não está configurado")
                 return await twilio_api.fetch_media(source, api_base=s.twilio_api_base,
                                                     account_sid=s.twilio_account_sid,
-                                                    auth_token=s.twilio_auth_token)
+                                                    auth_token=s.twilio_auth_token, max_bytes=s.media_max_bytes,
+                                                    allowed_hosts=s.twilio_media_host_list)
             if channel in META_CDN_CHANNELS:
-                return await meta_api.fetch_attachment_url(source, api_base=s.meta_graph_api_base)
+                return await meta_api.fetch_attachment_url(source, api_base=s.meta_graph_api_base,
+                                                           max_bytes=s.media_max_bytes,
+                                                           allowed_hosts=s.meta_media_host_list)
         except MediaTooLarge as exc:
             mb = exc.max_bytes // (1024 * 1024)
             raise InboxError(502, "attachment_too_large", f"o arquivo passa do limite de {mb} MB") from exc
@@ -210,9 +224,11 @@ class Attachments:
         msg.payload = payload  # a new object: the JSON column sees the change
 
     @staticmethod
-    def _audit(session: AsyncSession, staff_id: int, message_id: int, index: int) -> None:
+    def _audit(session: AsyncSession, staff_id: int, message_id: int, index: int, patient_id: int | None,
+               reason: str | None) -> None:
         session.add(AuditLog(staff_id=staff_id, action=AUDIT_ACTION,
-                             subject=f"message:{message_id}/attachment:{index}", created_at=utcnow()))
+                             subject=f"message:{message_id}/attachment:{index}", created_at=utcnow(),
+                             patient_id=patient_id, reason=reason))
 
     @staticmethod
     def _opened(data: bytes, entry: dict[str, Any], index: int) -> OpenedAttachment:

@@ -34,6 +34,7 @@ from handoff.adapters.sql.models import (
     ConversationEvent,
     Message,
 )
+from handoff.adapters.sql.privacy_store import revoked_conversations
 from handoff.domain import bot_teaching as rules
 from handoff.domain import events as ev
 from handoff.domain.triage import REASONS
@@ -333,6 +334,9 @@ class BotTeaching:
                 .where(ConversationEvent.type == ev.REASON_CORRECTED, ConversationEvent.created_at >= since)
                 .order_by(ConversationEvent.id)
             )).all()}
+            # Messages of patients who refused or revoked consent are not offered for training (LGPD).
+            revoked = await revoked_conversations(session, {m.conversation_id for m in rows})
+            rows = [m for m in rows if m.conversation_id not in revoked and m.redacted_at is None]
             human_after_bot = await self._asked_for_human_after_bot(session, [m for m in rows
                                                                               if m.intent in rules.HUMAN_INTENTS])
             session.add(AuditLog(staff_id=who.id, action="bot.review.read", subject=None, created_at=utcnow()))

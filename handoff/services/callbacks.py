@@ -20,6 +20,7 @@ from connectors.twilio_voice import TwilioCaller, connect_twiml
 from handoff.adapters.sql import store
 from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import AuditLog, ChannelIdentity, Conversation, Message, Patient, StaffUser
+from handoff.domain import access
 from handoff.domain import events as ev
 from handoff.domain.identity_match import keys_for_identity, normalize_phone
 from handoff.domain.lifecycle import ConversationState, Transition
@@ -36,7 +37,6 @@ CALLBACK_TEXT = "Pedido de retorno de ligação"
 CALLBACK_REASON = "callback"
 CALL_PLACED = "call_placed"  # conversation event: {agent_id, call_sid, status}
 CALL_STATUS = "call_status"  # conversation event: {call_sid, status, duration}
-SUPERVISORS = ("manager", "admin")
 
 
 class CallError(Exception):
@@ -97,7 +97,7 @@ async def request_callback(uow: UnitOfWork, config: HandoffConfig, caller: str, 
 def _can_call(row: StaffUser, conv: Conversation, queues: frozenset[str] | None) -> bool:
     """Supervisors always; attendants on what they hold, held, or is waiting in their queues —
     never on a conversation another attendant holds."""
-    if row.role in SUPERVISORS:
+    if access.is_supervisor(row):
         return True
     if conv.assigned_agent_id is not None and conv.assigned_agent_id != row.id:
         return False

@@ -11,6 +11,8 @@ Who may do what (the API checks the role first):
 - attendants see the queues they belong to (`staff_users.queues`, empty = every queue) and
   the conversations they hold or held; they claim from their queues and act on what they hold;
 - managers and admins see and act on everything, and may transfer anyone's conversation.
+- attendants granted `all_queues` may also read (detail, patient card, attachments) conversations
+  outside that scope, each time with a reason written to the audit log (docs/access-matrix.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from handoff.adapters.sql import handoff_store as hs
 from handoff.adapters.sql import store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AuditLog, Conversation, ConversationEvent, Message, Patient, StaffUser
+from handoff.adapters.sql.privacy_store import consent_revoked
+from handoff.domain import access
 from handoff.domain import events as ev
 from handoff.domain.csat import SCORES, csat_payload
 from handoff.domain.lifecycle import ConversationState, Transition, next_state
@@ -173,7 +177,7 @@ class Inbox:
         return frozenset(row.queues) if row.queues else frozenset(self.config.queue_names)
 
     def _supervisor(self, row: StaffUser) -> bool:
-        return row.role in SUPERVISORS
+        return access.is_supervisor(row)
 
     async def _can_view(self, session: AsyncSession, row: StaffUser, conv: Conversation) -> bool:
         """Supervisors; the holder and the last agent; members of its queue; anyone who acted on it."""
@@ -201,6 +205,20 @@ class Inbox:
                 return True
         return False
 
+    async def can_view_patient(self, who: StaffIdentity, patient_id: int) -> bool:
+        """Whether `who` sees this patient's data in their own scope: supervisors always;
+        attendants when they see one of the patient's conversations (`_can_view`)."""
+        async with self.uow() as (session, _):
+            row = await self._me(session, who)
+            if self._supervisor(row):
+                return True
+            convs = (await session.execute(
+                select(Conversation).where(Conversation.patient_id == patient_id))).scalars().all()
+            for conv in convs:
+                if await self._can_view(session, row, conv):
+                    return True
+            return False
+
     async def active_staff_row(self, session: AsyncSession, who: StaffIdentity) -> StaffUser:
         """The caller's account row (InboxError 401 when it was deactivated)."""
         return await self._me(session, who)
@@ -220,6 +238,21 @@ class Inbox:
             raise InboxError(404, "not_found", "conversa não encontrada")
         if not await self._can_view(session, row, conv):
             raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
+        return conv
+
+    async def _readable(self, session: AsyncSession, row: StaffUser, conv_id: str,
+                        reason: str | None) -> Conversation:
+        """A conversation to read: in the caller's own scope (`_can_view`), or, for an attendant
+        granted `all_queues`, outside it with a reason (403 `reason_required` without one)."""
+        conv = await session.get(Conversation, conv_id)
+        if conv is None:
+            raise InboxError(404, "not_found", "conversa não encontrada")
+        if await self._can_view(session, row, conv):
+            return conv
+        if not access.sees_all_queues(row):
+            raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
+        if access.needs_reason(row, in_own_scope=False) and reason is None:
+            raise InboxError(403, "reason_required", access.REASON_REQUIRED)
         return conv
 
     def _require_holder(self, row: StaffUser, conv: Conversation) -> None:
@@ -263,6 +296,7 @@ class Inbox:
             "open": total, "open_by_channel": open_by_channel,
             "occupancy": round(total / row.max_concurrent, 3) if row.max_concurrent else None,
             "last_assigned_at": _iso(row.last_assigned_at), "active": row.active,
+            "grants": list(row.grants or []),
         }
 
     async def agents(self) -> list[dict[str, Any]]:
@@ -307,6 +341,8 @@ class Inbox:
                 row.skills = sorted(set(changes.skills))
             if changes.queues is not None:
                 row.queues = list(dict.fromkeys(changes.queues))
+            if changes.grants is not None:
+                row.grants = sorted(set(changes.grants))
             if changes.max_per_channel is not None:
                 row.max_per_channel = dict(changes.max_per_channel)
             if changes.password is not None:
@@ -386,7 +422,7 @@ class Inbox:
                 if not self._supervisor(row):
                     q = q.where(Conversation.queue.in_(sorted(self.queues_of(row))))
             elif scope == "all":
-                if not self._supervisor(row):
+                if not access.sees_all_queues(row):
                     raise InboxError(403, "forbidden", "somente gestores veem todas as conversas")
                 q = q.where(Conversation.state == state) if state else q.where(Conversation.queue.is_not(None))
             else:
@@ -402,12 +438,15 @@ class Inbox:
             out.append(conversation_view(conv, name, sla))
         return out
 
-    async def detail(self, who: StaffIdentity, conv_id: str, clinic: ClinicService | None) -> dict[str, Any]:
-        """Everything about one conversation (audited: ``view_conversation`` + ``view_patient``)."""
+    async def detail(self, who: StaffIdentity, conv_id: str, clinic: ClinicService | None,
+                     reason: str | None = None) -> dict[str, Any]:
+        """Everything about one conversation, with the patient's whole history across their
+        conversations (audited: ``view_conversation`` + ``view_patient``, with the patient and
+        the reason given; a reason is required outside the caller's scope, see `_readable`)."""
         now = utcnow()
         async with self.uow() as (session, _):
             row = await self._me(session, who)
-            conv = await self._conversation(session, row, conv_id, lock=False)
+            conv = await self._readable(session, row, conv_id, reason)
             patient = await session.get(Patient, conv.patient_id)
             siblings = list((await session.execute(
                 select(Conversation).where(Conversation.patient_id == conv.patient_id)
@@ -425,9 +464,10 @@ class Inbox:
                                       Message.intent.is_not(None), Message.intent != "csat")
                 .order_by(Message.id.desc()).limit(1))).scalar_one_or_none()
             session.add(AuditLog(staff_id=row.id, action="view_conversation", subject=f"conversation:{conv.id}",
-                                 created_at=now))
+                                 created_at=now, patient_id=conv.patient_id, reason=reason,
+                                 data={"conversations": len(sibling_ids), "messages": len(messages)}))
             session.add(AuditLog(staff_id=row.id, action="view_patient", subject=f"patient:{conv.patient_id}",
-                                 created_at=now))
+                                 created_at=now, patient_id=conv.patient_id, reason=reason))
         now = utcnow()
         sla_rows = [(e.type, as_utc(e.created_at) or now) for e in event_rows if e.type in ev.SLA_EVENT_TYPES]
         status = conversation_sla(conv, sla_rows, self.config, now)
@@ -452,17 +492,18 @@ class Inbox:
             "window": window_view(conv, now),
         }
 
-    async def patient_card(self, who: StaffIdentity, conv_id: str, clinic: ClinicService | None) -> dict[str, Any]:
+    async def patient_card(self, who: StaffIdentity, conv_id: str, clinic: ClinicService | None,
+                           reason: str | None = None) -> dict[str, Any]:
         """The patient card of a conversation (audited: ``view_patient``)."""
         now = utcnow()
         async with self.uow() as (session, _):
             row = await self._me(session, who)
-            conv = await self._conversation(session, row, conv_id, lock=False)
+            conv = await self._readable(session, row, conv_id, reason)
             patient = await session.get(Patient, conv.patient_id)
             siblings = list((await session.execute(
                 select(Conversation).where(Conversation.patient_id == conv.patient_id))).scalars().all())
             session.add(AuditLog(staff_id=row.id, action="view_patient", subject=f"patient:{conv.patient_id}",
-                                 created_at=now))
+                                 created_at=now, patient_id=conv.patient_id, reason=reason))
         return await self._card(patient, siblings, conv.id, clinic)
 
     async def _card(self, patient: Patient | None, siblings: Sequence[Conversation], current: str,
@@ -626,7 +667,7 @@ class Inbox:
             await store.add_event(session, conv.id, ev.REASON_CORRECTED, _actor(row),
                                   {"from": previous, "to": reason, "agent_id": row.id})
             session.add(AuditLog(staff_id=row.id, action="correct_reason", subject=f"conversation:{conv.id}",
-                                 created_at=utcnow()))
+                                 created_at=utcnow(), patient_id=conv.patient_id))
             view = await self._view(session, conv)
             notify(events, "reason_corrected", conv, reason=reason, previous_reason=previous)
             return view
@@ -716,7 +757,8 @@ class Inbox:
             conv.assigned_agent_id = None
             conv.assigned_at = None
             notify(events, "queue_changed", conv, agent_id=previous, outcome=outcome)
-            if conv.channel not in CHANNELS_WITHOUT_TEXT:
+            # No satisfaction survey once the patient refused or revoked consent (LGPD: non-essential).
+            if conv.channel not in CHANNELS_WITHOUT_TEXT and not await consent_revoked(session, conv.patient_id):
                 question = store.add_outbound(session, conv, Sender.SYSTEM, CSAT_TEXT, {"buttons": csat_buttons()})
                 await session.flush()
                 conv.csat_asked_at = now

@@ -20,7 +20,8 @@ async def merge(uow: UnitOfWork, who: StaffIdentity, keep_id: int, merge_id: int
     async with uow() as (session, events):
         result = await identity_store.merge_patients(session, uow.dialect, keep_id, merge_id, who.id)
         session.add(AuditLog(staff_id=who.id, action="merge_patients",
-                             subject=f"patient:{keep_id}<-patient:{merge_id}", created_at=utcnow()))
+                             subject=f"patient:{keep_id}<-patient:{merge_id}", created_at=utcnow(),
+                             patient_id=keep_id, data={"merged_patient_id": merge_id}))
         view = {"merge_id": result.merge_id, "kept_patient_id": keep_id, "merged_patient_id": merge_id,
                 "moved": result.moved, "conversation_ids": result.conversation_ids}
         events.add(STAFF_TOPIC, {"type": "patient_merged", "queue": None, "agent_id": None, **view})

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AuditLog, StaffToken, StaffUser
+from handoff.services import login_throttle as throttle
+from handoff.services.login_throttle import ThrottlePolicy
 from handoff.services.unit_of_work import UnitOfWork
 
 ROLES = ("attendant", "manager", "admin")
@@ -32,6 +34,7 @@ class StaffIdentity:
     email: str
     name: str
     role: str
+    grants: tuple[str, ...] = ()  # StaffUser.grants (handoff.domain.access)
 
 
 def _digest(token: str) -> str:
@@ -75,6 +78,7 @@ async def create_staff(
     queues: Sequence[str] = (),
     max_concurrent: int = 4,
     max_per_channel: Mapping[str, int] | None = None,
+    grants: Sequence[str] = (),
 ) -> int:
     """Create a staff account (admin use). Raises StaffExists on a taken e-mail."""
     if role not in ROLES:
@@ -85,6 +89,7 @@ async def create_staff(
                 email=email.lower(), name=name, role=role, password_hash=_hasher.hash(password), active=True,
                 created_at=utcnow(), skills=sorted(set(skills)), queues=list(dict.fromkeys(queues)),
                 max_concurrent=max_concurrent, max_per_channel=dict(max_per_channel or {}), presence="offline",
+                grants=sorted(set(grants)),
             )
             session.add(user)
             await session.flush()
@@ -142,6 +147,7 @@ class StaffChanges:
     queues: Sequence[str] | None = None
     max_concurrent: int | None = None
     max_per_channel: Mapping[str, int] | None = None
+    grants: Sequence[str] | None = None  # handoff.domain.access.GRANTS
 
 
 def hash_password(password: str) -> str:
@@ -160,18 +166,33 @@ async def revoke(uow: UnitOfWork, token: str) -> None:
         await session.execute(delete(StaffToken).where(StaffToken.token_hash == _digest(token)))
 
 
-async def login(uow: UnitOfWork, email: str, password: str, ttl_hours: int) -> str | None:
-    """Check the password and issue a token (None on bad credentials)."""
+async def login(uow: UnitOfWork, email: str, password: str, ttl_hours: int, *, client_ip: str | None = None,
+                policy: ThrottlePolicy | None = None) -> str | None:
+    """Check the password and issue a token (None on bad credentials).
+
+    Rate limited (`services/login_throttle.py`): raises `LoginLocked` while the e-mail or the
+    client address is locked, whether or not the account exists; the password is then not checked.
+    """
+    policy = policy or ThrottlePolicy()
+    keys = {"email": throttle.email_key(email)}
+    if client_ip:
+        keys["ip"] = throttle.ip_key(client_ip)
     async with uow() as (session, _):
+        locked = await throttle.locked_for(session, list(keys.values()))
+        if locked is not None:
+            raise locked
         user = (
             await session.execute(select(StaffUser).where(StaffUser.email == email.lower(), StaffUser.active))
         ).scalar_one_or_none()
         try:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
         except VerificationError:
+            await throttle.register_failure(session, uow.dialect, keys, policy, user.id if user else None)
             return None
-        if user is None:
+        if user is None:  # someone typed the dummy password for an unknown e-mail: still a failure
+            await throttle.register_failure(session, uow.dialect, keys, policy, None)
             return None
+        await throttle.clear(session, keys["email"])
         token = secrets.token_urlsafe(32)
         now = utcnow()
         session.add(
@@ -197,10 +218,13 @@ async def identify(uow: UnitOfWork, token: str) -> StaffIdentity | None:
         tok, user = row
         if (as_utc(tok.expires_at) or utcnow()) < utcnow():
             return None
-        return StaffIdentity(user.id, user.email, user.name, user.role)
+        return StaffIdentity(user.id, user.email, user.name, user.role, tuple(user.grants or ()))
 
 
-async def audit(uow: UnitOfWork, staff_id: int | None, action: str, subject: str | None) -> None:
-    """Record one access by staff (never the data itself, only what was accessed)."""
+async def audit(uow: UnitOfWork, staff_id: int | None, action: str, subject: str | None, *,
+                patient_id: int | None = None, reason: str | None = None) -> None:
+    """Record one access by staff (never the data itself, only what was accessed): whose data
+    (`patient_id`) and the reason given for a sensitive view."""
     async with uow() as (session, _):
-        session.add(AuditLog(staff_id=staff_id, action=action, subject=subject, created_at=utcnow()))
+        session.add(AuditLog(staff_id=staff_id, action=action, subject=subject, created_at=utcnow(),
+                             patient_id=patient_id, reason=reason))

@@ -11,9 +11,9 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file
 
+from handoff.domain import access
 from handoff.web.pages import STAFF_CSP, WEB, asset, forbidden_page, staff_or_login
 
-ROLES = ("manager", "admin")
 bp = Blueprint("dashboard_page")
 
 _NO_STORE = {"Cache-Control": "no-store", "Content-Security-Policy": STAFF_CSP, "X-Content-Type-Options": "nosniff",
@@ -25,7 +25,7 @@ async def dashboard(request: Request) -> HTTPResponse:
     who = await staff_or_login(request)
     if isinstance(who, HTTPResponse):
         return who
-    if who.role not in ROLES:
+    if not access.can(who, "view", "metrics"):
         return forbidden_page(stylesheet="/dashboard/dashboard.css", body_class="dash", testid="dashboard-forbidden",
                               message="O painel do gestor é exclusivo para gestores e administradores.",
                               headers=_NO_STORE)

@@ -11,6 +11,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file, html, redirect
 
 from handoff.api.auth import credentials
+from handoff.domain import access
 from handoff.services import staff
 from handoff.services.staff import StaffIdentity
 
@@ -23,6 +24,18 @@ ASSET_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff
 async def index(request: Request) -> HTTPResponse:
     """The demo clinic website with the chat widget."""
     return await file(WEB / "templates" / "index.html", mime_type="text/html; charset=utf-8")
+
+
+@bp.get("/site.css")
+async def site_css(request: Request) -> HTTPResponse:
+    """The demo website's stylesheet (no inline style: see `web/security_headers.py`)."""
+    return await asset("site.css", "text/css; charset=utf-8")
+
+
+@bp.get("/site.js")
+async def site_js(request: Request) -> HTTPResponse:
+    """The demo website's "open the chat" buttons (no inline script)."""
+    return await asset("site.js", "application/javascript; charset=utf-8")
 
 
 @bp.get("/webchat/widget.js")
@@ -121,7 +134,7 @@ async def team_page(request: Request) -> HTTPResponse:
     who = await staff_or_login(request)
     if isinstance(who, HTTPResponse):
         return who
-    if who.role != "admin":
+    if not access.can(who, "view", "staff_admin"):
         return forbidden_page(stylesheet="/equipe/team.css", body_class="team", testid="team-forbidden",
                               message="A gestão da equipe é acessível somente a administradores.",
                               headers=STAFF_HEADERS)
@@ -165,3 +178,32 @@ async def bot_js(request: Request) -> HTTPResponse:
 async def bot_css(request: Request) -> HTTPResponse:
     """The teaching page's stylesheet."""
     return await asset("bot.css", "text/css; charset=utf-8")
+
+
+# -- staff page: the audit viewer /auditoria ---------------------------------------------------------
+# Filters, the table and the CSV export, all through `GET /api/audit` and `/api/audit.csv` (which
+# audit every read); admins and the privacy officer (handoff.domain.access, category "audit").
+
+@bp.get("/auditoria")
+async def audit_page(request: Request) -> HTTPResponse:
+    """The audit viewer; `/login?next=/auditoria` without a session, a 403 page for others."""
+    who = await staff_or_login(request)
+    if isinstance(who, HTTPResponse):
+        return who
+    if not access.can(who, "view", "audit"):
+        return forbidden_page(stylesheet="/auditoria/audit.css", body_class="audit", testid="audit-forbidden",
+                              message="O registro de auditoria é acessível somente ao encarregado de dados "
+                                      "e a administradores.", headers=STAFF_HEADERS)
+    return await file(WEB / "templates" / "audit.html", mime_type="text/html; charset=utf-8", headers=STAFF_HEADERS)
+
+
+@bp.get("/auditoria/audit.js")
+async def audit_js(request: Request) -> HTTPResponse:
+    """The audit viewer's script."""
+    return await asset("audit.js", "application/javascript; charset=utf-8")
+
+
+@bp.get("/auditoria/audit.css")
+async def audit_css(request: Request) -> HTTPResponse:
+    """The audit viewer's stylesheet."""
+    return await asset("audit.css", "text/css; charset=utf-8")

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Error, Page, expect
 
+from tests.support.log_scan import personal_data_in_files
 from tests.support.stack import BotStack, Proc, start_bot_stack, start_hub
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -52,6 +53,17 @@ def hub(bot_stack: BotStack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     proc = start_hub(state_dir, env)
     yield Hub(proc, env, state_dir)
     proc.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hub_logs_carry_no_personal_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the end-to-end tests of the session: the log files of every hub process the session
+    started (`hub*.log` under pytest's base temporary directory) carry no phone number, token,
+    session cookie, fixture password or patient e-mail (issue 13)."""
+    yield
+    logs = sorted(tmp_path_factory.getbasetemp().rglob("hub*.log"))
+    leaks = personal_data_in_files(logs)
+    assert not leaks, f"personal data or secrets in {len(leaks)} hub log line(s):\n" + "\n".join(leaks[:20])
 
 
 @pytest.fixture(scope="session")

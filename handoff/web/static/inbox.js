@@ -87,6 +87,7 @@
     not_assigned_to_you: "A conversa está com outro atendente.",
     illegal_transition: "Essa ação não é possível no estado atual da conversa.",
     forbidden: "Você não tem acesso a esta conversa.",
+    reason_required: "Informe o motivo do acesso (de 3 a 300 caracteres).",
     not_found: "Conversa não encontrada.",
     csrf: "Sessão inválida: recarregue a página.",
     not_eligible_not_online: "Fique online para assumir conversas.",
@@ -283,6 +284,7 @@
 
   // ---------------------------------------------------------------- state
   const S = {
+    reasons: {}, // conversation id -> the access reason given (outside one's own queues; docs/access-matrix.md)
     me: null,
     queue: [],
     mine: [],
@@ -327,6 +329,7 @@
     meName: $('[data-testid="me-name"]'),
     dashLink: $('[data-testid="dashboard-link"]'),
     teamLink: $('[data-testid="team-link"]'),
+    auditLink: $('[data-testid="audit-link"]'),
     botLink: $('[data-testid="bot-link"]'),
     logout: $('[data-testid="logout"]'),
     tabs: $all('[role="tab"]'),
@@ -411,6 +414,20 @@
 
   function convPath(id, action) {
     return "/api/conversations/" + encodeURIComponent(id) + (action ? "/" + action : "");
+  }
+
+  // A conversation outside the attendant's own queues (grant all_queues) opens only with a reason,
+  // which the hub writes to the audit log; it is kept for this page's later reads of it.
+  function withReason(path, id) {
+    const reason = S.reasons[id];
+    return reason ? path + (path.indexOf("?") < 0 ? "?" : "&") + "reason=" + encodeURIComponent(reason) : path;
+  }
+
+  function askReason() {
+    const text = window.prompt("Esta conversa não é da sua fila. Informe o motivo do acesso " +
+      "(de 3 a 300 caracteres); ele fica registrado na auditoria.");
+    const reason = String(text || "").trim();
+    return reason.length >= 3 && reason.length <= 300 ? reason : null;
   }
 
   // ---------------------------------------------------------------- toasts, announcements, title
@@ -744,9 +761,16 @@
     const liveMark = S.liveLog.length;
     let detail;
     try {
-      detail = await api("GET", convPath(id));
+      detail = await api("GET", withReason(convPath(id), id));
     } catch (e) {
       if (seq !== S.loadSeq || S.openId !== id) return;
+      if (e.code === "reason_required" && !S.reasons[id]) {
+        const reason = askReason();
+        if (reason) {
+          S.reasons[id] = reason;
+          return loadDetail(scrollDown);
+        }
+      }
       if (e.status === 403 || e.status === 404) {
         toast(e.message, "error");
         closeConversation();
@@ -1049,7 +1073,7 @@
   function attachmentItem(messageId, a, i) {
     const type = String(a.content_type || "").toLowerCase();
     const name = a.filename ? String(a.filename) : "Anexo " + (i + 1) + " (" + attachmentKind(type) + ")";
-    const href = "/api/messages/" + encodeURIComponent(messageId) + "/attachments/" + i;
+    const href = withReason("/api/messages/" + encodeURIComponent(messageId) + "/attachments/" + i, S.openId);
     const image = THUMBNAIL_TYPES.test(type);
     const link = el("a", { className: "attachment", href: href, "data-testid": "attachment",
       target: image ? "_blank" : null, rel: image ? "noopener" : null, download: !image,
@@ -1662,6 +1686,8 @@
     ui.meName.textContent = me.name || me.email || "";
     ui.dashLink.hidden = !SUPERVISORS[me.role];
     ui.teamLink.hidden = me.role !== "admin";
+    // the audit viewer: admins and the privacy officer (grant), as handoff/domain/access.py says
+    ui.auditLink.hidden = !(me.role === "admin" || (me.grants || []).indexOf("privacy_officer") >= 0);
     ui.botLink.hidden = !SUPERVISORS[me.role];
     setPresence(me.presence);
   }

@@ -11,6 +11,9 @@
   const T = {
     missing: "Informe o e-mail e a senha.",
     bad: "E-mail ou senha inválidos.",
+    locked: function (minutes) {
+      return "Muitas tentativas de entrada. Tente novamente em " + minutes + (minutes === 1 ? " minuto." : " minutos.");
+    },
     busy: "Entrando…",
     submit: "Entrar",
     network: "Não foi possível falar com o servidor. Verifique a conexão e tente de novo.",
@@ -77,7 +80,11 @@
       return;
     }
     setBusy(false);
-    if (response.status === 401 || response.status === 400) {
+    if (response.status === 429) {
+      const seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+      showError(T.locked(Math.max(1, Math.ceil((isNaN(seconds) ? 900 : seconds) / 60))));
+      password.value = "";
+    } else if (response.status === 401 || response.status === 400) {
       showError(response.status === 401 ? T.bad : T.missing);
       password.value = "";
       password.focus();

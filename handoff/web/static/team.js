@@ -204,7 +204,9 @@
     if (caps === null) return [null, "Limite por canal: use canal=número, por exemplo whatsapp=2."];
     return [{
       name: name, role: form.elements.namedItem("role").value, queues: formQueues(form),
-      skills: list(form.elements.namedItem("skills").value), max_concurrent: max, max_per_channel: caps
+      skills: list(form.elements.namedItem("skills").value), max_concurrent: max, max_per_channel: caps,
+      grants: $all('input[name="grant"]', form).filter(function (c) { return c.checked; })
+        .map(function (c) { return c.value; })
     }, ""];
   }
 
@@ -360,6 +362,7 @@
     form.elements.namedItem("skills").value = (a.skills || []).join(", ");
     form.elements.namedItem("max_concurrent").value = String(a.max_concurrent);
     form.elements.namedItem("max_per_channel").value = capsText(a.max_per_channel);
+    $all('input[name="grant"]', form).forEach(function (c) { c.checked = (a.grants || []).indexOf(c.value) >= 0; });
     renderQueueOptions(form, "edit", a.queues_configured || []);
     d.showModal();
     form.elements.namedItem("name").focus();
@@ -385,6 +388,7 @@
     if (!sameList(f.skills, a.skills || [])) changes.skills = f.skills;
     if (f.max_concurrent !== a.max_concurrent) changes.max_concurrent = f.max_concurrent;
     if (!sameMap(f.max_per_channel, a.max_per_channel || {})) changes.max_per_channel = f.max_per_channel;
+    if (!sameList(f.grants, a.grants || [])) changes.grants = f.grants;
     if (!Object.keys(changes).length) {
       ui.editDialog.close();
       announce("Nada foi alterado.");

@@ -47,6 +47,7 @@
     unread: function (n) { return n === 1 ? "1 nova mensagem" : n + " novas mensagens"; },
     welcome: "Olá! Envie sua mensagem e responderemos por aqui.",
     emergency: "Em caso de emergência, ligue 192 (SAMU).",
+    privacy: "Aviso de privacidade",
     logLabel: "Mensagens da conversa",
     inputLabel: "Sua mensagem",
     placeholder: "Escreva sua mensagem…",
@@ -284,7 +285,9 @@
       id: panelId, className: "atende-panel", role: "dialog", "aria-modal": "false",
       "aria-labelledby": titleId, "data-testid": "atende-panel", hidden: true
     }, [header, ui.status, ui.scroller, ui.error, ui.form,
-      el("p", { className: "atende-footnote", text: T.emergency })]);
+      el("p", { className: "atende-footnote", text: T.emergency + " " }, [
+        el("a", { href: SRC.origin + "/privacidade/aviso", target: "_blank", rel: "noopener",
+          "data-testid": "atende-privacy-link", text: T.privacy })])]);
 
     ui.root = el("div", { className: "atende-root" }, [ui.panel, ui.launcher]);
     ui.root.style.visibility = "hidden"; // until widget.css is loaded (no unstyled flash)
