@@ -180,6 +180,8 @@ class Settings(BaseSettings):
     # alerted once when fewer than PRIVACY_ESCALATE_DAYS of the 15 days remain (or overdue).
     privacy_escalate_days: float = Field(default=3.0, ge=0)
     privacy_monitor_interval_seconds: float = Field(default=300.0, gt=0)
+    # Days the export download link sent to the patient with the answer stays valid (capability URL).
+    privacy_export_link_days: float = Field(default=7.0, gt=0)
     # Retention (handoff/services/retention.py): the daily disposal job runs once per clinic-local
     # date, from this hour on (0-23, America/Sao_Paulo); `python -m handoff.retention_cli run-now`
     # runs it at once. The encarregado (DPO) contact shown on the privacy notice /privacidade/aviso.

@@ -9,6 +9,7 @@ service token, acting for the patient of the conversation.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from typing import Any, Literal
 
@@ -23,7 +24,7 @@ from handoff.api.clinic import require_service_or_staff
 from handoff.domain import access
 from handoff.services.email_channel import attachments_root
 from handoff.services.privacy_erasure import PrivacyErasure
-from handoff.services.privacy_export import PrivacyExport
+from handoff.services.privacy_export import ExportPlan, PrivacyExport
 from handoff.services.privacy_requests import PrivacyError, PrivacyService
 from handoff.services.staff import StaffIdentity
 
@@ -97,7 +98,8 @@ def build(app: Any) -> None:
     runtime = app.ctx.runtime
     s = runtime.settings
     store = AttachmentStore(attachments_root(s))
-    app.ctx.privacy = PrivacyService(runtime.uow, s.privacy_escalate_days)
+    app.ctx.privacy = PrivacyService(runtime.uow, s.privacy_escalate_days, s.public_base_url,
+                                     s.privacy_export_link_days)
     app.ctx.privacy_export = PrivacyExport(runtime.uow, store)
     app.ctx.privacy_erasure = PrivacyErasure(runtime.uow, store, TrackerStore(s.rasa_tracker_store_url or None))
 
@@ -264,6 +266,51 @@ async def erasure(request: Request, request_id: int) -> HTTPResponse:
         return _failed(exc)
     log.info("privacy request %d: erasure done", request_id)
     return json(result)
+
+
+# -- the patient's capability link (sent with the answer; the link itself is the credential) ---------
+
+_LINK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
+_LINK_GONE = "link inválido ou expirado: peça um novo link à clínica"
+
+
+async def _link_plan(request: Request, request_id: int, token: str, fmt: str) -> ExportPlan | None:
+    _svc(request)
+    exporter: PrivacyExport = request.app.ctx.privacy_export
+    return await exporter.plan_for_link(request_id, token, fmt) if _LINK_TOKEN.match(token) else None
+
+
+@bp.get("/exportacao/<request_id:int>/<token:str>/dados.zip")
+async def link_zip(request: Request, request_id: int, token: str) -> HTTPResponse | None:
+    """The export ZIP, opened from the link sent to the patient (no login; audit-logged)."""
+    plan = await _link_plan(request, request_id, token, "zip")
+    if plan is None:
+        return error(404, "link_not_found", _LINK_GONE)
+    exporter: PrivacyExport = request.app.ctx.privacy_export
+    response = await request.respond(
+        content_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="meus-dados.zip"', "Cache-Control": "no-store",
+                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+    async for chunk in exporter.zip_stream(plan):
+        if chunk:
+            await response.send(chunk)
+    await response.eof()
+    return None
+
+
+@bp.get("/exportacao/<request_id:int>/<token:str>/dados.pdf")
+async def link_pdf(request: Request, request_id: int, token: str) -> HTTPResponse:
+    """The readable PDF, opened from the link sent to the patient (no login; audit-logged)."""
+    plan = await _link_plan(request, request_id, token, "pdf")
+    if plan is None:
+        return error(404, "link_not_found", _LINK_GONE)
+    exporter: PrivacyExport = request.app.ctx.privacy_export
+    clinic = getattr(request.app.ctx, "clinic", None)
+    info = await clinic.info() if clinic is not None else None
+    body = await exporter.pdf(plan, getattr(info, "name", None) or "Clínica")
+    return raw(body, content_type="application/pdf",
+               headers={"Content-Disposition": 'attachment; filename="meus-dados.pdf"', "Cache-Control": "no-store",
+                        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
 
 @bp.get("/requests/<request_id:int>/export.zip")

@@ -46,6 +46,7 @@ from handoff.adapters.sql.privacy_store import person_ids
 from handoff.domain import privacy as rules
 from handoff.domain.privacy import RequestStatus
 from handoff.services.attachments import OCTET_STREAM, safe_filename
+from handoff.services.privacy_answer import EXPORT_KINDS, link_valid
 from handoff.services.privacy_common import (
     PrivacyError,
     audit,
@@ -161,6 +162,24 @@ class PrivacyExport:
             row.result = {**(row.result or {}), "exported_at": iso(utcnow()),
                           "assignee_id": (row.result or {}).get("assignee_id") or getattr(who, "id", None)}
             row.updated_at = utcnow()
+        return ExportPlan(request_id, ids[0], ids, convs)
+
+    async def plan_for_link(self, request_id: int, token: str, fmt: str) -> ExportPlan | None:
+        """The export opened by the patient's capability link (`privacy_answer`): None when the
+        token is unknown or expired; otherwise audited as `privacy.export.download` (no staff)."""
+        now = utcnow()
+        async with self.uow() as (session, _):
+            row = await session.get(PrivacyRequest, request_id)
+            if row is None or row.patient_id is None or row.kind not in EXPORT_KINDS \
+                    or not link_valid(row, token, now):
+                return None
+            patient = await session.get(Patient, row.patient_id)
+            if patient is None or patient.erased_at is not None:
+                return None
+            ids = await person_ids(session, row.patient_id)
+            convs = await conversation_ids(session, ids)
+            audit(session, None, "privacy.export.download", ids[0], row.id,
+                  {"format": fmt, "conversations": len(convs)})
         return ExportPlan(request_id, ids[0], ids, convs)
 
     # -- sections ---------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from handoff.adapters.sql.models import (
 from handoff.adapters.sql.privacy_store import person_ids
 from handoff.domain import privacy as rules
 from handoff.domain.privacy import RequestKind, RequestStatus
+from handoff.services.privacy_answer import tell_patient
 from handoff.services.privacy_clock import PrivacyMonitor
 from handoff.services.privacy_common import (
     PrivacyError,
@@ -70,6 +71,8 @@ class PrivacyService:
 
     uow: UnitOfWork
     warn_days: float = 3.0
+    public_base_url: str = "http://127.0.0.1:8000"
+    export_link_days: float = 7.0
 
     # -- opening ------------------------------------------------------------------------------------
 
@@ -235,6 +238,11 @@ class PrivacyService:
             row = await self._load(session, request_id, lock=True)
             self._move(row, target, who, note)
             audit(session, who, f"privacy.request.{target.value}", row.patient_id, row.id)
+            if target == RequestStatus.ANSWERED:
+                told = await tell_patient(session, events, row, utcnow(), self.public_base_url,
+                                          self.export_link_days)
+                if told is not None:
+                    row.result = {**(row.result or {}), "answer_message_id": told.id}
             staff_event(events, "privacy_request_changed", row)
             return request_view(row, utcnow(), self.warn_days)
 

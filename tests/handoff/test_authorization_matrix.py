@@ -194,6 +194,9 @@ EXPECT: dict[str, str] = {
     "POST /api/privacy/requests/<request_id:int>/answer": "401 403 403 403 pass 401",
     "POST /api/privacy/requests/<request_id:int>/reject": "401 403 403 403 pass 401",
     "POST /api/privacy/requests/<request_id:int>/erasure": "401 403 403 403 pass 401",
+    # the export link sent to the patient with the answer: the token is the credential (unknown -> 404)
+    "GET /api/privacy/exportacao/<request_id:int>/<token:str>/dados.zip": "404 404 404 404 404 404",
+    "GET /api/privacy/exportacao/<request_id:int>/<token:str>/dados.pdf": "404 404 404 404 404 404",
     "GET /api/privacy/retention": "401 403 403 403 ok 401",
     "PUT /api/privacy/retention": "401 403 403 403 pass 401",
     "GET /api/privacy/disposal-runs": "401 403 403 403 ok 401",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import tracemalloc
@@ -422,3 +423,73 @@ async def test_export_streams_and_erasure_leaves_nothing_but_legal_holds(
             assert _tables_with(dump, needle) == {"patients"}
         (kept,) = await hub.rows(select(Patient).where(Patient.id == held_id))
         assert kept.erased_at is not None and kept.phone is None and kept.email is None
+
+
+async def test_the_answer_reaches_the_patient_with_a_download_link_that_expires(
+        backend: Backend, fake_rasa: FakeRasa, tmp_path: Path) -> None:
+    async with live_hub(backend, tmp_path, fake_rasa.url, CLINIC_API_TOKEN=TOKEN, RASA_TRACKER_STORE_URL="",
+                        PRIVACY_EXPORT_LINK_DAYS="7") as hub:
+        patient_id, conv = await _patient(hub, name="Lia Linkada", phone="+5511900000077", email="lia@ex.com",
+                                          cpf=None, birth=None, identities=[("webchat", uuid.uuid4().hex)],
+                                          messages=4, text_tag="linkL")
+        async with _bot(hub) as bot:
+            r = await bot.post("/api/clinic/privacy-requests", json={
+                "conversation_id": conv, "kind": "export", "cpf": None, "birth_date": None, "details": None})
+            assert r.status_code == 201, r.text
+            request_id = r.json()["id"]
+        manager = await hub.token(ADMIN_EMAIL)
+        async with hub.client(manager) as c:
+            r = await c.post(f"/api/privacy/requests/{request_id}/answer", json={"note": "cópia enviada"})
+            assert r.status_code == 200 and r.json()["status"] == "answered", r.text
+
+        # Exactly one message, queued on the request's conversation through the outbox, with the links.
+        told = await hub.rows(select(Message).where(Message.conversation_id == conv, Message.direction == "out",
+                                                    Message.sender == "system"))
+        assert len(told) == 1
+        text = told[0].text or ""
+        assert f"protocolo {request_id}" in text
+        paths = re.findall(r"https?://[^/\s]+(/api/privacy/exportacao/\S+)", text)
+        assert [p.rsplit(".", 1)[1] for p in paths] == ["zip", "pdf"]
+        zip_path, pdf_path = paths
+        token = zip_path.split("/")[5]
+        (row,) = await hub.rows(select(PrivacyRequest).where(PrivacyRequest.id == request_id))
+        assert token not in json.dumps(row.result)  # only its digest is stored
+        assert len(row.result["export_link"]["sha256"]) == 64
+
+        def downloads() -> object:
+            return hub.count(AuditLog, AuditLog.action == "privacy.export.download",
+                             AuditLog.patient_id == patient_id, AuditLog.staff_id.is_(None),
+                             AuditLog.reason == f"privacy_request:{request_id}")
+
+        async with hub.client() as anon:  # no staff token: the link is the credential
+            for expected in (1, 2):
+                r = await anon.get(zip_path)
+                assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+                with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+                    data = zf.read("data.json")
+                assert b"mensagem linkL3 do paciente" in data and json.loads(data)["request_id"] == request_id
+                assert await downloads() == expected
+            r = await anon.get(pdf_path)
+            assert r.status_code == 200 and r.content.startswith(b"%PDF")
+            assert await downloads() == 3
+
+            # A random token, a token for another request, a malformed token: 404, nothing leaked.
+            for bad in (zip_path.replace(token, "A" * len(token)),
+                        zip_path.replace(f"/exportacao/{request_id}/", f"/exportacao/{request_id + 1000}/"),
+                        zip_path.replace(token, "curto")):
+                r = await anon.get(bad)
+                assert r.status_code == 404
+                assert r.json()["error"]["message"] == "link inválido ou expirado: peça um novo link à clínica"
+                assert "Lia" not in r.text and "linkL" not in r.text
+
+            # Expired (the expiry moved into the past in the database): 404.
+            async with hub.rt.db.session() as s:
+                current = (await s.execute(select(PrivacyRequest).where(PrivacyRequest.id == request_id))
+                           ).scalar_one()
+                link = dict(current.result["export_link"])
+                link["expires_at"] = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+                await s.execute(update(PrivacyRequest).where(PrivacyRequest.id == request_id)
+                                .values(result={**current.result, "export_link": link}))
+            assert (await anon.get(zip_path)).status_code == 404
+            assert (await anon.get(pdf_path)).status_code == 404
+        assert await downloads() == 3
