@@ -186,7 +186,14 @@ async def test_simulated_patients_chat_through_the_production_webhooks(tmp_path:
         # The stand-in SMTP server got the hub's real mail: plain text, numbered options, in the thread.
         assert "Escolha um assunto:" in shown["text"] and "5. Endereço e horário" in shown["text"]
         assert shown["subject"] == "Re: Quero marcar um exame" and shown["references"] == [mail["id"]]
-        (out_row,) = await hub.rows(Message.conversation_id == mail_conv.id, Message.direction == "out")
+        # The SMTP peer has the mail before the outbox commits `sent` (provider call, then commit):
+        # wait for that commit instead of racing it.
+
+        async def sent_row() -> Message | None:
+            rows = await hub.rows(Message.conversation_id == mail_conv.id, Message.direction == "out")
+            return rows[0] if len(rows) == 1 and rows[0].status == "sent" else None
+
+        out_row = await wait_for(sent_row, timeout=30, what="the e-mail reply marked sent")
         assert out_row.provider_message_id == shown["provider_id"] and out_row.status == "sent"
         # The answer threads back (In-Reply-To our mail, quoted text removed) and "2" is the second option.
         answer = await hub.send("email", address, "2")
