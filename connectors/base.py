@@ -149,22 +149,27 @@ async def download_capped(client: httpx.AsyncClient, url: str, what: str,
         return await _download_checked(client, url, what, max_bytes, allowed)
     try:
         async with client.stream("GET", url) as resp:
-            if resp.status_code != 200:
-                raise ChannelError(f"{what} answered {resp.status_code}",
-                                   retryable=resp.status_code >= 500 or resp.status_code == 429)
-            declared = resp.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise MediaTooLarge(max_bytes)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in resp.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise MediaTooLarge(max_bytes)
-                chunks.append(chunk)
-            return b"".join(chunks), resp.headers.get("content-type")
+            return await _read_capped(resp, what, max_bytes)
     except httpx.HTTPError as exc:
         raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
+
+
+async def _read_capped(resp: httpx.Response, what: str, max_bytes: int) -> tuple[bytes, str | None]:
+    """A non-redirect answer's body, at most `max_bytes` (declared or streamed), and its type."""
+    if resp.status_code != 200:
+        raise ChannelError(f"{what} answered {resp.status_code}",
+                           retryable=resp.status_code >= 500 or resp.status_code == 429)
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise MediaTooLarge(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise MediaTooLarge(max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks), resp.headers.get("content-type")
 
 
 async def _download_checked(client: httpx.AsyncClient, url: str, what: str, max_bytes: int,
@@ -183,20 +188,7 @@ async def _download_checked(client: httpx.AsyncClient, url: str, what: str, max_
                         if not location or not allowed(url):
                             raise ChannelError(f"{what}: redirect to a host not allowed", retryable=False)
                         continue
-                    if resp.status_code != 200:
-                        raise ChannelError(f"{what} answered {resp.status_code}",
-                                           retryable=resp.status_code >= 500 or resp.status_code == 429)
-                    declared = resp.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > max_bytes:
-                        raise MediaTooLarge(max_bytes)
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in resp.aiter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise MediaTooLarge(max_bytes)
-                        chunks.append(chunk)
-                    return b"".join(chunks), resp.headers.get("content-type")
+                    return await _read_capped(resp, what, max_bytes)
             except httpx.HTTPError as exc:
                 raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
     raise ChannelError(f"{what}: too many redirects", retryable=False)
