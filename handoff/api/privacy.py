@@ -111,8 +111,13 @@ def _svc(request: Request) -> PrivacyService:
     return service
 
 
-def _failed(exc: PrivacyError) -> HTTPResponse:
+def _failed(request: Request, exc: PrivacyError) -> HTTPResponse:
+    """Every route of both blueprints answers a PrivacyError with its code, pt-BR message and status."""
     return json({"error": {"code": exc.code, "message": exc.message, **exc.extra}}, status=exc.status)
+
+
+bp.exception(PrivacyError)(_failed)
+bot_bp.exception(PrivacyError)(_failed)
 
 
 # -- the bot ---------------------------------------------------------------------------------------
@@ -129,11 +134,8 @@ async def bot_open(request: Request) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, BotRequestBody)
-    try:
-        view = await _svc(request).open_from_conversation(body.conversation_id, body.kind, body.cpf, body.birth_date,
-                                                          body.details)
-    except PrivacyError as exc:
-        return _failed(exc)
+    view = await _svc(request).open_from_conversation(body.conversation_id, body.kind, body.cpf, body.birth_date,
+                                                      body.details)
     log.info("privacy request %d opened by the bot (%s)", view["id"], view["kind"])
     return json(view, status=201)
 
@@ -168,21 +170,15 @@ async def create_request(request: Request) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, StaffRequestBody)
-    try:
-        return json(await _svc(request).open_for_patient(_who(request), body.patient_id, body.kind, body.details),
-                    status=201)
-    except PrivacyError as exc:
-        return _failed(exc)
+    return json(await _svc(request).open_for_patient(_who(request), body.patient_id, body.kind, body.details),
+                status=201)
 
 
 @bp.get("/requests/<request_id:int>")
 @require_access("view", CATEGORY)
 async def get_request(request: Request, request_id: int) -> HTTPResponse:
     """A request with the patient's verified identity, what is held and the legal holds."""
-    try:
-        return json(await _svc(request).detail(_who(request), request_id))
-    except PrivacyError as exc:
-        return _failed(exc)
+    return json(await _svc(request).detail(_who(request), request_id))
 
 
 @bp.post("/requests/<request_id:int>/transition")
@@ -193,10 +189,7 @@ async def transition(request: Request, request_id: int) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, TransitionBody)
-    try:
-        return json(await _svc(request).transition(_who(request), request_id, body.status, body.note))
-    except PrivacyError as exc:
-        return _failed(exc)
+    return json(await _svc(request).transition(_who(request), request_id, body.status, body.note))
 
 
 async def _close(request: Request, request_id: int, status: str) -> HTTPResponse:
@@ -204,10 +197,7 @@ async def _close(request: Request, request_id: int, status: str) -> HTTPResponse
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, NoteBody)
-    try:
-        return json(await _svc(request).transition(_who(request), request_id, status, body.note))
-    except PrivacyError as exc:
-        return _failed(exc)
+    return json(await _svc(request).transition(_who(request), request_id, status, body.note))
 
 
 @bp.post("/requests/<request_id:int>/answer")
@@ -232,10 +222,7 @@ async def assign(request: Request, request_id: int) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, AssignBody)
-    try:
-        return json(await _svc(request).assign(_who(request), request_id, body.staff_id))
-    except PrivacyError as exc:
-        return _failed(exc)
+    return json(await _svc(request).assign(_who(request), request_id, body.staff_id))
 
 
 @bp.post("/requests/<request_id:int>/correction")
@@ -246,10 +233,7 @@ async def correction(request: Request, request_id: int) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, CorrectionBody)
-    try:
-        return json(await _svc(request).correct(_who(request), request_id, body.model_dump(exclude_none=True)))
-    except PrivacyError as exc:
-        return _failed(exc)
+    return json(await _svc(request).correct(_who(request), request_id, body.model_dump(exclude_none=True)))
 
 
 @bp.post("/requests/<request_id:int>/erasure")
@@ -260,10 +244,7 @@ async def erasure(request: Request, request_id: int) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     _svc(request)
-    try:
-        result = await request.app.ctx.privacy_erasure.erase(_who(request), request_id)
-    except PrivacyError as exc:
-        return _failed(exc)
+    result = await request.app.ctx.privacy_erasure.erase(_who(request), request_id)
     log.info("privacy request %d: erasure done", request_id)
     return json(result)
 
@@ -319,10 +300,7 @@ async def export_zip(request: Request, request_id: int) -> HTTPResponse | None:
     """Everything held about the patient: `data.json` + `attachments/…`, streamed."""
     _svc(request)
     exporter: PrivacyExport = request.app.ctx.privacy_export
-    try:
-        plan = await exporter.plan(_who(request), request_id, "zip")
-    except PrivacyError as exc:
-        return _failed(exc)
+    plan = await exporter.plan(_who(request), request_id, "zip")
     response = await request.respond(
         content_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="dados-solicitacao-{request_id}.zip"',
@@ -340,10 +318,7 @@ async def export_pdf(request: Request, request_id: int) -> HTTPResponse:
     """A readable copy of the same data."""
     _svc(request)
     exporter: PrivacyExport = request.app.ctx.privacy_export
-    try:
-        plan = await exporter.plan(_who(request), request_id, "pdf")
-    except PrivacyError as exc:
-        return _failed(exc)
+    plan = await exporter.plan(_who(request), request_id, "pdf")
     clinic = getattr(request.app.ctx, "clinic", None)
     info = await clinic.info() if clinic is not None else None
     body = await exporter.pdf(plan, getattr(info, "name", None) or "Clínica")
