@@ -102,10 +102,14 @@ async def new_page(browser: Browser, errors: list[str], expected: re.Pattern[str
 
 
 async def sign_in_at(page: Page, base: str, path: str, email: str, password: str, timeout_ms: float = 30_000) -> None:
-    """A staff page without a session goes to /login?next=<path>, which comes back once signed in."""
+    """A staff page without a session goes to /login?next=<path>, which comes back once signed in.
+
+    The page may then write its own state into the query string (the dashboard puts its period
+    there with history.replaceState), so the path is matched with any query after it.
+    """
     await page.goto(base + path)
     await expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(quote(path, safe="")) + "$"))
     await page.get_by_label("E-mail").fill(email)
     await page.get_by_label("Senha").fill(password)
     await page.get_by_role("button", name="Entrar").click()
-    await expect(page).to_have_url(base + path, timeout=timeout_ms)
+    await expect(page).to_have_url(re.compile("^" + re.escape(base + path) + r"(\?.*)?$"), timeout=timeout_ms)
