@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from handoff.domain.clinic import appointments as rules
-from handoff.domain.clinic.appointments import AppointmentRuleError, AppointmentStatus
+from handoff.domain.clinic.appointments import AppointmentRuleError, AppointmentStatus, SlotTakenError
 from handoff.domain.clinic.calendar import to_clinic
 from handoff.domain.clinic.cpf import normalize_cpf
 from handoff.domain.clinic.entities import (
@@ -38,10 +38,6 @@ DEFAULT_WINDOW = timedelta(days=30)
 MAX_SLOTS = 200
 _CONSENT_VERSION = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _STATUS_RETRIES = 3
-
-
-class SlotTakenError(Exception):
-    """The slot was booked by someone else first (the database refused the second booking)."""
 
 
 class ClinicError(Exception):

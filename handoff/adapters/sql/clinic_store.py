@@ -32,7 +32,7 @@ from handoff.adapters.sql.models import (
     PriceRow,
     SpecialtyRow,
 )
-from handoff.domain.clinic.appointments import AppointmentStatus
+from handoff.domain.clinic.appointments import AppointmentStatus, SlotTakenError
 from handoff.domain.clinic.calendar import hours_from_json, to_clinic
 from handoff.domain.clinic.entities import (
     Appointment,
@@ -49,7 +49,6 @@ from handoff.domain.clinic.entities import (
 )
 from handoff.domain.clinic.identity import IdentityAction, IdentityError, KnownPerson, decide_identity
 from handoff.domain.clinic.slots import DoctorSchedule, Slot
-from handoff.services.clinic import SlotTakenError
 
 
 def _utc(moment: datetime) -> datetime:

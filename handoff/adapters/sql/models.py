@@ -316,6 +316,9 @@ class DoctorRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     specialty_id: Mapped[int] = mapped_column(ForeignKey("specialties.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Where this doctor's agenda lives in the clinic's system: a CalDAV calendar URL or a FHIR
+    # Schedule id (NULL = the built-in agenda).
+    agenda_ref: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class DoctorScheduleRow(Base):
@@ -339,6 +342,7 @@ class AppointmentRow(Base):
             "uq_appointments_doctor_start_active", "doctor_id", "starts_at", unique=True,
             sqlite_where=ACTIVE_APPOINTMENT, postgresql_where=ACTIVE_APPOINTMENT,
         ),
+        Index("ix_appointments_agenda_ref", "agenda_system", "agenda_ref"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -348,6 +352,37 @@ class AppointmentRow(Base):
     status: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The external copy when the agenda is CalDAV/FHIR: event href + ETag, or Appointment id +
+    # meta.versionId (changes are written with If-Match; the reception's moves are recognised).
+    agenda_system: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    agenda_ref: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    agenda_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class AgendaSyncRow(Base):
+    """Per doctor: the last change mark read from the external agenda (CalDAV sync token)."""
+
+    __tablename__ = "agenda_sync"
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"), primary_key=True)
+    system: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AgendaWriteRow(Base):
+    """A change the external agenda could not take at once, retried with backoff (durable)."""
+
+    __tablename__ = "agenda_writes"
+    __table_args__ = (Index("ix_agenda_writes_due", "done_at", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ExamRow(Base):

@@ -18,6 +18,10 @@ class AppointmentStatus(StrEnum):
 ACTIVE = frozenset({AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED})
 
 
+class SlotTakenError(Exception):
+    """The slot was booked by someone else first (the store or the external agenda refused it)."""
+
+
 class AppointmentRuleError(Exception):
     """A move the rules forbid; `code` is the API's error code (HTTP 409)."""
 
