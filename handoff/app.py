@@ -9,9 +9,12 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
+from handoff.adapters.agenda_factory import build_external_agenda
 from handoff.adapters.bot_answers import load_simple_answers
 from handoff.adapters.reasons import load_reason_map
+from handoff.adapters.sql.agenda_store import SqlAgendaMirror
 from handoff.adapters.sql.clinic_store import SqlClinicDirectory
+from handoff.api import agenda as agenda_api
 from handoff.api import attachments, auth, channels, health, patients, triage, voice, webchat
 from handoff.api import audit as audit_api
 from handoff.api import bot_models as bot_models_api
@@ -19,17 +22,20 @@ from handoff.api import bot_teaching as bot_teaching_api
 from handoff.api import clinic as clinic_api
 from handoff.api import inbox as inbox_api
 from handoff.api import incidents as incidents_api
+from handoff.api import integrations as integrations_api
 from handoff.api import metrics as metrics_api
 from handoff.api import privacy as privacy_api
 from handoff.api import retention as retention_api
 from handoff.api import sandbox as sandbox_api
 from handoff.runtime import HubRuntime
+from handoff.services.agenda_sync import AgendaSync, AgendaSyncWorker
 from handoff.services.clinic import ClinicService
 from handoff.services.demo_clinic import seed_demo_clinic
 from handoff.services.sandbox import with_sandbox_providers
 from handoff.services.staff import ensure_admin, ensure_demo_staff
 from handoff.settings import REPO_ROOT, Settings
 from handoff.web import dashboard as dashboard_page
+from handoff.web import integrations as integrations_page
 from handoff.web import pages, privacy_records, security_headers
 from handoff.web import privacy as privacy_page
 
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     for bp in (health.bp, auth.bp, triage.bp, webchat.bp, pages.bp, channels.bp):
         app.blueprint(bp)
     app.blueprint(clinic_api.bp)
+    app.blueprint(agenda_api.bp)  # /api/agenda: doctors' calendars in the clinic's CalDAV/FHIR agenda
     app.blueprint(voice.bp)  # phone: Twilio Voice menu, call back requests, attendant call back
     app.blueprint(patients.bp)
     if settings.channel_sandbox:  # the patient simulator; off = every /sandbox route is 404
@@ -85,6 +92,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(retention_api.bp)  # retention periods and disposal runs (admins, privacy officer)
     app.blueprint(incidents_api.bp)  # the incident register (LGPD Art. 48)
     app.blueprint(privacy_records.bp)  # /privacidade/aviso (public), /privacidade/retencao, /privacidade/incidentes
+    app.blueprint(integrations_api.bp)  # the interaction records' delivery log and replay (issue 14)
+    app.blueprint(integrations_page.bp)  # /integracoes
     security_headers.install(app)  # CSP, nosniff, Referrer-Policy, framing on every HTML response
 
     @app.before_server_start
@@ -105,7 +114,15 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
             if staff_password:  # printed once, like the admin's; never logged to files
                 print(f"\n  Equipe de demonstração criada ({', '.join(created)}) / senha: {staff_password}\n",
                       flush=True)
-        app.ctx.clinic = ClinicService(SqlClinicDirectory(runtime.db))  # the agenda/EHR seam
+        agenda = build_external_agenda(settings)  # the clinic's CalDAV/FHIR agenda (None: built-in)
+        mirror = SqlAgendaMirror(runtime.db) if agenda is not None else None
+        clinic = ClinicService(SqlClinicDirectory(runtime.db), agenda=agenda, mirror=mirror)  # the agenda/EHR seam
+        app.ctx.clinic = clinic
+        app.ctx.agenda_sync = None
+        if agenda is not None and mirror is not None:
+            app.ctx.agenda_sync = AgendaSyncWorker(AgendaSync(agenda, mirror), clinic.agenda_doctors,
+                                                   clinic.agenda_doctor, settings.agenda_sync_interval_seconds)
+            app.ctx.agenda_sync.start()
         await runtime.start_workers()
         privacy_api.build(app)  # data-subject requests: service, export, erasure
         await bot_models_api.build(app).recover()  # a run cut by a restart is failed; queued runs start
@@ -114,6 +131,9 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     async def stop(app: Sanic[Any, Any]) -> None:
         if getattr(app.ctx, "bot_models", None) is not None:
             await app.ctx.bot_models.close()  # stops a running training worker
+        if getattr(app.ctx, "agenda_sync", None) is not None:
+            await app.ctx.agenda_sync.stop()
+            await app.ctx.clinic.agenda.aclose()
         await app.ctx.runtime.close()
         await sandbox_api.stop_mail_stand_in(app)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -191,6 +192,42 @@ class Settings(BaseSettings):
     # default: the SQLite file `make run` gives Rasa (var/rasa-tracker.db). Empty = no tracker store.
     rasa_tracker_store_url: str | None = Field(
         default_factory=lambda: f"sqlite:///{REPO_ROOT / 'var' / 'rasa-tracker.db'}")
+
+    # The clinic's own agenda (issue 14): "builtin" (the hub's tables, `make run`'s default),
+    # "caldav" (one calendar per doctor, doctors.agenda_ref = calendar URL) or "fhir" (FHIR R4
+    # Schedule/Slot/Appointment, doctors.agenda_ref = Schedule id). A doctor without agenda_ref
+    # stays on the built-in agenda.
+    agenda_backend: Literal["builtin", "caldav", "fhir"] = "builtin"
+    caldav_url: str | None = None
+    caldav_username: str | None = None
+    caldav_password: str | None = None
+    # FHIR R4 server of the clinic's record: the agenda (AGENDA_BACKEND=fhir) and the interaction
+    # register (INTERACTIONS_TO_FHIR) use it. FHIR_TOKEN is sent as a Bearer token when set.
+    fhir_base_url: str | None = None
+    fhir_token: str | None = None
+    agenda_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How often changes made by the reception in the external agenda are read into the hub.
+    agenda_sync_interval_seconds: float = Field(default=60.0, gt=0)
+
+    # Interaction register (issue 14, handoff/services/interactions.py): every ended conversation
+    # (resolved by staff, or kept by the bot and idle) is summarised — ids, labels, times, never
+    # message text — and sent, with the patient's consent only, to the targets configured here: a
+    # signed webhook (CRM_WEBHOOK_URL + CRM_WEBHOOK_SECRET, HMAC-SHA256, docs/CONTRACTS.md) and/or
+    # a FHIR Communication (INTERACTIONS_TO_FHIR=true + FHIR_BASE_URL). Retries back off
+    # exponentially with jitter up to INTERACTION_RETRY_MAX_SECONDS; after
+    # INTERACTION_MAX_ATTEMPTS a delivery is dead (staff replay it on /integracoes).
+    crm_webhook_url: str | None = None
+    crm_webhook_secret: str | None = None
+    interactions_to_fhir: bool = False
+    interaction_max_attempts: int = Field(default=10, ge=1)
+    interaction_retry_base_seconds: float = Field(default=5.0, gt=0)
+    interaction_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    interaction_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A conversation the bot kept ends after this long without a patient message (a contact in
+    # docs/metrics.md); only endings within INTERACTION_LOOKBACK_HOURS are picked up (no backfill).
+    interaction_bot_idle_minutes: float = Field(default=30.0, gt=0)
+    interaction_lookback_hours: float = Field(default=48.0, gt=0)
+    interaction_poll_seconds: float = Field(default=5.0, gt=0)
 
     @property
     def twilio_media_host_list(self) -> list[str]:

@@ -345,6 +345,9 @@ class BookingFlow(PatientIdentity):
                 appt = await self.api.book(pid, slot["slot_id"], self.tracker.sender_id)
         except ClinicApiError as exc:
             log.info("booking: %s refused status=%s code=%s", ctx.get("mode"), exc.status, exc.code)
+            down = await self.agenda_down(exc)
+            if down is not None:
+                return down
             if exc.status == 409 and exc.code == "slot_taken":
                 ctx.pop("slot", None)
                 exclude = {slot["slot_id"]}

@@ -162,7 +162,8 @@ class SlotOffer(Flow):
                     )
             names = await self.specialty_names()
         except ClinicApiError as exc:
-            return self.api_error(exc, ctx)
+            down = await self.agenda_down(exc)
+            return down if down is not None else self.api_error(exc, ctx)
         if not slots:
             ctx["step"] = "when"
             ctx["offered"] = []

@@ -293,6 +293,17 @@ class Flow:
         self.d.utter_message(response="utter_booking_api_error")
         return self.keep(ctx) if ctx else []
 
+    async def agenda_down(self, exc: ClinicApiError) -> Events | None:
+        """The clinic's own agenda (CalDAV/FHIR) is down: retrying would only make the patient
+        wait, so say so and hand off; the flow's context (specialty, doctor, chosen time) goes to
+        the attendant in the hand-off note and the bot context. None when it is another error."""
+        if not (exc.status == 503 and exc.code == "agenda_unavailable"):
+            return None
+        log.warning("%s: the clinic agenda is unavailable", self.name)
+        await hand_off(self.d, self.api, reason="agenda_unavailable", note=f"agenda da clínica fora do ar ({self.name})",
+                       open_response="utter_agenda_unavailable")
+        return self.done()
+
     async def miss(self, ctx: Ctx, response: str, **kwargs: Any) -> Events:
         """An answer the step could not use: re-ask with `response`; the MAX_MISSES-th in a row
         hands off to a person."""

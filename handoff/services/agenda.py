@@ -148,3 +148,94 @@ class ExternalAgenda(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+@dataclass(frozen=True)
+class MirroredBooking:
+    """The hub's copy of an externally held appointment."""
+
+    appointment_id: int
+    patient_id: int
+    doctor_id: int
+    system: str
+    ref: BookingRef
+    start: datetime
+    end: datetime
+    cancelled: bool
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """A change the external agenda must still take (written while it was down)."""
+
+    id: int
+    appointment_id: int
+    action: str  # "cancel"
+    payload: dict[str, str]
+    attempts: int
+
+
+class AgendaMirror(Protocol):
+    """The hub's side of an external agenda: refs on its appointments, sync marks, pending writes."""
+
+    async def agenda_refs(self, doctor_ids: Sequence[int]) -> dict[int, str]:
+        """agenda_ref of these doctors (doctors without one are absent: built-in agenda)."""
+        ...
+
+    async def set_agenda_ref(self, doctor_id: int, agenda_ref: str | None) -> bool:
+        """Point a doctor at an external calendar/Schedule (None: back to built-in). False: no such doctor."""
+        ...
+
+    async def agenda_patient(self, patient_id: int) -> AgendaPatient | None:
+        """Name, CPF and birth date of a (resolved) patient record, for the external agenda."""
+        ...
+
+    async def insert_booking(
+        self, patient_id: int, slot: Slot, system: str, ref: BookingRef, at: datetime
+    ) -> int:
+        """The hub's copy of a booking just written externally; raises SlotTakenError when the
+        hub already holds an active appointment there (the caller undoes the external write)."""
+        ...
+
+    async def booking(self, appointment_id: int) -> MirroredBooking | None:
+        """An appointment's external copy (None: built-in appointment)."""
+        ...
+
+    async def by_ref(self, system: str, ref: str) -> MirroredBooking | None:
+        """The hub's appointment holding this external ref."""
+        ...
+
+    async def apply(self, appointment_id: int, booking: ExternalBooking | None, at: datetime) -> bool:
+        """Bring the hub's copy in line with the agenda (moved, cancelled, deleted = None).
+        True when something changed."""
+        ...
+
+    async def moved(
+        self, appointment_id: int, slot: Slot, ref: BookingRef, status: str, expected_status: str, at: datetime
+    ) -> bool:
+        """Record a move written externally (conditional on the status); raises SlotTakenError."""
+        ...
+
+    async def sync_token(self, doctor_id: int) -> str | None:
+        """The last change mark read for this doctor."""
+        ...
+
+    async def save_sync_token(self, doctor_id: int, system: str, token: str | None, at: datetime) -> None:
+        """Remember the change mark (idempotent; replicas may race, the apply is idempotent)."""
+        ...
+
+    async def enqueue_write(self, appointment_id: int, action: str, payload: dict[str, str], at: datetime) -> None:
+        """Keep a write for later (the agenda was down)."""
+        ...
+
+    async def due_writes(self, now: datetime, limit: int, lease: float) -> list[PendingWrite]:
+        """Claim due writes (each claimed by one replica for `lease` seconds)."""
+        ...
+
+    async def finish_write(self, write_id: int, at: datetime) -> None:
+        """The agenda took it."""
+        ...
+
+    async def retry_write(self, write_id: int, error: str, next_at: datetime) -> None:
+        """Failed again: try at `next_at` (error: a short code, never content)."""
+        ...

@@ -1,0 +1,232 @@
+"""The clinic API with the agenda in the clinic's CalDAV server (AGENDA_BACKEND=caldav).
+
+The real hub app (in-process ASGI, SQLite and PostgreSQL) talks to a real Radicale. The
+reception is played with plain HTTP on the same server, the way a calendar app writes
+(PUT of an iCalendar object with If-Match): nothing of ours is used on its side.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import icalendar
+import pytest
+from sqlalchemy import select
+
+from handoff.adapters.sql.database import as_utc
+from handoff.adapters.sql.models import AgendaWriteRow, AppointmentRow
+from handoff.domain.clinic.calendar import CLINIC_TZ
+from tests.clinic.conftest import Hub, start_hub
+from tests.conftest import Backend
+from tests.support.radicale_server import RECEPTION_PASSWORD, RECEPTION_USER, RadicaleServer
+
+SPECIALTY = "cardiologia"
+
+
+@pytest.fixture
+def radicale() -> Iterator[RadicaleServer]:
+    with RadicaleServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def caldav_hub(backend: Backend, radicale: RadicaleServer) -> AsyncIterator[tuple[Hub, dict[int, str]]]:
+    """The hub on the CalDAV agenda; every cardiologist gets a calendar (PUT /api/agenda/doctors)."""
+    from tests.support.radicale_server import HUB_PASSWORD, HUB_USER
+
+    hub, life = await start_hub(backend, agenda_backend="caldav", caldav_url=radicale.url,
+                                caldav_username=HUB_USER, caldav_password=HUB_PASSWORD,
+                                agenda_sync_interval_seconds=3600)
+    try:
+        staff = await hub.staff()
+        doctors = (await hub.client.get("/api/clinic/doctors", params={"specialty": SPECIALTY},
+                                        headers=hub.service)).json()
+        calendars: dict[int, str] = {}
+        for d in doctors:
+            path = radicale.make_calendar()
+            r = await hub.client.put(f"/api/agenda/doctors/{d['id']}", json={"agenda_ref": path}, headers=staff)
+            assert r.status_code == 200, r.text
+            calendars[d["id"]] = path
+        yield hub, calendars
+    finally:
+        await hub.client.aclose()
+        await life.stop()
+
+
+def _t(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+async def _slots(hub: Hub, **params: str) -> list[dict[str, Any]]:
+    r = await hub.client.get("/api/clinic/slots", params={"specialty": SPECIALTY, **params}, headers=hub.service)
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()
+    return items
+
+
+class Reception:
+    """The clinic's reception editing the doctors' calendars in their own calendar app."""
+
+    def __init__(self, server: RadicaleServer) -> None:
+        self.base = server.url
+        self.auth = (RECEPTION_USER, RECEPTION_PASSWORD)
+
+    async def book(self, calendar: str, start: datetime, end: datetime) -> str:
+        cal = icalendar.Calendar()
+        cal.add("prodid", "-//Recepcao//Agenda//PT")
+        cal.add("version", "2.0")
+        event = icalendar.Event()
+        event.add("uid", f"recepcao-{uuid.uuid4().hex}")
+        event.add("summary", "Encaixe (recepção)")
+        event.add("dtstamp", datetime.now().astimezone())
+        event.add("dtstart", start.astimezone(CLINIC_TZ))  # TZID=America/Sao_Paulo + VTIMEZONE, as apps write
+        event.add("dtend", end.astimezone(CLINIC_TZ))
+        cal.add_component(event)
+        cal.add_missing_timezones()
+        href = f"{calendar}recepcao-{uuid.uuid4().hex}.ics"
+        async with httpx.AsyncClient(auth=self.auth, timeout=10) as c:
+            r = await c.put(self.base + href, content=cal.to_ical(), headers={"Content-Type": "text/calendar",
+                                                                            "If-None-Match": "*"})
+        assert r.status_code in (201, 204), r.status_code
+        return href
+
+    async def get(self, href: str) -> tuple[icalendar.Calendar, str] | None:
+        url = href if href.startswith("http") else self.base + href
+        async with httpx.AsyncClient(auth=self.auth, timeout=10) as c:
+            r = await c.get(url)
+        if r.status_code == 404:
+            return None
+        assert r.status_code == 200, r.status_code
+        return icalendar.Calendar.from_ical(r.content), r.headers["ETag"]
+
+    async def move(self, href: str, delta: timedelta) -> None:
+        found = await self.get(href)
+        assert found is not None
+        cal, etag = found
+        for event in cal.walk("VEVENT"):
+            start, end = event.decoded("dtstart"), event.decoded("dtend")
+            del event["dtstart"], event["dtend"]
+            event.add("dtstart", (start + delta).astimezone(CLINIC_TZ))
+            event.add("dtend", (end + delta).astimezone(CLINIC_TZ))
+        cal.add_missing_timezones()
+        url = href if href.startswith("http") else self.base + href
+        async with httpx.AsyncClient(auth=self.auth, timeout=10) as c:
+            r = await c.put(url, content=cal.to_ical(), headers={"Content-Type": "text/calendar", "If-Match": etag})
+        assert r.status_code in (201, 204), r.status_code
+
+
+async def _row(hub: Hub, appointment_id: int) -> AppointmentRow:
+    async with hub.app.ctx.db.session() as s:
+        row = await s.get(AppointmentRow, appointment_id)
+        assert row is not None
+        return row
+
+
+async def test_book_move_reschedule_and_cancel_live_in_the_doctors_calendar(
+    caldav_hub: tuple[Hub, dict[int, str]], radicale: RadicaleServer
+) -> None:
+    hub, calendars = caldav_hub
+    c, h = hub.client, hub.service
+    reception = Reception(radicale)
+    pid = await hub.new_patient("Maria Teste")
+
+    offered = await _slots(hub, limit="6")
+    assert len(offered) == 6 and {s["doctor_id"] for s in offered} <= set(calendars)
+    first = offered[0]
+
+    # The reception fills the first offered time in the doctor's calendar: the hub stops offering
+    # it, and a patient who picked it a moment ago is told it was taken (the bot offers others).
+    await reception.book(calendars[first["doctor_id"]], _t(first["start"]), _t(first["end"]))
+    assert first["slot_id"] not in {s["slot_id"] for s in await _slots(hub, limit="6")}
+    r = await c.post("/api/clinic/appointments", json={"patient_id": pid, "slot_id": first["slot_id"]}, headers=h)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "slot_taken", r.text
+
+    # The patient books another time: the event is in that doctor's calendar, with our reference.
+    chosen = next(s for s in await _slots(hub, limit="6") if s["doctor_id"] == first["doctor_id"])
+    r = await c.post("/api/clinic/appointments", json={"patient_id": pid, "slot_id": chosen["slot_id"]}, headers=h)
+    assert r.status_code == 201, r.text
+    appt = r.json()
+    row = await _row(hub, appt["id"])
+    assert row.agenda_system == "caldav" and row.agenda_ref and row.agenda_version
+    found = await reception.get(row.agenda_ref)
+    assert found is not None
+    (event,) = found[0].walk("VEVENT")
+    assert event.decoded("dtstart") == _t(chosen["start"])
+    assert str(event.get("X-ATENDE-PATIENT")) == str(pid)
+    assert chosen["slot_id"] not in {s["slot_id"] for s in await _slots(hub, limit="40")}
+
+    # The reception moves it two hours later in the calendar: the patient's "my appointment" shows
+    # the new time at once (the hub re-reads the event), before any sync pass.
+    await reception.move(row.agenda_ref, timedelta(hours=2))
+    listed = (await c.get(f"/api/clinic/patients/{pid}/appointments", headers=h)).json()
+    assert [_t(a["start"]) for a in listed] == [_t(chosen["start"]) + timedelta(hours=2)]
+
+    # The patient reschedules through the bot's API: the same event moves (If-Match on the ETag the
+    # hub learned from the reception's change), to the new time.
+    target = next(s for s in await _slots(hub, doctor_id=str(first["doctor_id"]), limit="40")
+                  if _t(s["start"]) > _t(chosen["start"]) + timedelta(days=1))
+    r = await c.post(f"/api/clinic/appointments/{appt['id']}/reschedule", json={"slot_id": target["slot_id"]},
+                     headers=h)
+    assert r.status_code == 200, r.text
+    assert _t(r.json()["start"]) == _t(target["start"])
+    row = await _row(hub, appt["id"])
+    found = await reception.get(row.agenda_ref or "")
+    assert found is not None
+    assert found[0].walk("VEVENT")[0].decoded("dtstart") == _t(target["start"])
+
+    # The agenda goes down: the slot list answers 503 agenda_unavailable (the bot hands off), but the
+    # patient's cancellation is kept and written once the agenda is back.
+    radicale.stop()
+    r = await c.get("/api/clinic/slots", params={"specialty": SPECIALTY}, headers=h)
+    assert r.status_code == 503 and r.json()["error"]["code"] == "agenda_unavailable"
+    r = await c.post(f"/api/clinic/appointments/{appt['id']}/cancel", headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    async with hub.app.ctx.db.session() as s:
+        (pending,) = (await s.execute(select(AgendaWriteRow))).scalars().all()
+        assert pending.action == "cancel" and pending.done_at is None
+    radicale.start()
+    staff = await hub.staff()
+    r = await c.post("/api/agenda/sync", headers=staff)
+    assert r.status_code == 200 and r.json()["writes_done"] == 1, r.text
+    assert await reception.get(row.agenda_ref or "") is None
+    assert target["slot_id"] in {s["slot_id"] for s in await _slots(hub, doctor_id=str(first["doctor_id"]),
+                                                                    limit="40")}
+
+
+async def test_the_sync_follows_the_reception_and_adopts_nothing_foreign(
+    caldav_hub: tuple[Hub, dict[int, str]], radicale: RadicaleServer
+) -> None:
+    hub, calendars = caldav_hub
+    c, h = hub.client, hub.service
+    reception = Reception(radicale)
+    pid = await hub.new_patient("João Teste")
+    a, b = (await _slots(hub, limit="2"))[:2]
+    booked = []
+    for slot in (a, b):
+        r = await c.post("/api/clinic/appointments", json={"patient_id": pid, "slot_id": slot["slot_id"]}, headers=h)
+        assert r.status_code == 201, r.text
+        booked.append(r.json()["id"])
+    staff = await hub.staff()
+    assert (await c.post("/api/agenda/sync", headers=staff)).status_code == 200  # first pass: marks
+    first_row, second_row = await _row(hub, booked[0]), await _row(hub, booked[1])
+    await reception.move(first_row.agenda_ref or "", timedelta(days=1))
+    async with httpx.AsyncClient(auth=reception.auth, timeout=10) as client:
+        r = await client.delete(radicale.url + (second_row.agenda_ref or ""))
+        assert r.status_code in (200, 204)
+    await reception.book(calendars[a["doctor_id"]], _t(a["start"]) + timedelta(days=2),
+                         _t(a["end"]) + timedelta(days=2))
+
+    r = await c.post("/api/agenda/sync", headers=staff)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["updated"] == 1 and report["cancelled"] == 1 and report["adopted"] == 0, report
+    moved, gone = await _row(hub, booked[0]), await _row(hub, booked[1])
+    assert as_utc(moved.starts_at) == _t(a["start"]) + timedelta(days=1) and moved.status == "scheduled"
+    assert gone.status == "cancelled"
+    async with hub.app.ctx.db.session() as s:
+        rows = (await s.execute(select(AppointmentRow).where(AppointmentRow.patient_id == pid))).scalars().all()
+    assert len(rows) == 2  # the reception's own event made no hub appointment
