@@ -300,8 +300,9 @@ class Flow:
         if not (exc.status == 503 and exc.code == "agenda_unavailable"):
             return None
         log.warning("%s: the clinic agenda is unavailable", self.name)
-        await hand_off(self.d, self.api, reason="agenda_unavailable", note=f"agenda da clínica fora do ar ({self.name})",
-                       open_response="utter_agenda_unavailable")
+        await hand_off(self.d, self.api, reason="agenda_unavailable",
+                       note=f"agenda da clínica fora do ar ({self.name})",
+                       open_response="utter_agenda_unavailable", closed_prefix="utter_agenda_unavailable_closed")
         return self.done()
 
     async def miss(self, ctx: Ctx, response: str, **kwargs: Any) -> Events:

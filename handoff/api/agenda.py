@@ -56,6 +56,7 @@ async def put_doctor_agenda(request: Request, doctor_id: int) -> HTTPResponse:
     body = parse_body(request, AgendaRefBody)
     if isinstance(body, HTTPResponse):
         return body
+    assert isinstance(body, AgendaRefBody)
     ref = (body.agenda_ref or "").strip() or None
     if not await clinic.mirror.set_agenda_ref(doctor_id, ref):
         return error(404, "doctor_not_found", "doctor not found")

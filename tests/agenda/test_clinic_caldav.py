@@ -7,22 +7,19 @@ reception is played with plain HTTP on the same server, the way a calendar app w
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-import icalendar
 import pytest
 from sqlalchemy import select
 
 from handoff.adapters.sql.database import as_utc
 from handoff.adapters.sql.models import AgendaWriteRow, AppointmentRow
-from handoff.domain.clinic.calendar import CLINIC_TZ
 from tests.clinic.conftest import Hub, start_hub
 from tests.conftest import Backend
-from tests.support.radicale_server import RECEPTION_PASSWORD, RECEPTION_USER, RadicaleServer
+from tests.support.calendar_reception import Reception
+from tests.support.radicale_server import RadicaleServer
 
 SPECIALTY = "cardiologia"
 
@@ -66,57 +63,6 @@ async def _slots(hub: Hub, **params: str) -> list[dict[str, Any]]:
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()
     return items
-
-
-class Reception:
-    """The clinic's reception editing the doctors' calendars in their own calendar app."""
-
-    def __init__(self, server: RadicaleServer) -> None:
-        self.base = server.url
-        self.auth = (RECEPTION_USER, RECEPTION_PASSWORD)
-
-    async def book(self, calendar: str, start: datetime, end: datetime) -> str:
-        cal = icalendar.Calendar()
-        cal.add("prodid", "-//Recepcao//Agenda//PT")
-        cal.add("version", "2.0")
-        event = icalendar.Event()
-        event.add("uid", f"recepcao-{uuid.uuid4().hex}")
-        event.add("summary", "Encaixe (recepção)")
-        event.add("dtstamp", datetime.now().astimezone())
-        event.add("dtstart", start.astimezone(CLINIC_TZ))  # TZID=America/Sao_Paulo + VTIMEZONE, as apps write
-        event.add("dtend", end.astimezone(CLINIC_TZ))
-        cal.add_component(event)
-        cal.add_missing_timezones()
-        href = f"{calendar}recepcao-{uuid.uuid4().hex}.ics"
-        async with httpx.AsyncClient(auth=self.auth, timeout=10) as c:
-            r = await c.put(self.base + href, content=cal.to_ical(), headers={"Content-Type": "text/calendar",
-                                                                            "If-None-Match": "*"})
-        assert r.status_code in (201, 204), r.status_code
-        return href
-
-    async def get(self, href: str) -> tuple[icalendar.Calendar, str] | None:
-        url = href if href.startswith("http") else self.base + href
-        async with httpx.AsyncClient(auth=self.auth, timeout=10) as c:
-            r = await c.get(url)
-        if r.status_code == 404:
-            return None
-        assert r.status_code == 200, r.status_code
-        return icalendar.Calendar.from_ical(r.content), r.headers["ETag"]
-
-    async def move(self, href: str, delta: timedelta) -> None:
-        found = await self.get(href)
-        assert found is not None
-        cal, etag = found
-        for event in cal.walk("VEVENT"):
-            start, end = event.decoded("dtstart"), event.decoded("dtend")
-            del event["dtstart"], event["dtend"]
-            event.add("dtstart", (start + delta).astimezone(CLINIC_TZ))
-            event.add("dtend", (end + delta).astimezone(CLINIC_TZ))
-        cal.add_missing_timezones()
-        url = href if href.startswith("http") else self.base + href
-        async with httpx.AsyncClient(auth=self.auth, timeout=10) as c:
-            r = await c.put(url, content=cal.to_ical(), headers={"Content-Type": "text/calendar", "If-Match": etag})
-        assert r.status_code in (201, 204), r.status_code
 
 
 async def _row(hub: Hub, appointment_id: int) -> AppointmentRow:
@@ -214,9 +160,7 @@ async def test_the_sync_follows_the_reception_and_adopts_nothing_foreign(
     assert (await c.post("/api/agenda/sync", headers=staff)).status_code == 200  # first pass: marks
     first_row, second_row = await _row(hub, booked[0]), await _row(hub, booked[1])
     await reception.move(first_row.agenda_ref or "", timedelta(days=1))
-    async with httpx.AsyncClient(auth=reception.auth, timeout=10) as client:
-        r = await client.delete(radicale.url + (second_row.agenda_ref or ""))
-        assert r.status_code in (200, 204)
+    await reception.delete(second_row.agenda_ref or "")
     await reception.book(calendars[a["doctor_id"]], _t(a["start"]) + timedelta(days=2),
                          _t(a["end"]) + timedelta(days=2))
 
