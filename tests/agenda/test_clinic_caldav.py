@@ -7,6 +7,7 @@ reception is played with plain HTTP on the same server, the way a calendar app w
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -174,3 +175,57 @@ async def test_the_sync_follows_the_reception_and_adopts_nothing_foreign(
     async with hub.app.ctx.db.session() as s:
         rows = (await s.execute(select(AppointmentRow).where(AppointmentRow.patient_id == pid))).scalars().all()
     assert len(rows) == 2  # the reception's own event made no hub appointment
+
+
+async def test_concurrent_bookings_of_one_time_leave_one_event(
+    caldav_hub: tuple[Hub, dict[int, str]], radicale: RadicaleServer
+) -> None:
+    """Eight patients pick the same time at once: one booking, one event, seven `slot_taken`."""
+    hub, _calendars = caldav_hub
+    patients = [await hub.new_patient(f"Paciente {n}") for n in range(8)]
+    (slot,) = await _slots(hub, limit="1")
+
+    async def book(pid: int) -> int:
+        r = await hub.client.post("/api/clinic/appointments", json={"patient_id": pid, "slot_id": slot["slot_id"]},
+                                  headers=hub.service)
+        assert r.status_code in (201, 409), r.text
+        if r.status_code == 409:
+            assert r.json()["error"]["code"] == "slot_taken"
+        return r.status_code
+
+    codes = await asyncio.gather(*(book(pid) for pid in patients))
+    assert sorted(codes) == [201] + [409] * 7
+    async with hub.app.ctx.db.session() as s:
+        rows = (await s.execute(select(AppointmentRow).where(AppointmentRow.status != "cancelled"))).scalars().all()
+    (row,) = [r for r in rows if r.agenda_system == "caldav"]
+    events = await Reception(radicale).events_between(_calendars[slot["doctor_id"]], _t(slot["start"]),
+                                                      _t(slot["end"]))
+    assert len(events) == 1 and str(events[0].get("X-ATENDE-PATIENT")) == str(row.patient_id)
+
+
+async def test_an_event_written_before_a_crash_is_adopted_by_the_sync(
+    caldav_hub: tuple[Hub, dict[int, str]], radicale: RadicaleServer
+) -> None:
+    """The hub wrote the event and died before its own insert: the next sync pass finds our
+    patient reference on an event it does not hold and records the appointment."""
+    from handoff.adapters.agenda.caldav import CalDavAgenda
+    from handoff.domain.clinic.slots import Slot
+    from handoff.services.agenda import AgendaDoctor, AgendaPatient
+    from tests.support.radicale_server import HUB_PASSWORD, HUB_USER
+
+    hub, calendars = caldav_hub
+    pid = await hub.new_patient("Paciente Órfão")
+    (slot,) = await _slots(hub, limit="1")
+    doctor = AgendaDoctor(slot["doctor_id"], slot["doctor_name"], SPECIALTY, calendars[slot["doctor_id"]])
+    agenda = CalDavAgenda(radicale.url, HUB_USER, HUB_PASSWORD)
+    try:  # the first half of a booking, as the crashed hub left it
+        await agenda.book(doctor, Slot(slot["doctor_id"], _t(slot["start"]), _t(slot["end"])),
+                          AgendaPatient(pid, "Paciente Órfão", None))
+    finally:
+        await agenda.aclose()
+    r = await hub.client.post("/api/agenda/sync", headers=await hub.staff())
+    assert r.status_code == 200 and r.json()["adopted"] == 1, r.text
+    listed = (await hub.client.get(f"/api/clinic/patients/{pid}/appointments", headers=hub.service)).json()
+    assert [(a["start"], a["doctor_id"]) for a in listed] == [(slot["start"], slot["doctor_id"])]
+    r = await hub.client.post("/api/agenda/sync", headers=await hub.staff())
+    assert r.json()["adopted"] == 0  # idempotent

@@ -73,3 +73,22 @@ class Reception:
         async with httpx.AsyncClient(auth=self.auth, timeout=10) as c:
             r = await c.delete(url)
         assert r.status_code in (200, 204), r.status_code
+
+    async def events_between(self, calendar: str, start: datetime, end: datetime) -> list[icalendar.Event]:
+        """Every VEVENT of the calendar overlapping [start, end) (read through the whole collection)."""
+        body = ('<?xml version="1.0" encoding="utf-8"?><C:calendar-query xmlns:D="DAV:" '
+                'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data/></D:prop>'
+                '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"/></C:comp-filter>'
+                '</C:filter></C:calendar-query>')
+        async with httpx.AsyncClient(auth=self.auth, timeout=10) as c:
+            r = await c.request("REPORT", self.base + calendar, content=body,
+                                headers={"Depth": "1", "Content-Type": "application/xml"})
+        assert r.status_code == 207, r.status_code
+        found = []
+        for chunk in r.text.split("BEGIN:VCALENDAR")[1:]:
+            raw = "BEGIN:VCALENDAR" + chunk.split("END:VCALENDAR")[0] + "END:VCALENDAR"
+            raw = raw.replace("&#13;", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+            for event in icalendar.Calendar.from_ical(raw).walk("VEVENT"):
+                if event.decoded("dtstart") < end and event.decoded("dtend") > start:
+                    found.append(event)
+        return found
