@@ -25,6 +25,7 @@ from handoff.services.bot_pipeline import BotPipeline
 from handoff.services.email_channel import EmailPoller, attachments_root, email_sender
 from handoff.services.handoff_config import HandoffConfig, load_handoff_config
 from handoff.services.inbox import Inbox
+from handoff.services.interactions import InteractionRegister
 from handoff.services.outbox import Outbox
 from handoff.services.presence import PresenceService
 from handoff.services.privacy_clock import PrivacyMonitor
@@ -58,6 +59,7 @@ class HubRuntime:
     privacy_monitor: PrivacyMonitor | None = None  # the 15-day clock of data-subject requests
     email_poller: EmailPoller | None = None  # e-mail channel: runs with the workers when configured
     retention_scheduler: RetentionScheduler | None = None  # the daily disposal job (services/retention.py)
+    interactions: InteractionRegister | None = None  # interaction records to the clinic's CRM/FHIR (issue 14)
     _disposal: DisposalJob | None = None
 
     @classmethod
@@ -132,12 +134,16 @@ class HubRuntime:
         if s.email_imap_host and s.email_imap_user:
             self.email_poller = EmailPoller(self.uow, s)
             await self.email_poller.start()
+        self.interactions = InteractionRegister(self.uow, s, bus=self.bus)
+        if self.interactions.targets:  # nothing configured: nothing is swept nor sent
+            await self.interactions.start()
 
     async def close(self) -> None:
         """Stop workers, then close connections."""
         if self.email_poller is not None:
             await self.email_poller.stop()
-        for loop in (self.assigner, self.sla_monitor, self.privacy_monitor, self.retention_scheduler):
+        for loop in (self.assigner, self.sla_monitor, self.privacy_monitor, self.retention_scheduler,
+                     self.interactions):
             if loop is not None:
                 await loop.stop()
         if self.presence is not None:

@@ -40,6 +40,8 @@ CATEGORIES: Mapping[str, str] = {
     "bot_training_data": "staff intents, training examples, simple answers and the exported layer",
     "bot_models": "training runs, the model registry, deploy and rollback",
     "staff_admin": "staff accounts: create, change role/queues/grants, deactivate",
+    "integrations": "the delivery log of interaction records sent to the clinic's CRM/FHIR server "
+                    "(status, attempts, ids; never message text) and its replay",
 }
 
 _V, _E, _C = "view", "export", "change"
@@ -61,6 +63,7 @@ ROLE_MATRIX: Mapping[str, Mapping[str, frozenset[str]]] = {
         "bot_review": frozenset({_V, _C}),
         "bot_training_data": frozenset({_V, _E, _C}),
         "bot_models": frozenset({_V, _C}),
+        "integrations": frozenset({_V, _C}),
     },
     "admin": {
         "transcripts": frozenset({_V, _C}),
@@ -75,6 +78,7 @@ ROLE_MATRIX: Mapping[str, Mapping[str, frozenset[str]]] = {
         "bot_training_data": frozenset({_V, _E, _C}),
         "bot_models": frozenset({_V, _C}),
         "staff_admin": frozenset({_V, _C}),
+        "integrations": frozenset({_V, _C}),
     },
 }
 

@@ -106,7 +106,8 @@ DESCRIPTIONS: dict[Category, str] = {
     Category.EVENT_NOTES: "O texto livre é apagado; os indicadores do atendimento ficam.",
     Category.BOT_DIALOGUE: "Os registros de diálogo do assistente mais antigos que o prazo são excluídos.",
     Category.AUDIT: "Os registros mais antigos que o prazo são excluídos.",
-    Category.DELIVERY_REPORTS: "Dados técnicos sem outra finalidade depois do prazo.",
+    Category.DELIVERY_REPORTS: ("Dados técnicos sem outra finalidade depois do prazo (inclui o registro de envios "
+                                "dos resumos de atendimento ao CRM/prontuário já entregues ou descartados)."),
     Category.LOGIN_THROTTLE: "Contadores de tentativas de acesso, excluídos depois do prazo.",
 }
 

@@ -29,7 +29,7 @@ import hashlib
 import logging
 from typing import Any
 
-from sqlalchemy import String, cast, func, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.adapters.attachments import PREFIX as LOCAL_PREFIX
@@ -41,6 +41,7 @@ from handoff.adapters.sql.models import (
     BotLabel,
     ChannelIdentity,
     ConversationEvent,
+    InteractionDelivery,
     LegalHold,
     Message,
     Patient,
@@ -199,6 +200,11 @@ class PrivacyErasure:
             await session.execute(update(BotLabel).where(BotLabel.message_id.in_(msg_ids)).values(text=""))
         await session.execute(update(PrivacyRequest).where(PrivacyRequest.patient_id.in_(ids))
                               .values(details=None))
+        # Interaction records (issue 14) carry the CPF and the attendant for the clinic's CRM: the
+        # local copies go, and one not yet delivered is never sent. What the CRM already received
+        # is the clinic's to erase there (the answer to the patient says so).
+        await session.execute(delete(InteractionDelivery).where(or_(
+            InteractionDelivery.patient_id.in_(ids), InteractionDelivery.conversation_id.in_(convs))))
         # 3. identities
         for ident in (await session.execute(
                 select(ChannelIdentity).where(ChannelIdentity.patient_id.in_(ids)))).scalars().all():

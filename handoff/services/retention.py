@@ -50,6 +50,7 @@ from handoff.adapters.sql.models import (
     Conversation,
     ConversationEvent,
     DisposalRun,
+    InteractionDelivery,
     LegalHold,
     LoginThrottle,
     Message,
@@ -485,7 +486,15 @@ class DisposalJob:
             .order_by(PendingStatusReport.id).limit(self.batch_size))).scalars().all())
         if ids:
             await session.execute(delete(PendingStatusReport).where(PendingStatusReport.id.in_(ids)))
-        return len(ids), len(ids), None, []
+        # The delivery log of interaction records (issue 14): a finished row (delivered to the
+        # clinic's CRM/FHIR server, or given up) is a technical receipt; one still on its way is kept.
+        records = list((await session.execute(
+            select(InteractionDelivery.id).where(InteractionDelivery.status.in_(("delivered", "dead")),
+                                                 InteractionDelivery.updated_at < cutoff)
+            .order_by(InteractionDelivery.id).limit(self.batch_size))).scalars().all())
+        if records:
+            await session.execute(delete(InteractionDelivery).where(InteractionDelivery.id.in_(records)))
+        return len(ids) + len(records), len(ids) + len(records), None, []
 
     async def _login_throttle(self, session: AsyncSession, cutoff: datetime, day: date,
                               after: Any) -> tuple[int, int, Any, list[str]]:

@@ -204,6 +204,16 @@ EXPECT: dict[str, str] = {
     "GET /api/privacy/incidents": "401 403 403 403 ok 401",
     "POST /api/privacy/incidents": "401 403 403 403 pass 401",
     "PATCH /api/privacy/incidents/<incident_id:int>": "401 403 403 403 pass 401",
+    # -- interaction records (issue 14): the delivery log and replay, managers and admins ------------
+    "GET /integracoes": "3xx 403 403 ok ok 3xx",
+    "GET /integracoes/integrations.js": "ok ok ok ok ok ok",
+    "GET /integracoes/integrations.css": "ok ok ok ok ok ok",
+    "GET /api/integrations/deliveries": "401 403 403 ok ok 401",
+    "POST /api/integrations/deliveries/<delivery_id:int>/replay": "401 403 403 pass pass 401",
+    # -- the clinic's own agenda (issue 14): doctors' calendars and a sync pass; builtin here -> 409 --
+    "GET /api/agenda": "401 403 403 ok ok 401",
+    "PUT /api/agenda/doctors/<doctor_id:int>": "401 403 403 pass pass 401",
+    "POST /api/agenda/sync": "401 403 403 pass pass 401",
 }
 
 # Why a cell is `-`: what covers it instead.
@@ -216,6 +226,7 @@ SKIPPED = {
 
 # Sample bodies: valid where possible, so the request reaches the per-object check.
 BODIES: dict[str, Any] = {
+    "PUT /api/agenda/doctors/<doctor_id:int>": {"agenda_ref": "/atende/cal-cardio/"},
     "POST /api/triage": {"text": "quero marcar consulta"},
     "POST /api/conversations/<conv_id:str>/reply": {"text": "Olá, em que posso ajudar?"},
     "POST /api/conversations/<conv_id:str>/template": {"template_id": "nao-existe"},
@@ -392,7 +403,8 @@ async def _request(w: World, key: str, caller: str) -> tuple[httpx.Response, tup
     fill = {"<staff_id:int>": str(w.ids["ana@clinica.example"]), "<model_id:int>": "987654",
             "<name:str>": "intencao_inexistente", "<utter:str>": "utter_greet", "<slug:str>": "hemograma",
             "<token:str>": "x" * 32, "<version:str>": "v21.0", "<node:str>": "123", "<sid:str>": "AC123",
-            "<request_id:int>": str(w.request_id), "<incident_id:int>": "987654"}
+            "<request_id:int>": str(w.request_id), "<incident_id:int>": "987654",
+            "<delivery_id:int>": "987654", "<doctor_id:int>": "1"}
     for param, value in fill.items():
         path = path.replace(param, value)
     body = BODIES.get(key)

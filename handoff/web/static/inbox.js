@@ -330,6 +330,7 @@
     dashLink: $('[data-testid="dashboard-link"]'),
     teamLink: $('[data-testid="team-link"]'),
     auditLink: $('[data-testid="audit-link"]'),
+    integrationsLink: $('[data-testid="integrations-link"]'),
     botLink: $('[data-testid="bot-link"]'),
     logout: $('[data-testid="logout"]'),
     tabs: $all('[role="tab"]'),
@@ -1689,6 +1690,7 @@
     // the audit viewer: admins and the privacy officer (grant), as handoff/domain/access.py says
     ui.auditLink.hidden = !(me.role === "admin" || (me.grants || []).indexOf("privacy_officer") >= 0);
     ui.botLink.hidden = !SUPERVISORS[me.role];
+    ui.integrationsLink.hidden = !SUPERVISORS[me.role];  // the integrations delivery log (access "integrations")
     setPresence(me.presence);
   }
 

@@ -1,0 +1,198 @@
+"""Where interaction records go (issue 14): the clinic's CRM over a signed webhook, and its
+FHIR R4 server as a `Communication`.
+
+Both take the stored record (`handoff.domain.interactions.build_summary`: ids, labels, times,
+never message text) and answer a `SinkResult`; they never raise for a failed delivery (network
+error, timeout, non-2xx): the worker decides on retries. Nothing here logs the record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from fhir.resources.R4B.communication import Communication
+
+from handoff.domain.interactions import delivered, signature
+
+USER_AGENT = "atende-interactions/1"
+# RNDS naming system of the CPF (Ministério da Saúde, "BRIndividuo" identifier system):
+# https://simplifier.net/redenacionaldedadosemsaude — the same the FHIR agenda matches patients by.
+CPF_SYSTEM = "https://saude.gov.br/fhir/sid/cpf"
+ATENDE_PATIENT_SYSTEM = "urn:atende:patient"
+INTERACTION_SYSTEM = "urn:atende:interaction"
+FHIR_JSON = "application/fhir+json"
+
+
+@dataclass(frozen=True)
+class SinkResult:
+    """How one delivery attempt went."""
+
+    ok: bool
+    status: int | None = None  # the receiver's HTTP status (None: no answer)
+    error: str | None = None  # short, no content: "HTTP 503", "ConnectError"
+    remote_ref: str | None = None  # e.g. "Communication/17"
+
+
+class InteractionSink(Protocol):
+    """Delivers one interaction record."""
+
+    async def send(self, delivery_id: int, key: str, record: dict[str, Any]) -> SinkResult: ...
+
+    async def close(self) -> None: ...
+
+
+def webhook_body(delivery_id: int, record: dict[str, Any]) -> bytes:
+    """The exact bytes POSTed (and signed): the record plus its delivery id, compact JSON."""
+    return json.dumps({"delivery_id": delivery_id, **record}, ensure_ascii=False,
+                      separators=(",", ":"), sort_keys=True).encode()
+
+
+def webhook_headers(delivery_id: int, secret: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    """X-Atende-Delivery (the idempotency key: the same on every retry and replay of this
+    delivery), X-Atende-Timestamp (Unix seconds) and X-Atende-Signature (docs/CONTRACTS.md)."""
+    timestamp = str(int(now if now is not None else time.time()))
+    return {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+            "X-Atende-Delivery": str(delivery_id), "X-Atende-Timestamp": timestamp,
+            "X-Atende-Signature": signature(secret, timestamp, body)}
+
+
+class WebhookSink:
+    """POSTs the record as signed JSON to `CRM_WEBHOOK_URL`."""
+
+    def __init__(self, url: str, secret: str, timeout: float = 10.0) -> None:
+        self.url = url
+        self.secret = secret
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+
+    async def send(self, delivery_id: int, key: str, record: dict[str, Any]) -> SinkResult:
+        """One attempt; a 2xx delivers."""
+        body = webhook_body(delivery_id, record)
+        try:
+            r = await self._client.post(self.url, content=body, headers=webhook_headers(delivery_id, self.secret, body))
+        except httpx.HTTPError as exc:
+            return SinkResult(False, None, type(exc).__name__)
+        if delivered(r.status_code):
+            return SinkResult(True, r.status_code)
+        return SinkResult(False, r.status_code, f"HTTP {r.status_code}")
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+
+class FhirError(Exception):
+    """A FHIR call that did not answer as expected (status kept for the delivery log)."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class FhirCommunicationSink:
+    """Records the interaction as a FHIR R4 `Communication` (status completed) about the patient.
+
+    subject = the Patient found by CPF (RNDS system) or by `urn:atende:patient|<hub id>`, else a
+    reference by identifier only (the server may resolve it later); `about` = the FHIR
+    Appointments the conversation touched (their `agenda_system` is fhir); `encounter` = an
+    Encounter of that patient pointing at one of those appointments, when the server has one.
+    `identifier` = `urn:atende:interaction|<interaction key>` so the clinic can deduplicate a
+    retried or replayed delivery.
+    """
+
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Accept": FHIR_JSON, "User-Agent": USER_AGENT}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False)
+
+    async def _search(self, rtype: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        r = await self._client.get(f"{self.base_url}/{rtype}", params=params)
+        if r.status_code != 200:
+            raise FhirError(r.status_code, f"HTTP {r.status_code}")
+        bundle = r.json()
+        return [e["resource"] for e in bundle.get("entry") or [] if isinstance(e.get("resource"), dict)]
+
+    async def _patient(self, record: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The subject reference, and the Patient id when one was found."""
+        patient = record.get("patient") or {}
+        cpf, hub_id = patient.get("cpf"), patient.get("id")
+        queries = []
+        if cpf:
+            queries.append((CPF_SYSTEM, str(cpf)))
+        if hub_id is not None:
+            queries.append((ATENDE_PATIENT_SYSTEM, str(hub_id)))
+        for system, value in queries:
+            found = await self._search("Patient", {"identifier": f"{system}|{value}"})
+            if len(found) == 1 and found[0].get("id"):
+                return {"reference": f"Patient/{found[0]['id']}"}, str(found[0]["id"])
+        system, value = queries[0] if queries else (ATENDE_PATIENT_SYSTEM, "desconhecido")
+        return {"identifier": {"system": system, "value": value}}, None
+
+    async def _encounter(self, patient_id: str | None, appointments: list[str]) -> dict[str, Any] | None:
+        if patient_id is None or not appointments:
+            return None
+        for enc in await self._search("Encounter", {"patient": f"Patient/{patient_id}"}):
+            refs = {str(a.get("reference")) for a in enc.get("appointment") or [] if isinstance(a, dict)}
+            if refs & set(appointments) and enc.get("id"):
+                return {"reference": f"Encounter/{enc['id']}"}
+        return None
+
+    async def communication(self, key: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The Communication resource for a record (validated with fhir.resources)."""
+        subject, patient_id = await self._patient(record)
+        appointments = [f"Appointment/{a['agenda_ref'].rsplit('/', 1)[-1]}"
+                        for a in record.get("appointments") or []
+                        if a.get("agenda_system") == "fhir" and a.get("agenda_ref")]
+        times = record.get("times") or {}
+        body: dict[str, Any] = {
+            "resourceType": "Communication",
+            "status": "completed",
+            "identifier": [{"system": INTERACTION_SYSTEM, "value": key}],
+            "category": [{"coding": [{"system": "urn:atende:interaction-outcome", "code": record.get("outcome")}],
+                          "text": "Registro de atendimento"}],
+            "subject": subject,
+            "sent": times.get("opened_at"),
+            "received": times.get("resolved_at"),
+            "payload": [{"contentString": record.get("summary") or ""}],
+            "note": [{"text": f"Conversa: {record.get('transcript_url')}"}],
+        }
+        if record.get("channel"):
+            body["medium"] = [{"coding": [{"system": "urn:atende:channel", "code": record["channel"]}]}]
+        if appointments:
+            body["about"] = [{"reference": ref} for ref in appointments]
+        encounter = await self._encounter(patient_id, appointments)
+        if encounter is not None:
+            body["encounter"] = encounter
+        body = {k: v for k, v in body.items() if v is not None}
+        return Communication.model_validate(body).model_dump(mode="json", exclude_none=True)
+
+    async def send(self, delivery_id: int, key: str, record: dict[str, Any]) -> SinkResult:
+        """One attempt: look the patient up, POST the Communication; 201 delivers."""
+        try:
+            resource = await self.communication(key, record)
+            r = await self._client.post(f"{self.base_url}/Communication", json=resource,
+                                        headers={"Content-Type": FHIR_JSON})
+        except FhirError as exc:
+            return SinkResult(False, exc.status, str(exc))
+        except httpx.HTTPError as exc:
+            return SinkResult(False, None, type(exc).__name__)
+        except ValueError as exc:  # the resource did not validate: retrying will not help, but log why
+            return SinkResult(False, None, type(exc).__name__)
+        if not delivered(r.status_code):
+            return SinkResult(False, r.status_code, f"HTTP {r.status_code}")
+        try:
+            created = r.json()
+        except ValueError:
+            created = None
+        rid = created.get("id") if isinstance(created, dict) else None
+        ref = f"Communication/{rid}" if rid else None
+        return SinkResult(True, r.status_code, None, ref)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()

@@ -1,0 +1,138 @@
+/*
+ * atende: delivery log of interaction records (/integracoes; managers and admins).
+ *
+ * Data: GET /api/integrations/deliveries, POST /api/integrations/deliveries/<id>/replay. Session
+ * cookie + `X-Requested-With: atende` on unsafe requests. Vanilla JS; texts via textContent only.
+ */
+(function () {
+  "use strict";
+
+  const STATUS = { pending: "Aguardando", sending: "Enviando", delivered: "Entregue", dead: "Falhou" };
+  const TARGET = { webhook: "CRM (webhook)", fhir: "Prontuário (FHIR)" };
+  const OUTCOME = {
+    resolvido_pelo_bot: "resolvido pelo assistente", resolvido_por_atendente: "resolvido por atendente",
+    agendado_por_atendente: "agendado por atendente", nao_resolvido: "não resolvido"
+  };
+  const CHANNEL = { webchat: "chat do site", whatsapp: "WhatsApp", whatsapp_meta: "WhatsApp", sms: "SMS",
+    instagram: "Instagram", messenger: "Messenger", email: "e-mail", phone: "telefone" };
+  const $ = function (sel) { return document.querySelector(sel); };
+  const ui = {
+    status: $('[data-testid="integrations-status"]'),
+    error: $('[data-testid="integrations-error"]'),
+    rows: $('[data-testid="delivery-rows"]'),
+    filter: $('[data-testid="status-filter"]'),
+    refresh: $('[data-testid="refresh"]'),
+    targets: $('[data-testid="targets"]'),
+    counts: $('[data-testid="counts"]')
+  };
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      const v = attrs[k];
+      if (v === null || v === undefined || v === false) return;
+      if (k === "text") node.textContent = v;
+      else if (k === "className") node.className = v;
+      else node.setAttribute(k, v === true ? "" : String(v));
+    });
+    (children || []).forEach(function (c) { if (c !== null && c !== undefined) node.append(c); });
+    return node;
+  }
+  function announce(text) {
+    ui.status.textContent = "";
+    window.setTimeout(function () { ui.status.textContent = text; }, 30);
+  }
+  function showError(text) { ui.error.textContent = text || ""; ui.error.hidden = !text; }
+  function when(iso) {
+    if (!iso) return "—";
+    return new Date(iso).toLocaleString("pt-BR", { timeZone: "America/Sao_Paulo" });
+  }
+
+  async function api(method, path) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-Requested-With"] = "atende";
+    let response;
+    try {
+      response = await fetch(path, { method: method, credentials: "same-origin", headers: headers });
+    } catch (e) {
+      throw new Error("Não foi possível falar com o servidor. Verifique a conexão e tente de novo.");
+    }
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (response.status === 401) {
+      window.location.replace("/login?next=" + encodeURIComponent("/integracoes"));
+      throw new Error("Sua sessão terminou. Entre de novo.");
+    }
+    if (response.status === 403) throw new Error("Você não tem permissão para esta ação.");
+    if (!response.ok) {
+      const err = (data && data.error) || {};
+      throw new Error(err.message || "Erro inesperado (" + response.status + ").");
+    }
+    return data;
+  }
+
+  function lastAnswer(d) {
+    if (d.last_http_status) return "HTTP " + d.last_http_status;
+    return d.last_error || "—";
+  }
+
+  function row(d) {
+    const replay = el("button", { type: "button", className: "btn btn--ghost", "data-testid": "replay",
+      text: "Reenviar", disabled: d.status === "sending", "aria-label": "Reenviar o envio nº " + d.id });
+    replay.addEventListener("click", function () { doReplay(d.id, replay); });
+    const what = el("td", {}, [
+      el("div", { text: (CHANNEL[d.channel] || d.channel || "—") + " · " + (OUTCOME[d.outcome] || d.outcome || "—") }),
+      d.transcript_url ? el("a", { href: d.transcript_url, text: "ver conversa", className: "muted" }) : null
+    ]);
+    return el("tr", { "data-testid": "delivery-row", "data-delivery-id": d.id, "data-status": d.status }, [
+      el("td", { text: String(d.id) }),
+      el("td", { text: TARGET[d.target] || d.target }),
+      what,
+      el("td", {}, [el("span", { className: "badge badge--" + d.status, "data-testid": "delivery-status",
+        text: STATUS[d.status] || d.status })]),
+      el("td", { "data-testid": "delivery-attempts", text: String(d.attempts) +
+        (d.replays ? " (reenviado " + d.replays + "×)" : "") }),
+      el("td", { "data-testid": "delivery-last", text: lastAnswer(d) }),
+      el("td", { text: d.status === "pending" ? when(d.next_attempt_at) : "—" }),
+      el("td", { text: when(d.created_at) }),
+      el("td", {}, [replay])
+    ]);
+  }
+
+  function render(data) {
+    const targets = (data.targets || []).map(function (t) { return TARGET[t] || t; });
+    ui.targets.textContent = targets.length ? "Destinos configurados: " + targets.join(", ") + "."
+      : "Nenhum destino configurado: nada é enviado (CRM_WEBHOOK_URL / INTERACTIONS_TO_FHIR).";
+    const counts = data.counts || {};
+    ui.counts.textContent = Object.keys(STATUS).map(function (s) { return STATUS[s] + ": " + (counts[s] || 0); })
+      .join(" · ");
+    const list = data.deliveries || [];
+    if (!list.length) {
+      ui.rows.replaceChildren(el("tr", {}, [el("td", { colspan: "9", className: "muted", text: "Nenhum envio." })]));
+      return;
+    }
+    ui.rows.replaceChildren.apply(ui.rows, list.map(row));
+  }
+
+  async function load() {
+    const status = ui.filter.value;
+    try {
+      render(await api("GET", "/api/integrations/deliveries" + (status ? "?status=" + encodeURIComponent(status) : "")));
+      showError("");
+    } catch (e) { showError(e.message); }
+  }
+
+  async function doReplay(id, button) {
+    button.disabled = true;
+    try {
+      await api("POST", "/api/integrations/deliveries/" + encodeURIComponent(id) + "/replay");
+      announce("Envio nº " + id + " será reenviado.");
+      showError("");
+      await load();
+    } catch (e) { showError(e.message); button.disabled = false; }
+  }
+
+  ui.filter.addEventListener("change", load);
+  ui.refresh.addEventListener("click", load);
+  load();
+})();
