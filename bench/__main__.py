@@ -16,6 +16,9 @@
    `rasa train` of bot/ alone (bench/training.py), then that model deployed with `PUT /model`
    while patients talk to Rasa, beside the same load with no deploy (bench/deploy.py).
    `--training-only`, `--skip-training`.
+5. Free-slot lookup for 10 doctors x 30 days through the clinic service, on the built-in agenda
+   (PostgreSQL, baseline) beside a CalDAV agenda (real Radicale) and a FHIR R4 agenda (the local
+   FHIR server), interleaved in the same run (bench/agenda.py). `--agenda-only`, `--skip-agenda`.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from bench import dashboard, deploy, training
+from bench import agenda, dashboard, deploy, training
 from handoff.adapters.sql.migrate import upgrade
 from tests.support.net import free_port, wait_http
 from tests.support.stack import REPO, Proc, spawn, start_bot_stack, start_hub
@@ -201,7 +204,12 @@ def main() -> int:
     ap.add_argument("--dashboard-messages", type=int, default=1_000_000)
     ap.add_argument("--training-only", action="store_true", help="only the staff training run benchmark")
     ap.add_argument("--skip-training", action="store_true", help="leave the staff training run out")
+    ap.add_argument("--agenda-only", action="store_true", help="only the free-slot lookup benchmark (no bot stack)")
+    ap.add_argument("--skip-agenda", action="store_true", help="leave the free-slot lookup benchmark out")
+    ap.add_argument("--agenda-lookups", type=int, default=60, help="lookups per agenda (after 5 warm-ups)")
     args = ap.parse_args()
+    if args.agenda_only:
+        return write_results([*machine_line(), *agenda.run(args.agenda_lookups)], "agenda.md")
     if args.training_only:
         return write_results([*machine_line(), *teach_and_deploy()], "training.md")
     if args.dashboard_only:
@@ -284,6 +292,8 @@ def main() -> int:
         for p in procs:
             p.kill()
         stack.stop()
+    if not args.skip_agenda:  # after the ingest part, with the bot stack gone (it would compete for the CPU)
+        lines += agenda.run(args.agenda_lookups)
     if not args.skip_training:  # after the bot stack is gone: it would compete for the CPU
         lines += teach_and_deploy()
     if not args.skip_dashboard:
