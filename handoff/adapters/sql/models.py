@@ -738,3 +738,7 @@ class InteractionMark(Base):
     conversation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     closed_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Tables of later issues live in their own modules; importing them here registers them on Base.
+from handoff.adapters.sql import models_reminders, models_waitlist  # noqa: E402, F401
