@@ -1,8 +1,9 @@
 /*
  * atende: delivery log of interaction records (/integracoes; managers and admins).
  *
- * Data: GET /api/integrations/deliveries, POST /api/integrations/deliveries/<id>/replay. Session
- * cookie + `X-Requested-With: atende` on unsafe requests. Vanilla JS; texts via textContent only.
+ * Data: GET /api/integrations/deliveries, POST /api/integrations/deliveries/<id>/replay; the clinic's
+ * agenda: GET /api/agenda, PUT /api/agenda/doctors/<id>, POST /api/agenda/sync. Session cookie +
+ * `X-Requested-With: atende` on unsafe requests. Vanilla JS; texts via textContent only.
  */
 (function () {
   "use strict";
@@ -48,12 +49,17 @@
     return new Date(iso).toLocaleString("pt-BR", { timeZone: "America/Sao_Paulo" });
   }
 
-  async function api(method, path) {
+  async function api(method, path, body) {
     const headers = { Accept: "application/json" };
     if (method !== "GET") headers["X-Requested-With"] = "atende";
+    const init = { method: method, credentials: "same-origin", headers: headers };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
     let response;
     try {
-      response = await fetch(path, { method: method, credentials: "same-origin", headers: headers });
+      response = await fetch(path, init);
     } catch (e) {
       throw new Error("Não foi possível falar com o servidor. Verifique a conexão e tente de novo.");
     }
@@ -132,7 +138,61 @@
     } catch (e) { showError(e.message); button.disabled = false; }
   }
 
+  // -- the clinic's agenda: which calendar / FHIR Schedule each doctor's appointments live in --------
+  const agenda = {
+    backend: $('[data-testid="agenda-backend"]'),
+    table: $('[data-testid="agenda-table"]'),
+    rows: $('[data-testid="agenda-rows"]'),
+    sync: $('[data-testid="agenda-sync"]')
+  };
+  const BACKEND = { builtin: "agenda interna do atende", caldav: "CalDAV", fhir: "FHIR R4" };
+
+  function agendaRow(d) {
+    const input = el("input", { type: "text", value: d.agenda_ref || "", maxlength: "500",
+      "data-testid": "agenda-ref", "aria-label": "Agenda de " + d.name,
+      placeholder: "vazio = agenda interna" });
+    const save = el("button", { type: "button", className: "btn btn--ghost", text: "Salvar",
+      "data-testid": "agenda-save", "aria-label": "Salvar a agenda de " + d.name });
+    save.addEventListener("click", async function () {
+      save.disabled = true;
+      try {
+        await api("PUT", "/api/agenda/doctors/" + encodeURIComponent(d.id), { agenda_ref: input.value.trim() || null });
+        announce("Agenda de " + d.name + " salva.");
+        showError("");
+      } catch (e) { showError(e.message); }
+      save.disabled = false;
+    });
+    return el("tr", { "data-testid": "agenda-row", "data-doctor-id": d.id }, [
+      el("td", { text: d.name }), el("td", { text: d.specialty }), el("td", {}, [input]), el("td", {}, [save])
+    ]);
+  }
+
+  async function loadAgenda() {
+    try {
+      const data = await api("GET", "/api/agenda");
+      const external = data.backend !== "builtin";
+      agenda.backend.textContent = "Agenda em uso: " + (BACKEND[data.backend] || data.backend) + "." + (external
+        ? " Cada médico aponta para o seu calendário; sem agenda, o médico usa a agenda interna."
+        : " Para usar o calendário da clínica, configure AGENDA_BACKEND=caldav ou fhir.");
+      agenda.table.hidden = !external;
+      agenda.sync.hidden = !external;
+      if (external) agenda.rows.replaceChildren.apply(agenda.rows, (data.doctors || []).map(agendaRow));
+    } catch (e) { showError(e.message); }
+  }
+
+  agenda.sync.addEventListener("click", async function () {
+    agenda.sync.disabled = true;
+    try {
+      const r = await api("POST", "/api/agenda/sync");
+      announce("Agenda sincronizada: " + r.updated + " alterada(s), " + r.cancelled + " cancelada(s), " +
+        r.adopted + " recuperada(s)" + (r.unavailable ? "; " + r.unavailable + " agenda(s) sem resposta" : "") + ".");
+      showError("");
+    } catch (e) { showError(e.message); }
+    agenda.sync.disabled = false;
+  });
+
   ui.filter.addEventListener("change", load);
   ui.refresh.addEventListener("click", load);
   load();
+  loadAgenda();
 })();
