@@ -49,6 +49,14 @@ class FhirConflictError(AgendaConflictError):
         self.status = status
 
 
+class FhirUnavailableError(AgendaUnavailableError):
+    """The server answered, but not usefully now (5xx, 401/403, 408, 429): retry later."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class FhirRequestError(AgendaUnavailableError):
     """The server refused our request (4xx other than 404/409/410/412)."""
 
@@ -167,7 +175,7 @@ class FhirClient:
         log.warning("fhir %s: HTTP %s", what, status)
         detail = _diagnostics(response)
         if status >= 500 or status in (401, 403, 408, 429):
-            raise AgendaUnavailableError(f"FHIR server answered {status}")
+            raise FhirUnavailableError(status, f"FHIR server answered {status}")
         if status in (409, 412):
             raise FhirConflictError(status, f"FHIR precondition failed ({status}): {detail}")
         raise FhirRequestError(status, f"FHIR server refused the request ({status}): {detail}")

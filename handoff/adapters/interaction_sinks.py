@@ -16,7 +16,9 @@ from typing import Any, Protocol
 import httpx
 from fhir.resources.R4B.communication import Communication
 
+from handoff.adapters.fhir_client import FhirClient, FhirConflictError, FhirRequestError, FhirUnavailableError
 from handoff.domain.interactions import delivered, signature
+from handoff.services.agenda import AgendaUnavailableError
 
 USER_AGENT = "atende-interactions/1"
 # RNDS naming system of the CPF (Ministério da Saúde, "BRIndividuo" identifier system):
@@ -24,7 +26,6 @@ USER_AGENT = "atende-interactions/1"
 CPF_SYSTEM = "https://saude.gov.br/fhir/sid/cpf"
 ATENDE_PATIENT_SYSTEM = "urn:atende:patient"
 INTERACTION_SYSTEM = "urn:atende:interaction"
-FHIR_JSON = "application/fhir+json"
 
 
 @dataclass(frozen=True)
@@ -84,14 +85,6 @@ class WebhookSink:
         await self._client.aclose()
 
 
-class FhirError(Exception):
-    """A FHIR call that did not answer as expected (status kept for the delivery log)."""
-
-    def __init__(self, status: int | None, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class FhirCommunicationSink:
     """Records the interaction as a FHIR R4 `Communication` (status completed) about the patient.
 
@@ -99,23 +92,13 @@ class FhirCommunicationSink:
     reference by identifier only (the server may resolve it later); `about` = the FHIR
     Appointments the conversation touched (their `agenda_system` is fhir); `encounter` = an
     Encounter of that patient pointing at one of those appointments, when the server has one.
-    `identifier` = `urn:atende:interaction|<interaction key>` so the clinic can deduplicate a
-    retried or replayed delivery.
+    `identifier` = `urn:atende:interaction|<interaction key>`, and the create is conditional on it
+    (If-None-Exist), so a retry after a lost answer or a replay never records it twice.
+    Talks through the shared FHIR client (`handoff.adapters.fhir_client`), like the FHIR agenda.
     """
 
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        headers = {"Accept": FHIR_JSON, "User-Agent": USER_AGENT}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False)
-
-    async def _search(self, rtype: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        r = await self._client.get(f"{self.base_url}/{rtype}", params=params)
-        if r.status_code != 200:
-            raise FhirError(r.status_code, f"HTTP {r.status_code}")
-        bundle = r.json()
-        return [e["resource"] for e in bundle.get("entry") or [] if isinstance(e.get("resource"), dict)]
+        self._fhir = FhirClient(base_url, token, timeout)
 
     async def _patient(self, record: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """The subject reference, and the Patient id when one was found."""
@@ -127,7 +110,7 @@ class FhirCommunicationSink:
         if hub_id is not None:
             queries.append((ATENDE_PATIENT_SYSTEM, str(hub_id)))
         for system, value in queries:
-            found = await self._search("Patient", {"identifier": f"{system}|{value}"})
+            found = await self._fhir.search("Patient", [("identifier", f"{system}|{value}")], limit=2)
             if len(found) == 1 and found[0].get("id"):
                 return {"reference": f"Patient/{found[0]['id']}"}, str(found[0]["id"])
         system, value = queries[0] if queries else (ATENDE_PATIENT_SYSTEM, "desconhecido")
@@ -136,7 +119,7 @@ class FhirCommunicationSink:
     async def _encounter(self, patient_id: str | None, appointments: list[str]) -> dict[str, Any] | None:
         if patient_id is None or not appointments:
             return None
-        for enc in await self._search("Encounter", {"patient": f"Patient/{patient_id}"}):
+        for enc in await self._fhir.search("Encounter", [("patient", f"Patient/{patient_id}")]):
             refs = {str(a.get("reference")) for a in enc.get("appointment") or [] if isinstance(a, dict)}
             if refs & set(appointments) and enc.get("id"):
                 return {"reference": f"Encounter/{enc['id']}"}
@@ -172,27 +155,19 @@ class FhirCommunicationSink:
         return Communication.model_validate(body).model_dump(mode="json", exclude_none=True)
 
     async def send(self, delivery_id: int, key: str, record: dict[str, Any]) -> SinkResult:
-        """One attempt: look the patient up, POST the Communication; 201 delivers."""
+        """One attempt: look the patient up, create the Communication unless it exists already."""
         try:
             resource = await self.communication(key, record)
-            r = await self._client.post(f"{self.base_url}/Communication", json=resource,
-                                        headers={"Content-Type": FHIR_JSON})
-        except FhirError as exc:
-            return SinkResult(False, exc.status, str(exc))
-        except httpx.HTTPError as exc:
+            created = await self._fhir.create(resource, if_none_exist=[("identifier", f"{INTERACTION_SYSTEM}|{key}")])
+        except (FhirConflictError, FhirRequestError, FhirUnavailableError) as exc:
+            return SinkResult(False, exc.status, f"HTTP {exc.status}")
+        except AgendaUnavailableError as exc:  # no answer or timeout: the message names only the error type
+            return SinkResult(False, None, str(exc)[:200])
+        except ValueError as exc:  # the resource did not validate: retrying will not help, but say why
             return SinkResult(False, None, type(exc).__name__)
-        except ValueError as exc:  # the resource did not validate: retrying will not help, but log why
-            return SinkResult(False, None, type(exc).__name__)
-        if not delivered(r.status_code):
-            return SinkResult(False, r.status_code, f"HTTP {r.status_code}")
-        try:
-            created = r.json()
-        except ValueError:
-            created = None
-        rid = created.get("id") if isinstance(created, dict) else None
-        ref = f"Communication/{rid}" if rid else None
-        return SinkResult(True, r.status_code, None, ref)
+        rid = created.get("id")
+        return SinkResult(True, 201, None, f"Communication/{rid}" if rid else None)
 
     async def close(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        await self._fhir.aclose()

@@ -88,3 +88,22 @@ async def test_an_unknown_patient_is_referenced_by_identifier_and_an_outage_is_r
     [comm] = fhir.all("Communication")
     assert comm["subject"] == {"identifier": {"system": ATENDE_PATIENT_SYSTEM, "value": str(seeded.patient_id)}}
     assert "about" not in comm and "encounter" not in comm
+
+
+async def test_a_replayed_delivery_does_not_record_the_communication_twice(world: World, fhir: FhirServer) -> None:
+    """The create is conditional on the interaction identifier: the server keeps one Communication
+    however many times the same record is sent (a retry after a lost answer, or a replay)."""
+    from handoff.services.interactions import replay
+
+    seeded = await seed_conversation(world, cpf=CPF)
+    assert world.rt.inbox is not None
+    await world.rt.inbox.resolve(world.staff, seeded.conversation_id, "resolved")
+    register = register_for(world, fhir)
+    assert await register.collect() == 1 and await register.deliver_due() == 1
+    [row] = await deliveries(world)
+    first = row.remote_ref
+    await replay(world.rt.uow, world.staff, row.id)
+    assert await register.deliver_due() == 1
+    [row] = await deliveries(world)
+    assert row.status == "delivered" and row.replays == 1 and row.remote_ref == first
+    assert len(fhir.all("Communication")) == 1

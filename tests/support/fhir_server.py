@@ -217,7 +217,8 @@ _PARAMS: dict[str, dict[str, Matcher]] = {
     "Patient": {"identifier": lambda r, v: _token_matches_identifier(r.get("identifier"), v)},
     "Practitioner": {"identifier": lambda r, v: _token_matches_identifier(r.get("identifier"), v)},
     "Communication": {"subject": _any_ref(_ref_of("subject")), "patient": _any_ref(_ref_of("subject"), ["Patient"]),
-                      "encounter": _any_ref(_ref_of("encounter"), ["Encounter"])},
+                      "encounter": _any_ref(_ref_of("encounter"), ["Encounter"]),
+                      "identifier": lambda r, v: _token_matches_identifier(r.get("identifier"), v)},
     "Encounter": {"subject": _any_ref(_ref_of("subject")), "patient": _any_ref(_ref_of("subject"), ["Patient"])},
 }
 
