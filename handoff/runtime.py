@@ -26,6 +26,7 @@ from handoff.services.email_channel import EmailPoller, attachments_root, email_
 from handoff.services.handoff_config import HandoffConfig, load_handoff_config
 from handoff.services.inbox import Inbox
 from handoff.services.interactions import InteractionRegister
+from handoff.services.reminders import ReminderService, ReminderWorker
 from handoff.services.outbox import Outbox
 from handoff.services.presence import PresenceService
 from handoff.services.privacy_clock import PrivacyMonitor
@@ -60,6 +61,7 @@ class HubRuntime:
     email_poller: EmailPoller | None = None  # e-mail channel: runs with the workers when configured
     retention_scheduler: RetentionScheduler | None = None  # the daily disposal job (services/retention.py)
     interactions: InteractionRegister | None = None  # interaction records to the clinic's CRM/FHIR (issue 14)
+    reminders: ReminderWorker | None = None  # appointment reminders (issue 15)
     _disposal: DisposalJob | None = None
 
     @classmethod
@@ -137,13 +139,16 @@ class HubRuntime:
         self.interactions = InteractionRegister(self.uow, s, bus=self.bus)
         if self.interactions.targets:  # nothing configured: nothing is swept nor sent
             await self.interactions.start()
+        if s.reminders_enabled:
+            self.reminders = ReminderWorker(ReminderService(self.uow, s), s.reminder_interval_seconds)
+            await self.reminders.start()
 
     async def close(self) -> None:
         """Stop workers, then close connections."""
         if self.email_poller is not None:
             await self.email_poller.stop()
         for loop in (self.assigner, self.sla_monitor, self.privacy_monitor, self.retention_scheduler,
-                     self.interactions):
+                     self.interactions, self.reminders):
             if loop is not None:
                 await loop.stop()
         if self.presence is not None:

@@ -42,6 +42,13 @@ def _demo_whatsapp_templates() -> list[WhatsAppTemplate]:
             twilio_content_sid="HX00000000000000000000000000000002", meta_name="lembrete_consulta",
             variables=["nome", "data e horário"],
         ),
+        WhatsAppTemplate(
+            id="lembrete_consulta_botoes", name="Lembrete de consulta (confirmar/cancelar/remarcar)",
+            body=("Olá {{1}}, lembrete da sua consulta na {{2}} com {{3}} ({{4}}). Endereço: {{5}}. "
+                  "Toque em Confirmar, Cancelar ou Remarcar."),
+            twilio_content_sid="HX00000000000000000000000000000003", meta_name="lembrete_consulta_botoes",
+            variables=["nome", "data e horário", "médico", "especialidade", "endereço"],
+        ),
     ]
 
 
@@ -228,6 +235,19 @@ class Settings(BaseSettings):
     interaction_bot_idle_minutes: float = Field(default=30.0, gt=0)
     interaction_lookback_hours: float = Field(default=48.0, gt=0)
     interaction_poll_seconds: float = Field(default=5.0, gt=0)
+
+    # Appointment reminders (issue 15, handoff/services/reminders.py): the worker plans the
+    # reminders of appointments in the next REMINDER_HORIZON_HOURS and sends the due ones every
+    # REMINDER_INTERVAL_SECONDS (one sender per reminder across replicas, by a database lease).
+    # WhatsApp outside the 24-hour window uses the template REMINDER_TEMPLATE_ID of
+    # WHATSAPP_TEMPLATES. REMINDER_PREPARATION_NOTES: JSON {specialty slug: pt-BR text}.
+    reminders_enabled: bool = True
+    reminder_interval_seconds: float = Field(default=30.0, gt=0)
+    reminder_horizon_hours: float = Field(default=72.0, gt=0)
+    reminder_lease_seconds: float = Field(default=60.0, gt=0)
+    reminder_reply_days: float = Field(default=7.0, gt=0)  # how long replies are derived after a send
+    reminder_template_id: str = "lembrete_consulta_botoes"
+    reminder_preparation_notes: dict[str, str] = Field(default_factory=dict)
 
     @property
     def twilio_media_host_list(self) -> list[str]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from clinic_nlu.cpf import find_cpf
@@ -47,10 +48,10 @@ from actions.appointments import (
 )
 from actions.booking_identity import PatientIdentity
 from actions.booking_slots import match_offered, slot_payload, when_buttons
-from actions.clinic_api import ClinicApiError, patient_id
+from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
 from actions.common import HUMAN_BUTTON, YES_NO_BUTTONS, entity_value, intent_of, message_text
-from actions.flow import FLOW_SLOT, Ctx, start_or_resume, trigger_message
-from actions.formatting import address_line, appointment_label, long_when, on_day, parse_dt
+from actions.flow import FLOW_SLOT, Ctx, Flow, start_or_resume, trigger_message
+from actions.formatting import address_line, appointment_label, appointment_phrase, long_when, on_day, parse_dt
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,79 @@ BOOKING_NO_RE = re.compile(
     r"(?:nao|nao quero|nao obrigado|nao obrigada|cancela|cancelar|deixa|deixa pra la|deixa para la|esquece|"
     r"melhor nao|agora nao|nao pode)\W*"
 )
+
+
+# ------------------------------------------------------------------------------------------
+# the appointment a reminder names (its buttons, or the reminder a typed reply answers)
+
+# Key of the hub's message metadata naming the reminder the patient got lately (docs/CONTRACTS.md).
+REMINDER_KEY = "reminder"
+# Why an appointment named by a button cannot be confirmed, cancelled or moved.
+NAMED_UNKNOWN = "utter_named_appointment_unknown"
+NAMED_CANCELLED = "utter_named_appointment_cancelled"
+NAMED_PASSED = "utter_named_appointment_passed"
+BOOK_BUTTON = {"title": "Marcar consulta", "payload": "/book_appointment"}
+CHECK_BUTTON = {"title": "Minhas consultas", "payload": "/check_appointment"}
+
+
+def reminder_appointment_id(message: dict[str, Any]) -> str | None:
+    """The appointment of the reminder the patient got lately (the hub adds `reminder` to the
+    metadata of every message for 72 h while that appointment is upcoming and active); only the
+    message's own metadata counts: an older message's reminder may be over."""
+    metadata = message.get("metadata")
+    reminder = metadata.get(REMINDER_KEY) if isinstance(metadata, dict) else None
+    raw = reminder.get("appointment_id") if isinstance(reminder, dict) else None
+    if raw is None or isinstance(raw, bool) or str(raw) == "":
+        return None
+    return str(raw)
+
+
+def reminded_option(options: list[dict[str, Any]], message: dict[str, Any]) -> dict[str, Any] | None:
+    """Among the patient's upcoming appointments, the one their latest reminder was about."""
+    wanted = reminder_appointment_id(message)
+    if wanted is None:
+        return None
+    return next((o for o in options if str(o.get("id")) == wanted), None)
+
+
+async def named_appointment(
+    api: ClinicApi, pid: int, raw: Any, now: datetime
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The patient's appointment a button names (`appointment_id`) and, when it cannot be
+    changed, the response saying why: (appointment, None) when upcoming and active;
+    (appointment, NAMED_CANCELLED / NAMED_PASSED); (None, NAMED_UNKNOWN) when it is not among
+    the patient's own (another patient's id is never acted on)."""
+    appts = await api.appointments(pid, scope="all")
+    found = next((a for a in appts or [] if str(a.get("id")) == str(raw)), None)
+    if found is None:
+        return None, NAMED_UNKNOWN
+    summary = appointment_summary(found)
+    if found.get("status") == "cancelled":
+        return summary, NAMED_CANCELLED
+    start = parse_dt(found.get("start"))
+    if found.get("status") not in ("scheduled", "confirmed") or start is None or start <= now:
+        return summary, NAMED_PASSED
+    return summary, None
+
+
+async def act_on_named(flow: Flow, raw: Any) -> dict[str, Any] | list[EventType]:
+    """The appointment a button names, ready to confirm/cancel/move; or, when there is none to
+    act on, the events of a turn that said why (in pt-BR, offering to book or a person)."""
+    pid = patient_id(flow.tracker)
+    if pid is None:
+        return await flow.no_identity()
+    try:
+        appt, why = await named_appointment(flow.api, pid, raw, flow.now)
+    except ClinicApiError as exc:
+        return flow.api_error(exc)
+    if why is None and appt is not None:
+        return appt
+    log.info("%s: named appointment not changeable (%s)", flow.name, why)
+    buttons = [CHECK_BUTTON, HUMAN_BUTTON] if why == NAMED_UNKNOWN else [BOOK_BUTTON, HUMAN_BUTTON]
+    flow.d.utter_message(
+        response=why or NAMED_UNKNOWN, appointment=appointment_phrase(appt) if appt else "", buttons=buttons
+    )
+    return flow.done()
 
 
 # ------------------------------------------------------------------------------------------
@@ -136,10 +210,19 @@ class BookingFlow(PatientIdentity):
         return await self.advance(ctx)
 
     async def start_reschedule(self, source: dict[str, Any] | None = None) -> list[EventType]:
+        """reschedule_appointment: a reminder's "Remarcar" button moves THAT appointment (its
+        doctor and specialty kept, only the new date asked); typed, the appointment named, the
+        only one, or the one the latest reminder was about; else "which one?"."""
         message = source or self.message
         pid = patient_id(self.tracker)
         if pid is None:
             return await self.no_identity()
+        raw = entity_value(message, "appointment_id")
+        if raw is not None:
+            named = await act_on_named(self, raw)
+            if isinstance(named, list):
+                return named
+            return await self.reschedule_chosen({"mode": "reschedule", "misses": 0}, named, None)
         try:
             appts = active_appointments(await self.api.appointments(pid, scope="upcoming"), self.now)
         except ClinicApiError as exc:
@@ -154,6 +237,11 @@ class BookingFlow(PatientIdentity):
         when = parse_when(message_text(message), self.now)
         options = [appointment_summary(a) for a in appts]
         chosen = options[0] if len(options) == 1 else match_appointment(message_text(message), options, self.now)
+        reminded = False
+        if chosen is None:
+            # "preciso remarcar" hours after a reminder: the appointment it was about
+            chosen = reminded_option(options, message)
+            reminded = chosen is not None
         if chosen is None:
             # the date in "remarcar a de quinta" names the appointment, not the new date
             ctx.update(step="pick_appointment", options=options)
@@ -162,7 +250,7 @@ class BookingFlow(PatientIdentity):
                 buttons=[{"title": appointment_label(o), "payload": appointment_payload(o["id"])} for o in options],
             )
             return self.keep(ctx)
-        if len(options) > 1:
+        if len(options) > 1 and not reminded:
             when = None  # the date in the text picked the appointment
         return await self.reschedule_chosen(ctx, chosen, when)
 

@@ -6,6 +6,13 @@
 - cancel: asks "Confirma o cancelamento…?" first, cancels, then offers to book another time
   (same specialty and doctor) through the booking flow.
 
+Replies to a reminder (issue 15; the hub sends it with buttons Confirmar / Cancelar / Remarcar):
+- a button carries entity `appointment_id`: the flow acts on THAT appointment, never asks which,
+  and says so when it is cancelled, passed or not the patient's (`booking.act_on_named`);
+- a typed "confirmo" / "não vou conseguir ir" hours later, on any channel: the hub's metadata
+  `reminder` names the appointment of the patient's latest reminder (72 h), preferred when the
+  text names none and several are upcoming (`booking.reminded_option`).
+
 A step flow of the kernel (actions/flow.py): while it waits for an answer it sets `active_flow` =
 "confirmation" and keeps its state in `appointment_ctx` {action: confirm|cancel, step:
 pick|confirm_cancel|offer_rebook, options, appointment, rebook, misses, asked_at, choices (the
@@ -26,7 +33,7 @@ from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from actions.appointments import active_appointments, appointment_payload, appointment_summary, match_appointment
-from actions.booking import BOOKING_INTENTS, BookingFlow
+from actions.booking import BOOK_BUTTON, BOOKING_INTENTS, BookingFlow, act_on_named, reminded_option
 from actions.clinic_api import ClinicApiError, patient_id
 from actions.common import YES_NO_BUTTONS, entity_value, message_text
 from actions.flow import FLOW_SLOT, Ctx, Flow, start_or_resume, trigger_message
@@ -39,7 +46,6 @@ FLOW_CONFIRMATION = "confirmation"
 APPT_CTX_SLOT = "appointment_ctx"
 ALL = "all"
 STATUS_LABELS = {"scheduled": "aguardando sua confirmação", "confirmed": "confirmada ✅"}
-BOOK_BUTTON = {"title": "Marcar consulta", "payload": "/book_appointment"}
 REBOOK_BUTTONS = [
     {"title": "Sim, marcar outra data", "payload": "/affirm"},
     {"title": "Não, obrigado", "payload": "/deny"},
@@ -156,6 +162,10 @@ class ConfirmationFlow(Flow):
     # -- confirm -----------------------------------------------------------------------------
 
     async def confirm_start(self, source: dict[str, Any]) -> list[EventType]:
+        raw = entity_value(source, "appointment_id")
+        if raw is not None:  # a reminder's "Confirmar" button: that appointment, no question
+            named = await act_on_named(self, raw)
+            return named if isinstance(named, list) else await self.confirm_one(named)
         try:
             appts = await self.upcoming()
         except LookupError:
@@ -169,6 +179,9 @@ class ConfirmationFlow(Flow):
         if len(appts) > 1 and names_a_specific_one(text):
             chosen = match_appointment(text, appts, self.now)
         pending = [a for a in appts if a.get("status") == "scheduled"]
+        if chosen is None and len(appts) > 1:
+            # "confirmo" after a reminder: the appointment it was about, while it awaits confirmation
+            chosen = reminded_option(pending, source)
         if chosen is None:
             if len(appts) == 1:
                 chosen = appts[0]
@@ -190,7 +203,7 @@ class ConfirmationFlow(Flow):
             self.d.utter_message(response="utter_appointment_already_confirmed", appointment=appointment_phrase(appt))
             return self.done()
         try:
-            updated = await self.api.confirm(int(appt["id"]))
+            updated = await self.api.confirm(int(appt["id"]), patient_id(self.tracker))
         except ClinicApiError as exc:
             return self.change_refused(exc)
         merged = {**appt, **appointment_summary(updated or {})} if updated else appt
@@ -206,7 +219,7 @@ class ConfirmationFlow(Flow):
         confirmed = []
         for appt in options:
             try:
-                await self.api.confirm(int(appt["id"]))
+                await self.api.confirm(int(appt["id"]), patient_id(self.tracker))
                 confirmed.append(appt)
             except ClinicApiError as exc:
                 log.info("confirmation: confirm refused status=%s code=%s", exc.status, exc.code)
@@ -229,6 +242,12 @@ class ConfirmationFlow(Flow):
     # -- cancel ------------------------------------------------------------------------------
 
     async def cancel_start(self, source: dict[str, Any]) -> list[EventType]:
+        raw = entity_value(source, "appointment_id")
+        if raw is not None:  # a reminder's "Cancelar" button: that appointment, asked first
+            named = await act_on_named(self, raw)
+            if isinstance(named, list):
+                return named
+            return self.ask_cancel({"action": "cancel", "misses": 0}, named)
         try:
             appts = await self.upcoming()
         except LookupError:
@@ -241,6 +260,8 @@ class ConfirmationFlow(Flow):
         chosen = appts[0] if len(appts) == 1 else None
         if chosen is None and names_a_specific_one(text):
             chosen = match_appointment(text, appts, self.now)
+        if chosen is None:  # "não vou conseguir ir" after a reminder: the appointment it was about
+            chosen = reminded_option(appts, source)
         if chosen is not None:
             return self.ask_cancel({"action": "cancel", "misses": 0}, chosen)
         ctx = {"action": "cancel", "step": "pick", "options": appts, "misses": 0}
@@ -256,7 +277,7 @@ class ConfirmationFlow(Flow):
     async def cancel_one(self, ctx: dict[str, Any]) -> list[EventType]:
         appt = ctx["appointment"]
         try:
-            await self.api.cancel(int(appt["id"]))
+            await self.api.cancel(int(appt["id"]), patient_id(self.tracker))
         except ClinicApiError as exc:
             return self.change_refused(exc)
         rebook = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -183,6 +183,17 @@ class ClinicDirectory(Protocol):
         ...
 
 
+class SlotHolds(Protocol):
+    """Slots held for one patient (the waitlist's offers): nobody else may list or book them."""
+
+    async def holders(self, doctor_ids: Sequence[int], start: datetime, end: datetime) -> dict[str, int]:
+        """Slot id -> the patient it is held for, for these doctors' slots starting in [start, end)."""
+        ...
+
+
+SlotFreed = Callable[[int, datetime, datetime], Awaitable[None]]  # (doctor_id, start, end)
+
+
 @dataclass(frozen=True)
 class OfferedSlot:
     """A free slot with its doctor (what the slots endpoint lists)."""
@@ -201,8 +212,13 @@ class ClinicService:
         *,
         agenda: ExternalAgenda | None = None,
         mirror: AgendaMirror | None = None,
+        on_slot_freed: SlotFreed | None = None,
+        slot_holds: SlotHolds | None = None,
     ) -> None:
         self.directory = directory
+        # The waitlist (issue 15): told when a cancel or a move frees a slot; its holds are skipped.
+        self.on_slot_freed = on_slot_freed
+        self.slot_holds = slot_holds
         self._clock = clock or (lambda: datetime.now(UTC))
         # The clinic's own agenda (CalDAV/FHIR) for doctors with an agenda_ref; the others, and
         # every doctor when `agenda` is None, use the built-in agenda of `directory`.
@@ -259,6 +275,8 @@ class ClinicService:
         if not doctors:
             return []
         by_id = {d.id: d for d in doctors}
+        held = await self.slot_holds.holders(list(by_id), start, end) if self.slot_holds else {}
+        limit += len(held)  # held slots are dropped below
         external = await self._external_doctors(doctors)
         ids = [i for i in by_id if i not in external]
         info = await self.info()
@@ -276,6 +294,7 @@ class ClinicService:
             except AgendaUnavailableError:
                 raise agenda_unavailable() from None
             found = sorted(found, key=lambda x: (x.start, x.doctor_id))[:limit]
+        found = [s for s in found if s.id not in held][:limit - len(held)]
         return [OfferedSlot(s, by_id[s.doctor_id]) for s in found]
 
     async def _external_doctors(self, doctors: Sequence[Doctor]) -> dict[int, AgendaDoctor]:
@@ -334,6 +353,7 @@ class ClinicService:
         """Book a free slot for a patient (409 `slot_taken` when someone was first)."""
         pid = await self._patient_id(patient_id)
         slot, _doctor = await self._offered(slot_id)
+        await self._check_hold(slot, patient_id, pid)
         external = await self.agenda_doctor(slot.doctor_id)
         try:
             if external is not None:
@@ -341,6 +361,24 @@ class ClinicService:
             return await self.directory.book(pid, slot, self.now())
         except SlotTakenError:
             raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado") from None
+
+    async def _check_hold(self, slot: Slot, *patient_ids: int) -> None:
+        """409 `slot_taken` when the slot is held for another patient (a waitlist offer)."""
+        if self.slot_holds is None:
+            return
+        holders = await self.slot_holds.holders([slot.doctor_id], slot.start, slot.end)
+        holder = holders.get(slot.id)
+        if holder is not None and holder not in patient_ids:
+            raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado")
+
+    async def _slot_freed(self, appt: Appointment) -> None:
+        """Tell the waitlist; the cancel or move is already recorded, so a failure here is logged only."""
+        if self.on_slot_freed is None:
+            return
+        try:
+            await self.on_slot_freed(appt.doctor_id, appt.start, appt.end)
+        except Exception:
+            log.exception("waitlist: offering a freed slot failed")
 
     async def _book_external(self, pid: int, slot: Slot, doctor: AgendaDoctor) -> Appointment:
         """The clinic's agenda decides first (it also holds the reception's bookings); then the hub
@@ -420,6 +458,7 @@ class ClinicService:
             if changed is not None:
                 if new is AppointmentStatus.CANCELLED:
                     await self._cancel_external(changed.id)
+                    await self._slot_freed(changed)
                 return changed
         raise ClinicError(409, "appointment_changed", "the appointment changed meanwhile; try again")
 
@@ -461,6 +500,7 @@ class ClinicService:
             raise ClinicError(409, "specialty_mismatch", "the new slot is of another specialty; book a new appointment")
         if slot.doctor_id == appt.doctor_id and slot.start == appt.start:
             return appt
+        await self._check_hold(slot, appt.patient_id)
         held = await self.mirror.booking(appt.id) if self.mirror is not None else None
         target = await self.agenda_doctor(slot.doctor_id)
         if (held is None) != (target is None):
@@ -476,6 +516,7 @@ class ClinicService:
             raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado") from None
         if moved is None:
             raise ClinicError(409, "appointment_changed", "the appointment changed meanwhile; try again")
+        await self._slot_freed(appt)
         return moved
 
     async def _move_external(
