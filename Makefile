@@ -67,7 +67,7 @@ audit-deps: ## pip-audit of requirements/dev.lock and bot.lock (prints "skipped:
 faults: train services ## Fault suite: 7 breakages x 200 messages on real parts; fails on any lost/duplicated message or lost flow
 	@$(PY) -m faults $(FAULTS_ARGS)
 
-bench: train services ## Benchmarks: bot turn via hub vs Rasa direct, ingest throughput, 30-day dashboard on 1M messages
+bench: train services ## Benchmarks: bot turn via hub vs Rasa direct, ingest, 30-day dashboard on 1M messages, agenda free-slot lookup
 	@$(PY) -m bench
 
 clean: ## Remove local state (database, logs); keeps environments and models
