@@ -58,6 +58,9 @@ class OutboundTemplate:
     twilio_content_sid: str | None = None
     meta_name: str | None = None
     language: str = "pt_BR"
+    # Payloads of the template's quick-reply buttons, in order. Meta takes them per message (a
+    # `button` component per index); a Twilio Content template defines its own button ids.
+    button_payloads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

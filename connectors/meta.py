@@ -553,11 +553,16 @@ class WhatsAppCloudSender:
     async def _send_outbound_template(self, external_user_id: str, template: OutboundTemplate) -> str | None:
         if not template.meta_name:
             raise ChannelError(f"template {template.id} has no Meta template name", retryable=False)
-        components = None
+        components: list[dict[str, Any]] = []
         if template.variables:
-            components = [{"type": "body",
-                           "parameters": [{"type": "text", "text": value} for value in template.variables]}]
-        return await self.send_template(external_user_id, template.meta_name, template.language, components)
+            components.append({"type": "body",
+                               "parameters": [{"type": "text", "text": value} for value in template.variables]})
+        # Quick-reply buttons of an approved template carry this message's payloads; the tap comes
+        # back as a `button` message with that payload (parsed above), like an interactive reply.
+        for index, payload in enumerate(template.button_payloads):
+            components.append({"type": "button", "sub_type": "quick_reply", "index": str(index),
+                               "parameters": [{"type": "payload", "payload": payload}]})
+        return await self.send_template(external_user_id, template.meta_name, template.language, components or None)
 
     async def send_template(self, external_user_id: str, name: str, language: str = "pt_BR",
                             components: list[dict[str, Any]] | None = None) -> str | None:

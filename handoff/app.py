@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sanic import Request, Sanic
@@ -14,6 +15,7 @@ from handoff.adapters.bot_answers import load_simple_answers
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.agenda_store import SqlAgendaMirror
 from handoff.adapters.sql.clinic_store import SqlClinicDirectory
+from handoff.adapters.sql.waitlist_store import SqlSlotHolds
 from handoff.api import agenda as agenda_api
 from handoff.api import attachments, auth, channels, health, patients, triage, voice, webchat
 from handoff.api import audit as audit_api
@@ -25,14 +27,17 @@ from handoff.api import incidents as incidents_api
 from handoff.api import integrations as integrations_api
 from handoff.api import metrics as metrics_api
 from handoff.api import privacy as privacy_api
+from handoff.api import reminders as reminders_api
 from handoff.api import retention as retention_api
 from handoff.api import sandbox as sandbox_api
+from handoff.api import waitlist as waitlist_api
 from handoff.runtime import HubRuntime
 from handoff.services.agenda_sync import AgendaSync, AgendaSyncWorker
 from handoff.services.clinic import ClinicService
 from handoff.services.demo_clinic import seed_demo_clinic
 from handoff.services.sandbox import with_sandbox_providers
 from handoff.services.staff import ensure_admin, ensure_demo_staff
+from handoff.services.waitlist import WaitlistService, WaitlistSweeper
 from handoff.settings import REPO_ROOT, Settings
 from handoff.web import dashboard as dashboard_page
 from handoff.web import integrations as integrations_page
@@ -94,6 +99,10 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(privacy_records.bp)  # /privacidade/aviso (public), /privacidade/retencao, /privacidade/incidentes
     app.blueprint(integrations_api.bp)  # the interaction records' delivery log and replay (issue 14)
     app.blueprint(integrations_page.bp)  # /integracoes
+    app.blueprint(waitlist_api.bot_bp)  # /api/clinic/waitlist: join, leave, accept/decline offers (issue 15)
+    app.blueprint(waitlist_api.staff_bp)  # /api/waitlist: the list and its counts (staff)
+    app.blueprint(reminders_api.staff_bp)  # /api/reminders: history and stats (issue 15)
+    app.blueprint(reminders_api.public_bp)  # /lembrete/<token>/confirmar: e-mail reminder confirm link
     security_headers.install(app)  # CSP, nosniff, Referrer-Policy, framing on every HTML response
 
     @app.before_server_start
@@ -116,8 +125,19 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
                       flush=True)
         agenda = build_external_agenda(settings)  # the clinic's CalDAV/FHIR agenda (None: built-in)
         mirror = SqlAgendaMirror(runtime.db) if agenda is not None else None
-        clinic = ClinicService(SqlClinicDirectory(runtime.db), agenda=agenda, mirror=mirror)  # the agenda/EHR seam
+
+        async def slot_freed(doctor_id: int, start: datetime, end: datetime) -> None:
+            await app.ctx.waitlist.slot_freed(doctor_id, start, end)
+
+        clinic = ClinicService(SqlClinicDirectory(runtime.db), agenda=agenda, mirror=mirror,  # the agenda/EHR seam
+                               on_slot_freed=slot_freed, slot_holds=SqlSlotHolds(runtime.db))
         app.ctx.clinic = clinic
+        # Freed slots go to the waitlist with a hold (issue 15); `sweep` closes ended holds.
+        app.ctx.waitlist = WaitlistService(
+            runtime.uow, clinic, hold_minutes=settings.waitlist_hold_minutes,
+            templates=[t.model_dump() for t in settings.whatsapp_templates])
+        app.ctx.waitlist_sweeper = WaitlistSweeper(app.ctx.waitlist, settings.waitlist_sweep_interval_seconds)
+        app.ctx.waitlist_sweeper.start()
         app.ctx.agenda_sync = None
         if agenda is not None and mirror is not None:
             app.ctx.agenda_sync = AgendaSyncWorker(AgendaSync(agenda, mirror), clinic.agenda_doctors,
@@ -131,6 +151,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     async def stop(app: Sanic[Any, Any]) -> None:
         if getattr(app.ctx, "bot_models", None) is not None:
             await app.ctx.bot_models.close()  # stops a running training worker
+        if getattr(app.ctx, "waitlist_sweeper", None) is not None:
+            await app.ctx.waitlist_sweeper.stop()
         if getattr(app.ctx, "agenda_sync", None) is not None:
             await app.ctx.agenda_sync.stop()
             await app.ctx.clinic.agenda.aclose()

@@ -26,10 +26,10 @@ from handoff.services.email_channel import EmailPoller, attachments_root, email_
 from handoff.services.handoff_config import HandoffConfig, load_handoff_config
 from handoff.services.inbox import Inbox
 from handoff.services.interactions import InteractionRegister
-from handoff.services.reminders import ReminderService, ReminderWorker
 from handoff.services.outbox import Outbox
 from handoff.services.presence import PresenceService
 from handoff.services.privacy_clock import PrivacyMonitor
+from handoff.services.reminders import ReminderService, ReminderWorker
 from handoff.services.retention import DisposalJob, RetentionScheduler
 from handoff.services.sla_monitor import SlaMonitor
 from handoff.services.unit_of_work import UnitOfWork

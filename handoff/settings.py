@@ -241,6 +241,10 @@ class Settings(BaseSettings):
     # REMINDER_INTERVAL_SECONDS (one sender per reminder across replicas, by a database lease).
     # WhatsApp outside the 24-hour window uses the template REMINDER_TEMPLATE_ID of
     # WHATSAPP_TEMPLATES. REMINDER_PREPARATION_NOTES: JSON {specialty slug: pt-BR text}.
+    # Waitlist (issue 15): how long a freed slot is held for the patient it was offered to, and how
+    # often ended holds are closed and passed to the next patient.
+    waitlist_hold_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    waitlist_sweep_interval_seconds: float = Field(default=30.0, gt=0)
     reminders_enabled: bool = True
     reminder_interval_seconds: float = Field(default=30.0, gt=0)
     reminder_horizon_hours: float = Field(default=72.0, gt=0)

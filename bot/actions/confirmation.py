@@ -32,7 +32,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
-from actions.appointments import active_appointments, appointment_payload, appointment_summary, match_appointment
+from actions.appointments import (
+    active_appointments,
+    appointment_payload,
+    appointment_summary,
+    match_appointment,
+    match_specialty,
+)
 from actions.booking import BOOK_BUTTON, BOOKING_INTENTS, BookingFlow, act_on_named, reminded_option
 from actions.clinic_api import ClinicApiError, patient_id
 from actions.common import YES_NO_BUTTONS, entity_value, message_text
@@ -179,7 +185,7 @@ class ConfirmationFlow(Flow):
         if len(appts) > 1 and names_a_specific_one(text):
             chosen = match_appointment(text, appts, self.now)
         pending = [a for a in appts if a.get("status") == "scheduled"]
-        if chosen is None and len(appts) > 1:
+        if chosen is None and len(appts) > 1 and not self.names_another(text):
             # "confirmo" after a reminder: the appointment it was about, while it awaits confirmation
             chosen = reminded_option(pending, source)
         if chosen is None:
@@ -197,6 +203,12 @@ class ConfirmationFlow(Flow):
         buttons.append({"title": "Confirmar todas", "payload": appointment_payload(ALL)})
         self.d.utter_message(response="utter_confirm_which", buttons=buttons)
         return self.keep(ctx)
+
+    def names_another(self, text: str) -> bool:
+        """Does the text name a day or a specialty (one that matched no single appointment)? Then
+        the reminder is not guessed: confirming acts at once, so "which one?" is asked instead."""
+        when = parse_when(text, self.now)
+        return bool((when is not None and when.day_given) or match_specialty(text))
 
     async def confirm_one(self, appt: dict[str, Any]) -> list[EventType]:
         if appt.get("status") == "confirmed":

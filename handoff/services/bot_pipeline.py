@@ -22,6 +22,7 @@ from handoff.adapters.rasa import BotTurn, BotUnavailable, RasaGateway
 from handoff.adapters.sql import store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import Conversation, Message
+from handoff.adapters.sql.reminder_context import latest_reminder
 from handoff.domain.lifecycle import ConversationState, bot_owns
 from handoff.domain.messages import InboundStatus, Sender, retry_delay
 from handoff.domain.triage import PRIORITIES, reason_for
@@ -67,8 +68,10 @@ class BotPipeline:
         reason_map: dict[str, str],
         handoff_config: HandoffConfig | None = None,
         red_flags: Callable[[str], list[str]] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.uow = uow
+        self.clock = clock  # "now" for the reminder the bot metadata names
         self.gateway = gateway
         self.settings = settings
         self.reason_map = reason_map
@@ -125,7 +128,11 @@ class BotPipeline:
             await store.release_bot_lease(session, conv_id, owner)
             notify(events, "patient_message", conv)
             return None
-        metadata = {"conversation_id": conv_id, "channel": conv.channel, "patient_id": conv.patient_id}
+        metadata: dict[str, Any] = {"conversation_id": conv_id, "channel": conv.channel, "patient_id": conv.patient_id}
+        # A typed reply hours after a reminder ("confirmo") answers it: name its appointment
+        reminder = await latest_reminder(session, conv.patient_id, self.clock())
+        if reminder is not None:
+            metadata["reminder"] = reminder.as_metadata()
         return msg.id, _bot_text(msg), as_utc(msg.created_at) or utcnow(), metadata, conv.bot_failures
 
     async def _apply_turn(self, session: Any, events: Events, conv_id: str, msg_id: int, turn: BotTurn) -> None:

@@ -154,4 +154,5 @@ def _template(raw: Any) -> OutboundTemplate | None:
         twilio_content_sid=raw.get("twilio_content_sid") or None,
         meta_name=raw.get("meta_name") or None,
         language=raw.get("language") or "pt_BR",
+        button_payloads=tuple(str(p) for p in raw.get("button_payloads") or ()),
     )

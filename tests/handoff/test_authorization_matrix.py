@@ -214,6 +214,19 @@ EXPECT: dict[str, str] = {
     "GET /api/agenda": "401 403 403 ok ok 401",
     "PUT /api/agenda/doctors/<doctor_id:int>": "401 403 403 pass pass 401",
     "POST /api/agenda/sync": "401 403 403 pass pass 401",
+    # -- waitlist (issue 15): the bot's side (service token or staff in scope) and the staff side --
+    "POST /api/clinic/waitlist": "401 pass pass pass pass pass",
+    "DELETE /api/clinic/waitlist/<entry_id:int>": "401 deny pass pass pass pass",
+    "POST /api/clinic/waitlist/offers/<offer_id:int>/accept": "401 deny pass pass pass pass",
+    "POST /api/clinic/waitlist/offers/<offer_id:int>/decline": "401 deny pass pass pass pass",
+    "GET /api/waitlist": "401 403 403 ok ok 401",
+    "GET /api/waitlist/stats": "401 403 403 ok ok 401",
+    # -- reminders (issue 15): history (patient records), stats (metrics), the e-mail confirm link --
+    # (without ?appointment_id= every staff caller gets 400; the patient scope is tested in tests/reminders)
+    "GET /api/reminders": "401 pass pass pass pass 401",
+    "GET /api/reminders/stats": "401 403 403 ok ok 401",
+    "GET /lembrete/<token:str>/confirmar": "pub pub pub pub pub pub",
+    "POST /lembrete/<token:str>/confirmar": "pub pub pub pub pub pub",
 }
 
 # Why a cell is `-`: what covers it instead.
@@ -404,7 +417,8 @@ async def _request(w: World, key: str, caller: str) -> tuple[httpx.Response, tup
             "<name:str>": "intencao_inexistente", "<utter:str>": "utter_greet", "<slug:str>": "hemograma",
             "<token:str>": "x" * 32, "<version:str>": "v21.0", "<node:str>": "123", "<sid:str>": "AC123",
             "<request_id:int>": str(w.request_id), "<incident_id:int>": "987654",
-            "<delivery_id:int>": "987654", "<doctor_id:int>": "1"}
+            "<delivery_id:int>": "987654", "<doctor_id:int>": "1",
+            "<entry_id:int>": "987654", "<offer_id:int>": "987654"}
     for param, value in fill.items():
         path = path.replace(param, value)
     body = BODIES.get(key)

@@ -1,0 +1,119 @@
+"""Reminders over HTTP (issue 15; docs/CONTRACTS.md, "Reminders").
+
+- `GET /api/reminders?appointment_id=`: one appointment's reminder history (patient records).
+- `GET /api/reminders/stats?from=&to=`: sent, delivered, read, confirmed, cancelled with lead
+  time, by specialty, doctor and weekday (metrics).
+- `GET|POST /lembrete/<token>/confirmar`: the public page of an e-mail reminder's confirm link.
+  The token is a capability (only its SHA-256 is stored); GET shows the appointment and a button,
+  POST confirms it through the clinic service. Nothing here logs personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html import escape
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, html, json
+
+from handoff.adapters.sql.database import as_utc, utcnow
+from handoff.adapters.sql.models import AppointmentRow
+from handoff.api.auth import error, require_access
+from handoff.api.clinic import _audit, _parse_when, _patient_scope
+from handoff.services.clinic import ClinicError, ClinicService, not_found
+from handoff.services.reminders import ReminderService, when_text
+
+staff_bp = Blueprint("reminders_staff", url_prefix="/api/reminders")
+public_bp = Blueprint("reminders_public", url_prefix="/lembrete")
+
+PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+MAX_STATS_DAYS = 370
+
+
+def _service(request: Request) -> ReminderService:
+    return ReminderService(request.app.ctx.uow, request.app.ctx.settings)
+
+
+@staff_bp.exception(ClinicError)  # type: ignore[untyped-decorator]
+async def _staff_error(request: Request, exc: ClinicError) -> HTTPResponse:
+    return error(exc.status, exc.code, exc.message)
+
+
+@staff_bp.get("")
+@require_access("view", "patient_record")
+async def history(request: Request) -> HTTPResponse:
+    """The reminders of `appointment_id`, oldest first, with delivery status and derived reply.
+    Within the caller's patient scope (an attendant: a patient whose conversation they see), as
+    the rest of the patient record; the access is audited."""
+    raw = request.args.get("appointment_id") or ""
+    if not raw.isdigit():
+        return error(400, "invalid_query", "appointment_id is required")
+    appointment_id = int(raw)
+    async with request.app.ctx.uow() as (session, _):
+        appt = await session.get(AppointmentRow, appointment_id)
+        patient_id = appt.patient_id if appt is not None else None
+    if patient_id is None:
+        missing = not_found("appointment")
+        return error(missing.status, missing.code, missing.message)
+    refused = await _patient_scope(request, patient_id, "appointment")
+    if refused is not None:
+        return refused
+    await _audit(request, "reminders.history", f"appointment:{appointment_id}", patient_id=patient_id)
+    return json({"reminders": await _service(request).history(appointment_id)})
+
+
+@staff_bp.get("/stats")
+@require_access("view", "metrics")
+async def stats(request: Request) -> HTTPResponse:
+    """Counts of reminders sent in [from, to) (default: the last 7 days)."""
+    end = _parse_when(request.args.get("to"), "to") or utcnow()
+    start = _parse_when(request.args.get("from"), "from") or end - timedelta(days=7)
+    if start >= end or end - start > timedelta(days=MAX_STATS_DAYS):
+        return error(400, "invalid_query", f"from must be before to, at most {MAX_STATS_DAYS} days apart")
+    return json({"from": start.isoformat(), "to": end.isoformat(), **await _service(request).stats(start, end)})
+
+
+def _page(title: str, body: str, status: int = 200) -> HTTPResponse:
+    doc = ("<!doctype html><html lang=\"pt-BR\"><head><meta charset=\"utf-8\">"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+           f"<title>{escape(title)}</title></head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>")
+    return html(doc, status=status, headers=PAGE_HEADERS)
+
+
+_GONE = "Este link não é mais válido. Se precisar, fale com a clínica pelos canais de atendimento."
+
+
+@public_bp.get("/<token:str>/confirmar")
+async def confirm_page(request: Request, token: str) -> HTTPResponse:
+    """The appointment the link is about and a button that confirms it."""
+    row = await _service(request).by_token(token)
+    start = as_utc(row.appointment_start) if row is not None else None
+    if row is None or start is None or start <= utcnow():
+        return _page("Link inválido", f"<p>{_GONE}</p>", 404)
+    day, clock = when_text(start)
+    return _page("Confirmar presença",
+                 f"<p>Sua consulta está marcada para {escape(day)}, às {escape(clock)}.</p>"
+                 "<form method=\"post\"><button type=\"submit\">Confirmar presença</button></form>"
+                 "<p>Para cancelar ou remarcar, responda o e-mail do lembrete ou fale com a clínica.</p>")
+
+
+@public_bp.post("/<token:str>/confirmar")
+async def confirm(request: Request, token: str) -> HTTPResponse:
+    """Confirm the reminded appointment (the same rules as the bot's confirmation)."""
+    row = await _service(request).by_token(token)
+    start = as_utc(row.appointment_start) if row is not None else None
+    if row is None or start is None or start <= utcnow():
+        return _page("Link inválido", f"<p>{_GONE}</p>", 404)
+    clinic: ClinicService = request.app.ctx.clinic
+    try:
+        appt = await clinic.confirm(row.appointment_id, row.patient_id)
+    except ClinicError as exc:
+        if exc.status >= 500:
+            return _page("Tente novamente", "<p>Não foi possível confirmar agora. Tente de novo em instantes.</p>",
+                         503)
+        return _page("Não foi possível confirmar",
+                     "<p>Esta consulta não pode mais ser confirmada (ela foi cancelada, remarcada ou já passou). "
+                     "Fale com a clínica se precisar.</p>", 409)
+    day, clock = when_text(as_utc(appt.start) or start)
+    return _page("Presença confirmada", f"<p>Obrigado! Sua consulta de {escape(day)}, às {escape(clock)}, "
+                                        "está confirmada.</p>")
