@@ -5,7 +5,8 @@ behind Rasa, the action server, signed Twilio webhooks and the local server spea
 REST API. The reception is a calendar app on the same Radicale (tests/support/calendar_reception).
 
 1. The patient books in free text; the event appears in the cardiologist's calendar at that time.
-2. The reception moves it in the calendar; "quando é minha consulta?" answers the new time.
+2. The reception moves it in the calendar; "quando é minha consulta?" answers the new time, and
+   the reminder sent the day before shows the new time.
 3. The calendar server goes down; a new booking request is answered with the agenda being
    unavailable and the conversation is handed to a person with that reason.
 """
@@ -13,9 +14,10 @@ REST API. The reception is a calendar app on the same Radicale (tests/support/ca
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,6 +27,7 @@ from sqlalchemy import select
 from handoff.adapters.sql.database import as_utc
 from handoff.adapters.sql.models import ConversationEvent
 from handoff.domain.clinic.calendar import CLINIC_TZ
+from handoff.services.reminders import ReminderService
 from tests.channels.conftest import Providers, running_hub
 from tests.channels.test_booking_flows import (
     SLOT_TITLE,
@@ -102,6 +105,26 @@ async def test_whatsapp_booking_lands_in_the_doctors_calendar_and_follows_the_re
         assert f"{new:%d/%m} às {new:%H:%M}" in when, when
         old = start.astimezone(CLINIC_TZ)
         assert f"{old:%d/%m} às {old:%H:%M}" not in when, when
+
+        # The reminder goes out for the new time: planned and sent as the hub's worker does, with the
+        # clock at the day before the moved appointment (the 48-hour one is stale by then: skipped).
+        reminders = ReminderService(hub.rt.uow, hub.rt.settings)
+        day_before = new.astimezone(UTC) - timedelta(hours=23)
+        planned = await reminders.plan(day_before)
+        sent = await reminders.send_due(day_before)
+        assert sent.get("sent") == 1 and sent.get("skipped_stale") == 1, (planned, sent, day_before, new)
+        # The patient's 24-hour window is closed by then: it leaves as the approved template, its
+        # variables filled with the new date and time.
+        deadline = time.monotonic() + 30
+        sends: list[dict[str, str]] = []
+        while time.monotonic() < deadline and not sends:
+            sends = [r for r in list(providers.twilio.requests)
+                     if r.get("To") == patient.address and "ContentSid" in r and r["_status"] == "201"]
+            await asyncio.sleep(0.3)
+        (template,) = sends
+        variables = json.loads(template["ContentVariables"])
+        assert [v for v in variables.values() if v.endswith(f"{new:%d/%m} às {new:%H:%M}")], variables
+        assert not [v for v in variables.values() if f"às {old:%H:%M}" in v], variables
 
         # 3. The calendar server goes down: the bot says so and hands off, with that reason.
         radicale.stop()

@@ -108,7 +108,9 @@ class TwilioPatient(ChannelPatient):
         self.ours = TWILIO_WHATSAPP_FROM if whatsapp else TWILIO_SMS_FROM
 
     def received(self) -> list[Reply]:
-        bodies = [r["Body"] for r in list(self.tw.requests) if r.get("To") == self.address and r["_status"] == "201"]
+        # Template messages (ContentSid, no Body) are not text the patient reads here.
+        bodies = [r["Body"] for r in list(self.tw.requests)
+                  if r.get("To") == self.address and r["_status"] == "201" and "Body" in r]
         return [Reply(b, numbered_options(b)) for b in bodies]
 
     async def _send(self, body: str) -> None:
