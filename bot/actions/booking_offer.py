@@ -9,6 +9,7 @@ no `name`). What follows a chosen slot (identifying the patient, then "Confirma 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,18 @@ from actions.clinic_api import ClinicApi, ClinicApiError
 from actions.common import HUMAN_BUTTON, entity_value, message_text
 from actions.flow import Flow
 from actions.formatting import long_when, parse_dt
+
+
+def waitlist_button(ctx: dict[str, Any]) -> list[dict[str, str]]:
+    """The button "Entrar na lista de espera" for the specialty (and doctor) asked, when one is
+    known: the hub offers the patient a freed slot later (actions/waitlist.py)."""
+    if not ctx.get("specialty"):
+        return []
+    doctor = str(ctx.get("doctor_id") or "")
+    payload = "/waitlist_join" + json.dumps(
+        {"specialty": str(ctx["specialty"]), "doctor_id": doctor}, separators=(",", ":")
+    )
+    return [{"title": "Entrar na lista de espera", "payload": payload}]
 
 
 class SlotOffer(Flow):
@@ -172,7 +185,11 @@ class SlotOffer(Flow):
                     response="utter_booking_no_slots",
                     what=what,
                     when=when.description,
-                    buttons=[{"title": "Próximos livres", "payload": when_payload("o quanto antes")}, HUMAN_BUTTON],
+                    buttons=[
+                        {"title": "Próximos livres", "payload": when_payload("o quanto antes")},
+                        *waitlist_button(ctx),
+                        HUMAN_BUTTON,
+                    ],
                 )
             else:
                 self.d.utter_message(response="utter_booking_no_slots_soon", what=what, buttons=[HUMAN_BUTTON])

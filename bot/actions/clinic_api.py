@@ -95,6 +95,8 @@ class ClinicApi:
         self.token = token if token is not None else os.environ.get("CLINIC_API_TOKEN")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
+        # HTTP status of the latest successful call (201 created vs 200 already there)
+        self.last_status = 0
 
     # -- transport -------------------------------------------------------------------------
 
@@ -134,6 +136,7 @@ class ClinicApi:
                 err = (data or {}).get("error") if isinstance(data, dict) else None
                 code = str((err or {}).get("code") or f"http_{resp.status}")
                 raise ClinicApiError(resp.status, code, str((err or {}).get("message") or ""))
+            self.last_status = resp.status
             return data
 
     async def _object(
@@ -280,3 +283,41 @@ class ClinicApi:
             "details": details,
         }
         return await self._object("POST", "/privacy-requests", body=body)
+
+    # -- waitlist (issue 15) ----------------------------------------------------------------
+
+    async def waitlist_join(
+        self,
+        pid: int,
+        specialty: str,
+        doctor_id: int | None = None,
+        before: Any = None,
+        conversation_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Put the patient on the waitlist of `specialty` (optionally one doctor, a slot before the
+        date `before`): {id, position, created}; `created` is False when they already waited for
+        it (the hub answers 200 then, 201 for a new entry). 404 `specialty_not_found` |
+        `doctor_not_found` | `patient_not_found`; 409 `specialty_mismatch`."""
+        body: dict[str, Any] = {"patient_id": int(pid), "specialty": specialty}
+        if doctor_id is not None:
+            body["doctor_id"] = int(doctor_id)
+        if before is not None:
+            body["before"] = _iso(before)
+        if conversation_id:
+            body["conversation_id"] = conversation_id
+        data = await self._object("POST", "/waitlist", body=body)
+        return {**data, "created": self.last_status == 201}
+
+    async def waitlist_leave(self, entry_id: int, pid: int | None = None) -> None:
+        """Take an entry off the waitlist (404 `waitlist_entry_not_found`, 409 `not_waiting`)."""
+        await self._request("DELETE", f"/waitlist/{int(entry_id)}", params={"patient_id": pid})
+
+    async def waitlist_accept(self, offer_id: int, pid: int | None = None) -> dict[str, Any]:
+        """Book the slot an offer holds: the appointment (like `book`). 404 `offer_not_found`;
+        409 `offer_closed` (the hold ended or the offer was answered) or `slot_taken`."""
+        return await self._object("POST", f"/waitlist/offers/{int(offer_id)}/accept", body=_owner(pid))
+
+    async def waitlist_decline(self, offer_id: int, pid: int | None = None) -> dict[str, Any]:
+        """Say no to an offer ({id, status: "declined"}): the slot goes to the next patient.
+        404 `offer_not_found`; 409 `offer_closed`."""
+        return await self._object("POST", f"/waitlist/offers/{int(offer_id)}/decline", body=_owner(pid))
