@@ -2,7 +2,9 @@
 
 Shared by the FHIR agenda adapter (adapters/agenda/fhir.py) and the interaction register
 (Communication / Encounter). Resources travel as plain JSON dicts; every resource that goes out
-or comes back is validated with the `fhir.resources` models (package `fhir.resources.R4B`:
+or comes back is validated with the `fhir.resources` models (a search may opt out with
+`checked=False` when the caller checks every field it uses itself: the free-slot lookup, where a
+full model check of each Slot cost more than the search; package `fhir.resources.R4B`:
 fhir.resources 8 ships R5 at its root and R4B beside it; for the resources we use — Patient,
 Practitioner, Schedule, Slot, Appointment, Communication, Encounter, Bundle — R4B is
 structurally identical to R4 4.0.1).
@@ -199,8 +201,14 @@ class FhirClient:
             return None
         return self._checked(self._json(response), rtype)
 
-    async def search(self, rtype: str, params: Params, *, limit: int | None = None) -> list[Resource]:
-        """Every match of a type-level search (following `next` links), at most `limit`."""
+    async def search(
+        self, rtype: str, params: Params, *, limit: int | None = None, checked: bool = True,
+    ) -> list[Resource]:
+        """Every match of a type-level search (following `next` links), at most `limit`.
+
+        `checked=False`: the matches are not validated against the model (only their type is
+        checked); the caller must check every field it reads.
+        """
         found: list[Resource] = []
         response = await self._send("GET", rtype, what=f"search {rtype}", params=params)
         for _ in range(MAX_PAGES):
@@ -211,7 +219,7 @@ class FhirClient:
                 resource = entry.get("resource")
                 mode = (entry.get("search") or {}).get("mode", "match")
                 if isinstance(resource, dict) and resource.get("resourceType") == rtype and mode == "match":
-                    found.append(self._checked(resource, rtype))
+                    found.append(self._checked(resource, rtype) if checked else resource)
             if limit is not None and len(found) >= limit:
                 return found[:limit]
             nxt = next((link.get("url") for link in bundle.get("link") or [] if link.get("relation") == "next"),

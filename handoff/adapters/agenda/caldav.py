@@ -1,7 +1,11 @@
 """CalDAV agenda: one calendar per doctor on the clinic's CalDAV server (Radicale, Nextcloud, SOGo…).
 
 Availability is the hub's working-time rules (`SlotRules`) minus the calendar's busy events
-(VEVENTs not CANCELLED and not TRANSPARENT, recurring ones expanded by the server). A booking is
+(VEVENTs not CANCELLED and not TRANSPARENT). Recurring events are expanded here, not by the server
+(`recurring_ical_events`, only for objects with RRULE/RDATE): a server-side `<C:expand>` made
+Radicale about 12 times slower per calendar. A lookup reads the calendars concurrently and first
+only the next 7 days (`FIRST_WINDOW`); the rest of the window is read only when those days hold
+fewer free slots than asked (the bot asks for a handful). A booking is
 a VEVENT with the hub's patient reference in `X-ATENDE-PATIENT` and nothing else about the
 patient but the name in SUMMARY (no phone, no CPF: LGPD minimum).
 
@@ -34,6 +38,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from xml.sax.saxutils import escape
 
 import icalendar
+import recurring_ical_events
 from caldav.aio import AsyncDAVClient, DAVResponse
 from caldav.lib import error as dav_error
 
@@ -61,10 +66,16 @@ _XML = "application/xml; charset=utf-8"
 # How many names one slot's event may take: the first is taken when the reception moved an
 # earlier booking of that slot elsewhere (the event keeps its name), the next one is used.
 _NAME_TRIES = 8
+# A free-slot lookup reads this much of the calendars first, and the rest only when needed.
+FIRST_WINDOW = timedelta(days=7)
+# Requests in flight at once to the server, as browsers do per host. More buys nothing and can
+# stall: Radicale, for one, serves 8 connections by default and a 9th waits for a kept-alive
+# one to be let go (a second per request in the bench).
+MAX_PARALLEL = 6
 
 _QUERY = """<?xml version="1.0" encoding="utf-8"?>
 <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:prop><D:getetag/><C:calendar-data><C:expand start="{start}" end="{end}"/></C:calendar-data></D:prop>
+  <D:prop><D:getetag/><C:calendar-data/></D:prop>
   <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
     <C:time-range start="{start}" end="{end}"/>
   </C:comp-filter></C:comp-filter></C:filter>
@@ -80,6 +91,8 @@ _MULTIGET = """<?xml version="1.0" encoding="utf-8"?>
 <C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
   <D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}
 </C:calendar-multiget>"""
+
+
 
 
 class _Refused(AgendaUnavailableError):
@@ -142,15 +155,44 @@ def _patient_id(value: object) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _parse(href: str, etag: str | None, text: str) -> list[_Event]:
-    """Every VEVENT of one calendar object; masters (no RECURRENCE-ID) first. Unreadable -> []."""
+def _calendar(text: str) -> icalendar.Calendar | None:
+    """One calendar object's text parsed (None: unreadable, skipped)."""
     try:
-        calendar = icalendar.Calendar.from_ical(text)
+        return icalendar.Calendar.from_ical(text)
     except ValueError:
         log.warning("caldav agenda: skipped an unreadable calendar object")
+        return None
+
+
+def _parse(href: str, etag: str | None, text: str) -> list[_Event]:
+    """Every VEVENT of one calendar object; masters (no RECURRENCE-ID) first. Unreadable -> []."""
+    calendar = _calendar(text)
+    return _events(href, etag, calendar.walk("VEVENT")) if calendar is not None else []
+
+
+def _occurrences(href: str, etag: str | None, text: str, start: datetime, end: datetime) -> list[_Event]:
+    """The events of one calendar object that happen in [start, end), recurrences expanded.
+
+    Only objects with RRULE/RDATE go through `recurring_ical_events` (it applies EXDATE and the
+    RECURRENCE-ID overrides); plain events are taken as they are, the server filtered them.
+    """
+    calendar = _calendar(text)
+    if calendar is None:
         return []
+    components = calendar.walk("VEVENT")
+    if any(c.get("RRULE") is not None or c.get("RDATE") is not None for c in components):
+        try:
+            components = recurring_ical_events.of(calendar).between(start, end)
+        except (ValueError, TypeError):  # InvalidCalendar is a ValueError
+            log.warning("caldav agenda: skipped an unreadable recurring event")
+            return []
+    return _events(href, etag, components)
+
+
+def _events(href: str, etag: str | None, components: Sequence[icalendar.cal.Component]) -> list[_Event]:
+    """These VEVENTs as `_Event`s; masters (no RECURRENCE-ID) first."""
     events: list[tuple[bool, _Event]] = []
-    for component in calendar.walk("VEVENT"):
+    for component in components:
         dtstart = component.get("DTSTART")
         start = _moment(dtstart.dt) if dtstart is not None else None
         if start is None:
@@ -224,6 +266,7 @@ class CalDavAgenda:
             "enable_rfc6764": False,
         }
         self._client = AsyncDAVClient(**options)
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         # The caldav library logs request and response bodies (events with patient names) at
         # DEBUG: keep it quieter than that whatever the root level is.
         library_log = logging.getLogger("caldav")
@@ -243,7 +286,7 @@ class CalDavAgenda:
                     ) -> DAVResponse:
         """One request; anything but an HTTP answer below 500 is `AgendaUnavailableError`."""
         try:
-            async with asyncio.timeout(self._timeout + 1):
+            async with self._parallel(), asyncio.timeout(self._timeout + 1):
                 response = await self._client.request(url, method, body, dict(headers or {}))
         except dav_error.AuthorizationError as exc:
             log.warning("caldav agenda: %s refused (401/403)", method)
@@ -255,6 +298,13 @@ class CalDavAgenda:
             log.warning("caldav agenda: %s answered %s", method, response.status)
             raise AgendaUnavailableError(f"caldav {method} answered {response.status}")
         return response
+
+    def _parallel(self) -> asyncio.Semaphore:
+        """The gate of `MAX_PARALLEL` requests (one per event loop: a semaphore is bound to one)."""
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(MAX_PARALLEL))
+        return self._gate[1]
 
     @staticmethod
     def _unexpected(method: str, response: DAVResponse) -> AgendaUnavailableError:
@@ -278,13 +328,13 @@ class CalDavAgenda:
         return events[0] if events else None
 
     async def _events_between(self, calendar_url: str, start: datetime, end: datetime) -> list[_Event]:
-        """Events (recurrences expanded by the server) overlapping [start, end)."""
+        """Events (recurrences expanded here) overlapping [start, end)."""
         body = _QUERY.format(start=_utc_text(start), end=_utc_text(end))
         response = await self._report(calendar_url, body)
         found: list[_Event] = []
         for item in response.parse_calendar_query():
             if item.status == 200 and item.calendar_data:
-                found.extend(_parse(item.href, item.etag, item.calendar_data))
+                found.extend(_occurrences(item.href, item.etag, item.calendar_data, start, end))
         return found
 
     async def _delete(self, url: str, etag: str | None) -> int:
@@ -299,21 +349,35 @@ class CalDavAgenda:
     async def free_slots(
         self, doctors: Sequence[AgendaDoctor], start: datetime, end: datetime, rules: SlotRules, limit: int
     ) -> list[Slot]:
-        """Working-time slots of these doctors in [start, end) that no busy event overlaps."""
+        """Working-time slots of these doctors in [start, end) that no busy event overlaps.
+
+        Reads the first `FIRST_WINDOW` of every calendar (concurrently), and the rest of the
+        window only when that part holds fewer than `limit` free slots.
+        """
         ids = {d.id for d in doctors}
         schedules = [row for row in rules.schedules if row.doctor_id in ids]
         earliest = max(to_clinic(start), to_clinic(rules.now) + slot_rules.MIN_LEAD)
         latest = min(to_clinic(end), earliest + slot_rules.MAX_WINDOW)
-        if not schedules or earliest >= latest:
+        if not schedules or earliest >= latest or limit <= 0:
             return []
-        # A slot starting just before `latest` ends after it: read that far too.
-        tail = timedelta(minutes=max(row.slot_minutes for row in schedules))
         asked = [d for d in doctors if any(row.doctor_id == d.id for row in schedules)]
+        cut = min(latest, earliest + FIRST_WINDOW)
+        found = await self._free_between(asked, schedules, rules, earliest, cut, limit)
+        if len(found) < limit and cut < latest:
+            found += await self._free_between(asked, schedules, rules, cut, latest, limit - len(found))
+        return found
+
+    async def _free_between(self, doctors: Sequence[AgendaDoctor], schedules: Sequence[slot_rules.DoctorSchedule],
+                            rules: SlotRules, start: datetime, end: datetime, limit: int) -> list[Slot]:
+        """Free slots starting in [start, end) (bounds already clipped to now + lead and the
+        longest window), reading every doctor's calendar at once."""
+        # A slot starting just before `end` ends after it: read that far too.
+        tail = timedelta(minutes=max(row.slot_minutes for row in schedules))
         found = await asyncio.gather(
-            *(self._events_between(self._calendar_url(d), earliest, latest + tail) for d in asked)
+            *(self._events_between(self._calendar_url(d), start, end + tail) for d in doctors)
         )
         busy = {
-            d.id: [(e.start, e.end) for e in events if e.busy] for d, events in zip(asked, found, strict=True)
+            d.id: [(e.start, e.end) for e in events if e.busy] for d, events in zip(doctors, found, strict=True)
         }
         return slot_rules.free_slots(schedules, rules.hours, busy, start, end, rules.now, limit=limit)
 

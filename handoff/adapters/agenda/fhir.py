@@ -4,7 +4,11 @@ Mapping (https://hl7.org/fhir/R4/appointment.html, the "Slot-based booking" patt
 - a hub doctor's `agenda_ref` is the id of their FHIR `Schedule`; its `actor` names the
   `Practitioner` written into each Appointment;
 - availability is the server's: the `Slot`s of that Schedule with status `free` (the clinic's
-  system cuts them; the hub's own schedule rows are not used, only the clock and `MIN_LEAD`);
+  system cuts them; the hub's own schedule rows are not used, only the clock and `MIN_LEAD`).
+  One search asks for every doctor's Schedule at once (`schedule=Schedule/a,Schedule/b`, the
+  standard OR of a search parameter), sorted by start and cut at the slots asked for, over the
+  next 7 days first (`FIRST_WINDOW`) and over the rest of the window only when those days hold
+  too few; its Slots are checked field by field (the fields read), not with the full model;
 - a booking is one `transaction` Bundle: the Slot PUT to `busy` with If-Match on the version we
   read, plus the Appointment POST (status `booked`, `slot`, participants patient + practitioner,
   start/end). Two hub replicas (or the reception) racing for one Slot cannot both win: the
@@ -28,8 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from handoff.adapters.fhir_client import FhirClient, FhirConflictError, Resource, version_of
@@ -55,6 +60,16 @@ CPF_SYSTEM = "https://saude.gov.br/fhir/sid/cpf"
 HUB_PATIENT_SYSTEM = "urn:atende:patient"
 # Appointment statuses that no longer hold a slot.
 _GONE = ("cancelled", "noshow", "entered-in-error")
+# A free-slot lookup searches this much of the window first, and the rest only when needed.
+FIRST_WINDOW = timedelta(days=7)
+# Schedules named in one Slot search (the query string stays far below common URL limits).
+_SCHEDULES_PER_SEARCH = 40
+# FHIR R4 `instant` (https://hl7.org/fhir/R4/datatypes.html#instant): what a Slot's start/end
+# must look like when the search's Slots are not checked with the full model.
+_INSTANT = re.compile(
+    r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+)
 
 
 def _instant(value: datetime) -> str:
@@ -65,7 +80,10 @@ def _instant(value: datetime) -> str:
 def _parse(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:  # e.g. a leap second: a valid instant, but not a time we can offer
+        return None
     return to_clinic(parsed) if parsed.tzinfo else None
 
 
@@ -98,25 +116,62 @@ class FhirAgenda:
     async def free_slots(
         self, doctors: Sequence[AgendaDoctor], start: datetime, end: datetime, rules: SlotRules, limit: int
     ) -> list[Slot]:
-        """The Schedules' free Slots in [start, end), from now + MIN_LEAD, soonest first."""
+        """The Schedules' free Slots in [start, end), from now + MIN_LEAD, soonest first.
+
+        One search for all the Schedules over the first `FIRST_WINDOW`; a second one over the
+        rest of the window only when the first found fewer than `limit`.
+        """
         earliest = max(to_clinic(start), to_clinic(rules.now) + MIN_LEAD)
         latest = min(to_clinic(end), earliest + MAX_WINDOW)
-        if limit <= 0 or earliest >= latest:
+        if limit <= 0 or earliest >= latest or not doctors:
             return []
-        found = await asyncio.gather(*(self._free(d, earliest, latest, limit) for d in doctors))
-        slots = sorted((s for per_doctor in found for s in per_doctor), key=lambda s: (s.start, s.doctor_id))
+        cut = min(latest, earliest + FIRST_WINDOW)
+        found = await self._free(doctors, earliest, cut, limit)
+        if len(found) < limit and cut < latest:
+            found += await self._free(doctors, cut, latest, limit - len(found))
+        return found
+
+    async def _free(self, doctors: Sequence[AgendaDoctor], earliest: datetime, latest: datetime, limit: int,
+                    ) -> list[Slot]:
+        """The first `limit` free Slots in [earliest, latest), ties on start by doctor id."""
+        by_schedule: dict[str, list[AgendaDoctor]] = {}
+        for doctor in doctors:
+            by_schedule.setdefault(doctor.agenda_ref, []).append(doctor)
+        refs = list(by_schedule)
+        groups = [refs[i:i + _SCHEDULES_PER_SEARCH] for i in range(0, len(refs), _SCHEDULES_PER_SEARCH)]
+        found = await asyncio.gather(*(self._free_search(group, by_schedule, earliest, latest, limit)
+                                       for group in groups))
+        slots = sorted((s for per_group in found for s in per_group), key=lambda s: (s.start, s.doctor_id))
         return slots[:limit]
 
-    async def _free(self, doctor: AgendaDoctor, earliest: datetime, latest: datetime, limit: int) -> list[Slot]:
+    async def _free_search(self, refs: Sequence[str], by_schedule: dict[str, list[AgendaDoctor]],
+                           earliest: datetime, latest: datetime, limit: int) -> list[Slot]:
+        # The server sorts by start only; the slots sharing the last start are at most one per
+        # Schedule, so this many more makes the cut by (start, doctor id) exact.
+        count = limit + len(refs) - 1
         found = await self.client.search("Slot", [
-            ("schedule", f"Schedule/{doctor.agenda_ref}"), ("status", "free"),
+            ("schedule", ",".join(f"Schedule/{ref}" for ref in refs)), ("status", "free"),
             ("start", f"ge{_instant(earliest)}"), ("start", f"lt{_instant(latest)}"),
-            ("_sort", "start"), ("_count", str(limit)),
-        ], limit=limit)
-        slots = [self._slot(doctor, res) for res in found]
-        # The search is the server's; the bounds are re-checked here (a lenient server ignores
-        # what it does not support instead of refusing it).
-        return [s for s in slots if s is not None and earliest <= s.start < latest]
+            ("_sort", "start"), ("_count", str(count)),
+        ], limit=count, checked=False)
+        slots: list[Slot] = []
+        for res in found:
+            schedule = res.get("schedule")
+            reference = schedule.get("reference") if isinstance(schedule, dict) else None
+            start, end = res.get("start"), res.get("end")
+            if not (isinstance(reference, str) and isinstance(start, str) and isinstance(end, str)
+                    and _INSTANT.fullmatch(start) and _INSTANT.fullmatch(end)):
+                log.warning("fhir agenda: invalid Slot from the server")
+                raise AgendaUnavailableError("FHIR server answered an invalid Slot")
+            # The search is the server's; status, Schedule and bounds are re-checked here (a
+            # lenient server ignores what it does not support instead of refusing it).
+            if res.get("status") != "free":
+                continue
+            for doctor in by_schedule.get(_ref_id(reference, "Schedule") or "", []):
+                slot = self._slot(doctor, res)
+                if slot is not None and earliest <= slot.start < latest:
+                    slots.append(slot)
+        return slots
 
     @staticmethod
     def _slot(doctor: AgendaDoctor, res: Resource) -> Slot | None:
