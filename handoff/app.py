@@ -43,6 +43,7 @@ from handoff.web import dashboard as dashboard_page
 from handoff.web import integrations as integrations_page
 from handoff.web import pages, privacy_records, security_headers
 from handoff.web import privacy as privacy_page
+from handoff.web import reminders as reminders_page
 
 log = logging.getLogger("atende")
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(waitlist_api.staff_bp)  # /api/waitlist: the list and its counts (staff)
     app.blueprint(reminders_api.staff_bp)  # /api/reminders: history and stats (issue 15)
     app.blueprint(reminders_api.public_bp)  # /lembrete/<token>/confirmar: e-mail reminder confirm link
+    app.blueprint(reminders_page.bp)  # /lembretes: reminder schedules and texts (managers, admins)
     security_headers.install(app)  # CSP, nosniff, Referrer-Policy, framing on every HTML response
 
     @app.before_server_start

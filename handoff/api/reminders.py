@@ -3,6 +3,12 @@
 - `GET /api/reminders?appointment_id=`: one appointment's reminder history (patient records).
 - `GET /api/reminders/stats?from=&to=`: sent, delivered, read, confirmed, cancelled with lead
   time, by specialty, doctor and weekday (metrics).
+- Settings (/lembretes; access category "reminder_settings", managers and admins; changes are
+  audit-logged): `GET|PUT /api/reminders/rules` (schedule per specialty + the default),
+  `GET|PUT /api/reminders/texts` (the clinic's text per kind; unknown placeholders -> 400),
+  `POST /api/reminders/preview` {kind, channel, body?} (the text as that channel shows it, for a
+  sample appointment), `POST /api/reminders/test` {kind, body?} (that e-mail reminder to the
+  caller's own address; 409 when the e-mail channel is not configured).
 - `GET|POST /lembrete/<token>/confirmar`: the public page of an e-mail reminder's confirm link.
   The token is a capability (only its SHA-256 is stored); GET shows the appointment and a button,
   POST confirms it through the clinic service. Nothing here logs personal data.
@@ -10,24 +16,36 @@
 
 from __future__ import annotations
 
+import json as jsonlib
+import logging
 from datetime import timedelta
 from html import escape
+from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, json
 
+from connectors.base import ChannelError
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AppointmentRow
 from handoff.api.auth import error, require_access
 from handoff.api.clinic import _audit, _parse_when, _patient_scope
 from handoff.services.clinic import ClinicError, ClinicService, not_found
-from handoff.services.reminders import ReminderService, when_text
+from handoff.services.reminders import (
+    ReminderService,
+    ReminderSettingsError,
+    check_body,
+    check_kind,
+    check_rule,
+    when_text,
+)
 
 staff_bp = Blueprint("reminders_staff", url_prefix="/api/reminders")
 public_bp = Blueprint("reminders_public", url_prefix="/lembrete")
 
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 MAX_STATS_DAYS = 370
+log = logging.getLogger(__name__)
 
 
 def _service(request: Request) -> ReminderService:
@@ -37,6 +55,100 @@ def _service(request: Request) -> ReminderService:
 @staff_bp.exception(ClinicError)  # type: ignore[untyped-decorator]
 async def _staff_error(request: Request, exc: ClinicError) -> HTTPResponse:
     return error(exc.status, exc.code, exc.message)
+
+
+@staff_bp.exception(ReminderSettingsError)  # type: ignore[untyped-decorator]
+async def _settings_error(request: Request, exc: ReminderSettingsError) -> HTTPResponse:
+    return error(exc.status, exc.code, exc.message)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    """The JSON object of a request (a pt-BR 400 otherwise)."""
+    try:
+        data = jsonlib.loads(request.body or b"")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ReminderSettingsError(400, "invalid_body", "Envie os dados como um objeto JSON.")
+    return data
+
+
+@staff_bp.get("/rules")
+@require_access("view", "reminder_settings")
+async def get_rules(request: Request) -> HTTPResponse:
+    """The default schedule and each specialty's (null = follows the default)."""
+    return json(await _service(request).rules_view())
+
+
+@staff_bp.put("/rules")
+@require_access("change", "reminder_settings")
+async def put_rule(request: Request) -> HTTPResponse:
+    """Set one schedule: {specialty_id: null|id, offsets_hours, morning_of, enabled}, or
+    {specialty_id: id, inherit: true} to make the specialty follow the default again."""
+    data = _body(request)
+    raw = data.get("specialty_id")
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+        raise ReminderSettingsError(400, "invalid_body", "specialty_id deve ser o número da especialidade ou null.")
+    rule = None if data.get("inherit") is True and raw is not None else check_rule(data)
+    await _service(request).save_rule(raw, rule, utcnow())
+    await _audit(request, "reminders.rules_change", f"specialty:{raw if raw is not None else 'default'}")
+    return json(await _service(request).rules_view())
+
+
+@staff_bp.get("/texts")
+@require_access("view", "reminder_settings")
+async def get_texts(request: Request) -> HTTPResponse:
+    """The text of every reminder kind (null = built-in), placeholders, the WhatsApp template."""
+    return json(await _service(request).texts_view())
+
+
+@staff_bp.put("/texts")
+@require_access("change", "reminder_settings")
+async def put_text(request: Request) -> HTTPResponse:
+    """Save {kind, body}; a null or blank body returns the kind to the built-in text."""
+    data = _body(request)
+    kind, body = check_kind(data.get("kind")), check_body(data.get("body"))
+    who = getattr(request.ctx, "staff", None)
+    await _service(request).save_text(kind, body, who.id if who is not None else None, utcnow())
+    await _audit(request, "reminders.text_change", f"reminder_text:{kind}")
+    return json(await _service(request).texts_view())
+
+
+@staff_bp.post("/preview")
+@require_access("view", "reminder_settings")
+async def preview(request: Request) -> HTTPResponse:
+    """{kind, channel, body?}: the reminder as the channel shows it, for a sample appointment
+    (`body` = the draft being edited; absent = the saved text)."""
+    data = _body(request)
+    kind = check_kind(data.get("kind"))
+    body = check_body(data.get("body")) if "body" in data else None
+    channel = data.get("channel")
+    return json(await _service(request).preview(kind, str(channel), body, utcnow(), use_stored="body" not in data))
+
+
+@staff_bp.post("/test")
+@require_access("change", "reminder_settings")
+async def send_test(request: Request) -> HTTPResponse:
+    """{kind, body?}: send that e-mail reminder (sample data) to the caller's own address."""
+    data = _body(request)
+    kind = check_kind(data.get("kind"))
+    body = check_body(data.get("body")) if "body" in data else None
+    runtime = request.app.ctx.runtime
+    sender = runtime.senders.get("email")
+    who = request.ctx.staff
+    if sender is None:
+        return error(409, "email_not_configured",
+                     "O canal de e-mail não está configurado (EMAIL_SMTP_HOST e EMAIL_FROM); "
+                     "não há como enviar o teste.")
+    if who is None or not getattr(who, "email", None):
+        return error(409, "no_staff_email", "Sua conta não tem e-mail cadastrado.")
+    try:
+        await _service(request).send_test(sender, who.email, kind, body, utcnow())
+    except ChannelError as exc:
+        log.warning("reminder test e-mail failed: %s", type(exc).__name__)
+        return error(502, "send_failed", "O servidor de e-mail recusou o envio do teste. Tente de novo mais tarde.")
+    await _audit(request, "reminders.test_send", f"reminder_text:{kind}")
+    return json({"sent_to": who.email})
 
 
 @staff_bp.get("")

@@ -42,6 +42,8 @@ CATEGORIES: Mapping[str, str] = {
     "staff_admin": "staff accounts: create, change role/queues/grants, deactivate",
     "integrations": "the delivery log of interaction records sent to the clinic's CRM/FHIR server "
                     "(status, attempts, ids; never message text) and its replay",
+    "reminder_settings": "appointment reminder schedules per specialty and the reminder texts "
+                         "(preview per channel, a test e-mail to oneself)",
 }
 
 _V, _E, _C = "view", "export", "change"
@@ -64,6 +66,7 @@ ROLE_MATRIX: Mapping[str, Mapping[str, frozenset[str]]] = {
         "bot_training_data": frozenset({_V, _E, _C}),
         "bot_models": frozenset({_V, _C}),
         "integrations": frozenset({_V, _C}),
+        "reminder_settings": frozenset({_V, _C}),
     },
     "admin": {
         "transcripts": frozenset({_V, _C}),
@@ -79,6 +82,7 @@ ROLE_MATRIX: Mapping[str, Mapping[str, frozenset[str]]] = {
         "bot_models": frozenset({_V, _C}),
         "staff_admin": frozenset({_V, _C}),
         "integrations": frozenset({_V, _C}),
+        "reminder_settings": frozenset({_V, _C}),
     },
 }
 

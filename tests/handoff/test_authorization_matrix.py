@@ -225,6 +225,16 @@ EXPECT: dict[str, str] = {
     # (without ?appointment_id= every staff caller gets 400; the patient scope is tested in tests/reminders)
     "GET /api/reminders": "401 pass pass pass pass 401",
     "GET /api/reminders/stats": "401 403 403 ok ok 401",
+    # the settings page /lembretes (access "reminder_settings"; without a body the changes are a 400)
+    "GET /lembretes": "3xx 403 403 ok ok 3xx",
+    "GET /lembretes/reminders.js": "ok ok ok ok ok ok",
+    "GET /lembretes/reminders.css": "ok ok ok ok ok ok",
+    "GET /api/reminders/rules": "401 403 403 ok ok 401",
+    "PUT /api/reminders/rules": "401 403 403 pass pass 401",
+    "GET /api/reminders/texts": "401 403 403 ok ok 401",
+    "PUT /api/reminders/texts": "401 403 403 pass pass 401",
+    "POST /api/reminders/preview": "401 403 403 pass pass 401",
+    "POST /api/reminders/test": "401 403 403 pass pass 401",
     "GET /lembrete/<token:str>/confirmar": "pub pub pub pub pub pub",
     "POST /lembrete/<token:str>/confirmar": "pub pub pub pub pub pub",
 }

@@ -1,7 +1,7 @@
 """Tables of the reminders (issue 15). Imported at the end of models.py so Base.metadata holds them.
 
 models.py imports this module on its last line, when `Base` and `BigId` already exist, so the
-import below is not a cycle in practice. Columns mirror migration 0013 (the source of truth).
+import below is not a cycle in practice. Columns mirror migrations 0013 and 0015 (the source of truth).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from handoff.adapters.sql.models import Base, BigId
@@ -77,3 +77,14 @@ class ReminderOptOutRow(Base):
     patient_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class ReminderTextRow(Base):
+    """The clinic's own text of one reminder kind (no row: the built-in text). The body holds
+    placeholders ({nome} {quando} {medico} {especialidade} {endereco} {preparo})."""
+
+    __tablename__ = "reminder_texts"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(BigId)  # the staff member who saved it
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -185,3 +185,26 @@ async def in_range(session: AsyncSession, start: datetime, end: datetime) -> lis
     q = (select(ReminderRow, Message.status).outerjoin(Message, Message.id == ReminderRow.message_id)
          .where(ReminderRow.sent_at >= start, ReminderRow.sent_at < end))
     return [(r, s) for r, s in (await session.execute(q)).all()]
+
+
+async def appointments_starting(session: AsyncSession, start: datetime,
+                                end: datetime) -> list[tuple[int, int, int, datetime, datetime, str]]:
+    """(id, doctor_id, specialty_id, starts_at, ends_at, status) of every appointment starting in
+    [start, end), whatever its status (the no-show figures)."""
+    a = AppointmentRow
+    q = (select(a.id, a.doctor_id, DoctorRow.specialty_id, a.starts_at, a.ends_at, a.status)
+         .join(DoctorRow, DoctorRow.id == a.doctor_id)
+         .where(a.starts_at >= start, a.starts_at < end))
+    out: list[tuple[int, int, int, datetime, datetime, str]] = []
+    for aid, doctor_id, specialty_id, starts, ends, status in (await session.execute(q)).all():
+        s, e = as_utc(starts), as_utc(ends)
+        assert s is not None and e is not None
+        out.append((int(aid), int(doctor_id), int(specialty_id), s, e, str(status)))
+    return out
+
+
+async def names(session: AsyncSession) -> dict[str, dict[str, str]]:
+    """Display names of specialties and doctors by id (as strings, the stats' group keys)."""
+    specialties = {str(i): str(n) for i, n in (await session.execute(select(SpecialtyRow.id, SpecialtyRow.name))).all()}
+    doctors = {str(i): str(n) for i, n in (await session.execute(select(DoctorRow.id, DoctorRow.name))).all()}
+    return {"specialty": specialties, "doctor": doctors}

@@ -251,6 +251,103 @@
     table.replaceChildren(el("thead", {}, [head]), el("tbody", {}, body));
   }
 
+  // -- reminders, no-show and waitlist (GET /api/reminders/stats; docs/metrics.md, "Reminders,
+  // no-show and waitlist") ---------------------------------------------------------------------
+  const NOSHOW_GROUPS = [["specialty", "Especialidade"], ["doctor", "Médico(a)"], ["weekday", "Dia da semana"]];
+  const remState = { seq: 0 };
+
+  function nextDay(isoDate) {
+    const d = new Date(`${isoDate}T12:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+  }
+
+  function hours(value) { return value === null || value === undefined ? "—" : `${num(value, 1)} h`; }
+
+  function rateText(t) {
+    if (!t || !t.eligible) return "—";
+    return `${pct(t.rate)} (${num(t.no_show)}/${num(t.eligible)})`;
+  }
+
+  function deltaText(now, before) {
+    if (!now || !before || now.rate === null || before.rate === null) return "—";
+    const pp = 100 * (now.rate - before.rate);
+    return `${pp > 0 ? "+" : pp < 0 ? "−" : ""}${num(Math.abs(pp), 1)} p.p.`;
+  }
+
+  function groupLabel(r, group, key) {
+    if (group === "weekday") return WEEKDAYS[Number(key)] || key;
+    return (r.labels && r.labels[group] && r.labels[group][key]) || `#${key}`;
+  }
+
+  function renderReminders(r) {
+    const t = r.total, w = r.waitlist, ns = r.no_show;
+    const share = (n) => (t.sent ? `${pct(n / t.sent)} dos enviados` : "nenhum lembrete enviado");
+    $('[data-group="reminders"]').replaceChildren(
+      card("rem-sent", "Lembretes enviados", num(t.sent), `${plural(t.delivered, "entregue", "entregues")} · ${plural(t.read, "lido", "lidos")}`),
+      card("rem-delivered", "Lembretes entregues", num(t.delivered), share(t.delivered)),
+      card("rem-read", "Lembretes lidos", num(t.read), share(t.read)),
+      card("rem-confirmation", "Confirmação após lembrete", pct(t.confirmation_rate),
+        `${num(t.confirmed)} de ${num(t.sent)} confirmaram`),
+      card("rem-cancelled", "Cancelamentos após lembrete", num(t.cancelled),
+        t.cancelled ? `mediana de ${hours(t.cancel_lead_hours_median)} antes da consulta` : "nenhum cancelamento"),
+      card("waitlist-refilled", "Horários preenchidos pela lista de espera", num(w.accepted),
+        `${plural(w.offered, "oferta", "ofertas")} · ${plural(w.expired, "expirada", "expiradas")} · ` +
+          plural(w.declined, "recusada", "recusadas")),
+      card("noshow", "Faltas — últimos 7 dias", pct(ns.this_week.total.rate),
+        `${num(ns.this_week.total.no_show)} de ${num(ns.this_week.total.eligible)} · semana anterior ` +
+        `${pct(ns.last_week.total.rate)} (${deltaText(ns.this_week.total, ns.last_week.total)})`),
+    );
+    $('[data-testid="noshow-note"]').textContent = "Falta: consulta cujo horário terminou há mais de " +
+      `${num(ns.grace_hours, 0)} h e que não foi cancelada nem marcada como realizada (o hub só sabe o que a ` +
+      "agenda ou a recepção registram). Últimos 7 dias até o fim do período (ou agora) × os 7 dias anteriores.";
+    const head = el("tr", {}, [el("th", { scope: "col", text: "Grupo" }), el("th", { scope: "col", text: "" }),
+      el("th", { scope: "col", text: "Últimos 7 dias" }), el("th", { scope: "col", text: "7 dias anteriores" }),
+      el("th", { scope: "col", text: "Variação" })]);
+    const rows = [];
+    for (const [group, title] of NOSHOW_GROUPS) {
+      const now = ns.this_week[`by_${group}`] || {}, before = ns.last_week[`by_${group}`] || {};
+      const keys = [...new Set([...Object.keys(now), ...Object.keys(before)])].sort((a, b) => Number(a) - Number(b));
+      for (const key of keys) {
+        rows.push(el("tr", { "data-group": group, "data-key": key }, [
+          el("th", { scope: "row", text: title }),
+          el("td", { text: groupLabel(r, group, key) }),
+          el("td", { "data-week": "this", "data-rate": now[key] ? now[key].rate : "", text: rateText(now[key]) }),
+          el("td", { "data-week": "last", "data-rate": before[key] ? before[key].rate : "", text: rateText(before[key]) }),
+          el("td", { "data-week": "delta", text: deltaText(now[key], before[key]) }),
+        ]));
+      }
+    }
+    if (!rows.length) {
+      rows.push(el("tr", {}, [el("td", { colspan: "5", text: "Sem consultas encerradas nas duas semanas." })]));
+    }
+    $('[data-testid="noshow-table"]').replaceChildren(el("thead", {}, [head]), el("tbody", {}, rows));
+    $('[data-testid="reminders-region"]').dataset.loaded = String(Date.now());
+  }
+
+  async function loadReminders(from, to) {
+    const seq = ++remState.seq;
+    const box = $('[data-testid="reminders-error"]');
+    const params = new URLSearchParams({ from, to: nextDay(to) });
+    try {
+      const r = await fetch(`/api/reminders/stats?${params}`, { credentials: "same-origin",
+        headers: { Accept: "application/json" } });
+      if (seq !== remState.seq) return;
+      const body = await r.json().catch(() => ({}));
+      if (!r.ok) {
+        box.textContent = (body.error && body.error.message) || `Erro ${r.status} ao carregar os lembretes.`;
+        box.hidden = false;
+        return;
+      }
+      box.hidden = true;
+      renderReminders(body);
+    } catch (err) {
+      if (seq !== remState.seq) return;
+      box.textContent = "Sem conexão com o servidor para os lembretes.";
+      box.hidden = false;
+    }
+  }
+
   // -- data -----------------------------------------------------------------------------------
   function query() {
     const params = new URLSearchParams();
@@ -307,6 +404,7 @@
     renderHourly(d);
     renderHeatmap(d);
     renderStaffing(d);
+    loadReminders(d.range.from, d.range.to);
     const clock = (iso) => new Date(iso).toLocaleTimeString("pt-BR", { timeZone: d.range.timezone });
     const periodAt = d.period_computed_at && d.period_computed_at !== d.generated_at
       ? ` (período calculado às ${clock(d.period_computed_at)})` : "";

@@ -331,6 +331,7 @@
     teamLink: $('[data-testid="team-link"]'),
     auditLink: $('[data-testid="audit-link"]'),
     integrationsLink: $('[data-testid="integrations-link"]'),
+    remindersLink: $('[data-testid="reminders-link"]'),
     botLink: $('[data-testid="bot-link"]'),
     logout: $('[data-testid="logout"]'),
     tabs: $all('[role="tab"]'),
@@ -1245,10 +1246,14 @@
     }).sort(function (a, b) { return Date.parse(a.start) - Date.parse(b.start); });
     if (upcoming.length) {
       appts.replaceChildren.apply(appts, upcoming.slice(0, 5).map(function (a) {
-        return el("li", {}, [
+        const history = el("ul", { className: "mini-list", "data-testid": "appt-reminders",
+          "data-appointment": a.id, "aria-label": "Lembretes desta consulta" });
+        showReminders(history, a.id);
+        return el("li", { "data-appointment": a.id }, [
           el("strong", { text: fmtShort.format(toDate(a.start)) }),
           el("span", { text: [a.specialty_name || a.specialty, a.doctor_name].filter(Boolean).join(" · ") }),
-          el("span", { className: "appt-status appt-status--" + a.status, text: label(APPT_STATUS, a.status) })
+          el("span", { className: "appt-status appt-status--" + a.status, text: label(APPT_STATUS, a.status) }),
+          history
         ]);
       }));
     } else {
@@ -1271,6 +1276,53 @@
       others.replaceChildren(el("li", { className: "muted", text: T.noOtherConversations }));
     }
     pc.hidden = false;
+  }
+
+  // ---------------------------------------------------------------- reminder history (issue 15)
+  // Each upcoming appointment of the patient card lists its reminders (GET /api/reminders?
+  // appointment_id=), e.g. "Lembrete 24 h enviado · entregue · lido · confirmou". Cached for a
+  // minute: the context is re-rendered on every live event of the conversation.
+  const REMINDER_TTL_MS = 60000;
+  const REMINDER_STATUS = { scheduled: "agendado", sending: "enviando", sent: "enviado", failed: "falhou",
+    skipped_stale: "não enviado (atrasado)", skipped_opt_out: "não enviado (paciente recusou lembretes)",
+    skipped_no_contact: "não enviado (sem canal de contato)", skipped_inactive: "não enviado (consulta alterada)" };
+  const REMINDER_REPLY = { confirmed: "confirmou", cancelled: "cancelou", reschedule: "pediu para remarcar",
+    other: "respondeu" };
+
+  function reminderKind(kind) {
+    if (kind === "morning") return "do dia";
+    const m = /^(\d+)h$/.exec(String(kind || ""));
+    return m ? m[1] + " h" : String(kind || "");
+  }
+
+  function reminderLine(r) {
+    const parts = ["Lembrete " + reminderKind(r.kind) + " " + (REMINDER_STATUS[r.status] || r.status)];
+    if (r.status === "scheduled" && toDate(r.due_at)) parts[0] += " para " + fmtShort.format(toDate(r.due_at));
+    const read = r.delivery === "read" || !!r.read_at;
+    if (read || r.delivery === "delivered" || r.delivered_at) parts.push("entregue");
+    if (read) parts.push("lido");
+    if (r.delivery === "failed" || r.delivery === "undelivered") parts.push("não entregue");
+    if (r.reply) parts.push(REMINDER_REPLY[r.reply] || r.reply);
+    return parts.join(" · ");
+  }
+
+  async function showReminders(list, appointmentId) {
+    S.reminderCache = S.reminderCache || {};
+    let hit = S.reminderCache[appointmentId];
+    if (!hit || Date.now() - hit.at > REMINDER_TTL_MS) {
+      try {
+        const path = "/api/reminders?appointment_id=" + encodeURIComponent(appointmentId);
+        const data = await api("GET", S.openId ? withReason(path, S.openId) : path);
+        hit = { at: Date.now(), items: (data && data.reminders) || [] };
+        S.reminderCache[appointmentId] = hit;
+      } catch (e) {
+        return; // not allowed or unavailable: the card simply shows no history
+      }
+    }
+    list.replaceChildren.apply(list, hit.items.map(function (r) {
+      return el("li", { className: "muted", "data-testid": "appt-reminder", "data-status": r.status,
+        text: reminderLine(r) });
+    }));
   }
 
   // ---------------------------------------------------------------- composer
@@ -1691,6 +1743,7 @@
     ui.auditLink.hidden = !(me.role === "admin" || (me.grants || []).indexOf("privacy_officer") >= 0);
     ui.botLink.hidden = !SUPERVISORS[me.role];
     ui.integrationsLink.hidden = !SUPERVISORS[me.role];  // the integrations delivery log (access "integrations")
+    ui.remindersLink.hidden = !SUPERVISORS[me.role];  // the reminder editor (access "reminder_settings")
     setPresence(me.presence);
   }
 
