@@ -19,6 +19,10 @@
 5. Free-slot lookup for 10 doctors x 30 days through the clinic service, on the built-in agenda
    (PostgreSQL, baseline) beside a CalDAV agenda (real Radicale) and a FHIR R4 agenda (the local
    FHIR server), interleaved in the same run (bench/agenda.py). `--agenda-only`, `--skip-agenda`.
+6. Appointment reminders on PostgreSQL (bench/reminders.py): 10,000 reminders for the next day
+   planned, sent and delivered through the outbox to the local Twilio server, beside the same
+   texts queued straight into the outbox; the scheduler's query on 1,000,000 appointments beside
+   a plain `count(*)`. `--reminders-only`, `--skip-reminders`.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from bench import agenda, dashboard, deploy, training
+from bench import agenda, dashboard, deploy, reminders, training
 from handoff.adapters.sql.migrate import upgrade
 from tests.support.net import free_port, wait_http
 from tests.support.stack import REPO, Proc, spawn, start_bot_stack, start_hub
@@ -207,9 +211,17 @@ def main() -> int:
     ap.add_argument("--agenda-only", action="store_true", help="only the free-slot lookup benchmark (no bot stack)")
     ap.add_argument("--skip-agenda", action="store_true", help="leave the free-slot lookup benchmark out")
     ap.add_argument("--agenda-lookups", type=int, default=60, help="lookups per agenda (after 5 warm-ups)")
+    ap.add_argument("--reminders-only", action="store_true", help="only the reminders benchmark (no bot stack)")
+    ap.add_argument("--skip-reminders", action="store_true", help="leave the reminders benchmark out")
+    ap.add_argument("--reminders", type=int, default=10_000, help="reminders sent through the outbox")
+    ap.add_argument("--reminder-appointments", type=int, default=1_000_000,
+                    help="appointments under the scheduler's query")
     args = ap.parse_args()
     if args.agenda_only:
         return write_results([*machine_line(), *agenda.run(args.agenda_lookups)], "agenda.md")
+    if args.reminders_only:
+        return write_results([*machine_line(), *reminders.run(args.reminders, args.reminder_appointments)],
+                             "reminders.md")
     if args.training_only:
         return write_results([*machine_line(), *teach_and_deploy()], "training.md")
     if args.dashboard_only:
@@ -294,6 +306,8 @@ def main() -> int:
         stack.stop()
     if not args.skip_agenda:  # after the ingest part, with the bot stack gone (it would compete for the CPU)
         lines += agenda.run(args.agenda_lookups)
+    if not args.skip_reminders:  # likewise after the bot stack: PostgreSQL-bound, needs the CPU
+        lines += reminders.run(args.reminders, args.reminder_appointments)
     if not args.skip_training:  # after the bot stack is gone: it would compete for the CPU
         lines += teach_and_deploy()
     if not args.skip_dashboard:

@@ -250,3 +250,21 @@ async def test_two_workers_send_each_reminder_once(world: World) -> None:
         n = (await s.execute(select(func.count()).select_from(Message).where(
             Message.conversation_id.in_(convs), Message.direction == "out"))).scalar_one()
         assert n == 12
+
+
+async def test_a_pass_planning_thousands_of_rows_is_not_refused(world: World) -> None:
+    """A first pass over a busy clinic plans thousands of rows at once; one INSERT binding them all
+    would exceed the database's limit of 32,767 parameters and plan nothing (bench/reminders.py
+    found it with 7,997 rows)."""
+    pid, _ = await seed_patient(world)
+    base = local(9, 8)  # Wednesday 08:00 clinic time: 48 h and 24 h reminders both still ahead of NOW
+    async with world.rt.db.session() as s:
+        s.add_all([AppointmentRow(patient_id=pid, doctor_id=world.doctor_id, starts_at=base + timedelta(minutes=i),
+                                  ends_at=base + timedelta(minutes=i + 30), status="scheduled",
+                                  created_at=NOW - timedelta(days=10), updated_at=NOW - timedelta(days=10))
+                   for i in range(1800)])
+    planned = (await world.service.plan(NOW))["planned"]
+    async with world.rt.db.session() as s:
+        stored = (await s.execute(select(func.count()).select_from(ReminderRow))).scalar_one()
+    assert planned == stored and stored > 3300, (planned, stored)
+    assert (await world.service.plan(NOW))["planned"] == 0
