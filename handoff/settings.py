@@ -26,6 +26,9 @@ class WhatsAppTemplate(BaseModel):
     meta_name: str | None = None
     language: str = "pt_BR"
     variables: list[str] = Field(default_factory=list)
+    # False for templates the hub sends itself (reminders, waitlist offers): their quick-reply
+    # buttons carry an appointment's or offer's payload, so an attendant cannot send them by hand.
+    for_agents: bool = True
 
 
 def _demo_whatsapp_templates() -> list[WhatsAppTemplate]:
@@ -47,7 +50,7 @@ def _demo_whatsapp_templates() -> list[WhatsAppTemplate]:
             body=("Olá {{1}}, lembrete da sua consulta na {{2}} com {{3}} ({{4}}). Endereço: {{5}}. "
                   "Toque em Confirmar, Cancelar ou Remarcar."),
             twilio_content_sid="HX00000000000000000000000000000003", meta_name="lembrete_consulta_botoes",
-            variables=["nome", "data e horário", "médico", "especialidade", "endereço"],
+            variables=["nome", "data e horário", "médico", "especialidade", "endereço"], for_agents=False,
         ),
     ]
 

@@ -237,7 +237,8 @@ async def send_template(request: Request, conv_id: str) -> HTTPResponse:
         return body
     assert isinstance(body, TemplateBody)
     runtime: HubRuntime = request.app.ctx.runtime
-    template = next((t for t in runtime.settings.whatsapp_templates if t.id == body.template_id), None)
+    template = next((t for t in runtime.settings.whatsapp_templates if t.id == body.template_id and t.for_agents),
+                    None)
     if template is None:
         return error(404, "unknown_template", "modelo não encontrado")
     inbox = await _inbox(request)
@@ -248,9 +249,9 @@ async def send_template(request: Request, conv_id: str) -> HTTPResponse:
 @bp.get("/templates")
 @require_staff()
 async def templates(request: Request) -> HTTPResponse:
-    """The approved WhatsApp templates (WHATSAPP_TEMPLATES) attendants may send."""
+    """The approved WhatsApp templates (WHATSAPP_TEMPLATES) attendants may send (not the hub's own)."""
     runtime: HubRuntime = request.app.ctx.runtime
-    return json([t.model_dump() for t in runtime.settings.whatsapp_templates])
+    return json([t.model_dump() for t in runtime.settings.whatsapp_templates if t.for_agents])
 
 
 @bp.post("/conversations/<conv_id:str>/notes")

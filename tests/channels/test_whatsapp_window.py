@@ -72,6 +72,11 @@ async def test_outside_the_24_hour_window_only_templates_go_out(
 
             url = f"/api/conversations/{conv.id}/template"
             assert (await client.post(url, json={"template_id": "nao_existe"})).status_code == 404
+            # The hub's own reminder template (buttons bound to an appointment) is not for attendants.
+            assert "lembrete_consulta_botoes" not in {t["id"] for t in templates}
+            hub_only = await client.post(url, json={"template_id": "lembrete_consulta_botoes",
+                                                    "variables": ["Maria", "amanhã", "Dr.", "Cardio", "Rua"]})
+            assert hub_only.status_code == 404, hub_only.text
             bad = await client.post(url, json={"template_id": "retorno_atendimento", "variables": []})
             assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_variables"
             sent = await client.post(url, json={"template_id": "retorno_atendimento", "variables": ["Maria"]})
