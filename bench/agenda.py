@@ -32,16 +32,15 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
-import asyncpg
 import httpx
 
+from bench.pg import create_database, drop_database
 from handoff.adapters.agenda.caldav import CalDavAgenda
 from handoff.adapters.agenda.fhir import FhirAgenda
 from handoff.adapters.fhir_client import validate
@@ -64,7 +63,6 @@ from handoff.services.demo_clinic import HOURS_JSON, PROFILE
 from tests.support.fhir_server import FhirServer
 from tests.support.radicale_server import HUB_PASSWORD, HUB_USER, RadicaleServer
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 AGENDAS = ("builtin", "caldav", "fhir")
 LABELS = {
     "builtin": "built-in (PostgreSQL, baseline)",
@@ -132,24 +130,6 @@ def make_plan(now: datetime, days: int = DAYS, seed: int = 14) -> Plan:
 
 
 # --- the hub database ----------------------------------------------------------------------------
-
-
-async def _create_db() -> str:
-    name = f"atende_bench_agenda_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
-
-
-async def _drop_db(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def seed_hub(db: Database, plan: Plan, now: datetime) -> dict[str, list[int]]:
@@ -424,7 +404,7 @@ def run(lookups: int = 60) -> list[str]:
     plan = make_plan(now)
     print(f"agenda bench: {DOCTORS} doctors x {DAYS} days, {plan.total:,} slots per agenda "
           f"({plan.booked:,} booked); {lookups} lookups each after {WARMUPS} warm-ups...", flush=True)
-    name = asyncio.run(_create_db())
+    name = asyncio.run(create_database("atende_bench_agenda"))
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     fhir = FhirServer()
     radicale = RadicaleServer()
@@ -441,7 +421,7 @@ def run(lookups: int = 60) -> list[str]:
     finally:
         radicale.close()
         fhir.close()
-        asyncio.run(_drop_db(name))
+        asyncio.run(drop_database(name))
     base = results["builtin"]
     same = all(results[a].answer == base.answer for a in AGENDAS)
     rows = []

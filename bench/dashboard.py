@@ -35,6 +35,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.dialects import postgresql
 
+from bench.pg import create_database, drop_database
 from handoff.adapters.sql.database import Database
 from handoff.adapters.sql.metrics_queries import MetricsQueries
 from handoff.adapters.sql.migrate import upgrade
@@ -43,7 +44,6 @@ from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.domain.triage import REASONS as TRIAGE_REASONS
 from handoff.services.metrics import DateRange, MetricsService, today_in
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 INDEXES_0005 = {
     "ix_messages_contacts_time": "CREATE INDEX ix_messages_contacts_time ON messages "
     "(created_at, conversation_id, reason) WHERE {where}",
@@ -346,27 +346,9 @@ async def plan_indexes(dsn: str, rng: DateRange) -> dict[str, list[str]]:
     return out
 
 
-async def _create_db() -> str:
-    name = f"atende_bench_dash_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
-
-
-async def _drop_db(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def run(messages: int = 1_000_000, days: int = 30, runs: int = 7, keep: bool = False) -> list[str]:
     """Load, measure, print and return the markdown lines of the table."""
-    name = asyncio.run(_create_db())
+    name = asyncio.run(create_database("atende_bench_dash"))
     dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
     url = dsn.replace("postgresql://", "postgresql+asyncpg://")
     try:
@@ -391,7 +373,7 @@ def run(messages: int = 1_000_000, days: int = 30, runs: int = 7, keep: bool = F
         print(f"  with 0005 indexes: median {statistics.median(with_ix) * 1000:.0f} ms", flush=True)
     finally:
         if not keep:
-            asyncio.run(_drop_db(name))
+            asyncio.run(drop_database(name))
     lines = [
         f"## Manager dashboard, 30 days on {stats.messages:,} messages (PostgreSQL)",
         "",

@@ -37,6 +37,7 @@ from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
+from bench.pg import create_database, drop_database
 from handoff.adapters.sql import reminder_store as rs
 from handoff.adapters.sql import store
 from handoff.adapters.sql.migrate import upgrade
@@ -48,7 +49,6 @@ from handoff.services.reminders import ReminderService, buttons
 from handoff.settings import Settings
 from tests.support.fake_twilio import FakeTwilio
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TWILIO_FROM = "whatsapp:+551140000000"
 DOCTORS = 10
 BULK_DOCTORS = 200
@@ -56,24 +56,6 @@ BULK_PATIENTS = 50_000
 RUNS = 5
 BASELINE_TEXT = ("Olá, Paciente! Lembrete da sua consulta de Cardiologia com Dr. 1 na terça-feira, 08/12, "
                  "às 09:30.\nEndereço: Rua das Flores, 100 - São Paulo.\nVocê confirma sua presença?")
-
-
-async def _create_db(tag: str) -> str:
-    name = f"atende_bench_rem_{tag}_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
-
-
-async def _drop_db(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def _settings(url: str, twilio: FakeTwilio | None = None) -> Settings:
@@ -414,7 +396,7 @@ def run(reminders: int = 10_000, appointments: int = 1_000_000, workers: int = 4
     print(f"reminders bench: {reminders:,} reminders through the outbox ({workers} workers), then the "
           f"scheduler's query on {appointments:,} appointments...", flush=True)
     twilio = FakeTwilio().start()
-    name = asyncio.run(_create_db("send"))
+    name = asyncio.run(create_database("atende_bench_rem_send"))
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     try:
         t = time.perf_counter()
@@ -423,14 +405,14 @@ def run(reminders: int = 10_000, appointments: int = 1_000_000, workers: int = 4
         s = asyncio.run(_sending(url, reminders, workers, twilio))
     finally:
         twilio.close()
-        asyncio.run(_drop_db(name))
-    name = asyncio.run(_create_db("query"))
+        asyncio.run(drop_database(name))
+    name = asyncio.run(create_database("atende_bench_rem_query"))
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     try:
         upgrade(url)
         q = asyncio.run(_query(url, appointments))
     finally:
-        asyncio.run(_drop_db(name))
+        asyncio.run(drop_database(name))
 
     n = s["n"]
     sent_ok = s["sent"].get("sent", 0)
