@@ -328,14 +328,14 @@ def evaluate_suite(model: Path, rows: list[tuple[str, str, str]], reasons: dict[
 
 
 def evaluate_dev(model: Path, examples: list[tuple[str, str]], reasons: dict[str, str],
-                 show_errors: int) -> dict[str, Any]:
+                 show_errors: int, title: str = "(e) development set bot/eval/dev.yml") -> dict[str, Any]:
     """(e): a development set, errors shown; never a target."""
     preds = predict(model, [t for t, _ in examples])
     rows = [(text, gold, reasons.get(intent, "other"), intent, conf)
             for (text, gold), (intent, conf) in zip(examples, preds, strict=True)]
-    result = print_table("(e) development set bot/eval/dev.yml (read while tuning; no target)",
+    result = print_table(f"{title} (read while tuning; no target)",
                          [(r[1], r[2]) for r in rows], min_f1=None, min_recall=None, min_precision=0.0)
-    print_confusions("(e) development set", rows, show_errors)
+    print_confusions(title, rows, show_errors)
     return {**result, "ok": True}
 
 
@@ -343,7 +343,8 @@ def print_summary(results: dict[str, dict[str, Any]]) -> None:
     """One line per evaluation, side by side."""
     print(f"\n{'evaluation':<28}{'macro-F1':>10}{'urgent recall':>15}{'urgent precision':>18}{'targets':>9}")
     names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
-             "frozen_v2": "FROZEN v2 (no target yet)",
+             "frozen_v2": "FROZEN v2 (no target yet)", "frozen_v3": "FROZEN v3 (no target yet)",
+             "dev_v2": "dev set v2 (read)",
              "suite": "red-flag suite", "dev": "dev set (read; no target)"}
     for key, result in results.items():
         mf1 = result["macro_f1"]
@@ -360,8 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", type=Path, default=BOT / "eval" / "heldout.yml")
     ap.add_argument("--frozen", type=Path, default=BOT / "eval" / "frozen.yml")
     ap.add_argument("--frozen-v2", type=Path, default=BOT / "eval" / "frozen_v2.yml")
+    ap.add_argument("--frozen-v3", type=Path, default=BOT / "eval" / "frozen_v3.yml")
     ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
     ap.add_argument("--dev", type=Path, default=BOT / "eval" / "dev.yml")
+    ap.add_argument("--dev-v2", type=Path, default=BOT / "eval" / "dev_v2.yml")
     ap.add_argument("--reasons", type=Path, default=BOT / "reasons.yml")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cv-epochs", type=int, default=None,
@@ -431,9 +434,17 @@ def main(argv: list[str] | None = None) -> int:
                 model, load_frozen(args.frozen_v2), reasons,
                 title="(c2) FROZEN set v2 bot/eval/frozen_v2.yml by reason (no target yet; errors not shown)",
                 judged=False)
+        if args.frozen_v3.exists():
+            results["frozen_v3"] = evaluate_frozen(
+                model, load_frozen(args.frozen_v3), reasons,
+                title="(c3) FROZEN set v3 bot/eval/frozen_v3.yml by reason (no target yet; errors not shown)",
+                judged=False)
         results["suite"] = evaluate_suite(model, load_suite(args.suite), reasons)
         if args.dev.exists():
             results["dev"] = evaluate_dev(model, load_frozen(args.dev, key="dev_set"), reasons, args.show_errors)
+        if args.dev_v2.exists():
+            results["dev_v2"] = evaluate_dev(model, load_frozen(args.dev_v2, key="dev_v2"), reasons,
+                                             args.show_errors, title="(e2) development set v2 bot/eval/dev_v2.yml")
         print_summary(results)
 
     print(f"\ntotal elapsed: {time.monotonic() - t0:.0f}s")
