@@ -16,13 +16,20 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
 (c2) the second FROZEN set bot/eval/frozen_v2.yml: 420 messages (60 per reason) written on 2026-12-06
     by a persona x situation checklist, before the NLU change it first measured. Aggregates only,
     like (c); no target yet (it is reported beside frozen.yml).
+(c3) the third FROZEN set bot/eval/frozen_v3.yml: 490 messages (70 per reason) written on 2026-12-07
+    by a region/dialect x literacy x channel checklist, before the change it first measured.
+    Aggregates only; no target yet.
 (d) the red-flag suite bot/eval/red_flag_suite.yml: emergencies in varied lay wordings (all must be
     urgent) and non-urgent look-alikes (idioms, negations, resolved symptoms, routine pregnancy...).
     It is a safety gate and its misses ARE printed: a missed emergency must be seen to be fixed.
 
-(e) the development set bot/eval/dev.yml (same checklist method, written to be READ): its errors are
+(e) the development sets bot/eval/dev.yml and dev_v2.yml (written to be READ): their errors are
     printed, to find failure modes; fix them with new, different training examples, never copies.
     Not a target.
+(f) the red-flag development set bot/eval/red_flag_dev.yml (240 emergencies across 24 MTS/SAMU
+    discriminators, 120 look-alikes; written to be READ): misses printed, no target.
+
+`--dev-only` scores only (b), (d), (e) and (f): while tuning, no frozen set is scored.
 
 Prints a per-reason precision/recall/F1 table for each and a side-by-side summary, and exits 1
 when a target is missed: frozen-set macro-F1 >= 0.93 with urgent precision >= 0.95, red-flag suite
@@ -187,6 +194,34 @@ def load_suite(path: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def load_red_flag_dev(path: Path) -> list[tuple[str, str, str]]:
+    """(text, "urgent" or "not urgent", concept-or-"lookalike") of bot/eval/red_flag_dev.yml."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rows = [(str(t), "urgent", str(concept)) for concept, texts in data["emergencies"].items() for t in texts]
+    rows += [(str(t), "not urgent", "lookalike") for t in data["lookalikes"]]
+    return rows
+
+
+def evaluate_red_flag_dev(model: Path, rows: list[tuple[str, str, str]], reasons: dict[str, str]) -> dict[str, Any]:
+    """(f): urgent or not on the red-flag development set; its misses are printed (it is read)."""
+    preds = predict(model, [t for t, _, _ in rows])
+    urgent = [reasons.get(intent, "other") == "urgent" for intent, _ in preds]
+    emergencies = sum(gold == "urgent" for _, gold, _ in rows)
+    tp = sum(u and gold == "urgent" for u, (_, gold, _) in zip(urgent, rows, strict=True))
+    fp = sum(u and gold != "urgent" for u, (_, gold, _) in zip(urgent, rows, strict=True))
+    recall = tp / emergencies if emergencies else 1.0
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    print(f"\n(f) red-flag development set bot/eval/red_flag_dev.yml (read while tuning; no target): "
+          f"{emergencies} emergencies, {len(rows) - emergencies} look-alikes")
+    print(f"  urgent recall = {recall:.4f} ({tp}/{emergencies})   "
+          f"urgent precision = {precision:.4f} ({fp} false alarms)")
+    for (text, gold, kind), u, (intent, conf) in zip(rows, urgent, preds, strict=True):
+        if u != (gold == "urgent"):
+            label = "MISSED EMERGENCY" if gold == "urgent" else "FALSE ALARM"
+            print(f"    {label} [{kind}] ({intent} {conf:.2f}) {text}")
+    return {"urgent_recall": recall, "urgent_precision": precision, "ok": True, "macro_f1": float("nan")}
+
+
 def load_examples(path: Path) -> list[tuple[str, str]]:
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -344,7 +379,7 @@ def print_summary(results: dict[str, dict[str, Any]]) -> None:
     print(f"\n{'evaluation':<28}{'macro-F1':>10}{'urgent recall':>15}{'urgent precision':>18}{'targets':>9}")
     names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
              "frozen_v2": "FROZEN v2 (no target yet)", "frozen_v3": "FROZEN v3 (no target yet)",
-             "dev_v2": "dev set v2 (read)",
+             "dev_v2": "dev set v2 (read)", "red_flag_dev": "red-flag dev set (read)",
              "suite": "red-flag suite", "dev": "dev set (read; no target)"}
     for key, result in results.items():
         mf1 = result["macro_f1"]
@@ -365,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
     ap.add_argument("--dev", type=Path, default=BOT / "eval" / "dev.yml")
     ap.add_argument("--dev-v2", type=Path, default=BOT / "eval" / "dev_v2.yml")
+    ap.add_argument("--red-flag-dev", type=Path, default=BOT / "eval" / "red_flag_dev.yml")
     ap.add_argument("--reasons", type=Path, default=BOT / "reasons.yml")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cv-epochs", type=int, default=None,
@@ -374,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=None, help="existing model for the held-out evaluation")
     ap.add_argument("--heldout-only", action="store_true", help="skip CV; needs --model or trains one")
     ap.add_argument("--cv-only", action="store_true", help="skip the held-out evaluation")
+    ap.add_argument("--dev-only", action="store_true",
+                    help="development sets only (held-out, dev, dev v2, red-flag suite and red-flag dev set): "
+                         "no frozen set is scored, so tuning never reads one")
     ap.add_argument("--show-errors", type=int, default=40, help="list up to N misclassified messages")
     args = ap.parse_args(argv)
 
@@ -428,13 +467,14 @@ def main(argv: list[str] | None = None) -> int:
         results["heldout"] = evaluate(f"(b) held-out set {shown} by reason", heldout, preds, reasons,
                                       args.show_errors)
         print(f"  held-out prediction elapsed: {time.monotonic() - t2:.1f}s")
-        results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
-        if args.frozen_v2.exists():
+        if not args.dev_only:
+            results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
+        if args.frozen_v2.exists() and not args.dev_only:
             results["frozen_v2"] = evaluate_frozen(
                 model, load_frozen(args.frozen_v2), reasons,
                 title="(c2) FROZEN set v2 bot/eval/frozen_v2.yml by reason (no target yet; errors not shown)",
                 judged=False)
-        if args.frozen_v3.exists():
+        if args.frozen_v3.exists() and not args.dev_only:
             results["frozen_v3"] = evaluate_frozen(
                 model, load_frozen(args.frozen_v3), reasons,
                 title="(c3) FROZEN set v3 bot/eval/frozen_v3.yml by reason (no target yet; errors not shown)",
@@ -445,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.dev_v2.exists():
             results["dev_v2"] = evaluate_dev(model, load_frozen(args.dev_v2, key="dev_v2"), reasons,
                                              args.show_errors, title="(e2) development set v2 bot/eval/dev_v2.yml")
+        if args.red_flag_dev.exists():
+            results["red_flag_dev"] = evaluate_red_flag_dev(model, load_red_flag_dev(args.red_flag_dev), reasons)
         print_summary(results)
 
     print(f"\ntotal elapsed: {time.monotonic() - t0:.0f}s")

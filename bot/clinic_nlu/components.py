@@ -133,6 +133,12 @@ _LEXICON: dict[str, Any] = {
         r"\b(?:lgpd|privacidade|dados\s+pessoais|(?:meus|seus|nossos|dos\s+meus)\s+dados|"
         r"consentimento|anonimiz\w*|cadastro|titular)\b"
     ),
+    # giving an appointment up: "desistir", "desmarcar", "abrir mão do horário" (confirmation's cancel,
+    # even when the message also names the doctor and says "consulta", which lean to booking)
+    "lexcancel": re.compile(
+        r"\b(?:desist\w*|desisto|cancel\w*|desmarc\w*|abrir\s+mao|abro\s+mao|liber\w+\s+(?:a|o|minha|meu)\s+"
+        r"(?:vaga|horario)|nao\s+vou\s+(?:mais\s+)?(?:poder\s+)?(?:ir|comparecer))\b"
+    ),
     "lexconsult": re.compile(
         r"\b(?:consulta\w*|retorno|medic[oa]s?|doutora?|dra?|clinico|cardio\w*|dermato\w*|pediatra|"
         r"pediatria|gineco\w*|obstetra|orto\w*|oftalmo\w*|oculista|endocrino\w*|especialista)\b"

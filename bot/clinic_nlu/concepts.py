@@ -65,7 +65,8 @@ FINDINGS: dict[str, re.Pattern[str]] = {
     ),
     "pain_upper_back": _rx(
         r"(?:dor|doendo|pressao|aperto|pontada)\s+(?:\w+\s+){0,3}?(?:n[ao]s?|d[ao]s?)\s+(?:costas|omoplata|escapula|"
-        r"meio\s+das\s+costas)(?=.{0,80}\b(?:suor|suand\w+|sua(?:ndo)?\s+frio|falta\s+de\s+ar|enjo\w*|tont\w*|peito))",
+        r"meio\s+das\s+costas|entre\s+as\s+(?:escapulas|omoplatas|costelas))(?=.{0,100}\b(?:suor|suand\w+|suad[oa]|"
+        r"sua(?:ndo)?\s+frio|gelad[oa]|falta\s+de\s+ar|enjo\w*|tont\w*|peito))",
     ),
     "pain_epigastric": _rx(
         r"(?:dor|queimacao|aperto|pressao|peso)\s+(?:\w+\s+){0,3}?(?:n[ao]s?|d[ao]s?)\s+(?:boca\s+do\s+estomago|estomago|"
@@ -91,7 +92,8 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"encharcad[oa]",
         r"frio\s+e\s+suad\w+",
     ),
-    "nausea_vomiting": _rx(r"enjo\w*", r"nausea\w*", r"ansia\s+de\s+vomito", r"vomit\w*", r"golf\w*", r"enjoad\w*"),
+    "nausea_vomiting": _rx(r"enjo\w*", r"nausea\w*", r"ansia\s+de\s+vomito", r"(?:com|sentindo|dando)\s+ansia\b",
+                           r"vomit\w*", r"golf\w*", r"enjoad\w*"),
     "dyspnoea": _rx(
         r"falt\w*\s+(?:de\s+)?ar(?!\s+condicionado)",
         r"(?:sem|pouco)\s+folego",
@@ -109,7 +111,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"zonz\w*",
         r"vista\s+(?:\w+\s+)?(?:escur\w+|apag\w+|embaralh\w+)",
         r"escurec\w+\s+(?:\w+\s+)?(?:a\s+)?vista",
-        r"quase\s+(?:desmai\w+|apag\w+|cai)",
+        r"quase\s+(?:desmai\w+|apag\w+|cai\w*)",
         r"(?:vou|vai)\s+(?:desmaiar|apagar|cair\s+dur[oa])",
         r"(?:sensacao|sentindo)\s+(?:\w+\s+)?(?:de\s+)?desmaio",
         r"fraco\s+(?:e\s+)?(?:tonto|zonzo)",
@@ -138,6 +140,11 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"nao\s+(?:reconhece|sabe\s+onde\s+esta|fala\s+coisa)",
         r"(?:estranh[oa]|aerea|aereo|grogue|lent[oa])\s+(?:\w+\s+)?" + _SUDDEN,
     ),
+    # MTS Diabetes: hyperglycaemia (thirst, polyuria, weight loss) with vomiting or deep breathing: DKA
+    "hyperglycaemia_signs": _rx(
+        r"(?:muita|muito)\s+sede", r"bebendo\s+(?:muita|demais)\s+agua", r"(?:fazendo|faz)\s+muito\s+xixi",
+        r"muito\s+xixi",
+    ),
     "trembling": _rx(r"tremend\w*", r"tremedeira", r"treme\w*\s+(?:\w+\s+)?(?:todo|toda|inteiro)"),
     # obstetric findings (MTS Pregnancy flowchart; MS Gestação de Alto Risco, sinais de alerta)
     "vaginal_bleeding": _rx(
@@ -145,6 +152,9 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         # blood, but not a blood test ("exame de sangue", "tirar sangue")
         r"(?<!exame de )(?<!exames de )(?<!tirar )(?<!tira )(?<!coleta de )(?<!colher )(?<!doar )sangue",
         r"borra\s+de\s+cafe",
+        r"encharc\w+\s+(?:\w+\s+){0,2}?absorvente\w*",
+        r"absorvente\w*\s+(?:\w+\s+){0,3}?(?:por|a\s+cada)\s+(?:hora|meia\s+hora)",
+        r"coagulos?",
         r"hemorragi\w*",
         r"escape",
         r"mancha\w*\s+(?:\w+\s+)?(?:vermelh\w+|marrom|escur\w+)\s+(?:na|no)\s+(?:calcinha|absorvente|papel)",
@@ -176,6 +186,18 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         + r"(?:" + _VERY + r"|que\s+nao\s+passa|que\s+nao\s+melhora|diferente)",
         _VERY + r"\s+dor\s+de\s+cabeca",
         r"cabeca\s+(?:\w+\s+)?(?:explodindo|estourando)",
+        r"cabeca\s+(?:\w+\s+)?vai\s+(?:estourar|explodir)",
+    ),
+    # thunderclap headache (MTS Headache: "sudden onset" of the worst headache ever: subarachnoid
+    # haemorrhage until proven otherwise)
+    "thunderclap": _rx(
+        r"(?:estalo|explosao|estouro|pancada\s+por\s+dentro)\s+(?:\w+\s+){0,2}?(?:na|dentro\s+da)\s+cabeca",
+        r"pior\s+dor\s+(?:de\s+cabeca\s+)?d[ae]\s+(?:minha\s+|sua\s+|toda\s+a\s+)?vida",
+        r"(?:dor\s+de\s+cabeca|enxaqueca|dor)\s+(?:\w+\s+){0,6}?(?:veio\s+de\s+uma\s+vez|de\s+uma\s+vez\s+so|"
+        r"como\s+uma\s+(?:paulada|pancada|martelada))",
+        r"nunca\s+(?:senti|sentiu|teve|tive)\s+(?:nada|uma\s+dor|dor)\s+(?:\w+\s+)?(?:igual|assim|parecid\w+)",
+        r"dor\s+de\s+cabeca\s+(?:\w+\s+){0,4}?(?:em\s+um\s+segundo|num\s+segundo|como\s+um\s+raio|de\s+uma\s+vez)",
+        r"(?:a|foi\s+a)\s+mais\s+forte\s+que\s+(?:eu\s+)?(?:ja\s+)?(?:senti|sentiu|tive|teve)",
     ),
     "visual_disturbance": _rx(
         r"(?:vendo|enxergando|aparecendo)\s+(?:uns\s+|umas\s+)?(?:pontinhos|pontos|estrelinhas|estrelas|luzes|brilhos?|"
@@ -219,6 +241,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
     ),
     "face_tongue_swelling": _rx(
         r"(?:apertando|fechando|trancando)\s+(?:a\s+)?garganta",
+        r"garganta\s+(?:\w+\s+)?(?:apertando|fechando|trancando|apertada|fechada)",
         r"(?:labios?|boca|lingua|olhos?|palpebras?|rosto|cara|garganta)\s+(?:\w+\s+){0,3}?(?:inch\w+|"
         r"grossa|grosso|formigando|fechando|estufad\w*)",
         r"(?:inch\w+)\s+(?:\w+\s+){0,2}?(?:n[oa]s?\s+|d[oa]s?\s+)?(?:labios?|boca|lingua|olhos?|"
@@ -229,7 +252,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
     ),
     "allergen_exposure": _rx(
         r"picad\w+|picou|ferroad\w+|abelha|vespa|marimbondo",
-        r"(?:comeu|comi|tomou|tomei|ingeriu|ingeri|usou|usei|aplicou|apliquei|tomando|comendo)\s+(?:\w+\s+){0,3}?"
+        r"(?:comeu|comi|tomou|tomei|tomar|tomado|ingeriu|ingeri|usou|usei|aplicou|apliquei|tomando|comendo)\s+(?:\w+\s+){0,3}?"
         r"(?:camarao|frutos\s+do\s+mar|amendoim|castanha\w*|nozes|remedio|antibiotico|dipirona|amoxicilina|"
         r"penicilina|injecao|benzetacil|ovo|leite|peixe|anti\s*-?inflamatorio|ibuprofeno|diclofenaco)",
         r"alergi\w+",
@@ -241,7 +264,10 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"aparecendo|puxando|subindo\s+e\s+descendo|chupando)",
         r"respira\w*\s+(?:\w+\s+)?(?:muito\s+)?(?:rapid\w*|rapidinho|acelerad\w*|ofegante|gemendo|pesad\w*|com\s+barulho)",
         r"(?:gemendo|gemido)\s+(?:\w+\s+)?(?:para|pra|ao)\s+respirar",
-        r"narinas?\s+(?:\w+\s+)?(?:abrindo|mexendo|batendo)",
+        r"respira\w*\s+(?:\w+\s+){0,4}?(?:um\s+|uns\s+)?(?:gemid\w+|gemendo|grunhid\w+)",
+        r"(?:barriga|barriguinha|peito)\s+(?:\w+\s+)?sobe\s+e\s+desce\s+(?:muito|rapido|demais|forte)",
+        r"(?:narinas?|nariz\w*)\s+(?:\w+\s+)?(?:abrindo|mexendo|batendo)",
+        r"cabe\w+\s+(?:\w+\s+)?balanc\w+\s+(?:\w+\s+)?(?:pra|para|ao)\s+respirar",
         r"chiado\s+(?:\w+\s+)?(?:forte|alto|no\s+peito)|chiando\s+(?:muito|forte)",
         r"cansad\w*\s+(?:para|pra|de)\s+respirar",
     ),
@@ -250,14 +276,20 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"sem\s+(?:molhar|fazer)\s+(?:a\s+)?(?:fralda|xixi)",
         r"(?:nao|nem)\s+(?:\w+\s+)?(?:molha|molhou|molhando)\s+(?:a\s+)?fralda",
         r"chora\w*\s+sem\s+lagrimas?",
+        r"lingu\w+\s+(?:\w+\s+)?seca", r"perdeu\s+(?:muito\s+)?peso\s+(?:\w+\s+){0,4}?(?:diarreia|vomit\w+)",
+        r"(?:diarreia|vomit\w+)\s+(?:\w+\s+){0,6}?perdeu\s+(?:muito\s+)?peso",
         r"fralda\s+(?:\w+\s+)?seca\s+(?:ha|faz|desde)",
+        r"(?:nao|sem)\s+(?:\w+\s+)?(?:faz|fez|fazer|fazendo)\s+xixi\s+(?:ha|faz|desde|tem)\s+",
+        r"(?:ha|faz)\s+(?:\d+|umas?|doze|dez|oito)\s+horas\s+(?:\w+\s+)?sem\s+(?:fazer\s+)?xixi",
     ),
     "lethargy": _rx(
         r"molinh\w+",
         r"(?:meio\s+)?paradinh\w+",
         r"(?:muito\s+)?mole(?!\s+(?:de\s+)?(?:rir|cansaco))",
         r"largad\w+",
+        r"jogad[oa]\s+(?:\w+\s+){0,2}?(?:no|na|pelo|pela)\s+(?:sofa|cama|chao|canto)",
         r"prostrad\w+",
+        r"quietinh\w+\s+demais", r"(?:muito|bem)\s+abatid\w+",
         r"sonolent\w+\s+(?:\w+\s+)?(?:demais|muito|estranh\w+)",
         r"(?:muito\s+)?sonolent\w+",
         r"(?:nao|quase\s+nao)\s+(?:\w+\s+)?(?:quer\s+)?(?:mama|mamar|mamando|acorda|acordando|reage|reagindo|chora|"
@@ -284,17 +316,23 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:pescoco|nuca)\s+(?:\w+\s+)?(?:dur[oa]|rigid[oa]|travad[oa]|nao\s+dobra|nao\s+mexe)",
         r"(?:rigidez|duro|dura|travad\w+)\s+(?:n[ao]\s+)?(?:nuca|pescoco)",
         r"nao\s+(?:consegue|consigo)\s+(?:\w+\s+)?(?:encostar|dobrar|abaixar)\s+(?:o\s+)?(?:queixo|pescoco|cabeca)",
+        r"(?:levant\w+|dobr\w+|abaix\w+|mex\w+)\s+(?:\w+\s+)?(?:a\s+)?cabeca\s+(?:\w+\s+){0,3}?(?:chora|grita|berra|"
+        r"dobra\s+os\s+joelhos|doi)",
     ),
     # metabolic (MTS Diabetes flowchart: hypo-/hyperglycaemia with altered consciousness)
     "extreme_glucose": _rx(
         r"(?:glicose|glicemia|dextro|hgt|acucar|diabete\w*)\s+(?:\w+\s+){0,5}?(?:muito\s+)?(?:baix\w+|caiu|despencou|"
         r"(?:[1-4]\d|[4-9]\d\d)\b(?!\s*(?:anos|dias|horas|minutos|reais|semanas|mg\s+de)))",
-        r"(?:glicose|glicemia|dextro|hgt|aparelho)\s+(?:\w+\s+){0,3}?(?:hi|high|marcando\s+hi|nem\s+marca|nao\s+marca)",
+        r"(?:glicose|glicemia|dextro|hgt|aparelho)\s+(?:\w+\s+){0,6}?(?:hi|high|marcando\s+hi|nem\s+marca|nao\s+marca)\b",
         r"hipoglicemi\w*",
     ),
     # MTS Testicular pain: sudden-onset pain (torsion)
     "testicular_pain": _rx(
-        r"dor\s+(?:\w+\s+){0,3}?(?:n[oa]s?|d[oa]s?)\s+(?:testicul\w+|saco|bolas?|ovos?|escroto)",
+        r"dor\s+(?:\w+\s+){0,7}?(?:n[oa]s?|d[oa]s?)\s+(?:testicul\w+|saco|escroto)",
+        r"dor\s+(?:\w+\s+){0,3}?(?:n[oa]s?|d[oa]s?)\s+(?:bolas?|ovos?)",
+        r"dor\s+(?:\w+\s+){0,3}?(?:num|numa|em\s+um)\s+(?:testicul\w+|ovo)",
+        r"(?:saquinho|saco|testicul\w+|escroto)\s+(?:\w+\s+){0,4}?(?:roxo|inchad\w+)",
+        r"(?:joelhada|chute|pancada|bolada)\s+(?:\w+\s+)?(?:no|nos)\s+(?:saco|testicul\w+)",
         r"(?:testicul\w+|saco|escroto)\s+(?:\w+\s+)?(?:doendo|inchad\w+|roxo)",
     ),
     # MTS Mental illness / Self-harm: lay wordings of suicidal intent that name no act
@@ -304,7 +342,10 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:carta|cartas|mensagem)\s+de\s+despedida",
         r"(?:me\s+)?despedi\w*\s+de\s+(?:todo\s+mundo|todos|voces|minha\s+familia)",
         r"(?:ja\s+)?(?:separei|juntei|guardei|comprei)\s+(?:\w+\s+){0,2}?(?:os\s+|uns\s+)?(?:remedios|comprimidos|cartelas|corda)",
+        r"(?:corda|remedios|comprimidos|cartelas|faca|lamina|gilete|veneno|arma|revolver)\s+(?:\w+\s+){0,5}?"
+        r"(?:pensando|penso|pensei|vou|quero|vontade)\s+(?:em\s+)?(?:usar|tomar|tomar\s+tudo)",
         r"(?:ninguem|nao)\s+(?:\w+\s+){0,2}?(?:vai\s+)?sentir\s+(?:a\s+)?(?:minha\s+)?falta",
+        r"(?:dizendo|falando|ameacando|jurando)\s+que\s+vai\s+(?:pular|se\s+jogar|se\s+matar|acabar\s+com\s+tudo)",
         r"nao\s+(?:aguento|suporto)\s+mais\s+(?:essa\s+|esta\s+|a\s+)?(?:vida|existir|viver)",
         r"sem\s+(?:motivo|razao)\s+(?:para|pra)\s+(?:viver|continuar)",
         r"(?:todos|todo\s+mundo|minha\s+familia)\s+(?:\w+\s+){0,2}?(?:melhor|melhores)\s+sem\s+mim",
@@ -316,6 +357,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
     "face_droop": _rx(
         r"(?:comida|agua|baba|saliva|liquido)\s+(?:\w+\s+){0,2}?(?:caindo|escorrendo|saindo)\s+(?:\w+\s+)?(?:da|pela|pelo\s+canto\s+da)\s+boca",
         r"(?:boca|rosto|cara|sorriso|olho)\s+(?:\w+\s+){0,2}?(?:tort\w*|caid\w*|entort\w+|repuxad\w+|paralisad\w+)",
+        r"bab\w+\s+(?:\w+\s+)?(?:de|por)\s+um\s+(?:lado|canto)",
     ),
     # BE-FAST / AHA "sudden numbness of the face, especially on one side": a numb half of the face
     # (the side said); without a side it is not enough (anxiety, dental anaesthesia...).
@@ -337,6 +379,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:nao|sem)\s+(?:acha|achar|encontra|consegue\s+achar|lembra)\s+(?:as\s+)?palavras",
         r"troca\w*\s+(?:as\s+)?palavras",
         r"parou\s+de\s+falar",
+        r"nao\s+(?:consegue|conseguia|consigo)\s+(?:\w+\s+)?(?:repetir|falar|formar|montar)\s+(?:\w+\s+)?frases?",
         r"(?:fala|falando|voz)\s+(?:\w+\s+)?(?:enrolad\w+|embolad\w+|arrastad\w+|estranh\w+|pastos\w+|sem\s+sentido)",
         r"(?:fala|falando)\s+(?:nada\s+com\s+nada|coisa\s+com\s+coisa|coisas?\s+sem\s+sentido)",
         # a PERSON who no longer understands speech (not "esse robô não entende o que eu falo")
@@ -345,7 +388,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
     ),
     "sudden_vision_loss": _rx(
         r"(?:sem\s+|nao\s+(?:esta\s+)?(?:consigo|consegue)?\s*)?enxerg\w+\s+(?:\w+\s+)?(?:de|com)\s+um\s+(?:dos\s+)?olhos?",
-        r"(?:cortina|sombra|mancha\s+preta)\s+(?:\w+\s+)?(?:descendo|na\s+frente|cobrindo)",
+        r"(?:cortina|sombra|mancha\s+preta)\s+(?:\w+\s+)?(?:descendo|descesse|desceu|caindo|na\s+frente|cobrindo)",
         r"(?:vendo|enxergando)\s+(?:\w+\s+)?(?:dobrado|duplo|em\s+dobro|duas\s+vezes)",
         r"visao\s+dupla",
     ),
@@ -360,6 +403,9 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"hemorrag\w*",
         r"(?:fezes|coco|cocô)\s+(?:\w+\s+)?(?:pret\w+|escur\w+|com\s+sangue|borra)",
         r"menstruacao\s+(?:\w+\s+)?(?:descendo|vindo|muito|forte|nao\s+para)",
+        r"jorrand\w+", r"encharc\w+\s+(?:\w+\s+){0,2}?(?:toalhas?|panos?|roupa|absorvente\w*)", r"coagulos?",
+        r"borra\s+de\s+cafe", r"vomit\w+\s+(?:\w+\s+){0,3}?(?:escur\w+|pret\w+|sangue)",
+        r"absorvente\w*\s+(?:\w+\s+){0,3}?(?:toda\s+hora|a\s+cada\s+hora|por\s+hora)",
     ),
     "bleeding_uncontrolled": _rx(
         r"nao\s+(?:para|parou|estanca|estancou|esta\s+parando)",
@@ -371,6 +417,7 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:poca|pocas)\s+de\s+sangue",
         r"(?:nem|mesmo)\s+apertando",
         r"faz\s+\d+\s+minutos",
+        r"pulsando", r"esguich\w+", r"continua\s+vazando",
     ),
     "recent_surgery": _rx(
         r"cirurgi\w+", r"operei", r"operou", r"operad[oa]", r"pos\s*-?\s*operatori\w+",
@@ -393,14 +440,20 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:uma\s+)?crise\s+e\s+(?:logo\s+)?(?:em\s+seguida\s+)?outra",
         r"corpo\s+(?:\w+\s+)?(?:tod[oa]\s+)?(?:dur[oa]|durinh[oa]|rigid[oa]|duro)\s+(?:\w+\s+){0,3}?(?:tremendo|se\s+batendo|roxo|debatendo)",
         r"se\s+batendo",
+        r"se\s+(?:sacudindo|tremendo|debatendo)\s+tod[oa]",
         r"(?:tremer|tremendo|treme)\s+(?:\w+\s+){0,4}?sem\s+parar\s+(?:\w+\s+){0,2}?(?:nao\s+responde|e\s+nao\s+responde)",
         r"estal\w+\s+a\s+boca",
+        r"(?:tremor\w*|tremend\w+|treme\w*|sacudind\w+|se\s+sacudindo|puxoes|repuxando)\s+(?:\w+\s+){0,8}?"
+        r"(?:que\s+)?nao\s+(?:param|para|passam|passa)\s+(?:\w+\s+)?(?:faz|ha|tem|desde)",
         r"parou\s+de\s+olhar",
     ),
     # altered conscious level (MTS Collapsed adult, Unwell adult: "altered conscious level")
     "unresponsive": _rx(
         r"(?<!ninguem\s)(?<!voces\s)(?<!clinica\s)nao\s+(?:responde|reage|respondia|reagia)(?!\s+(?:a\s+)?(?:mensage\w*|whatsapp|email|e-mail|ninguem|o\s+telefone|minhas?))",
         r"apagao",
+        r"nao\s+(?:parece\s+que\s+)?(?:ta|esta)\s+respirando", r"parou\s+de\s+respirar",
+        r"apag\w+\s+(?:de\s+novo|outra\s+vez|toda\s+hora)", r"(?:ficou|fica)\s+(?:\w+\s+){0,4}?sem\s+responder",
+        r"caiu\s+(?:\w+\s+){0,3}?(?:ta|esta)\s+(?:roxo|roxa|mole|desacordad\w+)",
         r"fic\w+\s+(?:uns\s+)?(?:\d+\s+)?(?:segundos|minutos)\s+fora(?:\s+do\s+ar)?",
         r"abre\s+o\s+olho\s+mas\s+nao\s+fala",
         r"nao\s+(?:consegue|consegui)\s+(?:\w+\s+)?abrir\s+(?:o|os)\s+olhos?",
@@ -417,10 +470,13 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"monoxido",
         r"vazamento\s+de\s+gas",
         r"(?:baterias?|pilhas?)\s+(?:de\s+)?(?:botao|relogio|moeda)",
+        r"imas?\b", r"misturou\s+(?:\w+\s+){0,3}?(?:cloro|agua\s+sanitaria|produtos?|amonia)",
     ),
     "toxic_ingestion": _rx(
         r"(?:tom\w+|engol\w+|com\w+|beb\w+|ingeri\w*)\s+(?:\w+\s+){0,6}?(?:por\s+engano|sem\s+querer|achando\s+que\s+era)",
         r"(?:duas|2|tres|3)\s+vezes\s+(?:\w+\s+){0,2}?por\s+engano",
+        r"engol\w+\s+(?:nao\s+sei\s+quant\w+|um\s+monte|varios|varias)",
+        r"(?:dose|remedios?|comprimidos)\s+(?:\w+\s+){0,6}?de\s+uma\s+vez", r"confundiu\s+(?:\w+\s+)?remedios",
         r"(?:tom\w+|engol\w+)\s+(?:\w+\s+){0,2}?(?:um\s+monte|varios|varias|muitos|muitas|a\s+cartela|uma\s+cartela|o\s+vidro|"
         r"a\s+caixa|uma\s+caixa|o\s+frasco|\d{2,})\s+(?:de\s+|do\s+|da\s+)?\w+",
         # an insulin dose taken twice or doubled (MTS Diabetes / Overdose: hypoglycaemia risk)
@@ -445,6 +501,11 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"nao\s+(?:acho|acha|encontro)\s+(?:uma\s+)?posicao",
         r"barriga\s+(?:\w+\s+){0,2}?(?:dura|rigida|travada|estufad\w+)",
         r"piorando\s+(?:\w+\s+)?(?:desde|cada\s+vez)",
+        r"andando\s+(?:\w+\s+)?(?:curvad\w+|dobrad\w+|tort\w+)",
+        r"olhos?\s+(?:\w+\s+){0,2}?amarel\w+", r"pele\s+(?:\w+\s+)?amarel\w+",
+        r"(?:coco|fezes)\s+(?:\w+\s+){0,3}?(?:geleia|com\s+sangue|vermelh\w+)",
+        r"encolhendo\s+(?:as\s+)?(?:pernas|perninhas)",
+        r"(?:curvad\w+|dobrad\w+)\s+de\s+dor",
     ),
     # sudden severe pain anywhere (MTS general discriminators "severe pain" + "abrupt onset";
     # aortic dissection "tearing" pain; acute limb ischaemia: cold, pale, painful limb)
@@ -462,7 +523,8 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:falando|fala|consigo\s+falar|consegue\s+falar)\s+(?:so\s+|somente\s+|apenas\s+)?(?:palavras\s+soltas|"
         r"(?:umas\s+)?palavras\s+(?:e\s+)?(?:para|puxa)|frases\s+curtas|uma\s+palavra\s+por\s+vez)",
         r"nao\s+(?:consigo|consegue)\s+(?:nem\s+)?(?:completar|terminar)\s+(?:uma\s+|as\s+)?frases?",
-        r"(?:saturacao|saturando|oximetro|satura)\s+(?:\w+\s+){0,3}?(?:[5-8]\d|9[0-2])\b",
+        r"(?:saturacao|saturando|oximetro|satura)\s+(?:\w+\s+){0,6}?(?:[5-8]\d|9[0-2])\b(?!\s*anos)",
+        r"(?:ofegante|sem\s+ar|sem\s+folego|cansad\w+)\s+(?:so\s+)?(?:de|ao|para|pra)\s+falar",
         r"barulho\s+(?:\w+\s+)?(?:ao|para|pra|quando)\s+(?:puxar\s+o\s+ar|respirar)",
         r"tosse\s+de\s+cachorro\s+(?:\w+\s+){0,6}?(?:barulho|chiado|agitad\w+|cansad\w+)",
     ),
@@ -491,6 +553,8 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"(?:acordo|acordou|acordei|acorda)\s+(?:\w+\s+){0,2}?(?:sem\s+ar|sufocad\w+|afogad\w+|buscando\s+ar|puxando\s+ar)",
         r"(?:dormir|dorme|dormindo)\s+(?:\w+\s+){0,2}?sentad\w+\s+(?:\w+\s+){0,3}?(?:ar|respirar)",
         r"(?:falta\s+de\s+ar|cansaco)\s+(?:\w+\s+){0,2}?(?:deitad\w+|parad\w+|em\s+repouso|sem\s+fazer\s+nada)",
+        r"respira\w*\s+(?:\w+\s+){0,3}?(?:curt\w*|rapid\w*|ofegante)\s+(?:\w+\s+){0,4}?(?:mesmo\s+)?(?:sentad\w+|"
+        r"parad\w+|deitad\w+|em\s+repouso|sem\s+fazer\s+nada)",
     ),
     # self-harm warning signs (MS "Prevenção do suicídio", CVV): farewells, giving away belongings,
     # "the last day", ongoing self-injury
@@ -509,6 +573,131 @@ FINDINGS: dict[str, re.Pattern[str]] = {
         r"vozes?\s+(?:\w+\s+){0,2}?(?:mandando|mandam|mandou|dizendo|falando)\s+(?:\w+\s+){0,3}?"
         r"(?:machucar|matar|morrer|ferir|cortar|pular)",
     ),
+    # behaviour or orientation changed: the lay words of delirium (MTS Behaving strangely /
+    # Confusion; MS Caderno de Atenção ao Idoso: delirium is an acute illness until proven otherwise)
+    # MTS Unwell child / Unwell baby: "unresponsive", no eye contact, a vacant stare
+    "no_eye_contact": _rx(
+        r"nao\s+(?:olha|olhou|fixa)\s+(?:\w+\s+)?(?:pra|para|nos?)\s+(?:mim|a\s+gente|ninguem|olhos)",
+        r"olhando\s+(?:pro|para\s+o)\s+nada", r"olhar\s+(?:parado|vidrado|perdido)",
+    ),
+    "disoriented": _rx(
+        r"nao\s+(?:sabe|sabia|reconhece|reconheceu|lembra)\s+(?:mais\s+)?(?:onde\s+(?:esta|ta|estava)|que\s+dia|"
+        r"o\s+nome|quem\s+(?:e|sou)|a\s+gente|ninguem|os\s+netos|os\s+filhos|(?:o|a|os|as|me|minha|meu)\b)",
+        r"(?:fala|falando|falou|dizendo)\s+(?:\w+\s+)?coisas?\s+sem\s+(?:nexo|sentido)",
+        r"nao\s+(?:\w+\s+)?(?:fala|falando|falou|diz|dizendo)\s+coisa\s+com\s+coisa",
+        r"(?:vendo|ve|enxergando|viu)\s+(?:\w+\s+)?(?:bichos?|insetos|pessoas\s+que|gente\s+que|coisas\s+que\s+nao)",
+        r"(?:falando|conversando|fala)\s+com\s+(?:\w+\s+){0,2}?(?:que\s+(?:ja\s+)?(?:morreu|faleceu|nao\s+esta|nao\s+estao|"
+        r"nao\s+existe)|que\s+ja\s+(?:morreram|faleceram))",
+        r"repetindo\s+(?:\w+\s+){0,2}?(?:mesmas?|mesmos)\s+(?:perguntas|coisas|historias)",
+        r"nao\s+lembra\s+(?:\w+\s+)?(?:do\s+que|o\s+que)\s+aconteceu", r"coisa\s+sem\s+coisa",
+        r"achando\s+que\s+(?:a\s+casa|o\s+quarto|esta\s+em\s+outro|e\s+outra\s+pessoa|alguem\s+(?:vai|quer))",
+        r"(?:muito\s+)?agitad[oa]\s+(?:\w+\s+){0,3}?(?:arrancando|tirando\s+a\s+roupa|querendo\s+sair|gritando)",
+        r"tentando\s+sair\s+de\s+casa\s+(?:\w+\s+)?(?:de\s+madrugada|a\s+noite)",
+        r"(?:ficou|ta|esta)\s+(?:muito\s+)?agressiv[oa]",
+        r"(?:ta|esta|ficou)\s+(?:muito\s+)?diferente\s+(?:desde|hoje)",
+    ),
+    # an onset within the last day: "desde ontem", "de ontem pra hoje", "ontem tava normal",
+    # "nunca foi assim" (MTS discriminator "acute onset" / "new")
+    "acute_onset": _rx(
+        r"desde\s+(?:ontem|hoje|de\s+manha|a\s+tarde|de\s+tarde|a\s+noite|de\s+noite|cedo|a\s+madrugada|anteontem)",
+        r"de\s+ontem\s+(?:pra|para)\s+hoje",
+        r"ontem\s+(?:ela\s+|ele\s+)?(?:tava|estava|era)\s+(?:normal|bem|otim\w+)",
+        r"nunca\s+(?:foi|ficou|tinha\s+ficado)\s+assim",
+        r"veio\s+de\s+uma\s+vez", r"(?:em|num)\s+(?:um\s+)?segundo", r"comec\w+\s+(?:faz|ha)\s+(?:uma|meia|\d+)\s+hora",
+        r"hoje\s+(?:de\s+manha\s+|cedo\s+)?(?:acordou|amanheceu|ficou)",
+        _SUDDEN,
+    ),
+    # MTS Unwell adult / sepsis (ILAS, Sepsis-3 qSOFA): signs of poor perfusion or shock
+    # MTS Shortness of breath / Unwell child: central cyanosis
+    "cyanosis": _rx(
+        r"(?:cor|pele|labios?|boca|boquinha|rosto|dedos?|unhas?)\s+(?:\w+\s+){0,2}?(?:acinzentad\w+|cinza|roxa|roxo|"
+        r"roxinh\w+|arroxead\w+|azulad\w+)",
+        r"ficando\s+(?:\w+\s+)?(?:roxo|roxa|roxinh\w+|azul\w*|cinza)",
+    ),
+    # MTS Major trauma: a significant mechanism of injury
+    "major_mechanism": _rx(
+        r"caiu\s+(?:\w+\s+){0,3}?(?:andaime|telhado|laje|muro|arvore|segundo\s+andar|terceiro\s+andar|altura)",
+        r"atropelad\w+", r"capot\w+", r"(?:batida|acidente)\s+de\s+(?:carro|moto|transito|onibus)",
+        r"esfaquead\w+", r"facada", r"balead\w+", r"(?:levou|tomou)\s+(?:um\s+)?tiro",
+    ),
+    "poor_perfusion": _rx(
+        r"pele\s+(?:\w+\s+){0,3}?(?:pintad\w+|manchad\w+|marmorizad\w+|rendad\w+|arroxead\w+)",
+        r"pressao\s+(?:\w+\s+){0,2}?(?:[4-8]\s*(?:por|x|/)\s*\d|muito\s+baixa|baixa\s+demais|caiu|baixou|nao\s+marca)",
+        r"(?:ta|esta|ficou|muito)\s+gelad[oa]",
+        r"(?:pouco|quase\s+(?:nao|sem))\s+(?:faz(?:endo)?\s+)?xixi",
+    ),
+    "tachy": _rx(
+        r"coracao\s+(?:\w+\s+){0,2}?(?:muito\s+)?(?:acelerad\w+|disparad\w+|a\s+mil)",
+        r"respira\w*\s+(?:\w+\s+){0,2}?(?:muito\s+)?(?:rapid\w+|acelerad\w+)",
+    ),
+    "infection_source": _rx(
+        r"infec\w+", r"pus\b", r"antibiotic\w+", r"pneumonia", r"sonda\b", r"cicatriz\s+(?:\w+\s+){0,3}?(?:vermelh\w+|"
+        r"quente|abriu|soltando|vazando)", r"xixi\s+(?:\w+\s+){0,3}?(?:cheiro\s+forte|escuro|com\s+pus)",
+    ),
+    # MTS Head injury: mechanism, then the discriminators (altered consciousness, vomiting, CSF leak,
+    # anticoagulation, amnesia)
+    "head_trauma": _rx(
+        r"(?:bat\w+|batendo)\s+(?:\w+\s+){0,2}?(?:a\s+|com\s+a\s+)?(?:cabeca|nuca|testa)",
+        r"(?:caiu|cai|caido|caida|queda|tombo)\s+(?:\w+\s+){0,4}?de\s+cabeca",
+        r"(?:pancada|batida|porrada)\s+(?:\w+\s+){0,2}?(?:na|da)\s+(?:cabeca|nuca|testa)",
+        r"traumatismo\s+craniano",
+        r"(?:bolada|pedrada|paulada|cotovelada|joelhada|cabecada)\s+(?:\w+\s+){0,2}?(?:na|da)\s+cabeca",
+        r"(?:caiu|cai|queda|tombo)\s+(?:\w+\s+){0,3}?(?:sem\s+capacete|de\s+moto|da\s+moto|de\s+skate|de\s+patinete)",
+    ),
+    "csf_leak": _rx(
+        r"(?:saindo|escorrendo|sai|saiu)\s+(?:\w+\s+){0,2}?(?:liquido|agua)\s+(?:\w+\s+)?(?:do|pelo)\s+(?:nariz|ouvido)",
+        r"(?:sangue|sangrando)\s+(?:\w+\s+)?(?:pelo|do)\s+ouvido",
+    ),
+    # MTS Burns and scalds: extensive, full thickness, face/airway, electrical, inhalation
+    "burn": _rx(
+        r"queimad\w+", r"queimou", r"queimei", r"escald\w+",
+        r"(?:oleo|agua|cafe|leite|sopa|panela)\s+(?:\w+\s+)?(?:quente|fervendo)\s+(?:\w+\s+){0,3}?(?:n[oa]s?|em\s+cima|"
+        r"pel[oa]|sobre)",
+        r"derramou\s+(?:\w+\s+){0,2}?(?:oleo|agua\s+fervendo|cafe)",
+        r"pegou\s+fogo", r"soda\s+caustica",
+        r"acido\s+(?:\w+\s+){0,3}?(?:no|na|nos|nas)\s+(?:rosto|cara|pele|braco|perna|mao)",
+    ),
+    "burn_alarm": _rx(
+        r"bolhas?", r"pele\s+(?:\w+\s+)?(?:saindo|soltando|descascando|branca|preta)",
+        r"(?:as\s+duas|ambas\s+as)\s+(?:pernas|maos|bracos)",
+        r"(?:perna|braco|costas|barriga|peito)\s+(?:tod[oa]|inteir[oa])",
+        r"(?:no|na)\s+(?:rosto|cara|pescoco|genitais|boca)",
+    ),
+    "smoke_inhalation": _rx(r"fumaca", r"incendio", r"fuligem", r"tossindo\s+preto", r"escarro\s+preto"),
+    "electric_shock": _rx(
+        r"(?:levou|tomou|levei|tomei)\s+(?:um\s+)?choque", r"choque\s+(?:eletrico|na\s+tomada|no\s+fio)",
+        r"fio\s+desencapado", r"alta\s+tensao", r"(?:atingid\w+\s+por|caiu)\s+(?:um\s+)?raio", r"descarga\s+eletrica",
+    ),
+    # MTS Eye problems: chemical injury, penetrating injury, sudden loss of vision
+    "eye_chemical": _rx(
+        r"(?:cai\w*|espirr\w+|entr\w+|jog\w+|respingo\w*|respingou|pingou|passou)\s+(?:\w+\s+){0,4}?(?:no|nos|dentro\s+do)\s+olhos?",
+        r"olhos?\s+(?:\w+\s+){0,3}?(?:desinfetante|agua\s+sanitaria|cloro|soda|acido|alvejante|cal\b|cimento|produto)",
+        r"colou\s+(?:o\s+|os\s+)?olhos?",
+        r"(?:acido|soda|cloro|agua\s+sanitaria|alvejante|cal)\s+(?:\w+\s+){0,5}?(?:no|na|nos)\s+(?:rosto|cara|olhos?)",
+    ),
+    "chemical": _rx(
+        r"cola\s+(?:instantanea|super\s+bonder)", r"super\s+bonder",
+        r"desinfetante", r"agua\s+sanitaria", r"cloro", r"soda", r"acido", r"alvejante", r"\bcal\b", r"cimento",
+        r"produto\s+de\s+limpeza", r"removedor", r"solvente",
+    ),
+    "eye_trauma": _rx(
+        r"(?:pancada|batida|galho|soco|bola|bolada|estilhac\w+|lasca|pedaco|prego|anzol|furou)\s+(?:\w+\s+){0,4}?(?:no|o|do)\s+olho",
+        r"olho\s+(?:\w+\s+){0,2}?(?:furad\w+|perfurad\w+|sangrando)",
+    ),
+    # MTS Eye problems: a penetrating injury is very urgent on its own
+    "eye_penetrating": _rx(
+        r"(?:lasca|estilhac\w+|caco|prego|anzol|farpa|pedaco)\s+(?:de\s+\w+\s+)?(?:\w+\s+)?(?:no|dentro\s+do|cravad\w+\s+no)\s+olho",
+        r"olho\s+(?:\w+\s+){0,2}?(?:furad\w+|perfurad\w+)", r"sangue\s+dentro\s+(?:\w+\s+){0,4}?olho",
+    ),
+    "red_painful_eye": _rx(
+        r"olho\s+(?:\w+\s+){0,2}?(?:muito\s+)?vermelho\s+(?:\w+\s+){0,6}?(?:dor|doendo|duro)",
+    ),
+    "blurred_or_lost_vision": _rx(
+        r"visao\s+(?:\w+\s+)?(?:caiu|piorou|sumiu|baixou)", r"rodinhas?\s+(?:\w+\s+){0,2}?(?:em\s+volta|ao\s+redor)",
+        r"(?:so\s+)?(?:ve|vendo|enxerga|enxergando)\s+(?:\w+\s+)?vultos?",
+        r"(?:ta|esta|ficou|tudo)\s+(?:\w+\s+)?(?:embacad\w+|borrad\w+|escur\w+)",
+        r"nao\s+(?:\w+\s+)?(?:enxerga|enxergo|ve|vejo)\s+(?:nada|direito)",
+    ),
 }
 
 # --- who the patient is (searched in the whole message) ---------------------------------------------
@@ -520,8 +709,9 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
     "baby": _rx(
         r"bebe(?:s|zinh[oa]s?)?", r"nene(?:s|zinh[oa]s?)?", r"recem\s+nascid\w+", r"lactente", r"neonat\w*",
         _NUM + r"\s+(?:mes|meses|dias|semanas)(?:inho|inhos)?\s+de\s+(?:vida|idade|nascid\w+)",
-        r"(?:filh\w+|crianca|menin[oa]|net[oa]|sobrinh\w+)\s+(?:\w+\s+)?(?:de|com|tem)\s+" + _NUM
+        r"(?:filh\w+|crianca|menin[oa]|net[oa]|netinh[oa]|sobrinh\w+)\s+(?:\w+\s+)?(?:de|com|tem)\s+" + _NUM
         + r"\s+(?:mes|meses|dias|semanas)",
+        r"nasceu\s+(?:ha|faz)\s+" + _NUM + r"\s+(?:mes|meses|dias|semanas)",
         r"mama(?:ndo|r)?\s+no\s+peito",
     ),
     "child": _rx(
@@ -535,6 +725,8 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
         r"esperando\s+(?:um\s+|uma\s+|o\s+|meu\s+)?(?:bebe|nene|filho|filha|menino|menina)",
         r"pre\s*-?\s*natal", r"obstetra",
         r"(?:estou|esta|ela\s+esta|eu\s+estou)\s+de\s+(?:\d{1,2}|um|dois|tres|quatro|cinco|seis|sete|oito|nove)\s+(?:semanas|meses)",
+        # "to com 34 semanas" (first person: "ele ta com 3 semanas" is a baby's age)
+        r"(?:to|estou|eu\s+to|eu\s+estou)\s+com\s+(?:[4-9]|[1-3]\d|4[0-2])\s+semanas",
     ),
     # puerperium: the MS alarm signs of pregnancy apply up to 42 days after birth, plus fever
     "postpartum": _rx(
@@ -544,6 +736,8 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
         r"(?:tive|teve)\s+(?:o\s+|meu\s+)?(?:bebe|nene|filho|parto)\s+(?:ha|faz)\s+\w+\s+(?:dias|semanas)",
         r"(?:tive|teve|ganhei|ganhou)\s+(?:o\s+|meu\s+|a\s+|minha\s+)?(?:bebe|nene|nenem|filho|filha|parto)\s+(?:\w+\s+)?"
         r"(?:semana\s+passada|ontem|anteontem|essa\s+semana|nessa\s+semana|esse\s+mes)",
+        r"(?:tive|teve|ganhei|ganhou)\s+(?:o\s+|meu\s+|a\s+|minha\s+|um\s+|uma\s+)?(?:bebe|nene|nenem|filho|filha|"
+        r"parto|menino|menina)\s+(?:\w+\s+)?(?:ha|faz)\s+(?:\d+|um|uma|dois|duas|tres|quatro|cinco|seis)\s+(?:dias|semanas)",
     ),
     # cardiovascular risk (ESC/AHA: atypical ACS presentations are commoner in older, diabetic people
     # and women)
@@ -554,6 +748,11 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
         r"(?:[5-9]\d|1[01]\d)\s+anos", r"(?:meu|minha)\s+(?:pai|mae|sogr[oa]|marido|esposo|esposa|tio|tia)",
     ),
     "diabetic": _rx(r"diabet\w*", r"insulina", r"glicemia", r"glicose", r"dextro"),
+    # older adults (Estatuto da Pessoa Idosa: 60+; delirium and atypical sepsis are commoner)
+    "elderly": _rx(
+        r"idos[oa]s?", r"avo\b", r"avos\b", r"vovo\w*", r"bisavo\w*", r"(?:6\d|[7-9]\d|1[01]\d)\s+anos",
+        r"senhora\s+de", r"senhor\s+de", r"(?:lar|casa)\s+de\s+(?:idosos|repouso)", r"do\s+lar\b", r"cuidadora?",
+    ),
 }
 
 
@@ -668,9 +867,12 @@ def _glycaemic(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # sweating or vomiting.
     if "extreme_glucose" in found:
         return True
+    if "hyperglycaemia_signs" in found and _any(found, "nausea_vomiting", "tachy", "dyspnoea", "confusion",
+                                                "disoriented", "lethargy"):
+        return True
     return (
         "diabetic" in ctx
-        and _any(found, "confusion")
+        and _any(found, "confusion", "disoriented")
         and _any(found, "cold_sweat", "trembling", "presyncope", "lethargy")
     )
 
@@ -733,7 +935,7 @@ def _poisoning(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     return "toxic_exposure" in found and (
         _any_ctx(ctx, "baby", "child")
         or _any(found, "nausea_vomiting", "cold_sweat", "trembling", "cholinergic", "presyncope", "confusion",
-                "lethargy", "dyspnoea", "unresponsive")
+                "lethargy", "dyspnoea", "unresponsive", "face_tongue_swelling", "palpitation")
     )
 
 
@@ -795,6 +997,102 @@ def _suicide_lay(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     return _any(found, "passive_death_wish", "self_harm_warning")
 
 
+def _delirium(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Behaving strangely / Unwell adult: new confusion of acute onset; MS Caderno de Atenção
+    # Básica 19 (Envelhecimento): delirium in an older person is a medical emergency (infection,
+    # hypoxia, drugs, stroke). Chronic dementia alone ("às vezes não me reconhece") does not fire:
+    # an acute onset, a fever or an infection must be said.
+    if not _any(found, "disoriented", "confusion"):
+        return False
+    return _any(found, "acute_onset", "fever_or_hot", "infection_source", "poor_perfusion")
+
+
+def _sepsis(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Unwell adult / Unwell child ("hot" with signs of shock or altered conscious level);
+    # Sepsis-3 qSOFA and ILAS (Instituto Latino-Americano de Sepse): infection + altered mentation,
+    # hypotension or poor perfusion (mottled skin, little urine). After surgery, fever with pus or
+    # dizziness is a wound/abdominal sepsis until proven otherwise.
+    infected = _any(found, "fever_or_hot", "infection_source")
+    if infected and _any(found, "poor_perfusion", "disoriented", "confusion", "unresponsive"):
+        return True
+    if infected and "lethargy" in found and _any_ctx(ctx, "elderly", "baby", "child"):
+        return True
+    if infected and "tachy" in found and _any(found, "presyncope", "dyspnoea", "lethargy"):
+        return True
+    return "recent_surgery" in found and _count(found, "fever_or_hot", "infection_source", "presyncope") >= 2
+
+
+def _head_injury(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Head injury: altered conscious level, vomiting, CSF leak from nose/ear, a fit, amnesia or
+    # anticoagulation after a blow to the head (NICE CG176 CT criteria use the same signs).
+    return "head_trauma" in found and _any(
+        found, "lethargy", "confusion", "disoriented", "nausea_vomiting", "csf_leak", "unresponsive",
+        "anticoagulated", "seizure_like", "seizure_signs", "presyncope", "severe_headache",
+    )
+
+
+def _burns(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Burns and scalds: extensive or full-thickness burns, burns of the face, hands or
+    # genitals, inhalation injury (smoke + hoarse voice, soot, breathlessness) and electrical injury.
+    if "burn" in found and "burn_alarm" in found:
+        return True
+    if "smoke_inhalation" in found and _any(
+        found, "face_tongue_swelling", "dyspnoea", "headache", "nausea_vomiting", "confusion", "presyncope",
+    ):
+        return True
+    return "electric_shock" in found and (
+        _any(found, "burn", "palpitation", "presyncope", "unresponsive", "arm_symptom", "chest_discomfort",
+             "confusion", "dyspnoea")
+        or _any_ctx(ctx, "baby", "child")
+    )
+
+
+def _eye_emergency(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Eye problems: chemical injury (irrigate, then very urgent), penetrating injury, a blow to
+    # the eye with loss of vision, and a red painful eye with reduced vision (acute glaucoma, keratitis).
+    if ("eye_chemical" in found and "chemical" in found) or "eye_penetrating" in found:
+        return True
+    if "red_painful_eye" in found and _any(found, "blurred_or_lost_vision", "visual_disturbance", "nausea_vomiting"):
+        return True
+    return "eye_trauma" in found and _any(found, "blurred_or_lost_vision", "sudden_vision_loss", "visual_disturbance")
+
+
+def _unwell_child(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Unwell child: floppy, unresponsive or no eye contact, signs of dehydration (no urine for
+    # hours); MS AIDPI Criança "sinais gerais de perigo" (letárgica, não consegue beber).
+    if "child" not in ctx:
+        return False
+    if _any(found, "dehydration", "no_eye_contact"):
+        return True
+    return "lethargy" in found and _any(found, "fever_or_hot", "nausea_vomiting", "dyspnoea")
+
+
+def _major_trauma(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Major trauma: a significant mechanism (fall from height, run over, crash, stab or gunshot)
+    # with any sign of injury to breathing, circulation or consciousness.
+    return "major_mechanism" in found and _any(
+        found, "dyspnoea", "hypoxia", "presyncope", "unresponsive", "bleeding_any", "lethargy", "confusion",
+        "disoriented", "nausea_vomiting", "tachy", "poor_perfusion", "abdominal_pain", "pallor", "cold_sweat",
+    )
+
+
+def _cyanosis(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Shortness of breath / Unwell child: central cyanosis with breathing effort, drowsiness or
+    # a fit.
+    return "cyanosis" in found and _any(
+        found, "dyspnoea", "child_respiratory_distress", "lethargy", "unresponsive", "seizure_like", "seizure_signs",
+        "tachy", "hypoxia",
+    )
+
+
+def _thunderclap(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Headache: "sudden onset" and "severe pain" (very urgent); SAMU / AHA: the worst headache
+    # of one's life, sudden, is a subarachnoid haemorrhage until proven otherwise.
+    if "thunderclap" in found:
+        return True
+    return "severe_headache" in found and _any(found, "acute_onset", "nausea_vomiting", "stiff_neck")
+
+
 CONCEPT_RULES: tuple[ConceptRule, ...] = (
     ConceptRule("acs_cluster", "chest_pain",
                 "sintomas compatíveis com síndrome coronariana (MTS Dor torácica: dor cardíaca)",
@@ -846,4 +1144,22 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
                 _febrile_immunosuppressed, ("fever_or_hot",)),
     ConceptRule("hypoxia_signs", "breathing", "saturação baixa ou estridor (MTS Dispneia)",
                 _hypoxia, ("hypoxia",)),
+    ConceptRule("acute_delirium", "neuro", "confusão de início agudo/delírio (MTS Comportamento estranho)",
+                _delirium, ("disoriented", "confusion")),
+    ConceptRule("sepsis_signs", "fever", "infecção com sinais de choque ou confusão (MTS Adulto doente; ILAS sepse)",
+                _sepsis, ("poor_perfusion", "fever_or_hot", "infection_source")),
+    ConceptRule("head_injury_signs", "injury", "trauma de crânio com sinal de alerta (MTS Trauma craniano)",
+                _head_injury, ("head_trauma",)),
+    ConceptRule("burn_signs", "injury", "queimadura extensa, inalação de fumaça ou choque elétrico (MTS Queimaduras)",
+                _burns, ("burn", "smoke_inhalation", "electric_shock")),
+    ConceptRule("eye_emergency", "injury", "lesão química ou trauma ocular com perda de visão (MTS Problemas oculares)",
+                _eye_emergency, ("eye_chemical", "eye_trauma")),
+    ConceptRule("unwell_child", "fever", "criança prostrada/desidratada/sem contato visual (MTS Criança doente)",
+                _unwell_child, ("lethargy", "dehydration", "no_eye_contact")),
+    ConceptRule("major_trauma", "injury", "mecanismo de trauma importante com sinal de alerta (MTS Trauma maior)",
+                _major_trauma, ("major_mechanism",)),
+    ConceptRule("cyanosis_signs", "breathing", "cianose com esforço respiratório ou sonolência (MTS Dispneia)",
+                _cyanosis, ("cyanosis",)),
+    ConceptRule("thunderclap_headache", "neuro", "cefaleia súbita e intensa, a pior da vida (MTS Cefaleia)",
+                _thunderclap, ("thunderclap", "severe_headache")),
 )

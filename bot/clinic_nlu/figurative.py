@@ -49,7 +49,12 @@ FIGURATIVE: tuple[re.Pattern[str], ...] = tuple(
         r"\b(?:vou|vai|vamos|vao|ia|iria|quero|queria|posso)\s+(?:\w+\s+)?mat(?:ar|a-?l[oa]s?)\s+(?:"
         + _JOKING_TARGET + r")\b",
         r"\b(?:vai|vao|ia|iria|vem)\s+me\s+matar\b",
-        r"\bme\s+(?:mata|matou|matando)\s+de\s+(?:" + _DIE_OF + r")\b",
+        r"\bme\s+(?:mata|matou|matando|matar)\s+de\s+(?:" + _DIE_OF + r")\b",
+        # "desmaiei de sono", "apaguei de cansaço": fell asleep
+        r"\b(?:desmai\w+|apag\w+|cai\w*\s+dur[oa])\s+de\s+(?:sono|cansaco|cansada|cansado|tedio|fome)\b",
+        # "esse calor tá me matando", "a saudade me mata"
+        r"\b(?:calor|frio|saudade|fome|sono|preguica|fila|espera|transito|chefe|trabalho|conta|boleto)\s+(?:\w+\s+)?"
+        r"(?:ta|esta|vai|ja\s+ta)?\s*me\s+(?:mata|matando|matar)\b",
         r"\bde\s+matar\b",
         r"\b(?:de|pra|para)\s+morrer\s+(?:de\s+)?(?:rir|de\s+rir)\b",
         # "quase tive um infarto/treco com o preco", "quase infartei quando vi a conta"

@@ -157,7 +157,8 @@ _RESOLVED = re.compile(
     r"\b(?:(?:ja|uma\s+vez)\s+tive|ja\s+passou|fui\s+(?:ao|no|na|pro|para\s+o|para\s+a)\s+"
     r"(?:pronto\s+socorro|pronto\s+atendimento|ps|upa|hospital|emergencia)|fiquei\s+internad\w*|"
     r"(?:tive|recebi|deram|deu)\s+alta|(?:ja|hoje|e|mas)\s+(?:\w+\s+)?(?:esta|estou)\s+(?:\w+\s+)?(?:bem|otim\w+|em\s+casa)|"
-    r"(?:esta|ta)\s+em\s+casa\s+bem)\b"
+    r"(?:esta|ta)\s+em\s+casa\s+bem|(?:agora|hoje)\s+(?:\w+\s+)?(?:ta|esta|estou|to)\s+(?:\w+\s+)?(?:bem|otim\w+|"
+    r"recuperad\w+|normal)|(?:ta|esta)\s+cicatrizando|ja\s+(?:sarou|cicatrizou|desinchou))\b"
 )
 # A document about a past event ("relatório do AVC do meu pai para a perícia").
 _DOCUMENT_OF_PAST = re.compile(
@@ -166,8 +167,14 @@ _DOCUMENT_OF_PAST = re.compile(
     r"laudo|prontuario|atestado|pericia|declaracao|seguro|inss|formulario)\b"
 )
 _PRESENT = re.compile(
-    r"\b(?:agora|agorinha|neste\s+momento|nesse\s+momento|de\s+novo|novamente|voltou|voltando|"
-    r"ainda|continua|continuo|piorou|piorando|outra\s+vez)\b"
+    r"\b(?:agora(?!\s+(?:\w+\s+)?(?:ta|esta|estou|to)\s+(?:\w+\s+)?(?:bem|otim\w+|recuperad\w+|normal))|agorinha|"
+    r"neste\s+momento|nesse\s+momento|de\s+novo|novamente|voltou|voltando|"
+    r"ainda|continua|continuo|piorou|piorando|outra\s+vez|cada\s+(?:dia|vez)\s+mais)\b"
+)
+# "today" inside the finding's OWN clause: "operei semana passada, hoje to com febre" (the remote
+# time belongs to another clause; the fever is now)
+_NOW_IN_CLAUSE = re.compile(
+    r"\b(?:hoje|hj|agora|agorinha|nesse\s+momento|neste\s+momento|cada\s+(?:dia|vez)\s+mais|desde\s+(?:ontem|hoje|anteontem))\b"
 )
 # " e " ("and") splits clauses, but not "nao e" ("it is not": accents are gone, "é" == "e")
 _CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:mas|porem|so\s+que|entao|agora|porque|pois)\b|(?<!nao)\s\be\b")
@@ -716,11 +723,39 @@ def _negated(before: str) -> bool:
     return bool(_NAO_VERB.search(window))
 
 
+# blood as the SAMPLE of a test ("teste de gravidez de sangue", "exame de HIV no sangue", "doar
+# sangue"): not a bleeding. Only the word "sangue" is blanked, so "sangrando" still fires.
+_BLOOD_SAMPLE = re.compile(
+    r"\b(?:testes?|exames?|coleta|coletar|colher|dosagem|hcg|beta|analises?|doar|doacao|hemograma)\s+"
+    r"(?:\w+\s+){0,3}?(?:de|do|no|pelo|por|via)\s+(sangue)\b"
+)
+
+
+def _mask_blood_sample(norm: str) -> str:
+    return _BLOOD_SAMPLE.sub(lambda m: m.group(0)[: m.start(1) - m.start()] + " " * len(m.group(1)), norm)
+
+
+# A question asked to be prepared, not a report of something happening: explains away a
+# CLASSIFIER's urgent guess when no rule found a present red flag ("o que devo fazer se minha bebê
+# engolir algo?", "se um dia meu pai tiver um piripaque, pra quem ligo?", "só me informando").
+_PREPAREDNESS = re.compile(
+    r"\b(?:o\s+que\s+(?:eu\s+)?(?:devo|deve|posso|tenho\s+que|faco|fazer)\s+(?:\w+\s+)?(?:se|caso|quando)|"
+    r"se\s+um\s+dia|caso\s+(?:um\s+dia|aconteca|ele|ela|eu)|(?:pra|para)\s+(?:ficar|estar)\s+preparad\w+|"
+    r"(?:so|apenas)\s+(?:me\s+)?informando|por\s+enquanto\s+(?:\w+\s+)?(?:ta|esta)\s+(?:tudo\s+)?(?:bem|normal)|"
+    r"deixar\s+anotado|se\s+acontecer)\b"
+)
+# An animal as the patient (the classifier reads "picada", "sangue", "inchou" alike for a dog)
+_ANIMAL = re.compile(
+    r"\b(?:cachorr\w+|cadel\w+|gat[oa]s?|gatinh\w+|papagai\w+|passarinh\w+|calopsita\w*|periquit\w+|coelh\w+|"
+    r"hamster\w*|cavalo\w*|pet|pets|veterinari\w+|vet)\b"
+)
+
+
 def _prepare(text: str) -> tuple[str, list[int]]:
     norm, offsets = normalize_with_offsets(text)
     norm, offsets = _fix_typos(norm, offsets)
     # idioms ("morri de rir", "matar a saudade") are blanked: same length, offsets still valid
-    return mask_figurative(norm), offsets
+    return _mask_blood_sample(mask_figurative(norm)), offsets
 
 
 _UNSURE_PAST = "menciona evento passado; confirmar se é atual"
@@ -736,7 +771,10 @@ def _context_verdict(
     - "default": absent when placed in remote time, resolved, or the subject of a document request;
     - "transient" (fits, faints: over in minutes, "já passou" is normal and they still need care):
       absent only in remote time or a document request;
-    - "never" (suicide): absent only for a document about a remote event.
+    - "never" (suicide): absent only for a document about a remote event;
+    - "event" (a blow to the head, an operation: the past part of a present emergency): remote time
+      never dismisses it, a hypothesis does.
+    A finding after "hoje"/"agora" that follows the remote time in the sentence is present.
     Present but unsure when the sentence also speaks of the past.
     """
     s_begin, s_end = _span(_SENTENCE_BREAK, norm, start, end)
@@ -753,6 +791,14 @@ def _context_verdict(
     document = _DOCUMENT_OF_PAST.search(sentence)
     if not (remote or resolved or document):
         return True, ""
+    # the nearest time said BEFORE the finding decides: "operei semana passada, hoje to com febre e a
+    # cicatriz solta pus" -> the fever and the pus are now (the remote time was the operation's)
+    markers = [(m.start(), "remote") for m in _REMOTE.finditer(sentence, 0, start - s_begin)]
+    markers += [(m.start(), "now") for m in _NOW_IN_CLAUSE.finditer(sentence, 0, start - s_begin)]
+    if markers and max(markers)[1] == "now" and not _RESOLVED.search(sentence, max(markers)[0]):
+        return True, _UNSURE_PAST
+    if past == "event":
+        return True, _UNSURE_PAST
     if not _PRESENT.search(sentence):
         if past == "default" and (remote or resolved or document):
             return False, "past"
@@ -773,7 +819,15 @@ def _flag(code: str, category: str, text: str, offsets: list[int], start: int, e
 # past policies of findings (see _context_verdict): suicidal warning signs are never dismissed as
 # past (as the phrase rules of category `suicide`); fits and faints are transient by nature
 _FINDING_PAST = {"passive_death_wish": "never", "self_harm_warning": "never", "seizure_signs": "transient",
-                 "seizure_like": "transient", "unresponsive": "transient"}
+                 "seizure_like": "transient", "unresponsive": "transient",
+                 # the blow or the operation is the past PART of a present emergency ("caiu semana
+                 # passada e hoje está sonolento": a subdural bleed; "operei semana passada, hoje febre
+                 # e pus"): the rules still need a present alarm finding to fire
+                 "head_trauma": "event", "recent_surgery": "event"}
+
+
+# time markers, not symptoms: "sem parar desde a tarde" is not a negation of the onset
+_FINDING_NOT_NEGATABLE = frozenset({"acute_onset"})
 
 
 def _present_findings(norm: str, dismissed: set[str]) -> dict[str, tuple[concepts.Finding, str]]:
@@ -782,7 +836,8 @@ def _present_findings(norm: str, dismissed: set[str]) -> dict[str, tuple[concept
     found: dict[str, tuple[concepts.Finding, str]] = {}
     for name, pattern in concepts.FINDINGS.items():
         for m in pattern.finditer(norm):
-            present, note = _context_verdict(norm, m.start(), m.end(), past=_FINDING_PAST.get(name, "default"))
+            present, note = _context_verdict(norm, m.start(), m.end(), negatable=name not in _FINDING_NOT_NEGATABLE,
+                                             past=_FINDING_PAST.get(name, "default"))
             if present:
                 found[name] = (concepts.Finding(name, m.start(), m.end()), note)
                 break
@@ -846,6 +901,10 @@ def assess(text: str) -> Assessment:
                                         why=concept.why, unsure=unsure)
     if not found and _REMOTE.search(norm) and not _PRESENT.search(norm):
         dismissed.add("past")  # a message about a remote time ("há 6 meses", "em 2019")
+    if not found and _PREPAREDNESS.search(norm):
+        dismissed.add("hypothetical")  # "o que fazer se...", "quero saber pra ficar preparada"
+    if not found and _ANIMAL.search(norm):
+        dismissed.add("animal")  # a pet's problem: the clinic treats people
     return Assessment(sorted(found.values(), key=lambda f: f.start), frozenset(dismissed))
 
 

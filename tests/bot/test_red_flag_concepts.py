@@ -30,6 +30,31 @@ FIRES: list[tuple[str, str]] = [
     ("acs_cluster", "doi o queixo e o braco esquerdo desde que acordei"),
     ("acs_cluster", "uma dor que sobe pro queixo quando ando, to meio enjoado"),
     ("acs_cluster", "sensação de peso no meio do peito e um suadouro frio"),
+    # acute delirium in an older person (MTS Behaving strangely: acute onset)
+    ("acute_delirium", "meu avô de 83 anos desde ontem à noite não sabe onde está e fica chamando a mãe dele"),
+    ("acute_delirium", "a vovó amanheceu falando coisa sem nexo, ontem tava normal"),
+    # sepsis (MTS Unwell adult; ILAS): infection with poor perfusion or confusion
+    ("sepsis_signs", "meu pai ta com infecção no pulmão, febre alta, e hoje a pressão deu 7 por 4"),
+    ("sepsis_signs", "operei o joelho semana passada, hoje to com febre e a cicatriz ta vazando pus"),
+    # head injury with an alarm sign (MTS Head injury)
+    ("head_injury_signs", "meu filho bateu a cabeça na quina da mesa e já vomitou duas vezes"),
+    ("head_injury_signs", "minha mãe caiu semana passada e bateu a testa, e hoje ta cada vez mais sonolenta"),
+    # burns, inhalation and electrical injury (MTS Burns and scalds)
+    ("burn_signs", "derramei agua fervendo na barriga do meu filho, formou umas bolhas enormes"),
+    ("burn_signs", "meu marido levou um choque no fio da obra e ta com o coração batendo estranho e tonto"),
+    # eye problems (MTS Eye problems)
+    ("eye_emergency", "caiu agua sanitaria no olho do meu neto enquanto eu limpava o banheiro"),
+    ("eye_emergency", "entrou um caco de vidro no olho do meu marido na oficina"),
+    # unwell child (MTS Unwell child)
+    ("unwell_child", "meu filho de 4 anos ta vomitando desde cedo e já faz 10 horas sem fazer xixi"),
+    ("unwell_child", "minha menina de 5 anos ta molinha, com febre e não quer nem levantar do sofá"),
+    # thunderclap headache (MTS Headache: sudden, worst ever)
+    ("thunderclap_headache", "senti um estalo na cabeça levantando peso e agora uma dor que não aguento"),
+    ("thunderclap_headache", "a pior dor de cabeça da minha vida começou agora do nada"),
+    # major trauma (MTS Major trauma: significant mechanism)
+    ("major_trauma", "meu primo caiu do telhado e ta com falta de ar e muito pálido"),
+    # cyanosis with breathing effort (MTS Shortness of breath)
+    ("cyanosis_signs", "meu bebê ta com a boquinha roxa e respirando com esforço, as costelinhas afundando"),
     # obstetric alarms (MTS Pregnancy), any gestational age, and the puerperium
     ("obstetric_alarm", "to de 12 semanas e desceu um pouco de sangue agora"),
     ("obstetric_alarm", "gravida de 7 meses, molhei a calcinha toda de um liquido transparente"),
@@ -138,6 +163,19 @@ QUIET: list[str] = [
     "a boca ta dormente por causa da anestesia do dentista",
     "nao sinto o lado direito da boca desde a anestesia do dentista de hoje",
     "meu rosto formiga quando fico nervoso",
+    # look-alikes of the rules added with the red-flag development set
+    "minha mãe tem alzheimer e às vezes não me reconhece, quero marcar com o geriatra",
+    "vocês fazem teste de gravidez de sangue sem pedido médico?",
+    "gestante de 20 semanas pode doar sangue?",
+    "se meu filho bater a cabeça e vomitar tem que levar no hospital?",
+    "queimei o dedo no forno, já passei pomada, tá só vermelhinho",
+    "precisa de raio x pra ver se quebrou o dedinho? tá roxinho mas ela corre normal",
+    "desmaiei de sono ontem e esqueci de confirmar a consulta",
+    "esse calor ta me matando, a clinica tem ar condicionado?",
+    "meu cunhado teve um derrame faz 3 anos e agora tá bem, quero um cardiologista",
+    "caiu de bicicleta ontem, ralou o joelho, já limpei e tá cicatrizando",
+    "meu marido ronca tanto que vai me matar de raiva, vocês fazem polissonografia?",
+    "quero agendar consulta com oftalmo, meu olho fica vermelho quando uso o computador",
     # look-alikes of the rules added with frozen_v2
     "meu bebe de 4 meses mama bem e molha muitas fraldas, ta normal?",
     "falo palavras soltas em ingles, da pra consultar em ingles?",
@@ -174,6 +212,16 @@ def test_explained_away_reasons_are_reported() -> None:
     assert "hypothetical" in assess("se eu sentir dor no peito, vou pra onde?").dismissed
     assert "past" in assess("tive dor no peito ano passado, quero cardio").dismissed
     assert assess("bom dia").dismissed == frozenset()
+    # a question asked to be prepared, and a pet's problem, explain away a classifier's urgent guess
+    assert "hypothetical" in assess("o que devo fazer se meu bebe engolir uma moeda? so pra saber").dismissed
+    assert "animal" in assess("meu gato foi picado e o focinho inchou, tem veterinario?").dismissed
+
+
+def test_a_remote_event_does_not_hide_what_is_happening_today() -> None:
+    # the remote time belongs to the operation; the fever and the pus come after "hoje"
+    assert "sepsis_signs" in codes("fiz cirurgia semana passada, hoje to com febre e saindo pus do corte")
+    # ... while a remote event alone, resolved, stays quiet
+    assert codes("tive febre e pus no corte semana passada, ja sarou") == set()
 
 
 def test_unsure_flags_say_what_to_confirm() -> None:
