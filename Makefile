@@ -54,6 +54,7 @@ test-hub: ## Hub tests: unit, pipeline on SQLite and Postgres+Redis, compose, br
 
 lint: ## ruff + mypy (the hub from .venv; the bot, against Rasa, from .venv-bot)
 	@$(PY) -m ruff check handoff connectors tests bench scripts bot faults
+	@npx --no-install eslint handoff/web/static
 	@$(PY) -m mypy
 	@MYPYPATH=bot:tests/bot $(BOT)/python -m mypy --config-file pyproject.toml --explicit-package-bases \
 		--cache-dir .mypy_cache/bot bot/actions bot/clinic_nlu bot/teaching bot/hub_channel.py tests/bot

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sanic import Blueprint, Request
+from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, file, html, redirect
 
 from handoff.api.auth import credentials
@@ -89,6 +90,24 @@ def forbidden_page(*, stylesheet: str, body_class: str, testid: str, message: st
 async def asset(name: str, mime_type: str, headers: dict[str, str] = ASSET_HEADERS) -> HTTPResponse:
     """A script or stylesheet from `web/static/`."""
     return await file(WEB / "static" / name, mime_type=mime_type, headers=headers)
+
+
+# -- the staff pages' ES modules -------------------------------------------------------------------
+# Each page's entry script keeps its own URL (/inbox/inbox.js, /bot/bot.js, ...); the modules it
+# imports (the shared lib in static/lib/, a page's panels in static/inbox/, static/bot/) are served
+# from /static/. Only `.js` files inside web/static/ and its sub-folders; anything else (a `..`
+# segment, an absolute path, a symlink out of the folder, another file type) is a 404.
+STATIC = WEB / "static"
+
+
+@bp.get("/static/<path:path>")
+async def static_module(request: Request, path: str) -> HTTPResponse:
+    """A JavaScript module of the staff pages (same headers as every page script)."""
+    target = (STATIC / path).resolve()
+    if (not path.endswith(".js") or "\\" in path or any(part in ("", ".", "..") for part in path.split("/"))
+            or not target.is_relative_to(STATIC) or not target.is_file()):
+        raise NotFound("not found")
+    return await file(target, mime_type="application/javascript; charset=utf-8", headers=ASSET_HEADERS)
 
 
 @bp.get("/login")

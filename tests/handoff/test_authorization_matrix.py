@@ -58,6 +58,7 @@ EXPECT: dict[str, str] = {
     "GET /login": "ok ok ok ok ok ok",
     "GET /inbox/login.js": "ok ok ok ok ok ok",
     "GET /inbox/inbox.js": "ok ok ok ok ok ok",
+    "GET /static/<path:path>": "ok ok ok ok ok ok",
     "GET /inbox/inbox.css": "ok ok ok ok ok ok",
     "GET /equipe/team.js": "ok ok ok ok ok ok",
     "GET /equipe/team.css": "ok ok ok ok ok ok",
@@ -428,7 +429,7 @@ async def _request(w: World, key: str, caller: str) -> tuple[httpx.Response, tup
             "<token:str>": "x" * 32, "<version:str>": "v21.0", "<node:str>": "123", "<sid:str>": "AC123",
             "<request_id:int>": str(w.request_id), "<incident_id:int>": "987654",
             "<delivery_id:int>": "987654", "<doctor_id:int>": "1",
-            "<entry_id:int>": "987654", "<offer_id:int>": "987654"}
+            "<entry_id:int>": "987654", "<offer_id:int>": "987654", "<path:path>": "lib/dom.js"}
     for param, value in fill.items():
         path = path.replace(param, value)
     body = BODIES.get(key)
