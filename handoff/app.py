@@ -22,6 +22,7 @@ from handoff.api import audit as audit_api
 from handoff.api import bot_models as bot_models_api
 from handoff.api import bot_teaching as bot_teaching_api
 from handoff.api import clinic as clinic_api
+from handoff.api import errors as errors_api
 from handoff.api import inbox as inbox_api
 from handoff.api import incidents as incidents_api
 from handoff.api import integrations as integrations_api
@@ -160,6 +161,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
             await app.ctx.clinic.agenda.aclose()
         await app.ctx.runtime.close()
         await sandbox_api.stop_mail_stand_in(app)
+
+    errors_api.install(app)  # a use case's refusal (DomainError) -> its status and pt-BR JSON body
 
     @app.exception(Exception)
     async def on_error(request: Request, exc: Exception) -> HTTPResponse:

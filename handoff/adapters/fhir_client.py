@@ -32,7 +32,7 @@ from urllib.parse import urljoin
 import httpx
 from fhir.resources.R4B import get_fhir_model_class
 
-from handoff.services.agenda import AgendaConflictError, AgendaUnavailableError
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 
 log = logging.getLogger(__name__)
 

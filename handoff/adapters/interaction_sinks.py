@@ -17,8 +17,8 @@ import httpx
 from fhir.resources.R4B.communication import Communication
 
 from handoff.adapters.fhir_client import FhirClient, FhirConflictError, FhirRequestError, FhirUnavailableError
+from handoff.domain.errors import AgendaUnavailableError
 from handoff.domain.interactions import delivered, signature
-from handoff.services.agenda import AgendaUnavailableError
 
 USER_AGENT = "atende-interactions/1"
 # RNDS naming system of the CPF (Ministério da Saúde, "BRIndividuo" identifier system):

@@ -23,7 +23,6 @@ from handoff.api.auth import error, reason_of, require_staff
 from handoff.domain import access
 from handoff.runtime import HubRuntime
 from handoff.services.attachments import OCTET_STREAM, Attachments
-from handoff.services.inbox import InboxError
 from handoff.services.staff import StaffIdentity
 
 bp = Blueprint("attachments", url_prefix="/api")
@@ -74,8 +73,6 @@ async def open_attachment(request: Request, message_id: int, index: int) -> HTTP
         opened = await service.open_attachment(who, message_id, index, reason_of(request))
     except access.ReasonError as exc:
         return error(400, "invalid_reason", str(exc))
-    except InboxError as exc:
-        return error(exc.status, exc.code, exc.message)
     content_type, inline = served_as(opened.content_type)
     headers = {**SAFE_HEADERS, "Content-Disposition": content_disposition(opened.filename, inline)}
     return raw(opened.data, content_type=content_type, headers=headers)

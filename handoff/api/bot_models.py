@@ -20,9 +20,9 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from handoff.api.auth import require_access
-from handoff.api.bot_teaching import _error, _teaching, _who, teaching_error
+from handoff.api.bot_teaching import _error, _teaching, _who
 from handoff.services.bot_models import BotModels, TrainingConfig
-from handoff.services.bot_teaching import BotTeaching, TeachingError
+from handoff.services.bot_teaching import BotTeaching
 from handoff.settings import REPO_ROOT
 
 bp = Blueprint("bot_models", url_prefix="/api/bot")
@@ -52,9 +52,6 @@ def build(app: Sanic[Any, Any]) -> BotModels:
                         reason_maps=(app.ctx.runtime.reason_map, app.ctx.reason_map))
     app.ctx.bot_models = service
     return service
-
-
-bp.exception(TeachingError)(teaching_error)  # the same pt-BR error body as the staff layer's API
 
 
 @bp.post("/models")

@@ -24,7 +24,7 @@ from sanic.response import HTTPResponse, json
 from handoff.api.auth import require_access
 from handoff.domain import bot_teaching as rules
 from handoff.runtime import HubRuntime
-from handoff.services.bot_teaching import BotTeaching, IntentInput, TeachingError
+from handoff.services.bot_teaching import BotTeaching, IntentInput
 from handoff.services.staff import StaffIdentity
 
 bp = Blueprint("bot_teaching", url_prefix="/api/bot")
@@ -136,14 +136,6 @@ async def _teaching(request: Request) -> BotTeaching:
 def _who(request: Request) -> StaffIdentity:
     who: StaffIdentity = request.ctx.staff
     return who
-
-
-async def teaching_error(request: Request, exc: TeachingError) -> HTTPResponse:
-    """A refused teaching request as `{"error": {"code", "message" (pt-BR), …details}}`."""
-    return _error(exc.status, exc.code, exc.message, **exc.details)
-
-
-bp.exception(TeachingError)(teaching_error)
 
 
 # -- review -----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from sanic.response import HTTPResponse, json, raw
 
 from handoff.api.auth import error, parse_body, reason_of
 from handoff.api.clinic_documents import boleto_pdf, report_pdf
+from handoff.api.errors import render
 from handoff.domain import access
 from handoff.domain.clinic.billing import boleto_status, format_brl, linha_digitavel
 from handoff.domain.clinic.calendar import (
@@ -49,7 +50,7 @@ from handoff.domain.clinic.entities import (
     Price,
 )
 from handoff.services import staff
-from handoff.services.clinic import ClinicError, ClinicService, OfferedSlot, not_found
+from handoff.services.clinic import ClinicInvalid, ClinicService, OfferedSlot, not_found
 from handoff.services.conversions import record_bot_booking
 
 bp = Blueprint("clinic", url_prefix="/api/clinic")
@@ -125,8 +126,7 @@ async def _patient_scope(request: Request, patient_id: int | None, what: str = "
         if reason is None:
             return error(403, "reason_required", access.REASON_REQUIRED)
         return None
-    refused = not_found(what)
-    return error(refused.status, refused.code, refused.message)
+    return render(not_found(what))
 
 
 async def _appointment_scope(request: Request, appointment_id: int) -> HTTPResponse | None:
@@ -142,11 +142,6 @@ async def _appointment_scope(request: Request, appointment_id: int) -> HTTPRespo
 def _clinic(request: Request) -> ClinicService:
     service: ClinicService = request.app.ctx.clinic
     return service
-
-
-@bp.exception(ClinicError)  # type: ignore[untyped-decorator]
-async def _clinic_error(request: Request, exc: ClinicError) -> HTTPResponse:
-    return error(exc.status, exc.code, exc.message)
 
 
 # -- views -----------------------------------------------------------------------------------
@@ -307,14 +302,14 @@ def _parse_when(raw_value: str | None, name: str) -> datetime | None:
             return to_clinic(datetime.fromisoformat(candidate))
         except ValueError:
             continue
-    raise ClinicError(400, "invalid_query", f"{name} must be an ISO 8601 date or datetime")
+    raise ClinicInvalid("invalid_query", f"{name} must be an ISO 8601 date or datetime")
 
 
 def _parse_int(raw_value: str | None, name: str, default: int | None = None) -> int | None:
     if raw_value is None or raw_value == "":
         return default
     if not raw_value.isascii() or not raw_value.isdigit() or len(raw_value) > 12:
-        raise ClinicError(400, "invalid_query", f"{name} must be a positive integer")
+        raise ClinicInvalid("invalid_query", f"{name} must be a positive integer")
     return int(raw_value)
 
 

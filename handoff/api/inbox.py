@@ -27,7 +27,7 @@ from handoff.domain.routing import Presence
 from handoff.runtime import HubRuntime
 from handoff.services import staff
 from handoff.services.handoff_config import clean_attributes
-from handoff.services.inbox import Inbox, InboxError
+from handoff.services.inbox import Inbox
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import STAFF_TOPIC
 
@@ -144,11 +144,6 @@ def _who(request: Request) -> StaffIdentity:
 
 def _check_id(conv_id: str) -> HTTPResponse | None:
     return None if _CONV_ID.match(conv_id) else error(404, "not_found", "conversa não encontrada")
-
-
-@bp.exception(InboxError)  # type: ignore[untyped-decorator]
-async def _inbox_error(request: Request, exc: InboxError) -> HTTPResponse:
-    return error(exc.status, exc.code, exc.message)
 
 
 @bp.exception(access.ReasonError)  # type: ignore[untyped-decorator]
@@ -435,7 +430,7 @@ async def update_staff(request: Request, staff_id: int) -> HTTPResponse:
         skills=clean_attributes(body.skills) if body.skills is not None else None, queues=body.queues,
         max_concurrent=body.max_concurrent, max_per_channel=body.max_per_channel, grants=body.grants,
     )
-    return json(await inbox.update_staff(_who(request), staff_id, changes))  # InboxError: see _inbox_error
+    return json(await inbox.update_staff(_who(request), staff_id, changes))  # refusals: handoff/api/errors.py
 
 
 # -- the live socket --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff.api.auth import error, parse_body, require_access
+from handoff.api.auth import parse_body, require_access
 from handoff.services import incidents
 
 bp = Blueprint("privacy_incidents", url_prefix="/api/privacy")
@@ -65,10 +65,7 @@ async def create_incident(request: Request) -> HTTPResponse:
         title=body.title, description=body.description, severity=body.severity,
         data_categories=[c[:80] for c in body.data_categories], detected_at=body.detected_at,
         occurred_at=body.occurred_at, subjects_estimate=body.subjects_estimate, measures=body.measures)
-    try:
-        created = await incidents.create(request.app.ctx.uow, request.ctx.staff, new)
-    except incidents.IncidentError as exc:
-        return error(exc.status, exc.code, exc.message)
+    created = await incidents.create(request.app.ctx.uow, request.ctx.staff, new)
     return json(created, status=201)
 
 
@@ -83,8 +80,5 @@ async def patch_incident(request: Request, incident_id: int) -> HTTPResponse:
     changes = incidents.IncidentChanges(status=body.status, anpd_notified_at=body.anpd_notified_at,
                                         subjects_notified_at=body.subjects_notified_at, measures=body.measures,
                                         subjects_estimate=body.subjects_estimate)
-    try:
-        updated = await incidents.update(request.app.ctx.uow, request.ctx.staff, incident_id, changes)
-    except incidents.IncidentError as exc:
-        return error(exc.status, exc.code, exc.message)
+    updated = await incidents.update(request.app.ctx.uow, request.ctx.staff, incident_id, changes)
     return json(updated)

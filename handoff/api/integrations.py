@@ -19,13 +19,6 @@ from handoff.services import interactions
 bp = Blueprint("integrations_api", url_prefix="/api/integrations")
 
 
-async def _refused(request: Request, exc: interactions.InteractionError) -> HTTPResponse:
-    return error(exc.status, exc.code, exc.message)
-
-
-bp.exception(interactions.InteractionError)(_refused)
-
-
 @bp.get("/deliveries")
 @require_access("view", "integrations")
 async def get_deliveries(request: Request) -> HTTPResponse:

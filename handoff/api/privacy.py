@@ -25,7 +25,7 @@ from handoff.domain import access
 from handoff.services.email_channel import attachments_root
 from handoff.services.privacy_erasure import PrivacyErasure
 from handoff.services.privacy_export import ExportPlan, PrivacyExport
-from handoff.services.privacy_requests import PrivacyError, PrivacyService
+from handoff.services.privacy_requests import PrivacyService
 from handoff.services.staff import StaffIdentity
 
 bp = Blueprint("privacy", url_prefix="/api/privacy")
@@ -109,15 +109,6 @@ def _svc(request: Request) -> PrivacyService:
         build(request.app)
     service: PrivacyService = request.app.ctx.privacy
     return service
-
-
-def _failed(request: Request, exc: PrivacyError) -> HTTPResponse:
-    """Every route of both blueprints answers a PrivacyError with its code, pt-BR message and status."""
-    return json({"error": {"code": exc.code, "message": exc.message, **exc.extra}}, status=exc.status)
-
-
-bp.exception(PrivacyError)(_failed)
-bot_bp.exception(PrivacyError)(_failed)
 
 
 # -- the bot ---------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AppointmentRow
 from handoff.api.auth import error, require_access
 from handoff.api.clinic import _audit, _parse_when, _patient_scope
+from handoff.api.errors import render
+from handoff.domain.errors import Unavailable
 from handoff.services.clinic import ClinicError, ClinicService, not_found
 from handoff.services.reminders import (
     ReminderService,
@@ -52,16 +54,6 @@ def _service(request: Request) -> ReminderService:
     return ReminderService(request.app.ctx.uow, request.app.ctx.settings)
 
 
-@staff_bp.exception(ClinicError)  # type: ignore[untyped-decorator]
-async def _staff_error(request: Request, exc: ClinicError) -> HTTPResponse:
-    return error(exc.status, exc.code, exc.message)
-
-
-@staff_bp.exception(ReminderSettingsError)  # type: ignore[untyped-decorator]
-async def _settings_error(request: Request, exc: ReminderSettingsError) -> HTTPResponse:
-    return error(exc.status, exc.code, exc.message)
-
-
 def _body(request: Request) -> dict[str, Any]:
     """The JSON object of a request (a pt-BR 400 otherwise)."""
     try:
@@ -69,7 +61,7 @@ def _body(request: Request) -> dict[str, Any]:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise ReminderSettingsError(400, "invalid_body", "Envie os dados como um objeto JSON.")
+        raise ReminderSettingsError("invalid_body", "Envie os dados como um objeto JSON.")
     return data
 
 
@@ -88,7 +80,7 @@ async def put_rule(request: Request) -> HTTPResponse:
     data = _body(request)
     raw = data.get("specialty_id")
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
-        raise ReminderSettingsError(400, "invalid_body", "specialty_id deve ser o número da especialidade ou null.")
+        raise ReminderSettingsError("invalid_body", "specialty_id deve ser o número da especialidade ou null.")
     rule = None if data.get("inherit") is True and raw is not None else check_rule(data)
     await _service(request).save_rule(raw, rule, utcnow())
     await _audit(request, "reminders.rules_change", f"specialty:{raw if raw is not None else 'default'}")
@@ -165,8 +157,7 @@ async def history(request: Request) -> HTTPResponse:
         appt = await session.get(AppointmentRow, appointment_id)
         patient_id = appt.patient_id if appt is not None else None
     if patient_id is None:
-        missing = not_found("appointment")
-        return error(missing.status, missing.code, missing.message)
+        return render(not_found("appointment"))
     refused = await _patient_scope(request, patient_id, "appointment")
     if refused is not None:
         return refused
@@ -220,7 +211,7 @@ async def confirm(request: Request, token: str) -> HTTPResponse:
     try:
         appt = await clinic.confirm(row.appointment_id, row.patient_id)
     except ClinicError as exc:
-        if exc.status >= 500:
+        if isinstance(exc, Unavailable):
             return _page("Tente novamente", "<p>Não foi possível confirmar agora. Tente de novo em instantes.</p>",
                          503)
         return _page("Não foi possível confirmar",

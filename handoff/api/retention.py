@@ -48,10 +48,7 @@ async def put_policies(request: Request) -> HTTPResponse:
     if isinstance(body, HTTPResponse):
         return body
     assert isinstance(body, PoliciesBody)
-    try:
-        policies = await retention.update_policies(request.app.ctx.uow, request.ctx.staff, body.policies)
-    except retention.RetentionError as exc:
-        return error(exc.status, exc.code, exc.message)
+    policies = await retention.update_policies(request.app.ctx.uow, request.ctx.staff, body.policies)
     return json({"policies": policies})
 
 

@@ -129,12 +129,9 @@ async def call_patient(request: Request, conv_id: str) -> HTTPResponse:
     await runtime.load_handoff()
     inbox = runtime.inbox
     name, _ = await _clinic(request)
-    try:
-        result = await callbacks.place_call(
-            request.app.ctx.uow, request.app.ctx.settings, request.ctx.staff, conv_id, body.agent_phone,
-            queues_of=inbox.queues_of if inbox is not None else None, clinic_name=name,
-        )
-    except callbacks.CallError as exc:
-        return _error(exc.status, exc.code, exc.message)
+    result = await callbacks.place_call(
+        request.app.ctx.uow, request.app.ctx.settings, request.ctx.staff, conv_id, body.agent_phone,
+        queues_of=inbox.queues_of if inbox is not None else None, clinic_name=name,
+    )
     log.info("voice: call placed for conversation %s (%s)", conv_id, result["call_sid"])
     return json_response(result, status=201)

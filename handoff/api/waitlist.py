@@ -26,7 +26,6 @@ from handoff.api.clinic import (
 )
 from handoff.domain import access
 from handoff.domain.waitlist import EntryStatus
-from handoff.services.clinic import ClinicError
 from handoff.services.waitlist import WaitlistService
 
 bot_bp = Blueprint("waitlist_bot", url_prefix="/api/clinic/waitlist")
@@ -36,16 +35,6 @@ staff_bp = Blueprint("waitlist_staff", url_prefix="/api/waitlist")
 def _waitlist(request: Request) -> WaitlistService:
     service: WaitlistService = request.app.ctx.waitlist
     return service
-
-
-@bot_bp.exception(ClinicError)  # type: ignore[untyped-decorator]
-async def _bot_error(request: Request, exc: ClinicError) -> HTTPResponse:
-    return error(exc.status, exc.code, exc.message)
-
-
-@staff_bp.exception(ClinicError)  # type: ignore[untyped-decorator]
-async def _staff_error(request: Request, exc: ClinicError) -> HTTPResponse:
-    return error(exc.status, exc.code, exc.message)
 
 
 class JoinBody(BaseModel):
@@ -169,11 +158,8 @@ async def get_entries(request: Request) -> HTTPResponse:
 @require_access("view", "metrics")
 async def get_stats(request: Request) -> HTTPResponse:
     """{offered, accepted, expired, declined} of the offers made in [from, to) (default: 30 days)."""
-    try:
-        end = _parse_when(request.args.get("to"), "to")
-        start = _parse_when(request.args.get("from"), "from")
-    except ClinicError as exc:
-        return error(exc.status, exc.code, exc.message)
+    end = _parse_when(request.args.get("to"), "to")
+    start = _parse_when(request.args.get("from"), "from")
     service = _waitlist(request)
     end = end or service.now()
     start = start or end - timedelta(days=30)

@@ -11,7 +11,7 @@ Adapters (handoff/adapters/agenda/): `caldav.CalDavAgenda` (one calendar per doc
 are the doctor's working hours minus busy events) and `fhir.FhirAgenda` (Schedule/Slot/Appointment).
 Every adapter passes the same contract tests (tests/agenda/contract.py).
 
-Errors an adapter raises, and what the clinic service makes of them:
+Errors an adapter raises (`handoff.domain.errors`), and what the clinic service makes of them:
 - `SlotTakenError` (domain): someone else holds the slot in the external agenda -> 409
   `slot_taken`, the bot offers the next slots.
 - `AgendaUnavailableError`: the agenda did not answer (network, 5xx, timeout) -> 503
@@ -32,14 +32,6 @@ from handoff.domain.clinic.calendar import WeeklyHours
 from handoff.domain.clinic.slots import DoctorSchedule, Slot
 
 SYSTEMS = ("builtin", "caldav", "fhir")
-
-
-class AgendaUnavailableError(Exception):
-    """The external agenda did not answer (connection refused, timeout, 5xx)."""
-
-
-class AgendaConflictError(Exception):
-    """The external copy changed since it was read (the If-Match / ETag precondition failed)."""
 
 
 @dataclass(frozen=True)

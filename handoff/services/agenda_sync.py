@@ -24,11 +24,10 @@ from datetime import UTC, datetime, timedelta
 
 from handoff.domain.clinic.appointments import SlotTakenError
 from handoff.domain.clinic.slots import Slot
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 from handoff.services.agenda import (
-    AgendaConflictError,
     AgendaDoctor,
     AgendaMirror,
-    AgendaUnavailableError,
     ExternalAgenda,
     ExternalBooking,
 )

@@ -38,8 +38,9 @@ from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import AuditLog, Conversation, Message
 from handoff.domain import access
+from handoff.domain.errors import Forbidden, NotFound, Unavailable, UpstreamFailed
 from handoff.services.email_channel import attachments_root
-from handoff.services.inbox import Inbox, InboxError
+from handoff.services.inbox import Inbox
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import UnitOfWork
 from handoff.settings import Settings
@@ -102,7 +103,8 @@ class Attachments:
 
     async def open_attachment(self, who: StaffIdentity, message_id: int, index: int,
                               reason: str | None = None) -> OpenedAttachment:
-        """The `index`-th attachment of message `message_id`, for `who`. Raises InboxError:
+        """The `index`-th attachment of message `message_id`, for `who`. Raises NotFound,
+        Forbidden, Unauthenticated (via the inbox), UpstreamFailed, Unavailable:
         401 inactive account, 403 not visible (`reason_required`: an attendant granted
         `all_queues` opening one outside their scope without a reason), 404 unknown
         message/attachment, 502 provider failure (or file too large), 503 provider not configured."""
@@ -110,15 +112,15 @@ class Attachments:
             row = await self.inbox.active_staff_row(session, who)
             msg = await session.get(Message, message_id)
             if msg is None:
-                raise InboxError(404, "not_found", "mensagem não encontrada")
+                raise NotFound("not_found", "mensagem não encontrada")
             conv = await session.get(Conversation, msg.conversation_id)
             if conv is None:
-                raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
+                raise Forbidden("forbidden", "esta conversa não é da sua fila")
             if not await self.inbox.can_view_history_of(session, row, conv):
                 if not access.sees_all_queues(row):
-                    raise InboxError(403, "forbidden", "esta conversa não é da sua fila")
+                    raise Forbidden("forbidden", "esta conversa não é da sua fila")
                 if access.needs_reason(row, in_own_scope=False) and reason is None:
-                    raise InboxError(403, "reason_required", access.REASON_REQUIRED)
+                    raise Forbidden("reason_required", access.REASON_REQUIRED)
             patient_id = conv.patient_id
             entry = self._entry(msg, index)
             if entry is not None:
@@ -130,12 +132,12 @@ class Attachments:
                         return self._opened(data, entry, index)
             channel = msg.channel
         if entry is None:
-            raise InboxError(404, "attachment_not_found", "anexo não encontrado")
+            raise NotFound("attachment_not_found", "anexo não encontrado")
         # Not stored here yet (or the file went missing): fetch it from the provider, outside
         # any transaction, then record the local reference.
         source = self._source(entry)
         if source is None:
-            raise InboxError(404, "attachment_unavailable", "este anexo não está disponível")
+            raise NotFound("attachment_unavailable", "este anexo não está disponível")
         data, provider_type = await self._fetch(channel, source)
         # The webhook's type when it is concrete (Twilio, WhatsApp); the provider's answer when
         # it is vague (Messenger's `image/*`, `application/octet-stream` for any `file`).
@@ -182,7 +184,7 @@ class Attachments:
         try:
             if source.startswith(meta_api.MEDIA_PREFIX):
                 if not s.meta_access_token:
-                    raise InboxError(503, "not_configured", "a API do WhatsApp (Meta) não está configurada")
+                    raise Unavailable("not_configured", "a API do WhatsApp (Meta) não está configurada")
                 return await meta_api.fetch_whatsapp_media(source.removeprefix(meta_api.MEDIA_PREFIX),
                                                            api_base=s.meta_graph_api_base,
                                                            access_token=s.meta_access_token,
@@ -190,7 +192,7 @@ class Attachments:
                                                            allowed_hosts=s.meta_media_host_list)
             if channel in TWILIO_CHANNELS:
                 if not (s.twilio_account_sid and s.twilio_auth_token):
-                    raise InboxError(503, "not_configured", "o Twilio não está configurado")
+                    raise Unavailable("not_configured", "o Twilio não está configurado")
                 return await twilio_api.fetch_media(source, api_base=s.twilio_api_base,
                                                     account_sid=s.twilio_account_sid,
                                                     auth_token=s.twilio_auth_token, max_bytes=s.media_max_bytes,
@@ -201,12 +203,12 @@ class Attachments:
                                                            allowed_hosts=s.meta_media_host_list)
         except MediaTooLarge as exc:
             mb = exc.max_bytes // (1024 * 1024)
-            raise InboxError(502, "attachment_too_large", f"o arquivo passa do limite de {mb} MB") from exc
+            raise UpstreamFailed("attachment_too_large", f"o arquivo passa do limite de {mb} MB") from exc
         except ChannelError as exc:
             log.warning("attachment fetch failed on %s: %s", channel, exc)  # statuses only, no content
-            raise InboxError(502, "provider_error",
-                             "não foi possível obter o anexo do provedor; tente novamente") from exc
-        raise InboxError(404, "attachment_unavailable", "este anexo não está disponível")
+            raise UpstreamFailed("provider_error",
+                                 "não foi possível obter o anexo do provedor; tente novamente") from exc
+        raise NotFound("attachment_unavailable", "este anexo não está disponível")
 
     @staticmethod
     def _record(msg: Message, index: int, source: str, reference: str, content_type: str, size: int) -> None:

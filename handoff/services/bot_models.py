@@ -37,7 +37,8 @@ from handoff.adapters.rasa import BotUnavailable, RasaGateway
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import AuditLog, BotModel, StaffUser
-from handoff.services.bot_teaching import BotTeaching, TeachingError
+from handoff.domain.errors import Conflict, Forbidden, NotFound, UpstreamFailed
+from handoff.services.bot_teaching import BotTeaching
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import STAFF_TOPIC, UnitOfWork
 
@@ -170,7 +171,7 @@ class BotModels:
     async def _row(self, session: AsyncSession, model_id: int) -> BotModel:
         row = await session.get(BotModel, model_id)
         if row is None:
-            raise TeachingError(404, "not_found", "modelo não encontrado")
+            raise NotFound("not_found", "modelo não encontrado")
         return row
 
     async def get(self, model_id: int) -> dict[str, Any]:
@@ -213,8 +214,8 @@ class BotModels:
         async with self.uow() as (session, events):
             active = (await session.execute(select(BotModel.status).where(BotModel.status.in_(ACTIVE)))).scalars().all()
             if sum(1 for s in active if s == "queued") >= MAX_QUEUED:
-                raise TeachingError(409, "queue_full",
-                                    "já há treinos demais na fila: espere o treino atual terminar")
+                raise Conflict("queue_full",
+                               "já há treinos demais na fila: espere o treino atual terminar")
             now = utcnow()
             row = BotModel(status="queued", layer_version=version, requested_by=who.id, progress_pct=0,
                            created_at=now)
@@ -232,7 +233,7 @@ class BotModels:
         async with self.uow() as (session, events):
             row = await self._row(session, model_id)
             if row.status != "queued":
-                raise TeachingError(409, "not_queued", "só um treino na fila pode ser cancelado")
+                raise Conflict("not_queued", "só um treino na fila pode ser cancelado")
             now = utcnow()
             row.status, row.finished_at, row.error = "failed", now, "cancelado antes de começar"
             row.gate = {"passed": False, "reasons": [row.error]}
@@ -362,9 +363,9 @@ class BotModels:
         try:
             await self.gateway.load_model(path, timeout=self.config.deploy_timeout, previous=previous)
         except BotUnavailable as exc:
-            raise TeachingError(502, "deploy_failed",
-                                "o bot não carregou o modelo: a implantação foi interrompida e o modelo "
-                                "anterior continua no ar", {"detail": str(exc)[:300]}) from exc
+            raise UpstreamFailed("deploy_failed",
+                                 "o bot não carregou o modelo: a implantação foi interrompida e o modelo "
+                                 "anterior continua no ar", detail=str(exc)[:300]) from exc
 
     async def _audit(self, who: StaffIdentity, action: str, subject: str) -> None:
         async with self.uow() as (session, _):
@@ -379,30 +380,30 @@ class BotModels:
                 current = await self._deployed(session)
                 current_path = current.model_path if current else None
             if status == "failed":
-                raise TeachingError(409, "model_failed", "este treino falhou: não há modelo para implantar",
-                                    {"reasons": gate.get("reasons", [])})
+                raise Conflict("model_failed", "este treino falhou: não há modelo para implantar",
+                               reasons=gate.get("reasons", []))
             if status in ACTIVE:
-                raise TeachingError(409, "model_not_ready", "este modelo ainda não foi treinado e avaliado")
+                raise Conflict("model_not_ready", "este modelo ainda não foi treinado e avaliado")
             if status == "deployed":
-                raise TeachingError(409, "already_deployed", "este modelo já está no ar")
+                raise Conflict("already_deployed", "este modelo já está no ar")
             if not path or not Path(path).exists():
-                raise TeachingError(409, "model_missing", "o arquivo deste modelo não existe mais")
+                raise Conflict("model_missing", "o arquivo deste modelo não existe mais")
             override = None
             if not gate.get("passed"):
                 if override_reason is None:
-                    raise TeachingError(409, "gate_failed",
-                                        "o modelo não passou na avaliação de segurança: implantação recusada",
-                                        {"reasons": gate.get("reasons", [])})
+                    raise Conflict("gate_failed",
+                                   "o modelo não passou na avaliação de segurança: implantação recusada",
+                                   reasons=gate.get("reasons", []))
                 if who.role != "admin":
-                    raise TeachingError(403, "override_forbidden",
-                                        "só um administrador pode implantar um modelo reprovado, com justificativa")
+                    raise Forbidden("override_forbidden",
+                                    "só um administrador pode implantar um modelo reprovado, com justificativa")
                 override = {"by": who.email, "by_id": who.id, "reason": override_reason, "at": utcnow().isoformat()}
             if current_path is None:
                 with contextlib.suppress(BotUnavailable):
                     current_path = self._base_model(str((await self.gateway.status()).get("model_file") or ""))
             try:
                 await self._load(path, current_path)
-            except TeachingError:
+            except UpstreamFailed:
                 await self._audit(who, "bot.model.deploy_failed", f"model:{model_id}")
                 raise
             async with self.uow() as (session, events):
@@ -430,7 +431,7 @@ class BotModels:
             async with self.uow() as (session, _):
                 current = await self._deployed(session)
                 if current is None or not current.previous_model:
-                    raise TeachingError(409, "nothing_to_roll_back", "não há versão anterior para voltar")
+                    raise Conflict("nothing_to_roll_back", "não há versão anterior para voltar")
                 current_id, target_path, current_path = current.id, current.previous_model, current.model_path
                 target = (await session.execute(select(BotModel).where(
                     BotModel.model_path == target_path, BotModel.id != current_id)
@@ -438,7 +439,7 @@ class BotModels:
                 target_id = target.id if target else None
             try:
                 await self._load(target_path, current_path)
-            except TeachingError:
+            except UpstreamFailed:
                 await self._audit(who, "bot.model.rollback_failed", f"model:{current_id}")
                 raise
             async with self.uow() as (session, events):

@@ -37,6 +37,7 @@ from handoff.adapters.sql.models import (
 from handoff.adapters.sql.privacy_store import revoked_conversations
 from handoff.domain import bot_teaching as rules
 from handoff.domain import events as ev
+from handoff.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, Unprocessable
 from handoff.domain.triage import REASONS
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import STAFF_TOPIC, Events, UnitOfWork
@@ -45,15 +46,6 @@ SUPERVISORS = ("manager", "admin")
 PROTECTED_ANSWERS = ("utter_urgent",)  # safety messages are not reworded by staff
 REVIEW_SCAN_LIMIT = 5000
 MAX_PARSE = rules.MAX_EXAMPLES
-
-
-class TeachingError(Exception):
-    """A refused request: HTTP status, code, pt-BR message and optional details."""
-
-    def __init__(self, status: int, code: str, message: str, details: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = dict(details or {})
 
 
 @dataclass(frozen=True)
@@ -137,7 +129,7 @@ class BotTeaching:
         row = None if key is None else (await session.execute(
             select(BotStaffIntent).where(BotStaffIntent.name == key))).scalar_one_or_none()
         if row is None:
-            raise TeachingError(404, "not_found", "intenção não encontrada")
+            raise NotFound("not_found", "intenção não encontrada")
         return row
 
     async def _other_examples(self, session: AsyncSession, except_name: str | None) -> dict[str, str]:
@@ -153,8 +145,8 @@ class BotTeaching:
     @staticmethod
     def _refuse(verdict: rules.Verdict) -> None:
         if not verdict.ok:
-            raise TeachingError(400, verdict.problems[0].code, "; ".join(p.message for p in verdict.problems),
-                                {"problems": [{"code": p.code, "message": p.message} for p in verdict.problems]})
+            raise Invalid(verdict.problems[0].code, "; ".join(p.message for p in verdict.problems),
+                          problems=[{"code": p.code, "message": p.message} for p in verdict.problems])
 
     async def _red_flags(self, who: StaffIdentity, data: IntentInput, new_examples: Sequence[str]) -> \
             dict[str, Any] | None:
@@ -167,39 +159,39 @@ class BotTeaching:
     async def _gate(self, who: StaffIdentity, texts: Sequence[str], override_reason: str | None) -> \
             dict[str, Any] | None:
         """The red-flag gate: None when the bot reads no red flag in `texts`; the override record
-        when an admin released them with a reason; TeachingError otherwise."""
+        when an admin released them with a reason; a DomainError otherwise."""
         flagged: list[str] = []
         for text in texts[:MAX_PARSE]:
             try:
                 parsed = await self.gateway.parse(text)
             except BotUnavailable as exc:
-                raise TeachingError(503, "bot_unavailable",
-                                    "o bot não respondeu para conferir os exemplos: tente de novo") from exc
+                raise Unavailable("bot_unavailable",
+                                  "o bot não respondeu para conferir os exemplos: tente de novo") from exc
             if rules.parse_has_red_flag(parsed):
                 flagged.append(text)
         if not flagged:
             return None
         if override_reason is None:
-            raise TeachingError(422, "red_flag_example",
+            raise Unprocessable("red_flag_example",
                                 "exemplos com sinal de alerta (urgência) não podem entrar em uma intenção que "
                                 "não é urgente; só um administrador pode liberar, com justificativa",
-                                {"examples": flagged})
+                                examples=flagged)
         if who.role != "admin":
-            raise TeachingError(403, "override_forbidden", "só um administrador pode liberar sinais de alerta")
+            raise Forbidden("override_forbidden", "só um administrador pode liberar sinais de alerta")
         return {"by": who.email, "by_id": who.id, "reason": override_reason, "examples": flagged,
                 "at": utcnow().isoformat()}
 
     async def create_intent(self, who: StaffIdentity, data: IntentInput) -> dict[str, Any]:
-        """Validate, check red flags on the real bot, store, bump the version. Raises TeachingError."""
+        """Validate, check red flags on the real bot, store, bump the version. Raises a DomainError."""
         name = rules.staff_intent_name(data.name)
         if name is None:
-            raise TeachingError(400, "invalid_name",
-                                "nome inválido: use letras, números e _ (2 a 57 caracteres, começando por letra)")
+            raise Invalid("invalid_name",
+                          "nome inválido: use letras, números e _ (2 a 57 caracteres, começando por letra)")
         async with self.uow() as (session, _):
             others = await self._other_examples(session, None)
             exists = (await session.execute(select(BotStaffIntent.id).where(BotStaffIntent.name == name))).first()
         if exists is not None:
-            raise TeachingError(409, "name_taken", f"já existe uma intenção da equipe chamada {name}")
+            raise Conflict("name_taken", f"já existe uma intenção da equipe chamada {name}")
         verdict = self._verdict(data, name, others)
         self._refuse(verdict)
         override = await self._red_flags(who, data, data.examples)
@@ -213,7 +205,7 @@ class BotTeaching:
             try:
                 await session.flush()
             except IntegrityError as exc:  # a concurrent create took the name
-                raise TeachingError(409, "name_taken", f"já existe uma intenção da equipe chamada {name}") from exc
+                raise Conflict("name_taken", f"já existe uma intenção da equipe chamada {name}") from exc
             version = await self._bump(session, events, who, "bot.intent.create", f"intent:{name}",
                                        {"examples": len(data.examples), "reason": data.reason})
             if override is not None:
@@ -225,7 +217,7 @@ class BotTeaching:
 
     async def update_intent(self, who: StaffIdentity, name: str, changes: Mapping[str, Any],
                             override_reason: str | None) -> dict[str, Any]:
-        """Change any of reason, examples, answer, handoff (the fields sent). Raises TeachingError."""
+        """Change any of reason, examples, answer, handoff (the fields sent). Raises a DomainError."""
         async with self.uow() as (session, _):
             row = await self._intent(session, name)
             current = IntentInput(row.name, row.reason, list(row.examples), row.answer_text,
@@ -287,19 +279,19 @@ class BotTeaching:
     async def edit_answer(self, who: StaffIdentity, utter: str, text: str | None) -> dict[str, Any]:
         """Set (or, with None, drop) the staff's text of a simple answer."""
         if utter not in self.simple_answers:
-            raise TeachingError(404, "answer_not_editable",
-                                "resposta desconhecida ou que não pode ser editada (tem botões, variáveis ou é "
-                                "uma mensagem de segurança)")
+            raise NotFound("answer_not_editable",
+                           "resposta desconhecida ou que não pode ser editada (tem botões, variáveis ou é "
+                           "uma mensagem de segurança)")
         if text is not None:
             text = text.strip()
             if not text or len(text) > rules.MAX_ANSWER_CHARS:
-                raise TeachingError(400, "invalid_answer",
-                                    f"o texto precisa ter de 1 a {rules.MAX_ANSWER_CHARS} caracteres")
+                raise Invalid("invalid_answer",
+                              f"o texto precisa ter de 1 a {rules.MAX_ANSWER_CHARS} caracteres")
         async with self.uow() as (session, events):
             row = await session.get(BotAnswerEdit, utter)
             if text is None:
                 if row is None:
-                    raise TeachingError(404, "not_edited", "esta resposta não foi editada")
+                    raise NotFound("not_edited", "esta resposta não foi editada")
                 await session.delete(row)
             elif row is None:
                 session.add(BotAnswerEdit(utter=utter, text=text, updated_by=who.id, updated_at=utcnow()))
@@ -391,21 +383,21 @@ class BotTeaching:
         A message the bot reads as a red flag may go into a non-urgent intent only with an
         admin's override reason (like a staff intent's examples)."""
         if ignore == (intent is not None):
-            raise TeachingError(400, "invalid_label", "informe intent ou ignore: true (um dos dois)")
+            raise Invalid("invalid_label", "informe intent ou ignore: true (um dos dois)")
         ids = list(dict.fromkeys([message_id, *also]))
         if len(ids) > 500:
-            raise TeachingError(400, "too_many_messages", "no máximo 500 mensagens por vez")
+            raise Invalid("too_many_messages", "no máximo 500 mensagens por vez")
         async with self.uow() as (session, _):
             reason = "other"
             if intent is not None:
                 staff = dict((await session.execute(select(BotStaffIntent.name, BotStaffIntent.reason))).tuples().all())
                 key = intent if intent in self.reason_map else (rules.staff_intent_name(intent) or intent)
                 if not self.known_intent(key, staff):
-                    raise TeachingError(400, "unknown_intent", f"intenção desconhecida: {intent!r}")
+                    raise Invalid("unknown_intent", f"intenção desconhecida: {intent!r}")
                 intent, reason = key, self.reason_map.get(key) or staff[key]
             msgs = (await session.execute(select(Message).where(Message.id.in_(ids)))).scalars().all()
             if len(msgs) != len(ids) or any(m.direction != "in" or m.sender != "patient" for m in msgs):
-                raise TeachingError(404, "not_found", "mensagem de paciente não encontrada")
+                raise NotFound("not_found", "mensagem de paciente não encontrada")
             texts = {m.id: rules.mask_personal_data(m.text or "") for m in msgs}
         override = None
         if intent is not None and reason != "urgent":

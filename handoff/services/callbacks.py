@@ -22,6 +22,7 @@ from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import AuditLog, ChannelIdentity, Conversation, Message, Patient, StaffUser
 from handoff.domain import access
 from handoff.domain import events as ev
+from handoff.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable, UpstreamFailed
 from handoff.domain.identity_match import keys_for_identity, normalize_phone
 from handoff.domain.lifecycle import ConversationState, Transition
 from handoff.domain.messages import Direction, InboundStatus, Sender
@@ -37,16 +38,6 @@ CALLBACK_TEXT = "Pedido de retorno de ligação"
 CALLBACK_REASON = "callback"
 CALL_PLACED = "call_placed"  # conversation event: {agent_id, call_sid, status}
 CALL_STATUS = "call_status"  # conversation event: {call_sid, status, duration}
-
-
-class CallError(Exception):
-    """A refused call request: HTTP status, stable code, pt-BR message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -123,26 +114,26 @@ async def place_call(
     """Call the patient of `conv_id` and connect them to `agent_phone` once they answer.
 
     `queues_of(StaffUser) -> frozenset[str]` says which queues an attendant works (the inbox's
-    rule); without it every queue counts. Raises CallError.
+    rule); without it every queue counts. Raises a DomainError.
     """
     sid, token, from_number = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_voice_from
     if not (sid and token and from_number):
-        raise CallError(503, "not_configured", "as ligações pelo Twilio não estão configuradas")
+        raise Unavailable("not_configured", "as ligações pelo Twilio não estão configuradas")
     agent = normalize_phone(agent_phone)
     if agent is None:
-        raise CallError(400, "invalid_agent_phone", "informe o seu telefone com DDD")
+        raise Invalid("invalid_agent_phone", "informe o seu telefone com DDD")
     async with uow() as (session, _):
         row = await session.get(StaffUser, who.id)
         if row is None or not row.active:
-            raise CallError(401, "unauthorized", "conta desativada")
+            raise Unauthenticated("unauthorized", "conta desativada")
         conv = await session.get(Conversation, conv_id)
         if conv is None:
-            raise CallError(404, "not_found", "conversa não encontrada")
+            raise NotFound("not_found", "conversa não encontrada")
         if not _can_call(row, conv, queues_of(row) if queues_of is not None else None):
-            raise CallError(403, "forbidden", "esta conversa não está com você")
+            raise Forbidden("forbidden", "esta conversa não está com você")
         patient_number = await _patient_number(session, conv)
     if patient_number is None:
-        raise CallError(409, "no_phone", "não há telefone conhecido para este paciente")
+        raise Conflict("no_phone", "não há telefone conhecido para este paciente")
     callback_url = (f"{settings.public_base_url.rstrip('/')}/channels/twilio/voice/status"
                     f"?conversation={conv_id}")
     caller = TwilioCaller(api_base=settings.twilio_api_base, account_sid=sid, auth_token=token,
@@ -151,7 +142,7 @@ async def place_call(
         placed = await caller.call(patient_number, connect_twiml(clinic_name=clinic_name, agent_phone=agent,
                                                                  caller_id=from_number), callback_url)
     except ChannelError as exc:
-        raise CallError(502, "provider_error", f"o Twilio recusou a ligação ({exc})") from exc
+        raise UpstreamFailed("provider_error", f"o Twilio recusou a ligação ({exc})") from exc
     finally:
         await caller.close()
     async with uow() as (session, events):

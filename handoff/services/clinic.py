@@ -34,11 +34,18 @@ from handoff.domain.clinic.entities import (
 )
 from handoff.domain.clinic.identity import IdentityError
 from handoff.domain.clinic.slots import MAX_WINDOW, DoctorSchedule, Slot, free_slots, offered_slot, parse_slot_id
-from handoff.services.agenda import (
+from handoff.domain.errors import (
     AgendaConflictError,
+    AgendaUnavailableError,
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    Unavailable,
+)
+from handoff.services.agenda import (
     AgendaDoctor,
     AgendaMirror,
-    AgendaUnavailableError,
     ExternalAgenda,
     MirroredBooking,
     SlotRules,
@@ -52,24 +59,34 @@ _CONSENT_VERSION = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _STATUS_RETRIES = 3
 
 
-class ClinicError(Exception):
-    """A request the clinic cannot serve: HTTP `status` and a stable `code` for the API."""
+class ClinicError(DomainError):
+    """A request the clinic cannot serve (stable `code`, message); raised as one of its kinds below."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+
+class ClinicInvalid(ClinicError, Invalid):
+    """Bad input (an unknown slot id, a date out of range...)."""
+
+
+class ClinicNotFound(ClinicError, NotFound):
+    """No such specialty, doctor, patient, appointment..."""
+
+
+class ClinicConflict(ClinicError, Conflict):
+    """The slot or appointment does not allow it (taken, cancelled, past...)."""
+
+
+class ClinicUnavailable(ClinicError, Unavailable):
+    """The clinic's agenda did not answer."""
 
 
 def agenda_unavailable() -> ClinicError:
-    """503 `agenda_unavailable`: the clinic's own agenda did not answer (the bot hands off)."""
-    return ClinicError(503, "agenda_unavailable", "a agenda da clínica não respondeu")
+    """`agenda_unavailable`: the clinic's own agenda did not answer (the bot hands off)."""
+    return ClinicUnavailable("agenda_unavailable", "a agenda da clínica não respondeu")
 
 
 def not_found(what: str) -> ClinicError:
-    """404 with code `<what>_not_found`."""
-    return ClinicError(404, f"{what}_not_found", f"{what} not found")
+    """ClinicNotFound with code `<what>_not_found`."""
+    return ClinicNotFound(f"{what}_not_found", f"{what} not found")
 
 
 class ClinicDirectory(Protocol):
@@ -263,9 +280,9 @@ class ClinicService:
         start = to_clinic(start) if start else now
         end = to_clinic(end) if end else max(start, now) + DEFAULT_WINDOW
         if end <= start:
-            raise ClinicError(400, "invalid_window", "end must be after start")
+            raise ClinicInvalid("invalid_window", "end must be after start")
         if end - start > MAX_WINDOW:
-            raise ClinicError(400, "invalid_window", f"window longer than {MAX_WINDOW.days} days")
+            raise ClinicInvalid("invalid_window", f"window longer than {MAX_WINDOW.days} days")
         limit = max(1, min(limit, MAX_SLOTS))
         doctors = await self.doctors(specialty)
         if doctor_id is not None:
@@ -319,7 +336,7 @@ class ClinicService:
         try:
             doctor_id, start = parse_slot_id(slot_id)
         except ValueError:
-            raise ClinicError(400, "invalid_slot_id", "slot_id is malformed") from None
+            raise ClinicInvalid("invalid_slot_id", "slot_id is malformed") from None
         doctor = await self.directory.doctor(doctor_id)
         if doctor is None:
             raise not_found("doctor")
@@ -336,11 +353,11 @@ class ClinicService:
                 # The clinic's agenda holds bookings the hub never saw (the reception's): a time
                 # it offered a moment ago and no longer does was taken meanwhile, and the bot
                 # answers that by offering the next free times.
-                raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado")
+                raise ClinicConflict("slot_taken", "este horário acabou de ser ocupado")
         else:
             slot = offered_slot(schedules, info.hours, doctor_id, start, self.now())
         if slot is None:
-            raise ClinicError(409, "slot_unavailable", "this time is not offered (past, closed or not in the agenda)")
+            raise ClinicConflict("slot_unavailable", "this time is not offered (past, closed or not in the agenda)")
         return slot, doctor
 
     async def _patient_id(self, patient_id: int) -> int:
@@ -360,7 +377,7 @@ class ClinicService:
                 return await self._book_external(pid, slot, external)
             return await self.directory.book(pid, slot, self.now())
         except SlotTakenError:
-            raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado") from None
+            raise ClinicConflict("slot_taken", "este horário acabou de ser ocupado") from None
 
     async def _check_hold(self, slot: Slot, *patient_ids: int) -> None:
         """409 `slot_taken` when the slot is held for another patient (a waitlist offer)."""
@@ -369,7 +386,7 @@ class ClinicService:
         holders = await self.slot_holds.holders([slot.doctor_id], slot.start, slot.end)
         holder = holders.get(slot.id)
         if holder is not None and holder not in patient_ids:
-            raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado")
+            raise ClinicConflict("slot_taken", "este horário acabou de ser ocupado")
 
     async def _slot_freed(self, appt: Appointment) -> None:
         """Tell the waitlist; the cancel or move is already recorded, so a failure here is logged only."""
@@ -451,7 +468,7 @@ class ClinicService:
             try:
                 new = rule(appt.status, appt.start, now)
             except AppointmentRuleError as exc:
-                raise ClinicError(409, exc.code, exc.message) from None
+                raise ClinicConflict(exc.code, exc.message) from None
             if new == appt.status:
                 return appt
             changed = await self.directory.set_status(appt.id, appt.status, new, now)
@@ -460,7 +477,7 @@ class ClinicService:
                     await self._cancel_external(changed.id)
                     await self._slot_freed(changed)
                 return changed
-        raise ClinicError(409, "appointment_changed", "the appointment changed meanwhile; try again")
+        raise ClinicConflict("appointment_changed", "the appointment changed meanwhile; try again")
 
     async def _cancel_external(self, appointment_id: int) -> None:
         """Free the slot in the clinic's agenda. The patient's cancellation is already recorded in
@@ -494,10 +511,10 @@ class ClinicService:
         try:
             new_status = rules.check_reschedule(appt.status, appt.start, now)
         except AppointmentRuleError as exc:
-            raise ClinicError(409, exc.code, exc.message) from None
+            raise ClinicConflict(exc.code, exc.message) from None
         slot, doctor = await self._offered(slot_id)
         if doctor.specialty != appt.specialty:
-            raise ClinicError(409, "specialty_mismatch", "the new slot is of another specialty; book a new appointment")
+            raise ClinicConflict("specialty_mismatch", "the new slot is of another specialty; book a new appointment")
         if slot.doctor_id == appt.doctor_id and slot.start == appt.start:
             return appt
         await self._check_hold(slot, appt.patient_id)
@@ -506,16 +523,16 @@ class ClinicService:
         if (held is None) != (target is None):
             # One side is in the clinic's agenda and the other in the built-in one: a move cannot
             # be one atomic step there, so a person does it (cancel + book).
-            raise ClinicError(409, "agenda_mismatch", "o novo horário está em outra agenda; fale com a recepção")
+            raise ClinicConflict("agenda_mismatch", "o novo horário está em outra agenda; fale com a recepção")
         try:
             if held is not None and target is not None:
                 moved = await self._move_external(appt, held, target, slot, new_status)
             else:
                 moved = await self.directory.move(appt.id, appt.status, slot, new_status, now)
         except SlotTakenError:
-            raise ClinicError(409, "slot_taken", "este horário acabou de ser ocupado") from None
+            raise ClinicConflict("slot_taken", "este horário acabou de ser ocupado") from None
         if moved is None:
-            raise ClinicError(409, "appointment_changed", "the appointment changed meanwhile; try again")
+            raise ClinicConflict("appointment_changed", "the appointment changed meanwhile; try again")
         await self._slot_freed(appt)
         return moved
 
@@ -527,14 +544,14 @@ class ClinicService:
         source = await self.agenda_doctor(held.doctor_id)
         patient = await self.mirror.agenda_patient(held.patient_id)
         if source is None or patient is None:
-            raise ClinicError(409, "appointment_changed", "the appointment changed meanwhile; try again")
+            raise ClinicConflict("appointment_changed", "the appointment changed meanwhile; try again")
         try:
             ref = await self.agenda.move(source, held.ref, target, slot, patient)
         except AgendaUnavailableError:
             raise agenda_unavailable() from None
         except AgendaConflictError:
             await self._refresh(appt.id)  # the reception changed it: take their version
-            raise ClinicError(409, "appointment_changed", "the appointment changed meanwhile; try again") from None
+            raise ClinicConflict("appointment_changed", "the appointment changed meanwhile; try again") from None
         if not await self.mirror.moved(appt.id, slot, ref, new_status.value, appt.status.value, self.now()):
             return None
         return await self.directory.appointment(appt.id)
@@ -542,7 +559,7 @@ class ClinicService:
     async def appointments(self, patient_id: int, scope: str = "upcoming") -> list[Appointment]:
         """A patient's appointments: `upcoming` (not cancelled, still ahead) or `all`."""
         if scope not in ("upcoming", "all"):
-            raise ClinicError(400, "invalid_scope", "scope must be upcoming or all")
+            raise ClinicInvalid("invalid_scope", "scope must be upcoming or all")
         pid = await self._patient_id(patient_id)
         items = await self.directory.appointments(pid)
         if self.mirror is not None:
@@ -575,22 +592,22 @@ class ClinicService:
         if cpf is not None:
             digits = normalize_cpf(cpf)
             if digits is None:
-                raise ClinicError(400, "invalid_cpf", "CPF inválido")
+                raise ClinicInvalid("invalid_cpf", "CPF inválido")
         if birth_date is not None and not (date(1900, 1, 1) <= birth_date <= self.now().date()):
-            raise ClinicError(400, "invalid_birth_date", "data de nascimento inválida")
+            raise ClinicInvalid("invalid_birth_date", "data de nascimento inválida")
         clean_name = " ".join(name.split())[:200] if name else None
         if digits is None and birth_date is None and not clean_name:
-            raise ClinicError(400, "invalid_body", "send cpf, birth_date or name")
+            raise ClinicInvalid("invalid_body", "send cpf, birth_date or name")
         await self._patient_id(patient_id)
         try:
             return await self.directory.identify(patient_id, digits, birth_date, clean_name)
         except IdentityError as exc:
-            raise ClinicError(409, exc.code, exc.message) from None
+            raise ClinicConflict(exc.code, exc.message) from None
 
     async def record_consent(self, patient_id: int, granted: bool, version: str) -> Consent:
         """Store a consent decision with its notice version and the time (append-only)."""
         if not _CONSENT_VERSION.match(version):
-            raise ClinicError(400, "invalid_version", "version must look like privacidade-v1")
+            raise ClinicInvalid("invalid_version", "version must look like privacidade-v1")
         await self._patient_id(patient_id)
         return await self.directory.record_consent(patient_id, granted, version, self.now())
 

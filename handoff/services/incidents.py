@@ -19,6 +19,7 @@ from sqlalchemy import select
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AuditLog, PrivacyIncident
 from handoff.domain import incidents as rules
+from handoff.domain.errors import Conflict, DomainError, Invalid, NotFound
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import UnitOfWork
 
@@ -27,14 +28,20 @@ UPDATE_ACTION = "incident_update"
 MAX_CATEGORIES = 20
 
 
-class IncidentError(Exception):
-    """A refused request (HTTP status, code, pt-BR message)."""
+class IncidentError(DomainError):
+    """A refused request (code, pt-BR message); raised as one of its kinds below."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+
+class IncidentInvalid(IncidentError, Invalid):
+    """A field out of range or inconsistent with the others."""
+
+
+class IncidentNotFound(IncidentError, NotFound):
+    """No incident with that id."""
+
+
+class IncidentConflict(IncidentError, Conflict):
+    """A status move the lifecycle refuses."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,7 @@ def view(row: PrivacyIncident, now: datetime | None = None) -> dict[str, Any]:
 def _aware(value: datetime | None, name: str) -> datetime | None:
     """`value` in UTC (every stored time is UTC: SQLite keeps no offset); naive is refused."""
     if value is not None and value.tzinfo is None:
-        raise IncidentError(400, "invalid_time", f"{name}: informe data e hora com fuso horário")
+        raise IncidentInvalid("invalid_time", f"{name}: informe data e hora com fuso horário")
     return value.astimezone(UTC) if value is not None else None
 
 
@@ -105,16 +112,16 @@ async def create(uow: UnitOfWork, who: StaffIdentity, new: NewIncident, now: dat
     """Record an incident; its ANPD deadline follows from `detected_at`."""
     now = (now or utcnow()).astimezone(UTC)
     if new.severity not in rules.SEVERITIES:
-        raise IncidentError(400, "invalid_severity", "gravidade deve ser low, medium ou high")
+        raise IncidentInvalid("invalid_severity", "gravidade deve ser low, medium ou high")
     title, description = new.title.strip(), new.description.strip()
     if not title or not description:
-        raise IncidentError(400, "missing_fields", "informe o título e a descrição do incidente")
+        raise IncidentInvalid("missing_fields", "informe o título e a descrição do incidente")
     detected = _aware(new.detected_at, "detected_at") or now
     occurred = _aware(new.occurred_at, "occurred_at")
     if detected > now:
-        raise IncidentError(400, "invalid_time", "a data de detecção não pode estar no futuro")
+        raise IncidentInvalid("invalid_time", "a data de detecção não pode estar no futuro")
     if occurred is not None and occurred > detected:
-        raise IncidentError(400, "invalid_time", "o incidente não pode ter ocorrido depois de detectado")
+        raise IncidentInvalid("invalid_time", "o incidente não pode ter ocorrido depois de detectado")
     categories = list(dict.fromkeys(c.strip() for c in new.data_categories if c.strip()))[:MAX_CATEGORIES]
     async with uow() as (session, _):
         row = PrivacyIncident(
@@ -146,17 +153,17 @@ async def update(uow: UnitOfWork, who: StaffIdentity, incident_id: int, changes:
     subjects_at = _aware(changes.subjects_notified_at, "subjects_notified_at")
     for value in (anpd_at, subjects_at):
         if value is not None and value > now:
-            raise IncidentError(400, "invalid_time", "a data da comunicação não pode estar no futuro")
+            raise IncidentInvalid("invalid_time", "a data da comunicação não pode estar no futuro")
     async with uow() as (session, _):
         row = (await session.execute(select(PrivacyIncident).where(PrivacyIncident.id == incident_id)
                                      .with_for_update())).scalar_one_or_none()
         if row is None:
-            raise IncidentError(404, "not_found", "incidente não encontrado")
+            raise IncidentNotFound("not_found", "incidente não encontrado")
         changed: list[str] = []
         status = changes.status
         if status is not None and status != row.status:
             if not rules.can_move(row.status, status):
-                raise IncidentError(409, "invalid_transition", f"não é possível passar de {row.status} para {status}")
+                raise IncidentConflict("invalid_transition", f"não é possível passar de {row.status} para {status}")
             if status == rules.IncidentStatus.NOTIFIED and anpd_at is None and row.anpd_notified_at is None:
                 anpd_at = now  # "comunicado à ANPD" without a time: now
             row.status = status
@@ -176,7 +183,7 @@ async def update(uow: UnitOfWork, who: StaffIdentity, incident_id: int, changes:
             row.subjects_estimate = changes.subjects_estimate
             changed.append("subjects_estimate")
         if not changed:
-            raise IncidentError(400, "empty", "nada a alterar")
+            raise IncidentInvalid("empty", "nada a alterar")
         row.updated_at = now
         session.add(AuditLog(staff_id=who.id, action=UPDATE_ACTION, subject=f"incident:{row.id}", created_at=now,
                              data={"changed": changed, "status": row.status}))

@@ -44,6 +44,7 @@ from handoff.adapters.interaction_sinks import FhirCommunicationSink, Interactio
 from handoff.adapters.sql import interaction_store as store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AuditLog, Conversation, ConversationEvent, InteractionDelivery, Patient
+from handoff.domain.errors import Conflict, Invalid, NotFound
 from handoff.domain.interactions import (
     DeliveryStatus,
     InteractionFacts,
@@ -63,16 +64,6 @@ log = logging.getLogger(__name__)
 WAKE_KIND = "interactions"  # WORK_TOPIC wake-up of the delivery loops (after a replay)
 REPLAY_AUDIT_ACTION = "integrations.replay"
 LIST_LIMIT = 200
-
-
-class InteractionError(Exception):
-    """A refused request: HTTP status, stable code, pt-BR message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def configured_targets(settings: Settings) -> tuple[Target, ...]:
@@ -346,7 +337,7 @@ async def list_deliveries(uow: UnitOfWork, settings: Settings, *, status: str | 
                           limit: int = LIST_LIMIT, before_id: int | None = None) -> dict[str, Any]:
     """The delivery log, newest first, with counts per status and the configured targets."""
     if status is not None and status not in {s.value for s in DeliveryStatus}:
-        raise InteractionError(400, "invalid_status", "situação desconhecida")
+        raise Invalid("invalid_status", "situação desconhecida")
     limit = max(1, min(limit, LIST_LIMIT))
     async with uow() as (session, _):
         rows = await store.list_deliveries(session, status=status, limit=limit, before_id=before_id)
@@ -362,10 +353,10 @@ async def replay(uow: UnitOfWork, who: StaffIdentity, delivery_id: int) -> dict[
     async with uow() as (session, events):
         row = await session.get(InteractionDelivery, delivery_id, with_for_update=True)
         if row is None:
-            raise InteractionError(404, "delivery_not_found", "envio não encontrado")
+            raise NotFound("delivery_not_found", "envio não encontrado")
         lease = as_utc(row.lease_until)
         if row.status == DeliveryStatus.SENDING.value and lease is not None and lease > now:
-            raise InteractionError(409, "sending", "este envio está em andamento; tente de novo em instantes")
+            raise Conflict("sending", "este envio está em andamento; tente de novo em instantes")
         row.status = DeliveryStatus.PENDING.value
         row.attempts = 0
         row.next_attempt_at = now

@@ -25,7 +25,7 @@ from handoff.adapters.sql import store
 from handoff.adapters.sql.models import Conversation, Message, Patient, PrivacyRequest
 from handoff.domain.messages import Sender
 from handoff.domain.privacy import RequestKind
-from handoff.services.inbox import staff_message_view
+from handoff.services.inbox_views import staff_message_view
 from handoff.services.notify import notify
 from handoff.services.unit_of_work import WORK_TOPIC, Events
 

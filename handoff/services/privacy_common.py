@@ -31,17 +31,6 @@ from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import STAFF_TOPIC, Events
 
 
-class PrivacyError(Exception):
-    """A request the rules refuse: HTTP status, stable code, pt-BR message."""
-
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
-
-
 def iso(value: datetime | date | None) -> str | None:
     if value is None:
         return None

@@ -50,10 +50,11 @@ from handoff.adapters.sql.models import (
 from handoff.adapters.sql.privacy_store import person_ids
 from handoff.adapters.tracker_store import TrackerStore
 from handoff.domain import privacy as rules
+from handoff.domain.errors import Conflict, NotFound
 from handoff.domain.lifecycle import Transition
 from handoff.domain.privacy import RequestStatus
 from handoff.services.notify import kick_assignment, notify
-from handoff.services.privacy_common import PrivacyError, audit, conversation_ids, hold_view, iso, legal_holds_of
+from handoff.services.privacy_common import audit, conversation_ids, hold_view, iso, legal_holds_of
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import UnitOfWork
 
@@ -113,11 +114,11 @@ class PrivacyErasure:
                 q = q.with_for_update()
             row = (await session.execute(q)).scalar_one_or_none()
             if row is None or row.patient_id is None:
-                raise PrivacyError(404, "not_found", "solicitação não encontrada")
+                raise NotFound("not_found", "solicitação não encontrada")
             if row.kind != rules.RequestKind.ERASURE:
-                raise PrivacyError(409, "not_an_erasure", "esta solicitação não é de eliminação")
+                raise Conflict("not_an_erasure", "esta solicitação não é de eliminação")
             if row.status == RequestStatus.REJECTED:
-                raise PrivacyError(409, "illegal_transition", "a solicitação foi recusada")
+                raise Conflict("illegal_transition", "a solicitação foi recusada")
             ids = await person_ids(session, row.patient_id)
             patients = list((await session.execute(select(Patient).where(Patient.id.in_(ids)))).scalars().all())
             convs = await conversation_ids(session, ids)

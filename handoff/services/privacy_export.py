@@ -44,11 +44,11 @@ from handoff.adapters.sql.models import (
 )
 from handoff.adapters.sql.privacy_store import person_ids
 from handoff.domain import privacy as rules
+from handoff.domain.errors import NotFound
 from handoff.domain.privacy import RequestStatus
 from handoff.services.attachments import OCTET_STREAM, safe_filename
 from handoff.services.privacy_answer import EXPORT_KINDS, link_valid
 from handoff.services.privacy_common import (
-    PrivacyError,
     audit,
     conversation_ids,
     hold_view,
@@ -153,7 +153,7 @@ class PrivacyExport:
         async with self.uow() as (session, _):
             row = await session.get(PrivacyRequest, request_id)
             if row is None or row.patient_id is None:
-                raise PrivacyError(404, "not_found", "solicitação não encontrada")
+                raise NotFound("not_found", "solicitação não encontrada")
             ids = await person_ids(session, row.patient_id)
             convs = await conversation_ids(session, ids)
             audit(session, who, "privacy.export", ids[0], row.id, {"format": fmt, "conversations": len(convs)})

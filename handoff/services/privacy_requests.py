@@ -9,7 +9,7 @@ table, clock, identity, corrections, legal holds) in `handoff/domain/privacy.py`
 - The bot opens a request for the patient of a conversation (`open_from_conversation`): the
   channel identity is proof enough when it is the person's only identity and the record is not
   linked or merged; otherwise CPF + birth date must match the record. An unverifiable request
-  raises PrivacyError and writes nothing. The simplified answer (kinds of data held and counts)
+  raises a DomainError and writes nothing. The simplified answer (kinds of data held and counts)
   is returned at once and `simplified_answer_at` set.
 - Staff open one for a patient (`open_for_patient`, verified_by "staff").
 - revoke_consent is applied at once: a refusal row is appended to the consent log (the inbox no
@@ -42,11 +42,11 @@ from handoff.adapters.sql.models import (
 )
 from handoff.adapters.sql.privacy_store import person_ids
 from handoff.domain import privacy as rules
+from handoff.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from handoff.domain.privacy import RequestKind, RequestStatus
 from handoff.services.privacy_answer import tell_patient
 from handoff.services.privacy_clock import PrivacyMonitor
 from handoff.services.privacy_common import (
-    PrivacyError,
     audit,
     hold_view,
     iso,
@@ -58,7 +58,7 @@ from handoff.services.privacy_common import (
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import Events, UnitOfWork
 
-__all__ = ["PrivacyError", "PrivacyMonitor", "PrivacyService"]
+__all__ = ["PrivacyMonitor", "PrivacyService"]
 
 PRIVACY_EVENT = "privacy_request"  # conversation event {request_id, kind}
 REVOCATION_VERSION = "revogacao-titular"
@@ -78,28 +78,28 @@ class PrivacyService:
 
     async def open_from_conversation(self, conversation_id: str, kind: str, cpf: str | None,
                                      birth_date: date | None, details: str | None) -> dict[str, Any]:
-        """The bot asks for the patient of `conversation_id`. Raises PrivacyError: 404 unknown
-        conversation, 422 needs_identity, 403 identity_mismatch (nothing is written)."""
+        """The bot asks for the patient of `conversation_id`. Raises NotFound (unknown
+        conversation), Unprocessable `needs_identity`, Forbidden `identity_mismatch` (nothing is written)."""
         kind = RequestKind(kind).value
         async with self.uow() as (session, events):
             conv = await session.get(Conversation, conversation_id)
             if conv is None:
-                raise PrivacyError(404, "conversation_not_found", "conversa não encontrada")
+                raise NotFound("conversation_not_found", "conversa não encontrada")
             ids = await person_ids(session, conv.patient_id)
             identities = int((await session.execute(select(func.count()).select_from(ChannelIdentity).where(
                 ChannelIdentity.patient_id.in_(ids)))).scalar_one())
             verified_by = "channel"
             if rules.needs_strong_identity(identities, len(ids)):
                 if not cpf or birth_date is None:
-                    raise PrivacyError(422, "needs_identity",
-                                       "informe CPF e data de nascimento para confirmarmos sua identidade",
-                                       fields=["cpf", "birth_date"])
+                    raise Unprocessable("needs_identity",
+                                        "informe CPF e data de nascimento para confirmarmos sua identidade",
+                                        fields=["cpf", "birth_date"])
                 records = [p for p in (await session.execute(
                     select(Patient).where(Patient.id.in_(ids)))).scalars().all() if p.cpf]
                 record = next((p for p in records if p.id == ids[0]), records[0] if records else None)
                 if record is None or not rules.identity_matches(record.cpf, record.birth_date, cpf, birth_date):
-                    raise PrivacyError(403, "identity_mismatch",
-                                       "não foi possível confirmar sua identidade com os dados informados")
+                    raise Forbidden("identity_mismatch",
+                                    "não foi possível confirmar sua identidade com os dados informados")
                 verified_by = "cpf_birth_date"
             existing = (await session.execute(
                 select(PrivacyRequest).where(PrivacyRequest.patient_id == ids[0], PrivacyRequest.kind == kind,
@@ -118,7 +118,7 @@ class PrivacyService:
         kind = RequestKind(kind).value
         async with self.uow() as (session, events):
             if await session.get(Patient, patient_id) is None:
-                raise PrivacyError(404, "patient_not_found", "paciente não encontrado")
+                raise NotFound("patient_not_found", "paciente não encontrado")
             ids = await person_ids(session, patient_id)
             row = await self._create(session, events, ids, kind, "staff", details, None, who)
             if kind == RequestKind.REVOKE_CONSENT:
@@ -198,7 +198,7 @@ class PrivacyService:
             q = q.with_for_update()
         row = (await session.execute(q)).scalar_one_or_none()
         if row is None:
-            raise PrivacyError(404, "not_found", "solicitação não encontrada")
+            raise NotFound("not_found", "solicitação não encontrada")
         return row
 
     async def detail(self, who: StaffIdentity, request_id: int) -> dict[str, Any]:
@@ -233,7 +233,7 @@ class PrivacyService:
         try:
             target = RequestStatus(status)
         except ValueError as exc:
-            raise PrivacyError(400, "invalid_status", "situação inválida") from exc
+            raise Invalid("invalid_status", "situação inválida") from exc
         async with self.uow() as (session, events):
             row = await self._load(session, request_id, lock=True)
             self._move(row, target, who, note)
@@ -254,8 +254,8 @@ class PrivacyService:
         try:
             rules.next_status(current, target)
         except rules.IllegalRequestTransition as exc:
-            raise PrivacyError(409, "illegal_transition",
-                               f"não é possível passar de {row.status} para {target.value}") from exc
+            raise Conflict("illegal_transition",
+                           f"não é possível passar de {row.status} para {target.value}") from exc
         now = utcnow()
         row.status = target.value
         row.updated_at = now
@@ -275,9 +275,9 @@ class PrivacyService:
             row = await self._load(session, request_id, lock=True)
             target = await session.get(StaffUser, staff_id)
             if target is None or not target.active:
-                raise PrivacyError(404, "staff_not_found", "pessoa da equipe não encontrada")
+                raise NotFound("staff_not_found", "pessoa da equipe não encontrada")
             if row.status not in (RequestStatus.OPEN, RequestStatus.IN_PROGRESS):
-                raise PrivacyError(409, "illegal_transition", "a solicitação já foi encerrada")
+                raise Conflict("illegal_transition", "a solicitação já foi encerrada")
             row.result = {**(row.result or {}), "assignee_id": staff_id}
             if row.status == RequestStatus.OPEN:
                 row.status = RequestStatus.IN_PROGRESS.value
@@ -301,16 +301,16 @@ class PrivacyService:
             if changes.get("birth_date") is not None:
                 cleaned["birth_date"] = rules.clean_birth_date(changes["birth_date"], today)
         except rules.InvalidCorrection as exc:
-            raise PrivacyError(400, "invalid_" + exc.field, exc.message, field=exc.field) from exc
+            raise Invalid("invalid_" + exc.field, exc.message, field=exc.field) from exc
         if not cleaned:
-            raise PrivacyError(400, "nothing_to_correct", "informe ao menos um campo para corrigir")
+            raise Invalid("nothing_to_correct", "informe ao menos um campo para corrigir")
         async with self.uow() as (session, events):
             row = await self._load(session, request_id, lock=True)
             if row.status not in (RequestStatus.OPEN, RequestStatus.IN_PROGRESS):
-                raise PrivacyError(409, "illegal_transition", "a solicitação já foi encerrada")
+                raise Conflict("illegal_transition", "a solicitação já foi encerrada")
             patient = await session.get(Patient, row.patient_id) if row.patient_id else None
             if patient is None or patient.erased_at is not None:
-                raise PrivacyError(409, "patient_erased", "os dados deste paciente foram eliminados")
+                raise Conflict("patient_erased", "os dados deste paciente foram eliminados")
             for key, value in cleaned.items():
                 setattr(patient, key, value)
             fields = sorted("name" if k == "display_name" else k for k in cleaned)

@@ -49,6 +49,7 @@ from handoff.adapters.sql.models import AppointmentRow, ClinicProfile, Specialty
 from handoff.adapters.sql.models_reminders import ReminderOptOutRow, ReminderRow, ReminderRuleRow, ReminderTextRow
 from handoff.domain import reminders as rules
 from handoff.domain.clinic.calendar import at, to_clinic
+from handoff.domain.errors import Invalid, NotFound
 from handoff.domain.messages import Sender
 from handoff.domain.messaging_window import META_MESSAGING_CHANNELS, WHATSAPP_CHANNELS, window_state
 from handoff.domain.reminders import ReminderStatus as S
@@ -127,16 +128,12 @@ SAMPLE_CARD: dict[str, Any] = {"patient_name": "Maria Silva", "doctor": "Dra. An
 SAMPLE_NOTES = "Traga seus exames anteriores e chegue 15 minutos antes."
 
 
-class ReminderSettingsError(Exception):
-    """A refused settings change: HTTP status, code and a pt-BR message for the staff."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ReminderSettingsError(Invalid):
+    """A refused settings change: code and a pt-BR message for the staff."""
 
 
 def _invalid(message: str) -> ReminderSettingsError:
-    return ReminderSettingsError(400, "invalid_body", message)
+    return ReminderSettingsError("invalid_body", message)
 
 
 def fill(body: str, values: dict[str, str]) -> str:
@@ -367,7 +364,7 @@ class ReminderService:
         the specialty follow the default again. Reminders already planned keep their times."""
         async with self.uow() as (session, _):
             if specialty_id is not None and await session.get(SpecialtyRow, specialty_id) is None:
-                raise ReminderSettingsError(404, "not_found", "Especialidade não encontrada.")
+                raise NotFound("not_found", "Especialidade não encontrada.")
             q = select(ReminderRuleRow).where(ReminderRuleRow.specialty_id.is_(None) if specialty_id is None
                                               else ReminderRuleRow.specialty_id == specialty_id)
             row = (await session.execute(q)).scalars().first()

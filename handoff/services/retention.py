@@ -61,6 +61,7 @@ from handoff.adapters.sql.models import (
 from handoff.adapters.tracker_store import TrackerStore
 from handoff.domain import retention as rules
 from handoff.domain.clinic.calendar import CLINIC_TZ
+from handoff.domain.errors import Invalid
 from handoff.domain.retention import Category
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import UnitOfWork
@@ -74,14 +75,8 @@ RUN_AUDIT_ACTION = "disposal_run_now"
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
-class RetentionError(Exception):
-    """A refused change or run (HTTP status, code, pt-BR message)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class RetentionError(Invalid):
+    """A refused change of the periods (code, pt-BR message)."""
 
 
 # -- policies ---------------------------------------------------------------------------------------
@@ -121,14 +116,14 @@ async def read_policies(uow: UnitOfWork) -> list[dict[str, Any]]:
 
 
 async def update_policies(uow: UnitOfWork, who: StaffIdentity, changes: dict[str, int | None]) -> list[dict[str, Any]]:
-    """Set the periods of some categories (None = keep); audit-logged. RetentionError 400 on a
+    """Set the periods of some categories (None = keep); audit-logged. RetentionError (Invalid) on a
     refused value (nothing is changed then)."""
     if not changes:
-        raise RetentionError(400, "empty", "nenhum prazo informado")
+        raise RetentionError("empty", "nenhum prazo informado")
     try:
         parsed = {rules.parse_category(k): rules.validate_days(rules.parse_category(k), v) for k, v in changes.items()}
     except rules.PolicyError as exc:
-        raise RetentionError(400, "invalid_policy", exc.message) from None
+        raise RetentionError("invalid_policy", exc.message) from None
     now = utcnow()
     async with uow() as (session, _):
         rows = await stored_policies(session)

@@ -33,7 +33,7 @@ from handoff.domain.clinic.entities import Appointment
 from handoff.domain.clinic.slots import slot_id
 from handoff.domain.messages import Sender
 from handoff.domain.messaging_window import window_state
-from handoff.services.clinic import ClinicError, ClinicService, not_found
+from handoff.services.clinic import ClinicConflict, ClinicError, ClinicService, not_found
 from handoff.services.unit_of_work import WORK_TOPIC, Events, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class WaitlistService:
             if doctor is None:
                 raise not_found("doctor")
             if doctor.specialty != specialty:
-                raise ClinicError(409, "specialty_mismatch", "this doctor is of another specialty")
+                raise ClinicConflict("specialty_mismatch", "this doctor is of another specialty")
         if await self.clinic.directory.resolve_patient(patient_id) is None:
             raise not_found("patient")
         async with self.uow() as (session, _):
@@ -94,7 +94,7 @@ class WaitlistService:
             if row is None or (patient_id is not None and row.patient_id != patient_id):
                 raise not_found("waitlist_entry")
             if not await ws.leave(session, entry_id, self.now()):
-                raise ClinicError(409, "not_waiting", "this entry is no longer waiting")
+                raise ClinicConflict("not_waiting", "this entry is no longer waiting")
 
     async def entry_patient(self, entry_id: int) -> int | None:
         """Whose entry this is (None when unknown): for the staff scope check."""
@@ -207,7 +207,7 @@ class WaitlistService:
                 raise not_found("offer")
             if not await ws.transition(session, offer_id, rules.OfferStatus.HELD, rules.OfferStatus.ACCEPTING, now,
                                        live_at=now):
-                raise ClinicError(409, "offer_closed", "esta oferta não está mais disponível")
+                raise ClinicConflict("offer_closed", "esta oferta não está mais disponível")
             holder, entry_id = row.patient_id, row.entry_id
             start = as_utc(row.starts_at)
             assert start is not None
@@ -233,7 +233,7 @@ class WaitlistService:
             if row is None or (patient_id is not None and row.patient_id != patient_id):
                 raise not_found("offer")
             if not await ws.transition(session, offer_id, rules.OfferStatus.HELD, rules.OfferStatus.DECLINED, now):
-                raise ClinicError(409, "offer_closed", "esta oferta não está mais disponível")
+                raise ClinicConflict("offer_closed", "esta oferta não está mais disponível")
             slot = _slot_of(row)
         labels = await self._labels(slot)
         async with self.uow() as (session, events):

@@ -27,11 +27,10 @@ import pytest
 from handoff.domain.clinic.appointments import SlotTakenError
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.domain.clinic.slots import MIN_LEAD, DoctorSchedule, Slot
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 from handoff.services.agenda import (
-    AgendaConflictError,
     AgendaDoctor,
     AgendaPatient,
-    AgendaUnavailableError,
     BookingRef,
     ExternalAgenda,
     SlotRules,

@@ -21,7 +21,8 @@ import pytest
 from handoff.adapters.agenda.caldav import CalDavAgenda
 from handoff.domain.clinic.appointments import SlotTakenError
 from handoff.domain.clinic.calendar import CLINIC_TZ
-from handoff.services.agenda import AgendaDoctor, AgendaUnavailableError, BookingRef, SlotRules
+from handoff.domain.errors import AgendaUnavailableError
+from handoff.services.agenda import AgendaDoctor, BookingRef, SlotRules
 from tests.agenda.contract import (
     CHECKS,
     NOW,

@@ -18,10 +18,9 @@ from handoff.adapters.agenda.fhir import CPF_SYSTEM, HUB_PATIENT_SYSTEM, FhirAge
 from handoff.adapters.fhir_client import FhirConflictError, FhirRequestError
 from handoff.domain.clinic.appointments import SlotTakenError
 from handoff.domain.clinic.calendar import CLINIC_TZ
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 from handoff.services.agenda import (
-    AgendaConflictError,
     AgendaDoctor,
-    AgendaUnavailableError,
     ExternalAgenda,
     SlotRules,
 )

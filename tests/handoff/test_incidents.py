@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from handoff.adapters.sql.models import AuditLog, PrivacyIncident, StaffUser
+from handoff.api.errors import status_of
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.runtime import HubRuntime
 from handoff.services import incidents
@@ -69,7 +70,7 @@ async def test_deadline_overdue_flag_lifecycle_and_audit(rt: HubRuntime) -> None
     # closed -> open is refused; open -> notified records the ANPD time; notified -> closed.
     with pytest.raises(incidents.IncidentError) as bad:
         await incidents.update(rt.uow, who, created["id"], incidents.IncidentChanges(status="bogus"))
-    assert bad.value.status == 409
+    assert status_of(bad.value) == 409
     notified_at = datetime(2026, 12, 10, 9, 0, tzinfo=CLINIC_TZ)
     after = await incidents.update(rt.uow, who, created["id"],
                                    incidents.IncidentChanges(status="notified", anpd_notified_at=notified_at,
@@ -82,10 +83,10 @@ async def test_deadline_overdue_flag_lifecycle_and_audit(rt: HubRuntime) -> None
     assert closed["status"] == "closed" and closed["closed_at"] is not None
     with pytest.raises(incidents.IncidentError) as reopen:
         await incidents.update(rt.uow, who, created["id"], incidents.IncidentChanges(status="open"))
-    assert reopen.value.status == 409
+    assert status_of(reopen.value) == 409
     with pytest.raises(incidents.IncidentError) as missing:
         await incidents.update(rt.uow, who, 999_999, incidents.IncidentChanges(status="closed"))
-    assert missing.value.status == 404
+    assert status_of(missing.value) == 404
 
     async with rt.db.session() as s:
         audit = list((await s.execute(select(AuditLog.action, AuditLog.subject, AuditLog.data)

@@ -46,12 +46,11 @@ from handoff.domain.clinic import slots as slot_rules
 from handoff.domain.clinic.appointments import SlotTakenError
 from handoff.domain.clinic.calendar import at, to_clinic
 from handoff.domain.clinic.slots import Slot
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 from handoff.services.agenda import (
     AgendaChanges,
-    AgendaConflictError,
     AgendaDoctor,
     AgendaPatient,
-    AgendaUnavailableError,
     BookingRef,
     ExternalBooking,
     SlotRules,

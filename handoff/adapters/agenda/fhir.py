@@ -41,12 +41,11 @@ from handoff.adapters.fhir_client import FhirClient, FhirConflictError, Resource
 from handoff.domain.clinic.appointments import SlotTakenError
 from handoff.domain.clinic.calendar import CLINIC_TZ, to_clinic
 from handoff.domain.clinic.slots import MAX_WINDOW, MIN_LEAD, Slot
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 from handoff.services.agenda import (
     AgendaChanges,
-    AgendaConflictError,
     AgendaDoctor,
     AgendaPatient,
-    AgendaUnavailableError,
     BookingRef,
     ExternalBooking,
     SlotRules,
