@@ -1,0 +1,36 @@
+"""No source file over 600 lines (issue 17): a file that long holds more than one thing.
+
+Counts the lines of every tracked Python, JavaScript, CSS, HTML and shell file outside the
+migrations and the data (the bot's training and evaluation data are YAML, not counted).
+Exits 1 listing the offenders. `make lint` runs it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+LIMIT = 600
+SUFFIXES = (".py", ".js", ".css", ".html", ".sh")
+EXEMPT = ("handoff/adapters/sql/migrations/",)
+
+
+def main() -> int:
+    """Print every file over the limit; 1 when there is one."""
+    root = Path(__file__).resolve().parents[1]
+    files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    over = []
+    for name in files:
+        if not name.endswith(SUFFIXES) or name.startswith(EXEMPT) or not (root / name).is_file():
+            continue
+        lines = sum(1 for _ in (root / name).open(encoding="utf-8", errors="replace"))
+        if lines > LIMIT:
+            over.append((lines, name))
+    for lines, name in sorted(over, reverse=True):
+        print(f"{name}: {lines} lines (limit {LIMIT}): split it by what it does")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
