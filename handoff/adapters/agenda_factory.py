@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handoff.services.agenda import ExternalAgenda
+from handoff.domain.clinic.agenda import ExternalAgenda
 from handoff.settings import Settings
 
 

@@ -22,15 +22,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from handoff.domain.clinic.appointments import SlotTakenError
-from handoff.domain.clinic.slots import Slot
-from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
-from handoff.services.agenda import (
+from handoff.domain.clinic.agenda import (
     AgendaDoctor,
     AgendaMirror,
     ExternalAgenda,
     ExternalBooking,
 )
+from handoff.domain.clinic.appointments import SlotTakenError
+from handoff.domain.clinic.slots import Slot
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -24,17 +24,17 @@ from typing import Protocol
 
 import pytest
 
-from handoff.domain.clinic.appointments import SlotTakenError
-from handoff.domain.clinic.calendar import CLINIC_TZ
-from handoff.domain.clinic.slots import MIN_LEAD, DoctorSchedule, Slot
-from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
-from handoff.services.agenda import (
+from handoff.domain.clinic.agenda import (
     AgendaDoctor,
     AgendaPatient,
     BookingRef,
     ExternalAgenda,
     SlotRules,
 )
+from handoff.domain.clinic.appointments import SlotTakenError
+from handoff.domain.clinic.calendar import CLINIC_TZ
+from handoff.domain.clinic.slots import MIN_LEAD, DoctorSchedule, Slot
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 
 SPECIALTY = "clinica-geral"
 NOW = datetime(2027, 3, 1, 7, 0, tzinfo=CLINIC_TZ)  # Monday, before the first slot

@@ -19,10 +19,10 @@ import icalendar
 import pytest
 
 from handoff.adapters.agenda.caldav import CalDavAgenda
+from handoff.domain.clinic.agenda import AgendaDoctor, BookingRef, SlotRules
 from handoff.domain.clinic.appointments import SlotTakenError
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.domain.errors import AgendaUnavailableError
-from handoff.services.agenda import AgendaDoctor, BookingRef, SlotRules
 from tests.agenda.contract import (
     CHECKS,
     NOW,

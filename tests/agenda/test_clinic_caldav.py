@@ -209,8 +209,8 @@ async def test_an_event_written_before_a_crash_is_adopted_by_the_sync(
     """The hub wrote the event and died before its own insert: the next sync pass finds our
     patient reference on an event it does not hold and records the appointment."""
     from handoff.adapters.agenda.caldav import CalDavAgenda
+    from handoff.domain.clinic.agenda import AgendaDoctor, AgendaPatient
     from handoff.domain.clinic.slots import Slot
-    from handoff.services.agenda import AgendaDoctor, AgendaPatient
     from tests.support.radicale_server import HUB_PASSWORD, HUB_USER
 
     hub, calendars = caldav_hub

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from handoff.domain.clinic.agenda import AgendaDoctor
 from handoff.domain.clinic.calendar import CLINIC_TZ
-from handoff.services.agenda import AgendaDoctor
 from tests.agenda.test_fhir_agenda import TOKEN, FhirHarness
 from tests.clinic.conftest import Hub, start_hub
 from tests.conftest import Backend

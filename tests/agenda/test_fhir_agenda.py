@@ -16,14 +16,14 @@ import pytest
 
 from handoff.adapters.agenda.fhir import CPF_SYSTEM, HUB_PATIENT_SYSTEM, FhirAgenda
 from handoff.adapters.fhir_client import FhirConflictError, FhirRequestError
-from handoff.domain.clinic.appointments import SlotTakenError
-from handoff.domain.clinic.calendar import CLINIC_TZ
-from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
-from handoff.services.agenda import (
+from handoff.domain.clinic.agenda import (
     AgendaDoctor,
     ExternalAgenda,
     SlotRules,
 )
+from handoff.domain.clinic.appointments import SlotTakenError
+from handoff.domain.clinic.calendar import CLINIC_TZ
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 from tests.agenda.contract import (
     CHECKS,
     MONDAY,

@@ -43,11 +43,7 @@ from caldav.aio import AsyncDAVClient, DAVResponse
 from caldav.lib import error as dav_error
 
 from handoff.domain.clinic import slots as slot_rules
-from handoff.domain.clinic.appointments import SlotTakenError
-from handoff.domain.clinic.calendar import at, to_clinic
-from handoff.domain.clinic.slots import Slot
-from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
-from handoff.services.agenda import (
+from handoff.domain.clinic.agenda import (
     AgendaChanges,
     AgendaDoctor,
     AgendaPatient,
@@ -55,6 +51,10 @@ from handoff.services.agenda import (
     ExternalBooking,
     SlotRules,
 )
+from handoff.domain.clinic.appointments import SlotTakenError
+from handoff.domain.clinic.calendar import at, to_clinic
+from handoff.domain.clinic.slots import Slot
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -38,11 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handoff.adapters.fhir_client import FhirClient, FhirConflictError, Resource, version_of
-from handoff.domain.clinic.appointments import SlotTakenError
-from handoff.domain.clinic.calendar import CLINIC_TZ, to_clinic
-from handoff.domain.clinic.slots import MAX_WINDOW, MIN_LEAD, Slot
-from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
-from handoff.services.agenda import (
+from handoff.domain.clinic.agenda import (
     AgendaChanges,
     AgendaDoctor,
     AgendaPatient,
@@ -50,6 +46,10 @@ from handoff.services.agenda import (
     ExternalBooking,
     SlotRules,
 )
+from handoff.domain.clinic.appointments import SlotTakenError
+from handoff.domain.clinic.calendar import CLINIC_TZ, to_clinic
+from handoff.domain.clinic.slots import MAX_WINDOW, MIN_LEAD, Slot
+from handoff.domain.errors import AgendaConflictError, AgendaUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from handoff.adapters.sql.database import Database, as_utc
 from handoff.adapters.sql.models import AgendaSyncRow, AgendaWriteRow, AppointmentRow, DoctorRow, Patient
+from handoff.domain.clinic.agenda import AgendaPatient, BookingRef, ExternalBooking, MirroredBooking, PendingWrite
 from handoff.domain.clinic.appointments import AppointmentStatus, SlotTakenError
 from handoff.domain.clinic.calendar import to_clinic
 from handoff.domain.clinic.slots import Slot
-from handoff.services.agenda import AgendaPatient, BookingRef, ExternalBooking, MirroredBooking, PendingWrite
 
 
 def _utc(moment: datetime) -> datetime:
