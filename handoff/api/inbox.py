@@ -22,7 +22,6 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 
 from handoff.api.auth import credentials, error, parse_body, reason_of, require_access, require_staff, same_origin
 from handoff.domain import access
-from handoff.domain.lifecycle import IllegalTransition
 from handoff.domain.routing import Presence
 from handoff.runtime import HubRuntime
 from handoff.services import staff
@@ -144,16 +143,6 @@ def _who(request: Request) -> StaffIdentity:
 
 def _check_id(conv_id: str) -> HTTPResponse | None:
     return None if _CONV_ID.match(conv_id) else error(404, "not_found", "conversa não encontrada")
-
-
-@bp.exception(access.ReasonError)  # type: ignore[untyped-decorator]
-async def _reason_error(request: Request, exc: access.ReasonError) -> HTTPResponse:
-    return error(400, "invalid_reason", str(exc))
-
-
-@bp.exception(IllegalTransition)  # type: ignore[untyped-decorator]
-async def _illegal(request: Request, exc: IllegalTransition) -> HTTPResponse:
-    return error(409, "illegal_transition", str(exc))
 
 
 # -- queue and conversations ----------------------------------------------------------------------

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from handoff.domain.errors import Invalid
+
 ROLES: tuple[str, ...] = ("attendant", "manager", "admin")
 GRANTS: tuple[str, ...] = ("privacy_officer", "all_queues")
 ACTIONS: tuple[str, ...] = ("view", "export", "change")
@@ -161,8 +163,11 @@ def needs_reason(staff: Staff, *, in_own_scope: bool, export: bool = False) -> b
     return not in_own_scope and not is_supervisor(staff)
 
 
-class ReasonError(ValueError):
-    """A missing or malformed reason (the message is pt-BR, shown to staff)."""
+class ReasonError(Invalid, ValueError):
+    """A missing or malformed reason (the message is pt-BR, shown to staff): 400 `invalid_reason`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_reason", message)
 
 
 def clean_reason(raw: object) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from handoff.domain.errors import Conflict
+
 
 class ConversationState(StrEnum):
     """Who owns the conversation right now."""
@@ -47,8 +49,12 @@ _ALLOWED: dict[Transition, tuple[frozenset[ConversationState], ConversationState
 }
 
 
-class IllegalTransition(ValueError):
-    """Raised when a transition is not allowed from the current state."""
+class IllegalTransition(Conflict, ValueError):
+    """Raised when a transition is not allowed from the current state (a refusal: 409
+    `illegal_transition` through the API's one error handler)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("illegal_transition", message)
 
 
 def next_state(current: ConversationState, transition: Transition) -> ConversationState:
