@@ -9,8 +9,9 @@ import hashlib
 from dataclasses import dataclass, field
 
 from connectors.base import ChannelSender
-from connectors.meta import MessengerSender, WhatsAppCloudSender
+from connectors.messenger import MessengerSender
 from connectors.twilio import TwilioSender
+from connectors.whatsapp_cloud import WhatsAppCloudSender
 from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.bus import Bus, make_bus
 from handoff.adapters.presence import ConnectionCounter, make_connections

@@ -44,7 +44,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from connectors.base import InboundMessage
-from connectors.email import CHANNEL, Bounce, EmailSender, ParsedEmail, ThreadRef, message_key, parse_email
+from connectors.email_bounces import Bounce
+from connectors.email_common import CHANNEL, message_key
+from connectors.email_inbound import ParsedEmail, parse_email
+from connectors.email_replies import EmailSender, ThreadRef
 from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.imap import ImapMailbox
 from handoff.adapters.sql import channel_store, email_store, store
@@ -94,7 +97,7 @@ class EmailInbox:
     """Parse and persist one raw mail: what the IMAP poller does with every message it fetches.
 
     `EmailPoller` adds the IMAP transport (fetch, `\\Seen` after the commit); the patient
-    simulator (`api/sandbox.py`) hands the mail a simulated patient writes straight to `ingest`,
+    simulator (`handoff/sandbox/api.py`) hands the mail a simulated patient writes straight to `ingest`,
     skipping only that transport.
     """
 

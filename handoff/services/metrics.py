@@ -20,14 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.adapters.sql.database import Database, utcnow
-from handoff.adapters.sql.metrics_queries import (
-    ContactCell,
-    CsatTotals,
-    EpisodeTotals,
-    HandoffCell,
-    MetricsQueries,
-    NowFigures,
-)
+from handoff.adapters.sql.metrics_queries import MetricsQueries
+from handoff.adapters.sql.metrics_results import ContactCell, CsatTotals, EpisodeTotals, HandoffCell, NowFigures
 from handoff.domain import staffing
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.domain.triage import REASONS

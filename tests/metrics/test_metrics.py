@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from handoff.adapters.sql.database import Database
-from handoff.adapters.sql.metrics_queries import offset_segments
+from handoff.adapters.sql.metrics_sql import offset_segments
 from handoff.adapters.sql.models import (
     ChannelIdentity,
     Conversation,

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.email import CHANNEL, ThreadRef
+from connectors.email_common import CHANNEL
+from connectors.email_replies import ThreadRef
 from handoff.adapters.sql.models import ChannelIdentity, Conversation, Message
 from handoff.domain.messages import Direction
 

@@ -3,14 +3,10 @@
 Every statement aggregates inside the database (GROUP BY, window functions, correlated EXISTS)
 and returns at most a few hundred rows (7 x 24 cells, one row of totals), never the underlying
 messages or events. The same SQLAlchemy Core expressions run on PostgreSQL and SQLite; the
-only dialect differences are isolated in `LocalClock` (clinic wall time), `seconds_between`,
-`within_after` and the percentile (PostgreSQL `percentile_cont`; on SQLite a ranked window
-query picks the two rows to interpolate between).
-
-Clinic wall time: PostgreSQL converts with ``timezone('America/Sao_Paulo', t)`` (its tz
-database). SQLite has no time zones, so the UTC offsets in force during the queried range
-(plus margins) are read from Python's zoneinfo and written into the SQL as a ``CASE`` over
-the transition instants: exact, also across historical daylight-saving changes.
+only dialect differences are isolated in handoff/adapters/sql/metrics_sql.py (`LocalClock` for
+clinic wall time, `seconds_between`, `within_after`) and the percentile (PostgreSQL
+`percentile_cont`; on SQLite a ranked window query picks the two rows to interpolate between).
+The result types live in handoff/adapters/sql/metrics_results.py.
 
 Grouped statements GROUP BY output-column ordinals: PostgreSQL would otherwise treat an
 expression holding bound parameters (a JSON key, a constant) in the SELECT list and in the
@@ -21,23 +17,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BigInteger,
-    Date,
     DateTime,
-    Float,
-    Integer,
     and_,
     bindparam,
     case,
-    cast,
     exists,
-    extract,
     func,
     literal_column,
     null,
@@ -50,6 +39,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
+from handoff.adapters.sql.metrics_results import ContactCell, CsatTotals, EpisodeTotals, HandoffCell, NowFigures
+from handoff.adapters.sql.metrics_sql import (
+    LocalClock,
+    as_aware,
+    as_float,
+    as_int,
+    epoch_millis,
+    lit,
+    ordinals,
+    seconds_between,
+    within_after,
+)
 from handoff.adapters.sql.models import (
     AppointmentRow,
     Conversation,
@@ -75,136 +76,7 @@ RESOLVED_OK = ("resolved", "booked")  # outcomes that count as solved
 REASON_TAG_KEY = "reason_tag"  # optional key of the handoff event: the reason tag at handoff time
 FCR_WINDOW = timedelta(days=7)
 STATEMENT_TIMEOUT_MS = 60_000
-
-_ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
 _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
-
-
-def _lit(value: str) -> ColumnElement[Any]:
-    """A SQL string constant rendered inline (only for fixed, code-defined values)."""
-    return literal_column("'" + value.replace("'", "''") + "'")
-
-
-# -- dialect helpers ------------------------------------------------------------------------
-
-
-def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
-    """`end - start` in seconds as a float (NULL when either side is NULL)."""
-    if dialect == "postgresql":
-        return cast(extract("epoch", end - start), Float)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
-
-
-def epoch_millis(dialect: str, moment: Any) -> ColumnElement[Any]:
-    """Whole milliseconds since 1970 as an integer (for order-preserving keys)."""
-    if dialect == "postgresql":
-        return cast(func.floor(extract("epoch", moment) * 1000), BigInteger)
-    return cast((func.julianday(moment) - 2440587.5) * 86_400_000.0, Integer)
-
-
-def within_after(dialect: str, moment: Any, base: Any, span: timedelta, *, inclusive: bool) -> ColumnElement[Any]:
-    """`moment < base + span` (or `<=` when inclusive)."""
-    seconds = int(span.total_seconds())
-    if dialect == "postgresql":
-        bound = base + literal_column(f"interval '{seconds} seconds'")
-        cond: ColumnElement[Any] = moment <= bound if inclusive else moment < bound
-        return cond
-    lhs, rhs = func.julianday(moment), func.julianday(base) + seconds / 86400.0
-    return lhs <= rhs if inclusive else lhs < rhs
-
-
-def _sqlite_stamp(moment: datetime) -> str:
-    """A UTC instant in SQLAlchemy's SQLite storage format (lexically comparable)."""
-    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def offset_segments(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[datetime | None, int]]:
-    """UTC offsets (seconds) in force over [lo, hi]: ``[(None, off0), (t1, off1), ...]`` where
-    `t_i` is the UTC instant from which `off_i` applies (found to the second)."""
-
-    def offset(at: datetime) -> int:
-        off = at.astimezone(tz).utcoffset()
-        assert off is not None
-        return int(off.total_seconds())
-
-    step = timedelta(hours=1)
-    cur = lo.astimezone(UTC)
-    segments: list[tuple[datetime | None, int]] = [(None, offset(cur))]
-    while cur < hi:
-        nxt = cur + step
-        if offset(nxt) != segments[-1][1]:
-            a, b = cur, nxt  # offset(a) == previous, offset(b) == new: bisect to the second
-            while (b - a) > timedelta(seconds=1):
-                mid = a + (b - a) / 2
-                if offset(mid) == segments[-1][1]:
-                    a = mid
-                else:
-                    b = mid
-            segments.append((b.replace(microsecond=0), offset(nxt)))
-        cur = nxt
-    return segments
-
-
-class LocalClock:
-    """Clinic wall-time parts of a UTC timestamp column, per dialect (see the module docstring)."""
-
-    def __init__(self, dialect: str, tz: ZoneInfo, start: datetime, end: datetime) -> None:
-        if not _ZONE_NAME.match(tz.key):
-            raise ValueError(f"unsupported time zone name {tz.key!r}")
-        self.dialect = dialect
-        self.tz = tz
-        # Margins: FCR and conversion windows reach past the range; contacts start inside it.
-        self._segments = offset_segments(tz, start - timedelta(days=2), end + timedelta(days=8))
-
-    def _modifier(self, col: Any) -> ColumnElement[Any]:
-        """SQLite date-function modifier shifting UTC to wall time, e.g. ``'-10800 seconds'``."""
-        mods = [_lit(f"{off:+d} seconds") for _, off in self._segments]
-        if len(mods) == 1:
-            return mods[0]
-        whens = [
-            (col < _lit(_sqlite_stamp(since)), mods[i - 1])
-            for i, (since, _) in enumerate(self._segments)
-            if since is not None
-        ]
-        return case(*whens, else_=mods[-1])
-
-    def _local(self, col: Any) -> ColumnElement[Any]:
-        return func.timezone(_lit(self.tz.key), col)
-
-    def day(self, col: Any) -> ColumnElement[Any]:
-        """The clinic calendar date (a DATE on PostgreSQL, 'YYYY-MM-DD' text on SQLite)."""
-        if self.dialect == "postgresql":
-            return cast(self._local(col), Date)
-        return func.date(col, self._modifier(col))
-
-    def weekday_raw(self, col: Any) -> ColumnElement[Any]:
-        """Weekday as the database numbers it; `weekday()` turns it into 0 = Monday."""
-        if self.dialect == "postgresql":
-            return cast(extract("isodow", self._local(col)), Integer)  # 1 = Monday .. 7 = Sunday
-        return cast(func.strftime(_lit("%w"), col, self._modifier(col)), Integer)  # 0 = Sunday
-
-    def weekday(self, raw: Any) -> int:
-        """0 = Monday .. 6 = Sunday from a `weekday_raw` value."""
-        value = int(raw)
-        return value - 1 if self.dialect == "postgresql" else (value + 6) % 7
-
-    def hour(self, col: Any) -> ColumnElement[Any]:
-        """Hour of the day 0..23 in clinic wall time."""
-        if self.dialect == "postgresql":
-            return cast(extract("hour", self._local(col)), Integer)
-        return cast(func.strftime(_lit("%H"), col, self._modifier(col)), Integer)
-
-
-def _ordinals(n: int) -> list[ColumnElement[Any]]:
-    return [literal_column(str(i)) for i in range(1, n + 1)]
-
-
-def _n(value: Any) -> int:
-    return int(value or 0)
-
-
-def _f(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def contact_message(m: Any) -> ColumnElement[bool]:
@@ -215,94 +87,18 @@ def contact_message(m: Any) -> ColumnElement[bool]:
     migration 0005 whatever plan (custom or generic) a prepared statement gets.
     """
     return and_(
-        m.c.direction == _lit("in"),
-        m.c.sender == _lit("patient"),
-        m.c.status != _lit("routed"),
-        or_(m.c.intent.is_(None), m.c.intent != _lit("csat")),
+        m.c.direction == lit("in"),
+        m.c.sender == lit("patient"),
+        m.c.status != lit("routed"),
+        or_(m.c.intent.is_(None), m.c.intent != lit("csat")),
     )
 
 
 def _event_reason(e: Any, conv: Any) -> ColumnElement[Any]:
     """The reason tag of a handoff: the event's own `reason_tag` when written, else the
     conversation's reason tag, else `other`."""
-    return func.coalesce(e.c.data[REASON_TAG_KEY].as_string(), conv.c.reason, _lit("other"))
+    return func.coalesce(e.c.data[REASON_TAG_KEY].as_string(), conv.c.reason, lit("other"))
 
-
-# -- results --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NowFigures:
-    """The operation right now."""
-
-    queue_length: int
-    oldest_waiting_since: datetime | None
-    by_queue: list[tuple[str, int, datetime | None]]
-    agents_online: int
-    agents_away: int
-    capacity_online: int
-    open_held_by_online: int
-
-
-@dataclass(frozen=True)
-class EpisodeTotals:
-    """Sums and counts over the handoff episodes that started in the range."""
-
-    episodes: int
-    assigned: int
-    asa_sum: float
-    answered: int
-    tmr_sum: float
-    tmr_p50: float | None
-    tmr_p90: float | None
-    handled: int
-    aht_sum: float
-    closed: int
-    resolved_ok: int
-    outcomes: dict[str, int]
-    fcr_eligible: int
-    fcr_ok: int
-    fcr_pending: int
-    fr_met: int
-    fr_breached: int
-    res_met: int
-    res_breached: int
-    next_response_breaches: int
-
-
-@dataclass(frozen=True)
-class ContactCell:
-    """Contacts whose first message fell in one (weekday, hour) of clinic time."""
-
-    weekday: int
-    hour: int
-    contacts: int
-    contained: int
-    booking: int
-    converted: int
-    by_reason: dict[str, int]
-
-
-@dataclass(frozen=True)
-class HandoffCell:
-    """Handoff episodes started in one (weekday, hour) with one reason tag."""
-
-    reason: str
-    weekday: int
-    hour: int
-    count: int
-
-
-@dataclass(frozen=True)
-class CsatTotals:
-    """CSAT/NPS answers given in the range."""
-
-    responses: int
-    score_sum: int
-    satisfied: int
-    nps_responses: int
-    promoters: int
-    detractors: int
 
 
 # -- statements ---------------------------------------------------------------------------
@@ -369,10 +165,10 @@ class MetricsQueries:
             )
         ).scalar_one()
         by_queue = sorted(
-            ((str(q or "—"), _n(n), _aware(w)) for q, n, w in queues), key=lambda r: (-r[1], r[0])
+            ((str(q or "—"), as_int(n), as_aware(w)) for q, n, w in queues), key=lambda r: (-r[1], r[0])
         )
         oldest = min((w for _, _, w in by_queue if w is not None), default=None)
-        presence = {str(p): (_n(n), _n(cap)) for p, n, cap in staff_rows}
+        presence = {str(p): (as_int(n), as_int(cap)) for p, n, cap in staff_rows}
         return NowFigures(
             queue_length=sum(n for _, n, _ in by_queue),
             oldest_waiting_since=oldest,
@@ -380,7 +176,7 @@ class MetricsQueries:
             agents_online=presence.get("online", (0, 0))[0],
             agents_away=presence.get("away", (0, 0))[0],
             capacity_online=presence.get("online", (0, 0))[1],
-            open_held_by_online=_n(held),
+            open_held_by_online=as_int(held),
         )
 
     # -- handoff episodes -----------------------------------------------------------------
@@ -404,7 +200,7 @@ class MetricsQueries:
                 .over(partition_by=h.c.conversation_id, order_by=(h.c.created_at, h.c.id))
                 .label("next_at"),
             )
-            .where(h.c.type == _lit(HANDOFF), h.c.created_at >= self.start)
+            .where(h.c.type == lit(HANDOFF), h.c.created_at >= self.start)
             .cte("handoffs")
         )
         hh = handoffs.c
@@ -414,14 +210,14 @@ class MetricsQueries:
             e.c.created_at >= self.start,  # lets the planner range-scan instead of reading all history
             e.c.created_at >= hh.handoff_at,
             or_(hh.next_at.is_(None), e.c.created_at < hh.next_at),
-            e.c.type.in_([_lit(t) for t in MILESTONE_TYPES]),
+            e.c.type.in_([lit(t) for t in MILESTONE_TYPES]),
         )
 
         def first(type_: str) -> Any:
-            return func.min(case((e.c.type == _lit(type_), e.c.created_at)))
+            return func.min(case((e.c.type == lit(type_), e.c.created_at)))
 
         def last(type_: str) -> Any:
-            return func.max(case((e.c.type == _lit(type_), e.c.created_at)))
+            return func.max(case((e.c.type == lit(type_), e.c.created_at)))
 
         def flag(cond: Any) -> Any:
             return func.max(case((cond, 1), else_=0))
@@ -429,10 +225,10 @@ class MetricsQueries:
         # The outcome of the episode's last resolve without a second window: MAX over
         # (milliseconds since the epoch x 4 + outcome code), then the code is the remainder.
         outcome = e.c.data["outcome"].as_string()
-        code = case(*((outcome == _lit(o), i) for i, o in enumerate(OUTCOME_CODES) if o), else_=0)
-        resolved_key = case((e.c.type == _lit(RESOLVED), epoch_millis(d, e.c.created_at) * 4 + code))
+        code = case(*((outcome == lit(o), i) for i, o in enumerate(OUTCOME_CODES) if o), else_=0)
+        resolved_key = case((e.c.type == lit(RESOLVED), epoch_millis(d, e.c.created_at) * 4 + code))
         metric = e.c.data["metric"].as_string()
-        breach = e.c.type == _lit(SLA_BREACH)
+        breach = e.c.type == lit(SLA_BREACH)
         milestones = (
             select(
                 hh.cid,
@@ -444,9 +240,9 @@ class MetricsQueries:
                 last(RESOLVED).label("last_resolved_at"),
                 last(REOPENED).label("last_reopened_at"),
                 func.max(resolved_key).label("outcome_key"),
-                flag(and_(breach, metric == _lit("first_response"))).label("fr_breach"),
-                flag(and_(breach, metric == _lit("resolution"))).label("res_breach"),
-                func.sum(case((and_(breach, metric == _lit("next_response")), 1), else_=0)).label("nr_breaches"),
+                flag(and_(breach, metric == lit("first_response"))).label("fr_breach"),
+                flag(and_(breach, metric == lit("resolution"))).label("res_breach"),
+                func.sum(case((and_(breach, metric == lit("next_response")), 1), else_=0)).label("nr_breaches"),
             )
             .select_from(handoffs.outerjoin(e, inside))
             .where(hh.handoff_at < self.end)
@@ -472,10 +268,10 @@ class MetricsQueries:
                 ms.res_breach,
                 ms.nr_breaches,
                 case(
-                    *((and_(closed, ms.outcome_key % 4 == i), _lit(o)) for i, o in enumerate(OUTCOME_CODES) if o)
+                    *((and_(closed, ms.outcome_key % 4 == i), lit(o)) for i, o in enumerate(OUTCOME_CODES) if o)
                 ).label("outcome"),
                 case((closed, 1), else_=0).label("closed"),
-                func.coalesce(ms.tag, cv.c.reason, _lit("other")).label("reason"),
+                func.coalesce(ms.tag, cv.c.reason, lit("other")).label("reason"),
                 cv.c.patient_id,
                 func.coalesce(pl.c.linked_to_id, cv.c.patient_id).label("person"),
                 seconds_between(d, ms.handoff_at, ms.first_reply_at).label("tmr"),
@@ -521,7 +317,7 @@ class MetricsQueries:
 
         def same_reason_handoff(e3: Any, c3: Any) -> list[ColumnElement[bool]]:
             return [
-                e3.c.type == _lit(HANDOFF),
+                e3.c.type == lit(HANDOFF),
                 e3.c.created_at > x.last_resolved_at,
                 within_after(d, e3.c.created_at, x.last_resolved_at, FCR_WINDOW, inclusive=True),
                 _event_reason(e3, c3) == x.reason,
@@ -531,46 +327,46 @@ class MetricsQueries:
         by_handoff = or_(
             *(probe(ConversationEvent.__table__, linked, same_reason_handoff) for linked in (False, True))
         )
-        return or_(and_(x.reason != _lit("other"), by_message), by_handoff)
+        return or_(and_(x.reason != lit("other"), by_message), by_handoff)
 
     async def episode_totals(self, session: AsyncSession) -> EpisodeTotals:
         """Counts, sums and (PostgreSQL) percentiles over the episodes, in one statement."""
         stmt, eps = self.episode_totals_statement()
         row = (await session.execute(stmt)).mappings().one()
-        answered = _n(row["answered"])
+        answered = as_int(row["answered"])
         if self.dialect == "postgresql":
-            p50, p90 = _f(row["p50"]), _f(row["p90"])
+            p50, p90 = as_float(row["p50"]), as_float(row["p90"])
         else:
             p50, p90 = await self._percentiles(session, eps, answered, (0.5, 0.9))
         return EpisodeTotals(
-            episodes=_n(row["episodes"]),
-            assigned=_n(row["assigned"]),
+            episodes=as_int(row["episodes"]),
+            assigned=as_int(row["assigned"]),
             asa_sum=float(row["asa_sum"] or 0),
             answered=answered,
             tmr_sum=float(row["tmr_sum"] or 0),
             tmr_p50=p50,
             tmr_p90=p90,
-            handled=_n(row["handled"]),
+            handled=as_int(row["handled"]),
             aht_sum=float(row["aht_sum"] or 0),
-            closed=_n(row["closed"]),
-            resolved_ok=_n(row["resolved_ok"]),
-            outcomes={"resolved": _n(row["o_resolved"]), "booked": _n(row["o_booked"]),
-                      "not_resolved": _n(row["o_not"])},
-            fcr_eligible=_n(row["resolved_ok"]),
-            fcr_ok=_n(row["fcr_ok"]),
-            fcr_pending=_n(row["fcr_pending"]),
-            fr_met=_n(row["fr_met"]),
-            fr_breached=_n(row["fr_breached"]),
-            res_met=_n(row["res_met"]),
-            res_breached=_n(row["res_breached"]),
-            next_response_breaches=_n(row["nr_breaches"]),
+            closed=as_int(row["closed"]),
+            resolved_ok=as_int(row["resolved_ok"]),
+            outcomes={"resolved": as_int(row["o_resolved"]), "booked": as_int(row["o_booked"]),
+                      "not_resolved": as_int(row["o_not"])},
+            fcr_eligible=as_int(row["resolved_ok"]),
+            fcr_ok=as_int(row["fcr_ok"]),
+            fcr_pending=as_int(row["fcr_pending"]),
+            fr_met=as_int(row["fr_met"]),
+            fr_breached=as_int(row["fr_breached"]),
+            res_met=as_int(row["res_met"]),
+            res_breached=as_int(row["res_breached"]),
+            next_response_breaches=as_int(row["nr_breaches"]),
         )
 
     def episode_totals_statement(self) -> tuple[Any, CTE]:
         """The one-row aggregate over `episodes()` (and the CTE, for the SQLite percentiles)."""
         eps = self.episodes()
         e = eps.c
-        ok = and_(e.closed == 1, e.outcome.in_([_lit(o) for o in RESOLVED_OK]))
+        ok = and_(e.closed == 1, e.outcome.in_([lit(o) for o in RESOLVED_OK]))
         in_window = within_after(self.dialect, bindparam("now", self.now, type_=DateTime(timezone=True)),
                                  e.last_resolved_at, FCR_WINDOW, inclusive=True)
         # The re-contact probes run once per episode: the flags are materialized before summing.
@@ -596,9 +392,9 @@ class MetricsQueries:
             func.coalesce(func.sum(x.aht), 0.0).label("aht_sum"),
             func.coalesce(func.sum(x.closed), 0).label("closed"),
             func.coalesce(func.sum(x.ok), 0).label("resolved_ok"),
-            func.coalesce(func.sum(case((x.outcome == _lit("resolved"), 1), else_=0)), 0).label("o_resolved"),
-            func.coalesce(func.sum(case((x.outcome == _lit("booked"), 1), else_=0)), 0).label("o_booked"),
-            func.coalesce(func.sum(case((x.outcome == _lit("not_resolved"), 1), else_=0)), 0).label("o_not"),
+            func.coalesce(func.sum(case((x.outcome == lit("resolved"), 1), else_=0)), 0).label("o_resolved"),
+            func.coalesce(func.sum(case((x.outcome == lit("booked"), 1), else_=0)), 0).label("o_booked"),
+            func.coalesce(func.sum(case((x.outcome == lit("not_resolved"), 1), else_=0)), 0).label("o_not"),
             func.coalesce(func.sum(x.fcr), 0).label("fcr_ok"),
             func.coalesce(func.sum(x.fcr * x.in_window), 0).label("fcr_pending"),
             func.coalesce(func.sum(case((and_(x.fr_breach == 0, fr_stopped), 1), else_=0)), 0).label("fr_met"),
@@ -644,11 +440,11 @@ class MetricsQueries:
         stmt = (
             select(_event_reason(e, cv), clock.weekday_raw(e.c.created_at), clock.hour(e.c.created_at), func.count())
             .select_from(e.join(cv, cv.c.id == e.c.conversation_id))
-            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end)
-            .group_by(*_ordinals(3))
+            .where(e.c.type == lit(HANDOFF), e.c.created_at >= self.start, e.c.created_at < self.end)
+            .group_by(*ordinals(3))
         )
         rows = (await session.execute(stmt)).all()
-        return [HandoffCell(str(reason), clock.weekday(wd), int(h), _n(n)) for reason, wd, h, n in rows]
+        return [HandoffCell(str(reason), clock.weekday(wd), int(h), as_int(n)) for reason, wd, h, n in rows]
 
     # -- contacts -------------------------------------------------------------------------
 
@@ -680,7 +476,7 @@ class MetricsQueries:
                    msg_kind.label("kind"))
             .where(contact_message(m), m.c.created_at >= start, m.c.created_at < end),
             select(e.c.conversation_id, e.c.created_at, null(), handoff_kind)
-            .where(e.c.type == _lit(HANDOFF), e.c.created_at >= start, e.c.created_at < end),
+            .where(e.c.type == lit(HANDOFF), e.c.created_at >= start, e.c.created_at < end),
             select(c.c.id, a.c.created_at, null(), conversion_kind)
             .select_from(a.join(c, c.c.patient_id == a.c.patient_id))
             .where(a.c.created_at >= start, a.c.created_at < end),
@@ -690,15 +486,15 @@ class MetricsQueries:
             .where(a2.c.created_at >= start, a2.c.created_at < end),
             select(e2.c.conversation_id, e2.c.created_at, null(), conversion_kind)
             .where(
-                e2.c.type.in_((_lit(APPOINTMENT_BOOKED), _lit(RESOLVED))),
+                e2.c.type.in_((lit(APPOINTMENT_BOOKED), lit(RESOLVED))),
                 e2.c.created_at >= start,
                 e2.c.created_at < end,
-                or_(e2.c.type == _lit(APPOINTMENT_BOOKED), e2.c.data["outcome"].as_string() == _lit("booked")),
+                or_(e2.c.type == lit(APPOINTMENT_BOOKED), e2.c.data["outcome"].as_string() == lit("booked")),
             ),
         ).subquery("facts")
         f = facts.c
         is_msg = f.kind == msg_kind
-        booking_at = func.min(case((and_(is_msg, f.reason == _lit("booking")), f.at)))
+        booking_at = func.min(case((and_(is_msg, f.reason == lit("booking")), f.at)))
         cols: list[Any] = [
             f.cid.label("cid"),
             clock.day(f.at).label("d"),
@@ -707,10 +503,10 @@ class MetricsQueries:
             func.max(case((f.kind == handoff_kind, 1), else_=0)).label("handoff"),
             case((func.max(case((f.kind == conversion_kind, f.at))) >= booking_at, 1), else_=0).label("converted"),
         ]
-        cols += [func.max(case((f.reason == _lit(r), 1), else_=0)).label(f"r{i}") for i, r in enumerate(specific)]
+        cols += [func.max(case((f.reason == lit(r), 1), else_=0)).label(f"r{i}") for i, r in enumerate(specific)]
         contacts = (
             select(*cols)
-            .group_by(*_ordinals(2))
+            .group_by(*ordinals(2))
             .having(func.max(case((is_msg, 1), else_=0)) == 1)
             .cte("contacts")
         )
@@ -727,7 +523,7 @@ class MetricsQueries:
             func.sum(case((any_specific == 0, 1), else_=0)),
             *[func.sum(flag) for flag in flags],
         ]
-        return select(*out).select_from(contacts).group_by(*_ordinals(2))
+        return select(*out).select_from(contacts).group_by(*ordinals(2))
 
     async def contact_cells(self, session: AsyncSession, reasons: Sequence[str]) -> list[ContactCell]:
         """Contacts per clinic (weekday, hour) of their first message (see `contact_cells_statement`)."""
@@ -737,10 +533,10 @@ class MetricsQueries:
         cells: list[ContactCell] = []
         for row in (await session.execute(stmt)).all():
             wd, h, n, contained, booking, conv, other, *per = row
-            by_reason = {r: _n(v) for r, v in zip(specific, per, strict=True)}
-            by_reason["other"] = _n(other)
-            cells.append(ContactCell(clock.weekday(wd), int(h), _n(n), _n(contained), _n(booking), _n(conv),
-                                     by_reason))
+            by_reason = {r: as_int(v) for r, v in zip(specific, per, strict=True)}
+            by_reason["other"] = as_int(other)
+            cells.append(ContactCell(clock.weekday(wd), int(h), as_int(n), as_int(contained), as_int(booking),
+                                     as_int(conv), by_reason))
         return cells
 
     # -- satisfaction ---------------------------------------------------------------------
@@ -760,10 +556,4 @@ class MetricsQueries:
                 ).where(r.c.created_at >= self.start, r.c.created_at < self.end)
             )
         ).one()
-        return CsatTotals(*(_n(v) for v in row))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return CsatTotals(*(as_int(v) for v in row))
