@@ -10,6 +10,7 @@ hub replicas never pick the same conversation. On SQLite every transaction is
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from connectors.base import InboundMessage
 from handoff.adapters.sql import identity_store
@@ -31,9 +34,9 @@ from handoff.adapters.sql.models import (
     Message,
 )
 from handoff.domain import events
-from handoff.domain.csat import parse_csat, parse_nps
 from handoff.domain.events import transition_event_type
-from handoff.domain.lifecycle import ConversationState, Transition, bot_owns, next_state
+from handoff.domain.inbound import decide_inbound
+from handoff.domain.lifecycle import ConversationState, Transition, next_state
 from handoff.domain.messages import Direction, InboundStatus, OutboundStatus, Sender
 
 
@@ -187,26 +190,24 @@ async def _identity_and_conversation(
 
 
 async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> IngestResult:
-    """Persist one inbound message exactly once (dedupe on channel + provider id)."""
+    """Persist one inbound message exactly once (dedupe on channel + provider id).
+
+    What the message means (bot or humans, survey answer, lifecycle move) is decided by
+    `domain.inbound.decide_inbound`; this function only carries the decision out.
+    """
     _, conv = await _identity_and_conversation(session, dialect, msg)
     now = utcnow()
-    to_bot = bot_owns(ConversationState(conv.state))
-    # Mail written by a program (auto-reply, bounce: connectors/email.py) is kept for the staff
-    # but is nobody's turn: it answers no question, reopens nothing and starts no SLA clock.
-    automatic = bool((msg.raw_metadata or {}).get("no_reply"))
-    after_resolve = conv.state == ConversationState.RESOLVED.value and not automatic
-    # The answer to the satisfaction question asked on resolve is the hub's, not the bot's.
-    csat_score = nps_score = None
-    if after_resolve and conv.csat_asked_at is not None:
-        csat_score = parse_csat(msg.text, msg.payload)
-    elif after_resolve and conv.nps_asked_at is not None:
-        nps_score = parse_nps(msg.text, msg.payload)
-    survey = csat_score is not None or nps_score is not None
-    if survey:
-        to_bot = False
-    status = (InboundStatus.PENDING if to_bot else InboundStatus.ROUTED).value
-    if survey:
-        status = InboundStatus.PROCESSED.value
+    decision = decide_inbound(
+        ConversationState(conv.state),
+        csat_asked=conv.csat_asked_at is not None,
+        nps_asked=conv.nps_asked_at is not None,
+        # Mail written by a program (auto-reply, bounce: connectors/email.py).
+        automatic=bool((msg.raw_metadata or {}).get("no_reply")),
+        text=msg.text,
+        payload=msg.payload,
+    )
+    csat_score, nps_score = decision.csat_score, decision.nps_score
+    status = decision.status.value
     payload: dict[str, Any] = {}
     if msg.payload:
         payload["payload"] = msg.payload
@@ -228,7 +229,7 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
             payload=payload,
             status=status,
             attempts=0,
-            intent="csat" if csat_score is not None else "nps" if nps_score is not None else None,
+            intent=decision.intent,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
@@ -244,22 +245,20 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
             )
         ).scalar_one()
         return IngestResult(StoredMessage.of(existing), conv.id, conv.patient_id, True, False)
-    if after_resolve:
+    if decision.clear_survey:
         conv.csat_asked_at = None  # only the very next message can answer the question
         conv.nps_asked_at = None
-        if csat_score is not None:
-            session.add(CsatResponse(conversation_id=conv.id, agent_id=conv.last_agent_id, score=csat_score,
-                                     created_at=now))
-            await add_event(session, conv.id, events.CSAT, "patient", {"score": csat_score, "message_id": new_id})
-        elif nps_score is not None:
-            await _record_nps(session, conv.id, nps_score)
-            await add_event(session, conv.id, events.NPS, "patient", {"score": nps_score, "message_id": new_id})
-        else:
-            await transition(session, conv, Transition.BACK_TO_BOT, "patient")
-    elif not to_bot and not automatic:  # humans own it: part of the SLA clocks, wakes a waiting agent
+    if csat_score is not None:
+        session.add(CsatResponse(conversation_id=conv.id, agent_id=conv.last_agent_id, score=csat_score,
+                                 created_at=now))
+        await add_event(session, conv.id, events.CSAT, "patient", {"score": csat_score, "message_id": new_id})
+    elif nps_score is not None:
+        await _record_nps(session, conv.id, nps_score)
+        await add_event(session, conv.id, events.NPS, "patient", {"score": nps_score, "message_id": new_id})
+    if decision.patient_event:  # humans own it: part of the SLA clocks
         await add_event(session, conv.id, events.PATIENT_MESSAGE, "patient", {"message_id": new_id})
-        if conv.state == ConversationState.WAITING_PATIENT.value:
-            await transition(session, conv, Transition.PATIENT_REPLIED, "patient")
+    if decision.transition is not None:
+        await transition(session, conv, decision.transition, "patient")
     conv.last_inbound_at = now
     conv.updated_at = now
     stored = StoredMessage(
@@ -267,7 +266,7 @@ async def ingest(session: AsyncSession, dialect: str, msg: InboundMessage) -> In
         channel=msg.channel, provider_message_id=msg.provider_message_id, text=msg.text, payload=payload,
         status=status, attempts=0, created_at=now,
     )
-    return IngestResult(stored, conv.id, conv.patient_id, False, to_bot, csat_score, nps_score)
+    return IngestResult(stored, conv.id, conv.patient_id, False, decision.to_bot, csat_score, nps_score)
 
 
 async def _record_nps(session: AsyncSession, conversation_id: str, score: int) -> None:
@@ -288,28 +287,37 @@ def _lease_free(until_col: Any, now: datetime) -> Any:
     return or_(until_col.is_(None), until_col < now)
 
 
-async def claim_bot_conversation(
-    session: AsyncSession, dialect: str, owner: str, lease_seconds: float, hint: str | None = None
+async def _claim_lease(
+    session: AsyncSession,
+    dialect: str,
+    owner: str,
+    lease_seconds: float,
+    hint: str | None,
+    *,
+    owner_col: InstrumentedAttribute[str | None],
+    until_col: InstrumentedAttribute[datetime | None],
+    candidates: Sequence[ColumnElement[bool]],
 ) -> str | None:
-    """Lease the conversation holding the oldest pending inbound message, if any is free.
+    """Lease (`owner_col`/`until_col`) the conversation holding the oldest message that matches
+    `candidates` (the bot's pending inbound, the outbox's unsent replies), if its lease is free.
 
-    With a `hint`, first try that conversation by primary key (the common, cheap case).
+    With a `hint`, first try that conversation by primary key (the common, cheap case). Else
+    pick the candidate, skipping rows other replicas hold (`FOR UPDATE SKIP LOCKED` on
+    PostgreSQL), and take it with a conditional UPDATE, so two workers never both win.
     """
     now = utcnow()
+    lease = {owner_col: owner, until_col: now + timedelta(seconds=lease_seconds)}
     if hint is not None:
-        pending = select(Message.id).where(Message.conversation_id == hint,
-                                           Message.status == InboundStatus.PENDING.value).exists()
+        waiting = select(Message.id).where(Message.conversation_id == hint, *candidates).exists()
         res = await session.execute(
-            update(Conversation)
-            .where(Conversation.id == hint, _lease_free(Conversation.bot_lease_until, now), pending)
-            .values(bot_lease_owner=owner, bot_lease_until=now + timedelta(seconds=lease_seconds))
+            update(Conversation).where(Conversation.id == hint, _lease_free(until_col, now), waiting).values(lease)
         )
         if res.rowcount == 1:  # type: ignore[attr-defined]
             return hint
     q = (
         select(Conversation.id)
         .join(Message, Message.conversation_id == Conversation.id)
-        .where(Message.status == InboundStatus.PENDING.value, _lease_free(Conversation.bot_lease_until, now))
+        .where(*candidates, _lease_free(until_col, now))
         .order_by(Message.id)
         .limit(1)
     )
@@ -319,11 +327,23 @@ async def claim_bot_conversation(
     if conv_id is None:
         return None
     res = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conv_id, _lease_free(Conversation.bot_lease_until, now))
-        .values(bot_lease_owner=owner, bot_lease_until=now + timedelta(seconds=lease_seconds))
+        update(Conversation).where(Conversation.id == conv_id, _lease_free(until_col, now)).values(lease)
     )
     return conv_id if res.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def claim_bot_conversation(
+    session: AsyncSession, dialect: str, owner: str, lease_seconds: float, hint: str | None = None
+) -> str | None:
+    """Lease the conversation holding the oldest pending inbound message, if any is free.
+
+    With a `hint`, first try that conversation by primary key (the common, cheap case).
+    """
+    return await _claim_lease(
+        session, dialect, owner, lease_seconds, hint,
+        owner_col=Conversation.bot_lease_owner, until_col=Conversation.bot_lease_until,
+        candidates=(Message.status == InboundStatus.PENDING.value,),
+    )
 
 
 async def renew_bot_lease(session: AsyncSession, conv_id: str, owner: str, lease_seconds: float) -> bool:
@@ -406,39 +426,11 @@ async def claim_outbox_conversation(
     session: AsyncSession, dialect: str, owner: str, lease_seconds: float, hint: str | None = None
 ) -> str | None:
     """Lease the conversation with the oldest unsent reply whose outbox is free (hint first)."""
-    now = utcnow()
-    if hint is not None:
-        unsent = select(Message.id).where(Message.conversation_id == hint, Message.direction == Direction.OUT.value,
-                                          Message.status.in_(_UNSENT)).exists()
-        res = await session.execute(
-            update(Conversation)
-            .where(Conversation.id == hint, _lease_free(Conversation.outbox_lease_until, now), unsent)
-            .values(outbox_lease_owner=owner, outbox_lease_until=now + timedelta(seconds=lease_seconds))
-        )
-        if res.rowcount == 1:  # type: ignore[attr-defined]
-            return hint
-    q = (
-        select(Conversation.id)
-        .join(Message, Message.conversation_id == Conversation.id)
-        .where(
-            Message.direction == Direction.OUT.value,
-            Message.status.in_(_UNSENT),
-            _lease_free(Conversation.outbox_lease_until, now),
-        )
-        .order_by(Message.id)
-        .limit(1)
+    return await _claim_lease(
+        session, dialect, owner, lease_seconds, hint,
+        owner_col=Conversation.outbox_lease_owner, until_col=Conversation.outbox_lease_until,
+        candidates=(Message.direction == Direction.OUT.value, Message.status.in_(_UNSENT)),
     )
-    if dialect == "postgresql":
-        q = q.with_for_update(of=Conversation, skip_locked=True)
-    conv_id = (await session.execute(q)).scalar_one_or_none()
-    if conv_id is None:
-        return None
-    res = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conv_id, _lease_free(Conversation.outbox_lease_until, now))
-        .values(outbox_lease_owner=owner, outbox_lease_until=now + timedelta(seconds=lease_seconds))
-    )
-    return conv_id if res.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 async def release_outbox_lease(
