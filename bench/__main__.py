@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -42,7 +43,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from bench import agenda, dashboard, deploy, reminders, training
+from bench import agenda, dashboard, deploy, figures, reminders, training
 from handoff.adapters.sql.migrate import upgrade
 from tests.support.net import free_port, wait_http
 from tests.support.stack import REPO, Proc, spawn, start_bot_stack, start_hub
@@ -109,9 +110,11 @@ EMERGENCIES = (
 )
 
 
-async def urgent_path(port: int, admin_password: str, rounds: int) -> tuple[list[float], list[float], list[float]]:
-    """(routine answer, safety message, urgent handoff event) latencies in seconds, one new
-    patient per message, sequential (one emergency at a time, as the team would see them)."""
+async def urgent_path(port: int, admin_password: str, rounds: int,
+                      watchers: int = 50) -> tuple[list[float], list[float], list[float], list[float]]:
+    """(routine answer, safety message, urgent handoff event, the same event on every one of
+    `watchers` staff sockets) latencies in seconds, one new patient per message, sequential (one
+    emergency at a time, as the team would see them)."""
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=30) as api:
         login = await api.post("/api/auth/login", json={"email": "admin@clinica.example", "password": admin_password})
@@ -120,6 +123,7 @@ async def urgent_path(port: int, admin_password: str, rounds: int) -> tuple[list
     routine: list[float] = []
     safety: list[float] = []
     handoff: list[float] = []
+    pushed: list[float] = []
 
     async def first_bot_message(ws: object, t0: float, needle: str = "") -> float:
         while True:
@@ -127,8 +131,20 @@ async def urgent_path(port: int, admin_password: str, rounds: int) -> tuple[list
             if frame.get("type") == "message" and frame.get("sender") == "bot" and needle in frame.get("text", ""):
                 return time.perf_counter() - t0
 
-    async with connect(f"ws://127.0.0.1:{port}/api/staff/ws?token={token}") as staff:
+    async def watch(sock: object, t0: float) -> float:
+        while True:
+            frame = json.loads(await asyncio.wait_for(sock.recv(), 60))  # type: ignore[attr-defined]
+            if frame.get("type") == "handoff" and frame.get("priority") == "urgent":
+                return time.perf_counter() - t0
+
+    async with contextlib.AsyncExitStack() as sockets:
+        staff = await sockets.enter_async_context(connect(f"ws://127.0.0.1:{port}/api/staff/ws?token={token}"))
         json.loads(await staff.recv())  # hello
+        # the other attendants' inboxes: more live sockets the same push must reach
+        crowd = [await sockets.enter_async_context(connect(f"ws://127.0.0.1:{port}/api/staff/ws?token={token}"))
+                 for _ in range(max(0, watchers - 1))]
+        for sock in crowd:
+            json.loads(await sock.recv())  # hello
         for i in range(rounds):
             for text, urgent in (("qual o endereço da clinica?", False), (EMERGENCIES[i % len(EMERGENCIES)], True)):
                 async with connect(f"ws://127.0.0.1:{port}/webchat/ws?visitor={uuid.uuid4().hex * 2}") as ws:
@@ -138,13 +154,12 @@ async def urgent_path(port: int, admin_password: str, rounds: int) -> tuple[list
                     if not urgent:
                         routine.append(await first_bot_message(ws, t0))
                         continue
+                    watching = [asyncio.create_task(watch(sock, t0)) for sock in crowd]
                     safety.append(await first_bot_message(ws, t0, "192"))
-                    while True:
-                        frame = json.loads(await asyncio.wait_for(staff.recv(), 60))
-                        if frame.get("type") == "handoff" and frame.get("priority") == "urgent":
-                            handoff.append(time.perf_counter() - t0)
-                            break
-    return routine, safety, handoff
+                    first = await watch(staff, t0)
+                    handoff.append(first)
+                    pushed += [first, *await asyncio.gather(*watching)]
+    return routine, safety, handoff, pushed
 
 
 async def ingest(port: int, visitors: int, per_visitor: int) -> tuple[float, float]:
@@ -203,6 +218,7 @@ def main() -> int:
     ap.add_argument("--urgent-rounds", type=int, default=12)
     ap.add_argument("--visitors", type=int, default=20)
     ap.add_argument("--per-visitor", type=int, default=25)
+    ap.add_argument("--staff-sockets", type=int, default=50, help="staff sockets an urgent handoff is pushed to")
     ap.add_argument("--dashboard-only", action="store_true", help="only the dashboard benchmark (no bot stack)")
     ap.add_argument("--skip-dashboard", action="store_true", help="leave the dashboard benchmark out")
     ap.add_argument("--dashboard-messages", type=int, default=1_000_000)
@@ -240,9 +256,15 @@ def main() -> int:
         asyncio.run(rasa_direct(stack.rasa_url, 2, 3))  # warm-up
         direct, t_direct = asyncio.run(rasa_direct(stack.rasa_url, args.conversations, args.turns))
         hubbed, t_hub = asyncio.run(through_hub(hub.port, args.conversations, args.turns))
-        routine, safety, handed = asyncio.run(urgent_path(hub.port, "bench-password-1", args.urgent_rounds))
+        routine, safety, handed, pushed = asyncio.run(
+            urgent_path(hub.port, "bench-password-1", args.urgent_rounds, args.staff_sockets))
         hub.kill()
         n = args.conversations * args.turns
+        figures.record("turn_p50_ratio", pct(hubbed, 50) / pct(direct, 50))
+        figures.record("turn_p99_ratio", pct(hubbed, 99) / pct(direct, 99))
+        figures.record("turn_throughput_ratio", (n / t_hub) / (n / t_direct))
+        figures.record("push_p50_ms", pct(pushed, 50))
+        figures.record("push_p99_ms", pct(pushed, 99))
         lines += [
             f"## Bot turn ({args.conversations} concurrent conversations x {args.turns} turns, real model)",
             "",
@@ -264,6 +286,8 @@ def main() -> int:
             f"| {max(safety) * 1000:.1f} |",
             f"| the urgent handoff event in a staff socket | {pct(handed, 50):.1f} | {pct(handed, 99):.1f} "
             f"| {max(handed) * 1000:.1f} |",
+            f"| the same event on each of {args.staff_sockets} staff sockets ({len(pushed)} deliveries) "
+            f"| {pct(pushed, 50):.1f} | {pct(pushed, 99):.1f} | {max(pushed) * 1000:.1f} |",
             "",
         ]
         print("\n".join(lines), flush=True)
@@ -288,13 +312,18 @@ def main() -> int:
             hub = start_hub(logs, env, name=f"hub-ingest-{len(rows)}")
             procs.append(hub)
             ack_rate, done_rate = asyncio.run(ingest(hub.port, args.visitors, args.per_visitor))
+            rss = figures.peak_rss_mb(hub.popen.pid)
             hub.kill()
-            rows.append(f"| {name} | {ack_rate:.0f} | {done_rate:.0f} |")
+            rows.append(f"| {name} | {ack_rate:.0f} | {done_rate:.0f} | {rss or 0:.0f} |")
+            if redis_url:
+                figures.record("ingest_pg_acked_per_s", ack_rate)
+                figures.record("ingest_pg_answered_per_s", done_rate)
+                figures.record("hub_rss_mb", rss)
         ingest_lines = [
             f"## Hub ingest, bot stubbed ({args.visitors} widgets x {args.per_visitor} messages)",
             "",
-            "| backend | persisted+acked msg/s | answered msg/s (bot turn + reply delivered) |",
-            "|---|---:|---:|",
+            "| backend | persisted+acked msg/s | answered msg/s (bot turn + reply delivered) | hub peak RSS MB |",
+            "|---|---:|---:|---:|",
             *rows,
             "",
         ]
@@ -334,11 +363,11 @@ def machine_line() -> list[str]:
 
 
 def write_results(lines: list[str], name: str) -> int:
-    """Write the tables to bench/results/<name>."""
+    """Write the tables to bench/results/<name> and the figures to var/bench.json."""
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / name).write_text("\n".join(lines) + "\n")
-    print(f"written to {out / name}")
+    print(f"written to {out / name} and {figures.write()}")
     return 0
 
 
