@@ -39,18 +39,35 @@ async def site_js(request: Request) -> HTTPResponse:
     return await asset("site.js", "application/javascript; charset=utf-8")
 
 
+# The patient chat widget: clinic sites embed /webchat/widget.js (a classic script, possibly from
+# another origin); it loads its two other parts and its stylesheet from the same folder. All four
+# are served with the same headers (readable from any site, revalidated on every load).
+WIDGET_HEADERS = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"}
+WIDGET_JS = "application/javascript; charset=utf-8"
+
+
 @bp.get("/webchat/widget.js")
 async def widget_js(request: Request) -> HTTPResponse:
-    """The embeddable widget (one script tag)."""
-    return await file(WEB / "static" / "widget.js", mime_type="application/javascript; charset=utf-8",
-                      headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
+    """The embeddable widget (one script tag): the loader, which injects the parts below."""
+    return await file(WEB / "static" / "widget.js", mime_type=WIDGET_JS, headers=WIDGET_HEADERS)
+
+
+@bp.get("/webchat/widget_transport.js")
+async def widget_transport_js(request: Request) -> HTTPResponse:
+    """The widget's storage, outbox and WebSocket connection (loaded by widget.js)."""
+    return await file(WEB / "static" / "widget_transport.js", mime_type=WIDGET_JS, headers=WIDGET_HEADERS)
+
+
+@bp.get("/webchat/widget_ui.js")
+async def widget_ui_js(request: Request) -> HTTPResponse:
+    """The widget's panel and messages (loaded by widget.js)."""
+    return await file(WEB / "static" / "widget_ui.js", mime_type=WIDGET_JS, headers=WIDGET_HEADERS)
 
 
 @bp.get("/webchat/widget.css")
 async def widget_css(request: Request) -> HTTPResponse:
     """The widget's stylesheet (injected by widget.js)."""
-    return await file(WEB / "static" / "widget.css", mime_type="text/css; charset=utf-8",
-                      headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
+    return await file(WEB / "static" / "widget.css", mime_type="text/css; charset=utf-8", headers=WIDGET_HEADERS)
 
 
 # -- staff pages -------------------------------------------------------------------------------
@@ -92,22 +109,25 @@ async def asset(name: str, mime_type: str, headers: dict[str, str] = ASSET_HEADE
     return await file(WEB / "static" / name, mime_type=mime_type, headers=headers)
 
 
-# -- the staff pages' ES modules -------------------------------------------------------------------
-# Each page's entry script keeps its own URL (/inbox/inbox.js, /bot/bot.js, ...); the modules it
-# imports (the shared lib in static/lib/, a page's panels in static/inbox/, static/bot/) are served
-# from /static/. Only `.js` files inside web/static/ and its sub-folders; anything else (a `..`
-# segment, an absolute path, a symlink out of the folder, another file type) is a 404.
+# -- the staff pages' ES modules and panel stylesheets -------------------------------------------------
+# Each page's entry script and main stylesheet keep their own URLs (/inbox/inbox.js, /inbox/inbox.css,
+# /bot/bot.js, ...); the modules it imports (the shared lib in static/lib/, a page's panels in
+# static/inbox/, static/bot/) and the panel stylesheets its template links (static/inbox/*.css) are
+# served from /static/. Only `.js` and `.css` files inside web/static/ and its sub-folders; anything
+# else (a `..` segment, an absolute path, a symlink out of the folder, another file type) is a 404.
 STATIC = WEB / "static"
+STATIC_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
 @bp.get("/static/<path:path>")
 async def static_module(request: Request, path: str) -> HTTPResponse:
-    """A JavaScript module of the staff pages (same headers as every page script)."""
+    """A JavaScript module or a stylesheet of the staff pages (same headers as every page asset)."""
     target = (STATIC / path).resolve()
-    if (not path.endswith(".js") or "\\" in path or any(part in ("", ".", "..") for part in path.split("/"))
+    mime_type = STATIC_TYPES.get(Path(path).suffix)
+    if (mime_type is None or "\\" in path or any(part in ("", ".", "..") for part in path.split("/"))
             or not target.is_relative_to(STATIC) or not target.is_file()):
         raise NotFound("not found")
-    return await file(target, mime_type="application/javascript; charset=utf-8", headers=ASSET_HEADERS)
+    return await file(target, mime_type=mime_type, headers=ASSET_HEADERS)
 
 
 @bp.get("/login")

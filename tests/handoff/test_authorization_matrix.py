@@ -53,6 +53,8 @@ EXPECT: dict[str, str] = {
     "GET /healthz": "pub pub pub pub pub pub",
     "GET /": "ok ok ok ok ok ok",
     "GET /webchat/widget.js": "ok ok ok ok ok ok",
+    "GET /webchat/widget_transport.js": "ok ok ok ok ok ok",
+    "GET /webchat/widget_ui.js": "ok ok ok ok ok ok",
     "GET /webchat/widget.css": "ok ok ok ok ok ok",
     "GET /webchat/ws": "- - - - - -",
     "GET /login": "ok ok ok ok ok ok",

@@ -1,6 +1,8 @@
-"""The staff pages' ES modules: `GET /static/<path>` serves the JavaScript of web/static/ and its
-sub-folders (the shared lib, a page's panels) with the page scripts' headers, never anything
-outside it; every page loads its script as a module, and every import resolves to a served file.
+"""The staff pages' ES modules and panel stylesheets: `GET /static/<path>` serves the JavaScript and
+the CSS of web/static/ and its sub-folders (the shared lib, a page's panels) with the page assets'
+headers, never anything outside it nor another file type; every page loads its script as a module,
+every import and every linked stylesheet resolves to a served file. The patient widget's loader
+(/webchat/widget.js) and the parts it loads are served alike, readable from any site.
 
 Runs in-process (httpx ASGI transport on the real app, like tests/clinic) on SQLite.
 """
@@ -71,14 +73,71 @@ async def test_lib_modules_are_served_as_javascript(hub: Hub) -> None:
     "/static/lib/%2e/dom.js",
     "/static//etc/passwd",
     "/static/%2fetc%2fpasswd",
-    "/static/inbox.css",
     "/static/lib/missing.js",
+    "/static/inbox/missing.css",
+    "/static/inbox.css.map",
     "/static/lib",
 ])
 async def test_nothing_outside_static_js(hub: Hub, path: str) -> None:
     r = await hub.client.get(path)
     assert r.status_code == 404, (path, r.status_code)
     assert "import " not in r.text and "def " not in r.text
+
+
+async def test_panel_stylesheets_are_served_as_css(hub: Hub) -> None:
+    """The inbox's panel stylesheets: the same headers as its main stylesheet (/inbox/inbox.css)."""
+    page_css = await hub.client.get("/inbox/inbox.css")
+    assert page_css.status_code == 200
+    names = sorted(str(f.relative_to(STATIC)) for f in (STATIC / "inbox").glob("*.css"))
+    assert names
+    for name in names:
+        r = await hub.client.get(f"/static/{name}")
+        assert r.status_code == 200, name
+        assert r.headers["content-type"] == "text/css; charset=utf-8"
+        for header in ("content-type", "x-content-type-options", "cache-control", "access-control-allow-origin"):
+            assert r.headers.get(header) == page_css.headers.get(header), (name, header)
+        assert r.content == (STATIC / name).read_bytes()
+
+
+async def test_only_javascript_and_css_are_served(hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another file type inside web/static/ (a note, a map, a copy of a template) is a 404."""
+    from handoff.web import pages
+
+    root = tmp_path / "static"
+    root.mkdir()
+    for name in ("a.js", "a.css", "a.txt", "a.py", "a.html", "a.js.map", "a.CSS", "css", ".css"):
+        (root / name).write_text("x")
+    monkeypatch.setattr(pages, "STATIC", root)
+    served = {name: (await hub.client.get(f"/static/{name}")).status_code
+              for name in ("a.js", "a.css", "a.txt", "a.py", "a.html", "a.js.map", "a.CSS", "css", ".css")}
+    assert served == {"a.js": 200, "a.css": 200, "a.txt": 404, "a.py": 404, "a.html": 404, "a.js.map": 404,
+                      "a.CSS": 404, "css": 404, ".css": 404}
+
+
+async def test_every_stylesheet_of_every_page_resolves(hub: Hub) -> None:
+    """Each `<link rel="stylesheet">` of a template is served as CSS (none inline: tests/security)."""
+    for template in sorted((WEB / "templates").glob("*.html")):
+        for href in re.findall(r'<link rel="stylesheet" href="([^"]+)"', template.read_text(encoding="utf-8")):
+            r = await hub.client.get(href)
+            assert r.status_code == 200, (template.name, href)
+            assert r.headers["content-type"] == "text/css; charset=utf-8", (template.name, href)
+
+
+async def test_the_widget_parts_are_served_like_the_widget(hub: Hub) -> None:
+    """widget.js loads its parts (`PARTS`, as widget_<part>.js) from its own folder, from any site."""
+    loader = await hub.client.get("/webchat/widget.js")
+    assert loader.status_code == 200
+    assert loader.headers["access-control-allow-origin"] == "*"
+    match = re.search(r"var PARTS = \[([^\]]*)\]", loader.text)
+    assert match
+    parts = re.findall(r'"(\w+)"', match.group(1))
+    assert parts == ["transport", "ui"]
+    for part in parts:
+        r = await hub.client.get(f"/webchat/widget_{part}.js")
+        assert r.status_code == 200, part
+        for header in ("content-type", "x-content-type-options", "cache-control", "access-control-allow-origin"):
+            assert r.headers.get(header) == loader.headers.get(header), (part, header)
+        assert r.content == (STATIC / f"widget_{part}.js").read_bytes()
 
 
 async def test_raw_dot_dot_segments_are_refused(hub: Hub) -> None:

@@ -5,6 +5,15 @@
  *     <script src="https://HUB/webchat/widget.js" defer></script>
  * Optional attribute: data-title="Clínica X" (panel title).
  *
+ * This file is the loader, what must run while the tag executes: it finds its own URL
+ * (document.currentScript exists only then), holds the settings and the pt-BR texts, installs the
+ * AtendeWidget placeholder (a page may call AtendeWidget.open() before the widget is ready), then
+ * loads the widget's two other classic scripts from the same folder, run in this order:
+ *     widget_transport.js  storage, the outbox, sending and the WebSocket connection;
+ *     widget_ui.js         the launcher, the panel, the messages, and start().
+ * They share one internal object, window.__atendeWidget (removed once the widget starts); when
+ * both have run and the page has a body, the widget starts.
+ *
  * Protocol: docs/CONTRACTS.md ("Website chat WebSocket"). Vanilla JS: no dependencies, no build.
  * Safety: message text is only ever assigned with textContent (never parsed as HTML).
  * Privacy: nothing is logged to the console; the visitor id and the unsent messages stay in
@@ -24,19 +33,6 @@
   var WS_URL = (SRC.protocol === "https:" ? "wss://" : "ws://") + SRC.host + BASE_PATH + "/ws";
 
   var MAX_TEXT = 2000; // server limit (characters); JS counts UTF-16 units, so we are never looser
-  var COUNTER_FROM = 1800; // show the character counter from here on
-  var OUTBOX_MAX = 50;
-  var BACKOFF_BASE_MS = 500;
-  var BACKOFF_MAX_MS = 30000;
-  var CONNECT_TIMEOUT_MS = 10000;
-  var TYPING_TIMEOUT_MS = 30000;
-  var RATE_PAUSE_MS = 3000;
-  var RATE_PAUSE_MAX_MS = 20000;
-  var STORE = "atende:" + SRC.host + ":"; // one visitor per hub, even if a site embeds several
-  var ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  var VISITOR_RE = /^[A-Za-z0-9_-]{32,128}$/;
-  var CLIENT_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
-  var SENDERS = { patient: 1, bot: 1, agent: 1, system: 1 };
 
   // User-facing texts (pt-BR).
   var T = {
@@ -76,688 +72,59 @@
     return null;
   }
 
-  // ---------------------------------------------------------------- storage
-  // localStorage can be missing or throw (private mode, blocked storage): fall back to memory.
-  var memory = {};
-
-  function readKey(key, session) {
-    var k = (session ? "s:" : "l:") + key;
-    try {
-      var v = (session ? window.sessionStorage : window.localStorage).getItem(STORE + key);
-      return v === null && k in memory ? memory[k] : v;
-    } catch (e) {
-      return k in memory ? memory[k] : null;
-    }
-  }
-
-  function writeKey(key, value, session) {
-    var k = (session ? "s:" : "l:") + key;
-    if (value === null) delete memory[k]; else memory[k] = value;
-    try {
-      var s = session ? window.sessionStorage : window.localStorage;
-      if (value === null) s.removeItem(STORE + key); else s.setItem(STORE + key, value);
-      delete memory[k];
-    } catch (e) { /* kept in memory for this page only */ }
-  }
-
-  function randomId(length) {
-    var bytes = new Uint8Array(length);
-    window.crypto.getRandomValues(bytes);
-    var out = "";
-    for (var i = 0; i < length; i++) out += ID_ALPHABET.charAt(bytes[i] & 63); // 256 % 64 == 0: unbiased
-    return out;
-  }
-
-  function loadVisitor(forceNew) {
-    var id = forceNew ? null : readKey("visitor");
-    if (!id || !VISITOR_RE.test(id)) {
-      id = randomId(43); // 258 random bits
-      writeKey("visitor", id);
-    }
-    return id;
-  }
-
-  // The outbox holds messages the server has not acknowledged yet, in the order they were written.
-  // It lives in localStorage so a reload, a crash or a lost connection never loses a message; the
-  // server dedupes on client_id, so resending is always safe.
-  function outboxRead() {
-    try {
-      var list = JSON.parse(readKey("outbox") || "[]");
-      if (!Array.isArray(list)) return [];
-      return list.filter(function (it) {
-        return it && typeof it.client_id === "string" && CLIENT_ID_RE.test(it.client_id) &&
-          typeof it.text === "string" && (it.payload === null || typeof it.payload === "string");
-      });
-    } catch (e) {
-      return [];
-    }
-  }
-
-  function outboxWrite(list) {
-    writeKey("outbox", list.length ? JSON.stringify(list.slice(-OUTBOX_MAX)) : null);
-  }
-
-  function outboxAdd(item) {
-    var list = outboxRead();
-    if (!list.some(function (it) { return it.client_id === item.client_id; })) list.push(item);
-    outboxWrite(list);
-  }
-
-  function outboxRemove(clientId) {
-    var list = outboxRead();
-    var kept = list.filter(function (it) { return it.client_id !== clientId; });
-    if (kept.length !== list.length) outboxWrite(kept);
-  }
-
-  // ---------------------------------------------------------------- DOM helpers
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (k) {
-        var v = attrs[k];
-        if (v === null || v === undefined || v === false) return;
-        if (k === "text") node.textContent = String(v);
-        else if (k === "className") node.className = v;
-        else node.setAttribute(k, v === true ? "" : String(v));
-      });
-    }
-    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
-    return node;
-  }
-
-  var SVG_NS = "http://www.w3.org/2000/svg";
-  var ICONS = {
-    chat: ["M21 11.5a8.38 8.38 0 0 1-.9 3.8 8.5 8.5 0 0 1-7.6 4.7 8.38 8.38 0 0 1-3.8-.9L3 21l1.9-5.7" +
-      "a8.38 8.38 0 0 1-.9-3.8 8.5 8.5 0 0 1 4.7-7.6 8.38 8.38 0 0 1 3.8-.9h.5a8.48 8.48 0 0 1 8 8v.5z"],
-    close: ["M18 6 6 18", "M6 6l12 12"],
-    send: ["M22 2 11 13", "M22 2l-7 20-4-9-9-4 20-7z"],
-    pulse: ["M22 12h-4l-3 9L9 3l-3 9H2"]
+  // ---------------------------------------------------------------- shared with the parts
+  var PARTS = ["transport", "ui"]; // widget_<part>.js, run in this order
+  var A = {
+    SRC: SRC,
+    HTTP_BASE: HTTP_BASE,
+    WS_URL: WS_URL,
+    MAX_TEXT: MAX_TEXT,
+    T: T,
+    openRequested: false, // AtendeWidget.open() was called before start()
+    ran: {}, // part name -> true once it has run
+    booted: false, // start() was called (or waits for the DOM)
+    state: {
+      visitor: null, // set by widget_transport.js
+      ws: null,
+      gen: 0, // connection generation: what was sent on an older socket must be sent again
+      ready: false, // history received on the current socket
+      wanted: false, // we should stay connected
+      attempts: 0,
+      reconnectTimer: null,
+      connectTimer: null,
+      open: false,
+      unread: 0,
+      holdUntil: 0, // rate limited: send nothing before this time
+      ratePause: 0,
+      flushTimer: null,
+      typingTimer: null,
+      errorKind: null,
+      records: [], // rendered messages, in display order
+      byId: {}, // server id -> record
+      byClient: {} // client_id -> record
+    },
+    ui: {} // the widget's elements (widget_ui.js)
   };
 
-  function icon(name, size) {
-    var svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", String(size || 24));
-    svg.setAttribute("height", String(size || 24));
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    svg.setAttribute("class", "atende-icon");
-    ICONS[name].forEach(function (d) {
-      var p = document.createElementNS(SVG_NS, "path");
-      p.setAttribute("d", d);
-      svg.appendChild(p);
-    });
-    return svg;
-  }
-
-  function formatTime(iso) {
-    var d = iso ? new Date(iso) : new Date();
-    if (isNaN(d.getTime())) return "";
-    try {
-      return d.toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
-    } catch (e) {
-      return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
-    }
-  }
-
-  // ---------------------------------------------------------------- state
-  var state = {
-    visitor: loadVisitor(false),
-    ws: null,
-    gen: 0, // connection generation: what was sent on an older socket must be sent again
-    ready: false, // history received on the current socket
-    wanted: false, // we should stay connected
-    attempts: 0,
-    reconnectTimer: null,
-    connectTimer: null,
-    open: false,
-    unread: 0,
-    holdUntil: 0, // rate limited: send nothing before this time
-    ratePause: 0,
-    flushTimer: null,
-    typingTimer: null,
-    errorKind: null,
-    records: [], // rendered messages, in display order
-    byId: {}, // server id -> record
-    byClient: {} // client_id -> record
+  // Each part calls this when it has run; the last one starts the widget (A.start, widget_ui.js).
+  A.partReady = function (name) {
+    A.ran[name] = true;
+    if (A.booted || !PARTS.every(function (p) { return A.ran[p]; })) return;
+    A.booted = true;
+    delete window.__atendeWidget;
+    if (document.body) A.start();
+    else document.addEventListener("DOMContentLoaded", A.start);
   };
-  var inflight = {}; // client_id -> generation it was last sent on
-  var ui = {};
-  var uid = randomId(8).replace(/[^A-Za-z0-9]/g, "x");
 
-  // ---------------------------------------------------------------- UI
-  function buildUi() {
-    var panelId = "atende-panel-" + uid;
-    var titleId = "atende-title-" + uid;
-    var inputId = "atende-input-" + uid;
-    var counterId = "atende-counter-" + uid;
-
-    ui.badge = el("span", { className: "atende-badge", "aria-hidden": "true", hidden: true });
-    ui.launcher = el("button", {
-      type: "button", className: "atende-launcher", "data-testid": "atende-launcher",
-      "aria-label": T.open, "aria-expanded": "false", "aria-controls": panelId, "aria-haspopup": "dialog"
-    }, [icon("chat", 28), ui.badge]);
-
-    ui.closeBtn = el("button", { type: "button", className: "atende-close", "aria-label": T.close, title: T.close },
-      [icon("close", 22)]);
-    var header = el("header", { className: "atende-header" }, [
-      el("div", { className: "atende-avatar", "aria-hidden": "true" }, [icon("pulse", 22)]),
-      el("div", { className: "atende-heading" }, [
-        el("h2", { id: titleId, className: "atende-title", text: T.title }),
-        el("p", { className: "atende-subtitle", text: T.subtitle })
-      ]),
-      ui.closeBtn
-    ]);
-
-    ui.status = el("div", { className: "atende-status", role: "status", "data-testid": "atende-status",
-      "data-state": "idle", hidden: true });
-    ui.list = el("div", { className: "atende-list", role: "log", "aria-live": "polite", "aria-relevant": "additions",
-      "aria-label": T.logLabel });
-    ui.typing = el("div", { className: "atende-typing", "data-testid": "atende-typing", hidden: true }, [
-      el("span", { className: "atende-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
-      el("span", { className: "atende-typing-text", text: T.typing })
-    ]);
-    ui.scroller = el("div", { className: "atende-scroll", tabindex: "-1" }, [
-      el("p", { className: "atende-welcome", text: T.welcome }),
-      ui.list,
-      ui.typing
-    ]);
-
-    ui.errorText = el("span", { className: "atende-error-text" });
-    ui.errorClose = el("button", { type: "button", className: "atende-error-close", "aria-label": T.dismiss,
-      title: T.dismiss }, [icon("close", 16)]);
-    ui.error = el("div", { className: "atende-error", role: "alert", "data-testid": "atende-error", hidden: true },
-      [ui.errorText, ui.errorClose]);
-
-    ui.input = el("textarea", {
-      id: inputId, className: "atende-input", "data-testid": "atende-input", rows: "1",
-      placeholder: T.placeholder, "aria-describedby": counterId, autocomplete: "off", enterkeyhint: "send"
-    });
-    ui.counter = el("span", { id: counterId, className: "atende-counter", hidden: true });
-    ui.send = el("button", { type: "submit", className: "atende-send", "data-testid": "atende-send",
-      "aria-label": T.send, title: T.send }, [icon("send", 20)]);
-    ui.form = el("form", { className: "atende-composer", novalidate: true }, [
-      el("label", { className: "atende-sr-only", "for": inputId, text: T.inputLabel }),
-      ui.input, ui.send, ui.counter
-    ]);
-
-    ui.panel = el("section", {
-      id: panelId, className: "atende-panel", role: "dialog", "aria-modal": "false",
-      "aria-labelledby": titleId, "data-testid": "atende-panel", hidden: true
-    }, [header, ui.status, ui.scroller, ui.error, ui.form,
-      el("p", { className: "atende-footnote", text: T.emergency + " " }, [
-        el("a", { href: SRC.origin + "/privacidade/aviso", target: "_blank", rel: "noopener",
-          "data-testid": "atende-privacy-link", text: T.privacy })])]);
-
-    ui.root = el("div", { className: "atende-root" }, [ui.panel, ui.launcher]);
-    ui.root.style.visibility = "hidden"; // until widget.css is loaded (no unstyled flash)
-    document.body.appendChild(ui.root);
-
-    ui.launcher.addEventListener("click", function () { if (state.open) closePanel(); else openPanel(true); });
-    ui.closeBtn.addEventListener("click", closePanel);
-    ui.errorClose.addEventListener("click", function () { hideError(); ui.input.focus(); });
-    ui.panel.addEventListener("keydown", function (e) {
-      if (e.key === "Escape") { e.preventDefault(); closePanel(); }
-    });
-    ui.input.addEventListener("keydown", function (e) {
-      if (e.key === "Enter" && !e.shiftKey && !e.ctrlKey && !e.altKey && !e.metaKey && !e.isComposing) {
-        e.preventDefault();
-        submit();
-      }
-    });
-    ui.input.addEventListener("input", function () { autosize(); updateCounter(); });
-    ui.form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
-  }
-
-  function injectCss(done) {
-    var finished = false;
-    function finish() {
-      if (finished) return;
-      finished = true;
-      done();
-    }
-    if (document.querySelector("link[data-atende-css]")) { finish(); return; }
-    var link = el("link", { rel: "stylesheet", href: HTTP_BASE + "/widget.css", "data-atende-css": "1" });
-    link.addEventListener("load", finish);
-    link.addEventListener("error", finish);
-    setTimeout(finish, 3000);
-    (document.head || document.documentElement).appendChild(link);
-  }
-
-  function openPanel(focus) {
-    state.open = true;
-    ui.panel.hidden = false;
-    ui.root.classList.add("atende-root--open");
-    document.documentElement.classList.add("atende-lock"); // CSS locks page scroll on phones only
-    ui.launcher.setAttribute("aria-expanded", "true");
-    writeKey("open", "1", true);
-    clearUnread();
-    ensureConnected();
-    scrollToBottom(true);
-    if (focus) ui.input.focus();
-  }
-
-  function closePanel() {
-    if (!state.open) return;
-    state.open = false;
-    ui.panel.hidden = true;
-    ui.root.classList.remove("atende-root--open");
-    document.documentElement.classList.remove("atende-lock");
-    ui.launcher.setAttribute("aria-expanded", "false");
-    writeKey("open", null, true);
-    ui.launcher.focus();
-  }
-
-  function clearUnread() {
-    state.unread = 0;
-    ui.badge.hidden = true;
-    ui.badge.textContent = "";
-    ui.launcher.setAttribute("aria-label", T.open);
-  }
-
-  function bumpUnread() {
-    state.unread += 1;
-    ui.badge.textContent = state.unread > 9 ? "9+" : String(state.unread);
-    ui.badge.hidden = false;
-    ui.launcher.setAttribute("aria-label", T.open + " (" + T.unread(state.unread) + ")");
-  }
-
-  function setConnState(name) {
-    var texts = { connecting: T.connecting, reconnecting: T.reconnecting, offline: T.offline, online: T.online };
-    ui.status.setAttribute("data-state", name);
-    ui.status.textContent = texts[name] || "";
-    ui.status.hidden = name === "online" || name === "idle";
-    ui.root.setAttribute("data-connection", name);
-  }
-
-  function nearBottom() {
-    var s = ui.scroller;
-    return s.scrollHeight - s.scrollTop - s.clientHeight < 96;
-  }
-
-  function scrollToBottom(force) {
-    if (force || nearBottom()) ui.scroller.scrollTop = ui.scroller.scrollHeight;
-  }
-
-  function autosize() {
-    ui.input.style.height = "auto";
-    ui.input.style.height = Math.min(ui.input.scrollHeight, 140) + "px";
-  }
-
-  function updateCounter() {
-    var n = ui.input.value.length;
-    var over = n > MAX_TEXT;
-    ui.counter.hidden = n < COUNTER_FROM;
-    ui.counter.textContent = n < COUNTER_FROM ? "" : n + "/" + MAX_TEXT;
-    ui.counter.setAttribute("aria-label", T.counter(n));
-    ui.counter.classList.toggle("atende-counter--over", over);
-    ui.input.setAttribute("aria-invalid", over ? "true" : "false");
-  }
-
-  function showError(text, kind) {
-    ui.errorText.textContent = text;
-    ui.error.hidden = false;
-    state.errorKind = kind || "error";
-    scrollToBottom(false);
-  }
-
-  function hideError() {
-    ui.error.hidden = true;
-    ui.errorText.textContent = "";
-    state.errorKind = null;
-  }
-
-  function showTyping() {
-    var stick = nearBottom();
-    ui.typing.hidden = false;
-    if (stick) scrollToBottom(true);
-    clearTimeout(state.typingTimer);
-    state.typingTimer = setTimeout(hideTyping, TYPING_TIMEOUT_MS);
-  }
-
-  function hideTyping() {
-    clearTimeout(state.typingTimer);
-    ui.typing.hidden = true;
-  }
-
-  // ---------------------------------------------------------------- messages
-  function setRecordStatus(rec, status) {
-    if (rec.sender !== "patient") return;
-    rec.status = status;
-    rec.node.setAttribute("data-status", status);
-    var label = status === "sent" ? T.sent : status === "failed" ? T.failed : T.pending;
-    rec.statusEl.textContent = status === "sent" ? "✓" : label;
-    rec.statusEl.setAttribute("aria-label", label);
-    rec.statusEl.setAttribute("title", label);
-    rec.statusEl.className = "atende-tick atende-tick--" + status;
-  }
-
-  function render(m) {
-    var sender = m.sender;
-    var prev = state.records[state.records.length - 1];
-    var node = el("div", { className: "atende-msg atende-msg--" + sender, "data-testid": "atende-msg",
-      "data-sender": sender });
-    if (sender !== "patient" && sender !== "system" && (!prev || prev.sender !== sender)) {
-      node.appendChild(el("div", { className: "atende-sender", "aria-hidden": "true", text: T.senders[sender] }));
-    }
-    var bubble = el("div", { className: "atende-bubble" }, [
-      el("span", { className: "atende-sr-only", text: T.senders[sender] + ": " })
-    ]);
-    if (m.text) bubble.appendChild(el("p", { className: "atende-text", text: m.text })); // CSS keeps line breaks
-    node.appendChild(bubble);
-
-    var statusEl = el("span", { className: "atende-tick" });
-    node.appendChild(el("div", { className: "atende-meta" }, [
-      el("time", { datetime: m.created_at || null, text: formatTime(m.created_at) }),
-      sender === "patient" ? statusEl : null
-    ]));
-
-    var rec = { id: null, clientId: m.client_id || null, sender: sender, node: node, statusEl: statusEl,
-      status: null, chips: null, chipsEl: null, chipsUsed: false };
-    var buttons = Array.isArray(m.buttons) ? m.buttons.filter(function (b) {
-      return b && typeof b.title === "string" && b.title.trim();
-    }) : [];
-    if (buttons.length && sender !== "patient") {
-      rec.chips = [];
-      rec.chipsEl = el("div", { className: "atende-chips", role: "group", "aria-label": T.quickReplies });
-      buttons.forEach(function (b) {
-        var chip = el("button", { type: "button", className: "atende-chip", "data-testid": "atende-chip",
-          text: b.title.trim() });
-        chip.addEventListener("click", function () { chipClicked(rec, chip, b); });
-        rec.chips.push(chip);
-        rec.chipsEl.appendChild(chip);
-      });
-      node.appendChild(rec.chipsEl);
-    }
-    if (typeof m.id === "number") {
-      rec.id = m.id;
-      state.byId[m.id] = rec;
-    }
-    if (rec.clientId) state.byClient[rec.clientId] = rec;
-    if (sender === "patient") setRecordStatus(rec, m.status || "sent");
-    state.records.push(rec);
-    ui.list.appendChild(node);
-    return rec;
-  }
-
-  // Chips stay clickable while they belong to the latest turn: they are disabled once used, or
-  // when a newer message from anyone else arrives (a follow-up from the same sender keeps them).
-  function refreshChips() {
-    var suffix = null; // sender shared by every later message, "" when mixed, null when none
-    for (var i = state.records.length - 1; i >= 0; i--) {
-      var r = state.records[i];
-      if (r.chips) {
-        var active = !r.chipsUsed && (suffix === null || suffix === r.sender);
-        for (var j = 0; j < r.chips.length; j++) r.chips[j].disabled = !active;
-        r.chipsEl.classList.toggle("atende-chips--inactive", !active);
-      }
-      suffix = suffix === null ? r.sender : suffix === r.sender ? suffix : "";
-    }
-  }
-
-  function chipClicked(rec, chip, button) {
-    if (chip.disabled) return;
-    rec.chipsUsed = true;
-    chip.classList.add("atende-chip--chosen");
-    chip.setAttribute("aria-pressed", "true");
-    var payload = typeof button.payload === "string" && button.payload ? button.payload : null;
-    send(button.title.trim(), payload);
-    refreshChips();
-    ui.input.focus();
-  }
-
-  function addServerMessage(m, live) {
-    if (!m || typeof m.id !== "number") return;
-    if (state.byId[m.id]) return; // already shown (e.g. a reply that raced the history)
-    var clientId = typeof m.client_id === "string" ? m.client_id : null;
-    if (clientId && state.byClient[clientId]) {
-      // The echo of a message this tab shows already (our optimistic bubble): it is stored.
-      var mine = state.byClient[clientId];
-      if (mine.id === null) {
-        mine.id = m.id;
-        state.byId[m.id] = mine;
-      }
-      markSent(mine);
-      return;
-    }
-    var sender = SENDERS[m.sender] ? m.sender : m.direction === "in" ? "patient" : "bot";
-    var stick = !live || sender === "patient" || nearBottom();
-    render({ id: m.id, client_id: clientId, sender: sender, text: typeof m.text === "string" ? m.text : "",
-      buttons: m.buttons, created_at: m.created_at, status: "sent" });
-    if (live) {
-      refreshChips();
-      if (sender !== "patient") {
-        hideTyping();
-        if (!state.open) bumpUnread();
-      }
-      if (stick) scrollToBottom(true);
-    }
-  }
-
-  function addPending(item) {
-    return render({ id: null, client_id: item.client_id, sender: "patient", text: item.text, buttons: [],
-      created_at: item.created_at, status: "pending" });
-  }
-
-  function markSent(rec) {
-    setRecordStatus(rec, "sent");
-    if (rec.clientId) {
-      outboxRemove(rec.clientId);
-      delete inflight[rec.clientId];
-    }
-  }
-
-  function markFailed(clientId) {
-    var rec = state.byClient[clientId];
-    if (rec && rec.status !== "sent") setRecordStatus(rec, "failed");
-    outboxRemove(clientId);
-    delete inflight[clientId];
-  }
-
-  // ---------------------------------------------------------------- sending
-  function submit() {
-    if (send(ui.input.value, null)) {
-      ui.input.value = "";
-      autosize();
-      updateCounter();
-    }
-    ui.input.focus();
-  }
-
-  function send(text, payload) {
-    var clean = String(text || "").replace(/^\s+|\s+$/g, "");
-    if (!clean && !payload) return false;
-    if (clean.length > MAX_TEXT) {
-      showError(T.tooLong, "too_long");
-      return false;
-    }
-    if (state.errorKind !== "rate") hideError();
-    var item = { client_id: randomId(22), text: clean, payload: payload || null,
-      created_at: new Date().toISOString() };
-    outboxAdd(item);
-    writeKey("started", "1");
-    addPending(item);
-    refreshChips();
-    scrollToBottom(true);
-    ensureConnected();
-    flush();
-    return true;
-  }
-
-  // Send every unacknowledged message not yet sent on the current socket, oldest first.
-  function flush() {
-    if (!state.ready || !state.ws || state.ws.readyState !== 1) return;
-    var wait = state.holdUntil - Date.now();
-    if (wait > 0) {
-      if (!state.flushTimer) {
-        state.flushTimer = setTimeout(function () { state.flushTimer = null; flush(); }, wait);
-      }
-      return;
-    }
-    outboxRead().forEach(function (it) {
-      var rec = state.byClient[it.client_id];
-      if (!rec || rec.status === "failed") return; // another tab's message: that tab sends it
-      if (inflight[it.client_id] === state.gen) return;
-      state.ws.send(JSON.stringify({ type: "message", client_id: it.client_id, text: it.text,
-        payload: it.payload || null }));
-      inflight[it.client_id] = state.gen;
-    });
-  }
-
-  // ---------------------------------------------------------------- connection
-  function ensureConnected() {
-    state.wanted = true;
-    if (!state.ws && !state.reconnectTimer) connect(); // a pending retry keeps its backoff
-  }
-
-  function connect() {
-    clearTimeout(state.reconnectTimer);
-    state.reconnectTimer = null;
-    if (state.ws) return;
-    state.gen += 1;
-    state.ready = false;
-    setConnState(state.attempts ? (navigator.onLine === false ? "offline" : "reconnecting") : "connecting");
-    var ws;
-    try {
-      ws = new WebSocket(WS_URL + "?visitor=" + encodeURIComponent(state.visitor));
-    } catch (e) {
-      scheduleReconnect();
-      return;
-    }
-    state.ws = ws;
-    clearTimeout(state.connectTimer);
-    state.connectTimer = setTimeout(function () {
-      if (state.ws === ws && !state.ready) ws.close();
-    }, CONNECT_TIMEOUT_MS);
-    ws.onmessage = function (ev) {
-      if (state.ws !== ws || typeof ev.data !== "string") return;
-      var frame;
-      try { frame = JSON.parse(ev.data); } catch (e) { return; }
-      if (frame && typeof frame === "object") onFrame(frame);
-    };
-    ws.onclose = function (ev) {
-      if (state.ws !== ws) return;
-      clearTimeout(state.connectTimer);
-      state.ws = null;
-      state.ready = false;
-      hideTyping();
-      if (ev.code === 4400) { // the server refused our visitor id: start over with a new one
-        state.visitor = loadVisitor(true);
-        outboxWrite([]);
-      }
-      scheduleReconnect();
-    };
-  }
-
-  // Exponential backoff with "equal jitter": a random delay in [cap/2, cap].
-  function scheduleReconnect() {
-    if (!state.wanted) {
-      setConnState("idle");
-      return;
-    }
-    var cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * Math.pow(2, state.attempts));
-    state.attempts += 1;
-    setConnState(navigator.onLine === false ? "offline" : "reconnecting");
-    clearTimeout(state.reconnectTimer);
-    state.reconnectTimer = setTimeout(connect, cap / 2 + Math.random() * cap / 2);
-  }
-
-  function reconnectNow() {
-    if (state.wanted && !state.ws) {
-      state.attempts = Math.min(state.attempts, 1);
-      connect();
-    }
-  }
-
-  function onFrame(frame) {
-    switch (frame.type) {
-      case "history": onHistory(frame); break;
-      case "message": addServerMessage(frame, true); break;
-      case "ack": onAck(frame); break;
-      case "typing": if (frame.on) showTyping(); else hideTyping(); break;
-      case "error": onError(frame); break;
-      default: break; // unknown frames are ignored (forward compatible)
-    }
-  }
-
-  function onHistory(frame) {
-    clearTimeout(state.connectTimer);
-    state.ready = true;
-    state.attempts = 0;
-    setConnState("online");
-    ui.list.setAttribute("aria-busy", "true"); // do not read the whole history aloud
-    ui.list.textContent = "";
-    state.records = [];
-    state.byId = {};
-    state.byClient = {};
-    var messages = Array.isArray(frame.messages) ? frame.messages : [];
-    messages.forEach(function (m) { addServerMessage(m, false); });
-    if (messages.length) writeKey("started", "1");
-    outboxRead().forEach(function (it) {
-      if (state.byClient[it.client_id]) outboxRemove(it.client_id); // stored before we lost the ack
-      else addPending(it);
-    });
-    refreshChips();
-    ui.list.removeAttribute("aria-busy");
-    if (state.errorKind === "rate") hideError();
-    scrollToBottom(true);
-    flush();
-  }
-
-  function onAck(frame) {
-    var rec = typeof frame.client_id === "string" ? state.byClient[frame.client_id] : null;
-    if (!rec) {
-      if (typeof frame.client_id === "string") outboxRemove(frame.client_id);
-      return;
-    }
-    if (rec.id === null && typeof frame.id === "number") {
-      rec.id = frame.id;
-      state.byId[frame.id] = rec;
-    }
-    markSent(rec);
-    state.ratePause = 0;
-    if (state.errorKind === "rate") hideError();
-  }
-
-  function onError(frame) {
-    var text = typeof frame.message === "string" && frame.message ? frame.message : T.genericError;
-    var clientId = typeof frame.client_id === "string" ? frame.client_id : null;
-    if (frame.code === "rate_limited") {
-      // Not stored: keep it pending and send it (and everything after it) again after a pause.
-      if (clientId) delete inflight[clientId];
-      state.ratePause = state.ratePause ? Math.min(state.ratePause * 2, RATE_PAUSE_MAX_MS) : RATE_PAUSE_MS;
-      state.holdUntil = Date.now() + state.ratePause * (0.8 + Math.random() * 0.4);
-      showError(text, "rate");
-      flush();
-      return;
-    }
-    if (clientId && (frame.code === "too_long" || frame.code === "bad_frame" || frame.code === "empty")) {
-      markFailed(clientId); // resending the same message cannot succeed
-    }
-    showError(text, frame.code || "error");
-  }
-
-  // ---------------------------------------------------------------- start
-  function start() {
-    buildUi();
-    injectCss(function () { ui.root.style.visibility = ""; });
-    window.addEventListener("online", reconnectNow);
-    document.addEventListener("visibilitychange", function () {
-      if (!document.hidden) reconnectNow();
-    });
-    window.AtendeWidget = {
-      open: function () { openPanel(true); },
-      close: closePanel
-    };
-    if (openRequested) openPanel(true);
-    else if (readKey("open", true) === "1") openPanel(false);
-    // Returning visitors connect right away, so replies that came meanwhile show as unread.
-    else if (readKey("started") === "1" || outboxRead().length) ensureConnected();
-  }
-
+  // ---------------------------------------------------------------- load the parts
   // Placeholder until start(): a page may call AtendeWidget.open() before the DOM is ready.
-  var openRequested = false;
-  window.AtendeWidget = { open: function () { openRequested = true; }, close: function () { openRequested = false; } };
-  if (document.body) start();
-  else document.addEventListener("DOMContentLoaded", start);
+  window.AtendeWidget = { open: function () { A.openRequested = true; }, close: function () { A.openRequested = false; } };
+  window.__atendeWidget = A;
+  PARTS.forEach(function (name) {
+    var tag = document.createElement("script");
+    tag.src = HTTP_BASE + "/widget_" + name + ".js";
+    tag.async = false; // injected scripts otherwise run in whatever order they arrive
+    if (script.nonce) tag.nonce = script.nonce; // a host page whose CSP trusts this tag by nonce
+    (document.head || document.documentElement).appendChild(tag);
+  });
 })();
