@@ -58,8 +58,8 @@ from handoff.adapters.sql.models import (
 )
 from handoff.domain.clinic.calendar import hours_from_json, to_clinic
 from handoff.domain.clinic.slots import DoctorSchedule, Slot, day_slots
+from handoff.sandbox.demo_clinic import HOURS_JSON, PROFILE
 from handoff.services.clinic import ClinicService
-from handoff.services.demo_clinic import HOURS_JSON, PROFILE
 from tests.support.fhir_server import FhirServer
 from tests.support.radicale_server import HUB_PASSWORD, HUB_USER, RadicaleServer
 

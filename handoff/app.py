@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,14 +31,11 @@ from handoff.api import metrics as metrics_api
 from handoff.api import privacy as privacy_api
 from handoff.api import reminders as reminders_api
 from handoff.api import retention as retention_api
-from handoff.api import sandbox as sandbox_api
 from handoff.api import waitlist as waitlist_api
 from handoff.runtime import HubRuntime
 from handoff.services.agenda_sync import AgendaSync, AgendaSyncWorker
 from handoff.services.clinic import ClinicService
-from handoff.services.demo_clinic import seed_demo_clinic
-from handoff.services.sandbox import with_sandbox_providers
-from handoff.services.staff import ensure_admin, ensure_demo_staff
+from handoff.services.staff import ensure_admin
 from handoff.services.waitlist import WaitlistService, WaitlistSweeper
 from handoff.settings import REPO_ROOT, Settings
 from handoff.web import dashboard as dashboard_page
@@ -66,9 +64,16 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     """Build the hub application. Connections open in the start-up listener, not here."""
     settings = settings or Settings()
     quiet_chatty_loggers()
-    # Sandbox: providers without credentials answer from the hub itself (/sandbox/providers/*).
-    settings = with_sandbox_providers(settings)
     app = Sanic(name or f"atende_{uuid.uuid4().hex[:8]}")
+    # Start-up steps run once the runtime is open and the admin exists (the demo clinic's seeding).
+    runtime_steps: list[Callable[[HubRuntime], Awaitable[None]]] = []
+    app.ctx.runtime_steps = runtime_steps
+    if settings.channel_sandbox or settings.seed_demo_clinic:
+        # Development-only code (the patient simulator, stand-in providers, demo clinic), loaded only
+        # when enabled; installed before the start/stop listeners below (their order depends on it).
+        from handoff import sandbox
+
+        settings = sandbox.install(app, settings)
     app.config.WEBSOCKET_MAX_SIZE = 64 * 1024  # larger frames get a clear error, not a drop
     app.config.REQUEST_MAX_SIZE = settings.max_request_bytes  # larger bodies: 413 before any handler
     if settings.trusted_proxy_count:  # X-Forwarded-For trusted only behind proxies (else SANIC_PROXIES_COUNT)
@@ -84,8 +89,6 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(agenda_api.bp)  # /api/agenda: doctors' calendars in the clinic's CalDAV/FHIR agenda
     app.blueprint(voice.bp)  # phone: Twilio Voice menu, call back requests, attendant call back
     app.blueprint(patients.bp)
-    if settings.channel_sandbox:  # the patient simulator; off = every /sandbox route is 404
-        app.blueprint(sandbox_api.bp)
     app.blueprint(inbox_api.bp)
     app.blueprint(attachments.bp)  # staff open/download the files patients send
     app.blueprint(metrics_api.bp)  # manager dashboard data + /dashboard page
@@ -110,8 +113,6 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
-        if settings.channel_sandbox:  # the stand-in mail server listens before the e-mail sender is built
-            app.ctx.settings = await sandbox_api.start_mail_stand_in(app)
         runtime = await HubRuntime.open(app.ctx.settings)
         app.ctx.runtime = runtime
         app.ctx.db, app.ctx.bus, app.ctx.uow, app.ctx.gateway = runtime.db, runtime.bus, runtime.uow, runtime.gateway
@@ -120,12 +121,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
             # Printed once, on the console of whoever started the hub; never logged to files.
             print(f"\n  Conta de administrador criada: {settings.clinic_admin_email} / senha: {generated}\n",
                   flush=True)
-        if settings.seed_demo_clinic:
-            await seed_demo_clinic(runtime.db)
-            created, staff_password = await ensure_demo_staff(runtime.uow, settings.demo_staff_password)
-            if staff_password:  # printed once, like the admin's; never logged to files
-                print(f"\n  Equipe de demonstração criada ({', '.join(created)}) / senha: {staff_password}\n",
-                      flush=True)
+        for step in runtime_steps:
+            await step(runtime)
         agenda = build_external_agenda(settings)  # the clinic's CalDAV/FHIR agenda (None: built-in)
         mirror = SqlAgendaMirror(runtime.db) if agenda is not None else None
 
@@ -159,8 +156,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         if getattr(app.ctx, "agenda_sync", None) is not None:
             await app.ctx.agenda_sync.stop()
             await app.ctx.clinic.agenda.aclose()
-        await app.ctx.runtime.close()
-        await sandbox_api.stop_mail_stand_in(app)
+        await app.ctx.runtime.close()  # then the sandbox's stand-in mail server stops (its listener came first)
 
     errors_api.install(app)  # a use case's refusal (DomainError) -> its status and pt-BR JSON body
 

@@ -27,7 +27,7 @@ from handoff.adapters.sql.models import (
     PatientMerge,
 )
 from handoff.domain.clinic.cpf import cpf_check_digits
-from handoff.services.demo_clinic import DEMO_PATIENTS
+from handoff.sandbox.demo_clinic import DEMO_PATIENTS
 from tests.channels.conftest import TWILIO_SMS_FROM, TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
 from tests.channels.test_meta import messaging_body, msg_event, wa_body, wa_change, wa_msg
 from tests.conftest import Backend

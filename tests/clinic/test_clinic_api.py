@@ -15,7 +15,7 @@ from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import AppointmentRow, AuditLog, ConsentRow, Patient
 from handoff.domain.clinic.billing import barcode_from_linha, crc16_ccitt
 from handoff.domain.clinic.calendar import CLINIC_TZ, hours_from_json, is_open
-from handoff.services.demo_clinic import DEMO_PATIENTS
+from handoff.sandbox.demo_clinic import DEMO_PATIENTS
 from tests.clinic.conftest import Hub, start_hub
 from tests.conftest import Backend
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from connectors import twilio_voice as voice
-from handoff.services.sandbox import external_id, read_twiml
+from handoff.sandbox.providers import external_id, read_twiml
 
 
 def _form(**values: str) -> dict[str, list[str]]:

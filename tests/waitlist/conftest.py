@@ -16,8 +16,8 @@ from handoff.adapters.sql.database import Database
 from handoff.adapters.sql.models import ChannelIdentity, Conversation, Patient
 from handoff.adapters.sql.waitlist_store import SqlSlotHolds
 from handoff.domain.clinic.calendar import CLINIC_TZ
+from handoff.sandbox.demo_clinic import seed_demo_clinic
 from handoff.services.clinic import ClinicService
-from handoff.services.demo_clinic import seed_demo_clinic
 from handoff.services.unit_of_work import UnitOfWork
 from handoff.services.waitlist import WaitlistService
 from tests.conftest import Backend

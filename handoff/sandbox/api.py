@@ -1,13 +1,14 @@
 """The patient simulator's page and API, and the stand-in provider APIs (CHANNEL_SANDBOX only).
 
-This blueprint is registered only when `CHANNEL_SANDBOX` is true: otherwise every /sandbox
-route answers 404. What a simulated patient sends goes, signed, through the production
-webhooks over HTTP; what the hub sends back reaches `/sandbox/providers/{twilio,meta}` when
-those providers have no credentials configured (`services.sandbox.with_sandbox_providers`).
-E-mail has no webhook: the simulated patient's mail (a real RFC 5322 message) goes through the
-same parse + persist path as every mail the IMAP poller fetches, and the replies reach the
-stand-in SMTP server (`services.sandbox.SandboxMailServer`, started with the hub by
-`start_mail_stand_in`). Logs carry ids and counts, never message text, numbers or addresses.
+This blueprint is registered (by `handoff.sandbox.install`) only when `CHANNEL_SANDBOX` is
+true: otherwise every /sandbox route answers 404. What a simulated patient sends goes, signed,
+through the production webhooks over HTTP; what the hub sends back reaches
+`/sandbox/providers/{twilio,meta}` when those providers have no credentials configured
+(`providers.with_sandbox_providers`). E-mail has no webhook: the simulated patient's mail (a
+real RFC 5322 message) goes through the same parse + persist path as every mail the IMAP poller
+fetches, and the replies reach the stand-in SMTP server (`mail_stand_in.SandboxMailServer`,
+started with the hub by `mail_stand_in.start_mail_stand_in`). Logs carry ids and counts, never
+message text, numbers or addresses.
 """
 
 from __future__ import annotations
@@ -29,28 +30,24 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, file, json
 
 from connectors import meta
-from connectors.email import PayloadError, normalize_address
+from connectors.email_inbound import PayloadError
 from handoff.api.auth import error, parse_body
 from handoff.domain.identity_match import normalize_phone
-from handoff.services import sandbox as sb
+from handoff.sandbox import mail_stand_in as mail
+from handoff.sandbox import providers as pv
+from handoff.sandbox import timeline as tl
+from handoff.sandbox.demo_clinic import DEMO_PATIENTS
 from handoff.services.email_channel import EmailInbox
 from handoff.settings import Settings
 
 bp = Blueprint("sandbox", url_prefix="/sandbox")
 log = logging.getLogger(__name__)
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+WEB = Path(__file__).resolve().parent.parent / "web"  # the page's template and assets stay in handoff/web
 REPORT_DELAY = 1.0  # seconds before the stand-in reports "delivered" (after the outbox committed the id)
 _CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
 _DIGITS = re.compile(r"^[0-9*#]$")
 _NOT_FOUND = {"code": 20404, "message": "The requested resource was not found", "status": 404}
-
-
-def _state(app: Sanic[Any, Any]) -> sb.SandboxState:
-    state = getattr(app.ctx, "sandbox_state", None)
-    if state is None:
-        state = app.ctx.sandbox_state = sb.SandboxState()
-    return state
 
 
 def _settings(request: Request) -> Settings:
@@ -61,22 +58,22 @@ def _settings(request: Request) -> Settings:
 async def _post_internal(settings: Settings, path: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
     """Call one of our own webhook routes over HTTP, as the provider would."""
     async with httpx.AsyncClient(timeout=60) as client:
-        return await client.post(sb.internal_base(settings) + path, content=content, headers=headers)
+        return await client.post(pv.internal_base(settings) + path, content=content, headers=headers)
 
 
 async def _post_twilio(settings: Settings, path: str, form: dict[str, str]) -> httpx.Response:
     """A form-encoded Twilio webhook, signed over PUBLIC_BASE_URL + path (+ query)."""
     public_url = settings.public_base_url.rstrip("/") + path
     headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "TwilioProxy/1.1",
-               "X-Twilio-Signature": sb.twilio_signature(settings.twilio_auth_token or "", public_url, form)}
+               "X-Twilio-Signature": pv.twilio_signature(settings.twilio_auth_token or "", public_url, form)}
     return await _post_internal(settings, path, urlencode(form).encode(), headers)
 
 
 async def _post_meta(settings: Settings, body: dict[str, Any]) -> httpx.Response:
     """A Meta webhook, signed with X-Hub-Signature-256."""
-    raw = sb.dumps(body)
+    raw = pv.dumps(body)
     headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua",
-               "X-Hub-Signature-256": sb.meta_sign(settings, raw)}
+               "X-Hub-Signature-256": pv.meta_sign(settings, raw)}
     return await _post_internal(settings, "/channels/meta", raw, headers)
 
 
@@ -88,40 +85,6 @@ def _later(app: Sanic[Any, Any], coro: Any) -> None:
             log.warning("sandbox: status report failed (%s)", type(exc).__name__)
 
     app.add_task(run())
-
-
-# --- the stand-in mail provider ----------------------------------------------------------------
-
-
-async def start_mail_stand_in(app: Sanic[Any, Any]) -> Settings:
-    """Start the stand-in SMTP server when e-mail is simulated (no mail server configured) and
-    return the settings with its port, for the hub's `EmailSender`; others as they are."""
-    settings: Settings = app.ctx.settings
-    if "email" not in sb.captured(settings) or getattr(app.ctx, "sandbox_mail", None) is not None:
-        return settings
-    state = _state(app)
-
-    def received(mail_from: str, recipients: list[str], raw: bytes) -> None:
-        shown = sb.render_email(raw)
-        for rcpt in recipients:
-            address = normalize_address(f"<{rcpt}>")
-            if address is not None:
-                state.add("email", address, "out", **shown)
-        log.info("sandbox: mail accepted for %d recipient(s)", len(recipients))
-
-    server = sb.SandboxMailServer(user=settings.email_smtp_user or "", password=settings.email_smtp_password or "",
-                                  sender=settings.email_from or sb.CLINIC_EMAIL, received=received)
-    port = await server.start()
-    app.ctx.sandbox_mail = server
-    return settings.model_copy(update={"email_smtp_port": port})
-
-
-async def stop_mail_stand_in(app: Sanic[Any, Any]) -> None:
-    """Stop the stand-in SMTP server (after the outbox stopped sending)."""
-    server = getattr(app.ctx, "sandbox_mail", None)
-    app.ctx.sandbox_mail = None
-    if server is not None:
-        await server.stop()
 
 
 def _email_inbox(app: Sanic[Any, Any], settings: Settings) -> EmailInbox:
@@ -162,10 +125,8 @@ async def channels(request: Request) -> HTTPResponse:
     settings = _settings(request)
     people: list[dict[str, str]] = []
     if settings.seed_demo_clinic:
-        from handoff.services.demo_clinic import DEMO_PATIENTS
-
         people = [{"name": p.name, "phone": p.phone} for p in DEMO_PATIENTS]
-    return json({"channels": sb.channel_list(settings), "demo_patients": people})
+    return json({"channels": pv.channel_list(settings), "demo_patients": people})
 
 
 class SendBody(BaseModel):
@@ -188,30 +149,30 @@ async def send(request: Request) -> HTTPResponse:
         return body
     assert isinstance(body, SendBody)
     settings = _settings(request)
-    if body.channel not in sb.CHANNELS or body.channel == "phone":
+    if body.channel not in pv.CHANNELS or body.channel == "phone":
         return error(400, "unknown_channel", "canal desconhecido")
     if body.kind not in ("text", "button", "list", "quick_reply", "postback"):
         return error(400, "invalid_kind", "tipo de mensagem desconhecido")
-    user = sb.external_id(body.channel, body.user)
+    user = pv.external_id(body.channel, body.user)
     if user is None:
         return error(400, "invalid_user", "telefone ou id inválido para este canal")
-    provider = sb.CHANNELS[body.channel][1]
+    provider = pv.CHANNELS[body.channel][1]
     text = body.text.strip() or body.text
-    mid = sb.new_id(body.channel)
-    state = _state(request.app)
+    mid = pv.new_id(body.channel)
+    state = tl.sandbox_state(request.app)
     if provider == "email":
         return await _send_email(request, settings, state, user, body.name, text, body.kind)
     if provider == "twilio":
         if not settings.twilio_auth_token:
             return error(409, "not_configured", "o Twilio não está configurado")
-        form = sb.twilio_message_form(settings, body.channel, user, body.name, text, mid)
+        form = pv.twilio_message_form(settings, body.channel, user, body.name, text, mid)
         resp = await _post_twilio(settings, "/channels/twilio/messages", form)
     else:
         if not settings.meta_app_secret:
             return error(409, "not_configured", "a Meta não está configurada")
         if body.channel in ("instagram", "messenger"):
             state.scoped[user] = body.channel
-        resp = await _post_meta(settings, sb.meta_message_body(body.channel, user, body.name, text, kind=body.kind,
+        resp = await _post_meta(settings, pv.meta_message_body(body.channel, user, body.name, text, kind=body.kind,
                                                                payload=body.payload, mid=mid))
     ok = resp.status_code == 200
     state.add(body.channel, user, "in", text=text, provider_id=mid, status="sent" if ok else "refused")
@@ -219,21 +180,21 @@ async def send(request: Request) -> HTTPResponse:
     return json({"ok": ok, "webhook_status": resp.status_code, "id": mid, "user": user})
 
 
-async def _send_email(request: Request, settings: Settings, state: sb.SandboxState, user: str, name: str | None,
+async def _send_email(request: Request, settings: Settings, state: tl.SandboxState, user: str, name: str | None,
                       text: str, kind: str) -> HTTPResponse:
     """A simulated patient's mail: built as a mail client writes it (answering the clinic's last
     mail), then parsed and persisted exactly as the IMAP poller does with a fetched mail."""
     if kind != "text":
         return error(400, "invalid_kind", "e-mail só tem texto")
-    if not next((c["available"] for c in sb.channel_list(settings) if c["channel"] == "email"), False):
+    if not next((c["available"] for c in pv.channel_list(settings) if c["channel"] == "email"), False):
         return error(409, "not_configured", "o e-mail não está configurado")
-    msg_id, raw = sb.patient_email(settings, user, name, text, state.last_mail(user))
+    msg_id, raw = mail.patient_email(settings, user, name, text, state.last_mail(user))
     try:
         result = await _email_inbox(request.app, settings).ingest(raw)
     except PayloadError:
         return error(400, "invalid_user", "endereço de e-mail inválido")
     ok = result is not None
-    subject = sb.render_email(raw)["subject"]
+    subject = mail.render_email(raw)["subject"]
     state.add("email", user, "in", text=text, provider_id=msg_id, subject=subject, status="sent" if ok else "refused")
     log.info("sandbox: email message stored=%s", ok)
     return json({"ok": ok, "webhook_status": None, "id": msg_id, "user": user})
@@ -263,21 +224,21 @@ async def call(request: Request) -> HTTPResponse:
         return error(400, "invalid_step", "passo da ligação inválido")
     if not settings.twilio_auth_token:
         return error(409, "not_configured", "o Twilio não está configurado")
-    state = _state(request.app)
+    state = tl.sandbox_state(request.app)
     path = {"start": "/channels/twilio/voice", "retry": "/channels/twilio/voice?tentativa=2",
             "menu": "/channels/twilio/voice/menu"}[body.step]
     state.add("phone", phone, "in", text={"start": "☎ Ligando para a clínica…", "retry": "(silêncio)",
                                           "menu": f"Tecla {body.digits}"}[body.step], provider_id=body.call_sid)
-    resp = await _post_twilio(settings, path, sb.twilio_voice_form(
+    resp = await _post_twilio(settings, path, pv.twilio_voice_form(
         settings, phone, body.call_sid, body.digits if body.step == "menu" else None))
-    heard = sb.read_twiml(resp.text) if resp.status_code == 200 else sb.read_twiml("")
+    heard = pv.read_twiml(resp.text) if resp.status_code == 200 else pv.read_twiml("")
     says = list(heard["says"])
     if not heard["gather"] and heard["redirect"]:  # Twilio follows a bare <Redirect> at once
         target = urlsplit(heard["redirect"])
         if target.path.startswith("/channels/twilio/voice"):
             resp = await _post_twilio(settings, target.path + (f"?{target.query}" if target.query else ""),
-                                      sb.twilio_voice_form(settings, phone, body.call_sid, None))
-            heard = sb.read_twiml(resp.text) if resp.status_code == 200 else heard
+                                      pv.twilio_voice_form(settings, phone, body.call_sid, None))
+            heard = pv.read_twiml(resp.text) if resp.status_code == 200 else heard
             says += heard["says"]
     if says:
         state.add("phone", phone, "out", text=" ".join(s for s in says if s), call=True)
@@ -294,16 +255,16 @@ async def timeline(request: Request) -> HTTPResponse:
     settings = _settings(request)
     channel = request.args.get("channel") or ""
     raw_user = request.args.get("user") or ""
-    if channel not in sb.CHANNELS:
+    if channel not in pv.CHANNELS:
         return error(400, "unknown_channel", "canal desconhecido")
-    user = sb.external_id(channel, raw_user)
+    user = pv.external_id(channel, raw_user)
     if user is None:
         return json({"user": None, "entries": []})
     try:
         after = int(request.args.get("after") or 0)
     except ValueError:
         after = 0
-    state = _state(request.app)
+    state = tl.sandbox_state(request.app)
     entries = state.timeline(channel, user, after)
     for entry in state.timeline(channel, user, 0):
         if entry.direction == "out" and entry.provider_id and entry.seq not in state.read_reported \
@@ -314,27 +275,27 @@ async def timeline(request: Request) -> HTTPResponse:
     return json({"user": user, "entries": [e.view() for e in entries]})
 
 
-async def _report(settings: Settings, channel: str, user: str, entry: sb.Entry, status: str,
+async def _report(settings: Settings, channel: str, user: str, entry: tl.Entry, status: str,
                   callback: str | None = None, delay: float = 0.0) -> None:
     """Tell the hub's status webhook what happened to one of its messages, as the provider does."""
     if delay:
         await asyncio.sleep(delay)
-    if not entry.provider_id or sb.CHANNELS[channel][1] == "email":
+    if not entry.provider_id or pv.CHANNELS[channel][1] == "email":
         return  # e-mail has no delivery reports
-    if sb.CHANNELS[channel][1] == "twilio":
+    if pv.CHANNELS[channel][1] == "twilio":
         url = callback or settings.public_base_url.rstrip("/") + "/channels/twilio/status"
         parts = urlsplit(url)
         if not parts.path.startswith("/channels/twilio/"):
             return
         from_ = (settings.twilio_whatsapp_from if channel == "whatsapp" else settings.twilio_sms_from) or ""
         to = ("whatsapp:" if channel == "whatsapp" else "") + user
-        form = sb.twilio_status_form(settings, entry.provider_id, status, to, from_)
+        form = pv.twilio_status_form(settings, entry.provider_id, status, to, from_)
         await _post_twilio(settings, parts.path + (f"?{parts.query}" if parts.query else ""), form)
     else:
-        await _post_meta(settings, sb.meta_status_body(channel, user, entry.provider_id, status))
+        await _post_meta(settings, pv.meta_status_body(channel, user, entry.provider_id, status))
 
 
-async def _delivered(settings: Settings, channel: str, user: str, entry: sb.Entry, callback: str | None) -> None:
+async def _delivered(settings: Settings, channel: str, user: str, entry: tl.Entry, callback: str | None) -> None:
     await asyncio.sleep(REPORT_DELAY)
     entry.status = "delivered"
     await _report(settings, channel, user, entry, "delivered", callback)
@@ -375,19 +336,19 @@ async def twilio_messages(request: Request, sid: str) -> HTTPResponse:
     if not (form.get("Body") or form.get("ContentSid") or form.get("MediaUrl")):
         return _twilio_json(400, {"code": 21619, "message": "A text message body or media urls must be specified.",
                                   "status": 400})
-    if len(form.get("Body") or "") > sb.TWILIO_MAX_BODY:
+    if len(form.get("Body") or "") > pv.TWILIO_MAX_BODY:
         return _twilio_json(400, {"code": 21617, "message": "The concatenated message body exceeds the 1600 "
                                   "character limit.", "status": 400})
     channel = "whatsapp" if to.startswith("whatsapp:") else "sms"
     user = to.removeprefix("whatsapp:")
     msid = "SM" + uuid.uuid4().hex
-    entry = _state(request.app).add(channel, user, "out", provider_id=msid, **sb.render_twilio(form))
+    entry = tl.sandbox_state(request.app).add(channel, user, "out", provider_id=msid, **tl.render_twilio(form))
     if form.get("StatusCallback"):
         _later(request.app, _delivered(_settings(request), channel, user, entry, form["StatusCallback"]))
     return _twilio_json(201, {
         "sid": msid, "account_sid": sid, "to": to, "from": from_, "body": form.get("Body") or "", "status": "queued",
         "num_media": "1" if form.get("MediaUrl") else "0", "num_segments": "1", "direction": "outbound-api",
-        "api_version": sb.TWILIO_API_VERSION, "price": None, "error_code": None, "error_message": None,
+        "api_version": pv.TWILIO_API_VERSION, "price": None, "error_code": None, "error_message": None,
         "uri": f"/2010-04-01/Accounts/{sid}/Messages/{msid}.json",
     })
 
@@ -404,15 +365,15 @@ async def twilio_calls(request: Request, sid: str) -> HTTPResponse:
         return _twilio_json(400, {"code": 21205, "message": "To, From and Url or Twiml are required.",
                                   "status": 400})
     csid = "CA" + uuid.uuid4().hex
-    heard = sb.read_twiml(form.get("Twiml") or "")
+    heard = pv.read_twiml(form.get("Twiml") or "")
     text = "📞 A clínica está ligando para você."
     if heard["says"]:
         text += " Ao atender: " + " ".join(heard["says"])
     phone = normalize_phone(to) or to
-    _state(request.app).add("phone", phone, "out", text=text, call=True, provider_id=csid)
+    tl.sandbox_state(request.app).add("phone", phone, "out", text=text, call=True, provider_id=csid)
     log.info("sandbox: call %s placed", csid)
     return _twilio_json(201, {"sid": csid, "account_sid": sid, "to": to, "from": from_, "status": "queued",
-                              "direction": "outbound-api", "api_version": sb.TWILIO_API_VERSION,
+                              "direction": "outbound-api", "api_version": pv.TWILIO_API_VERSION,
                               "uri": f"/2010-04-01/Accounts/{sid}/Calls/{csid}.json"})
 
 
@@ -444,14 +405,14 @@ async def graph_messages(request: Request, version: str, node: str) -> HTTPRespo
     if not isinstance(body, dict):
         return _graph_error(400, 100, "Invalid JSON")
     try:
-        problems = sb.whatsapp_problems(body) if kind == "whatsapp" else sb.messaging_problems(body)
-        rendered = sb.render_whatsapp(body) if kind == "whatsapp" else sb.render_messaging(body)
+        problems = tl.whatsapp_problems(body) if kind == "whatsapp" else tl.messaging_problems(body)
+        rendered = tl.render_whatsapp(body) if kind == "whatsapp" else tl.render_messaging(body)
     except (KeyError, TypeError, AttributeError):
         problems, rendered = ["shape"], {}
     if problems:
         log.info("sandbox: graph request refused (%s)", ", ".join(problems))
         return _graph_error(400, 131009 if kind == "whatsapp" else 100, "Parameter value is not valid")
-    state = _state(request.app)
+    state = tl.sandbox_state(request.app)
     if kind == "whatsapp":
         user, channel = str(body["to"]), "whatsapp_meta"
         mid = "wamid.sandbox" + uuid.uuid4().hex
@@ -460,7 +421,7 @@ async def graph_messages(request: Request, version: str, node: str) -> HTTPRespo
     else:
         user = str(body["recipient"]["id"])
         channel = state.scoped.get(user, "messenger")
-        mid = sb.new_id(channel)
+        mid = pv.new_id(channel)
         answer = {"recipient_id": user, "message_id": mid}
     entry = state.add(channel, user, "out", provider_id=mid, **rendered)
     _later(request.app, _delivered(settings, channel, user, entry, None))
