@@ -46,11 +46,10 @@ import asyncio
 import copy
 import itertools
 import json
-import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -59,176 +58,23 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from tests.support.fhir_search import (
+    DATE_FIELDS,
+    DATE_PREFIXES,
+    FHIR_JSON,
+    REQUIRED_CODES,
+    SEARCH_PARAMS,
+    SORT_KEYS,
+    TYPES,
+    FhirError,
+    date_matches,
+    instant,
+    operation_outcome,
+    parse_date_range,
+)
 from tests.support.net import free_port
 
-TYPES = ("Patient", "Practitioner", "Schedule", "Slot", "Appointment", "Communication", "Encounter")
-FHIR_JSON = "application/fhir+json"
-
-# Required bindings fhir.resources does not enforce (code is a plain string there).
-_REQUIRED_CODES: dict[str, tuple[str, ...]] = {
-    "Slot": ("busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"),
-    "Appointment": ("proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
-                    "entered-in-error", "checked-in", "waitlist"),
-}
-
-_DATE_PREFIXES = ("eq", "ne", "gt", "ge", "lt", "le", "sa", "eb", "ap")
-_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
-                      r"(Z|[+-]\d{2}:\d{2})?)?)?)?$")
 _app_names = itertools.count(1)
-
-
-class FhirError(Exception):
-    """An HTTP error with an OperationOutcome."""
-
-    def __init__(self, status: int, code: str, diagnostics: str) -> None:
-        super().__init__(diagnostics)
-        self.status = status
-        self.code = code
-        self.diagnostics = diagnostics
-
-
-def operation_outcome(code: str, diagnostics: str, severity: str = "error") -> dict[str, Any]:
-    """An OperationOutcome with one issue."""
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}]}
-
-
-# ---------------------------------------------------------------------------------------------
-# search helpers
-
-def _parse_date_range(value: str) -> tuple[datetime, datetime]:
-    """The [low, high) instant range a FHIR date search value stands for (its precision)."""
-    match = _DATE_RE.match(value)
-    if not match:
-        raise FhirError(400, "invalid", f"invalid date search value {value!r}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    tz = UTC
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        hh, mm = int(zone[1:3]), int(zone[4:6])
-        tz = timezone(sign * timedelta(hours=hh, minutes=mm))
-    # Values without a zone are read in UTC (the spec leaves it to the server).
-    if month is None:
-        low = datetime(int(year), 1, 1, tzinfo=tz)
-        return low, low.replace(year=low.year + 1)
-    if day is None:
-        low = datetime(int(year), int(month), 1, tzinfo=tz)
-        nxt = low.replace(year=low.year + 1, month=1) if low.month == 12 else low.replace(month=low.month + 1)
-        return low, nxt
-    if hour is None:
-        low = datetime(int(year), int(month), int(day), tzinfo=tz)
-        return low, low + timedelta(days=1)
-    if second is None:
-        low = datetime(int(year), int(month), int(day), int(hour), int(minute), tzinfo=tz)
-        return low, low + timedelta(minutes=1)
-    micro = round(float(fraction) * 1_000_000) if fraction else 0
-    low = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz)
-    return low, low + (timedelta(microseconds=1) if fraction else timedelta(seconds=1))
-
-
-def _instant(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _date_matches(resource_value: str | None, prefix: str, low: datetime, high: datetime) -> bool:
-    """FHIR date search: the resource's value (an instant here) against the parameter range."""
-    if resource_value is None:
-        return False
-    point = _instant(resource_value)
-    return {
-        "eq": low <= point < high,
-        "ap": low <= point < high,
-        "ne": not (low <= point < high),
-        "gt": point >= high,
-        "sa": point >= high,
-        "ge": point >= low,
-        "lt": point < low,
-        "eb": point < low,
-        "le": point < high,
-    }[prefix]
-
-
-def _ref_matches(reference: str | None, wanted: str, types: Iterable[str] | None = None) -> bool:
-    """A Reference.reference against a reference search value (`Type/id`, `id` or an absolute URL)."""
-    if not reference:
-        return False
-    have = reference.rstrip("/").split("/")[-2:]
-    want = wanted.rstrip("/").split("/")
-    if types is not None and len(have) == 2 and have[0] not in types:
-        return False
-    if len(want) == 1:
-        return have[-1] == want[0]
-    return have == want[-2:]
-
-
-def _token_matches_identifier(identifiers: list[dict[str, Any]] | None, value: str) -> bool:
-    for ident in identifiers or []:
-        if "|" in value:
-            system, _, code = value.partition("|")
-            if system and ident.get("system") != system:
-                continue
-            if code and ident.get("value") != code:
-                continue
-            return True
-        if ident.get("value") == value:
-            return True
-    return False
-
-
-def _participant_refs(resource: dict[str, Any]) -> list[str]:
-    return [str((p.get("actor") or {}).get("reference") or "") for p in resource.get("participant") or []]
-
-
-Matcher = Callable[[dict[str, Any], str], bool]
-
-
-def _any_ref(getter: Callable[[dict[str, Any]], list[str]], types: Iterable[str] | None = None) -> Matcher:
-    return lambda res, value: any(_ref_matches(r, value, types) for r in getter(res))
-
-
-def _token(getter: Callable[[dict[str, Any]], str | None]) -> Matcher:
-    return lambda res, value: getter(res) == value
-
-
-def _ref_of(field: str) -> Callable[[dict[str, Any]], list[str]]:
-    def get(res: dict[str, Any]) -> list[str]:
-        value = res.get(field)
-        items = value if isinstance(value, list) else [value] if value else []
-        return [str(item.get("reference") or "") for item in items if isinstance(item, dict)]
-    return get
-
-
-_DATE_FIELDS: dict[str, dict[str, Callable[[dict[str, Any]], str | None]]] = {
-    "Slot": {"start": lambda r: r.get("start")},
-    "Appointment": {"date": lambda r: r.get("start")},
-}
-
-_PARAMS: dict[str, dict[str, Matcher]] = {
-    "Slot": {"schedule": _any_ref(_ref_of("schedule"), ["Schedule"]), "status": _token(lambda r: r.get("status"))},
-    "Schedule": {"actor": _any_ref(_ref_of("actor"))},
-    "Appointment": {
-        "actor": _any_ref(_participant_refs),
-        "patient": _any_ref(_participant_refs, ["Patient"]),
-        "practitioner": _any_ref(_participant_refs, ["Practitioner"]),
-        "status": _token(lambda r: r.get("status")),
-        "slot": _any_ref(_ref_of("slot"), ["Slot"]),
-    },
-    "Patient": {"identifier": lambda r, v: _token_matches_identifier(r.get("identifier"), v)},
-    "Practitioner": {"identifier": lambda r, v: _token_matches_identifier(r.get("identifier"), v)},
-    "Communication": {"subject": _any_ref(_ref_of("subject")), "patient": _any_ref(_ref_of("subject"), ["Patient"]),
-                      "encounter": _any_ref(_ref_of("encounter"), ["Encounter"]),
-                      "identifier": lambda r, v: _token_matches_identifier(r.get("identifier"), v)},
-    "Encounter": {"subject": _any_ref(_ref_of("subject")), "patient": _any_ref(_ref_of("subject"), ["Patient"])},
-}
-
-_SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "start": lambda r: _instant(r["start"]) if r.get("start") else datetime.max.replace(tzinfo=UTC),
-    "date": lambda r: _instant(r["start"]) if r.get("start") else datetime.max.replace(tzinfo=UTC),
-    "_lastUpdated": lambda r: _instant(r["meta"]["lastUpdated"]),
-    "_id": lambda r: r["id"],
-}
-
 
 # ---------------------------------------------------------------------------------------------
 # the store
@@ -283,7 +129,7 @@ class FhirStore:
         except (ValueError, TypeError, LookupError) as exc:  # pydantic's ValidationError is a ValueError
             raise FhirError(400, "invalid", f"{declared} is invalid: {exc}") from None
         status = resource.get("status")
-        allowed = _REQUIRED_CODES.get(declared)
+        allowed = REQUIRED_CODES.get(declared)
         if allowed is not None and status not in allowed:
             raise FhirError(400, "code-invalid", f"{declared}.status {status!r} is not in the required value set")
         result: dict[str, Any] = json.loads(model.model_dump_json(exclude_none=True))
@@ -333,7 +179,7 @@ class FhirStore:
         for name, _ in params:  # strict: refuse unknown parameters even when nothing is stored
             bare = name.split(":")[0]
             if not (bare in ("_id", "_lastUpdated", "_count", "_offset", "_format", "_total", "_sort")
-                    or bare in _DATE_FIELDS.get(rtype, {}) or bare in _PARAMS.get(rtype, {})):
+                    or bare in DATE_FIELDS.get(rtype, {}) or bare in SEARCH_PARAMS.get(rtype, {})):
                 raise FhirError(400, "not-supported", f"unknown search parameter {name!r} for {rtype}")
         found = [r for (t, _), r in self.resources.items() if t == rtype]
         sort: list[str] = []
@@ -346,7 +192,7 @@ class FhirStore:
             found = [r for r in found if self._matches(rtype, r, name, value)]
         for field in reversed(sort or ["_id"]):
             desc = field.startswith("-")
-            key = _SORT_KEYS.get(field.lstrip("-"))
+            key = SORT_KEYS.get(field.lstrip("-"))
             if key is None:
                 raise FhirError(400, "not-supported", f"unknown _sort {field!r} for {rtype}")
             if field.lstrip("-") == "_id":
@@ -358,19 +204,19 @@ class FhirStore:
     def _matches(self, rtype: str, res: dict[str, Any], name: str, value: str) -> bool:
         if name == "_id":
             return res["id"] in value.split(",")
-        if name == "_lastUpdated" or name in _DATE_FIELDS.get(rtype, {}):
-            getter = (lambda r: r["meta"]["lastUpdated"]) if name == "_lastUpdated" else _DATE_FIELDS[rtype][name]
+        if name == "_lastUpdated" or name in DATE_FIELDS.get(rtype, {}):
+            getter = (lambda r: r["meta"]["lastUpdated"]) if name == "_lastUpdated" else DATE_FIELDS[rtype][name]
             return any(self._date_ok(getter(res), v) for v in value.split(","))
-        matcher = _PARAMS.get(rtype, {}).get(name.split(":")[0])
+        matcher = SEARCH_PARAMS.get(rtype, {}).get(name.split(":")[0])
         if matcher is None:
             raise FhirError(400, "not-supported", f"unknown search parameter {name!r} for {rtype}")
         return any(matcher(res, v) for v in value.split(","))
 
     @staticmethod
     def _date_ok(resource_value: str | None, value: str) -> bool:
-        prefix = value[:2] if value[:2] in _DATE_PREFIXES else "eq"
-        low, high = _parse_date_range(value[2:] if value[:2] in _DATE_PREFIXES else value)
-        return _date_matches(resource_value, prefix, low, high)
+        prefix = value[:2] if value[:2] in DATE_PREFIXES else "eq"
+        low, high = parse_date_range(value[2:] if value[:2] in DATE_PREFIXES else value)
+        return date_matches(resource_value, prefix, low, high)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,7 +347,7 @@ class FhirServer:
     def _resource_headers(self, res: dict[str, Any], location: bool = False) -> dict[str, str]:
         meta = res["meta"]
         headers = {"ETag": _etag(meta["versionId"]),
-                   "Last-Modified": _instant(meta["lastUpdated"]).strftime("%a, %d %b %Y %H:%M:%S GMT")}
+                   "Last-Modified": instant(meta["lastUpdated"]).strftime("%a, %d %b %Y %H:%M:%S GMT")}
         if location:
             headers["Location"] = f"{self.url}/{res['resourceType']}/{res['id']}/_history/{meta['versionId']}"
         return headers
@@ -706,6 +552,6 @@ class FhirServer:
                                     "updateCreate": True, "conditionalCreate": True,
                                     "interaction": [{"code": c} for c in ("read", "create", "update", "delete",
                                                                            "search-type")],
-                                    "searchParam": [{"name": n, "type": "token"} for n in _PARAMS.get(t, {})]}
+                                    "searchParam": [{"name": n, "type": "token"} for n in SEARCH_PARAMS.get(t, {})]}
                                    for t in TYPES]}],
         }
