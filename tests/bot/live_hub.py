@@ -17,7 +17,6 @@ import secrets
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.wait import eventually_sync
 
 REPO = Path(__file__).resolve().parents[2]
 HUB_PYTHON = REPO / ".venv" / "bin" / "python"
@@ -92,16 +93,16 @@ def running_hub() -> Hub:
     _state.update(proc=proc, tmp=tmp)
     atexit.register(_stop)
     hub = Hub(f"http://127.0.0.1:{port}", token)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if proc.poll() is not None:
             pytest.fail("hub exited:\n" + (Path(tmp.name) / "hub.log").read_text(errors="replace")[-3000:])
-        try:
-            hub.get("/api/clinic/info")
-            break
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.3)
-    else:
+        hub.get("/api/clinic/info")
+        return True
+    try:
+        eventually_sync(answers, timeout=START_TIMEOUT_S, interval=0.3, what="the hub to answer /api/clinic/info",
+                        exceptions=(urllib.error.URLError, ConnectionError, OSError))
+    except AssertionError:
         pytest.fail("hub did not answer /api/clinic/info in time")
     _state["hub"] = hub
     return hub

@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time as clock
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -38,6 +37,8 @@ from actions.clinic_api import ClinicApi  # noqa: E402
 from actions.input_route import ActionFlowContinue  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 from rasa_sdk.interfaces import Tracker  # noqa: E402
+
+from tests.support.wait import eventually_sync  # noqa: E402
 
 SP = ZoneInfo("America/Sao_Paulo")
 TOKEN = "booking-tests-token"
@@ -92,22 +93,22 @@ def start_hub() -> Iterator[Hub]:
     log = open(os.path.join(tmp, "hub.log"), "wb")
     proc = subprocess.Popen([str(HUB_PYTHON), "-m", "handoff"], cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    deadline = clock.monotonic() + 90
-    while True:
-        try:
-            request = urllib.request.Request(
-                f"{url}/api/clinic/specialties", headers={"Authorization": f"Bearer {TOKEN}"}
-            )
-            with urllib.request.urlopen(request, timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or clock.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            raise RuntimeError("hub did not start: " + Path(tmp, "hub.log").read_text(errors="replace")[-2000:])
-        clock.sleep(0.5)
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            return True  # exited: stop waiting, reported below
+        request = urllib.request.Request(f"{url}/api/clinic/specialties", headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=2) as resp:
+            return bool(resp.status == 200)
+    try:
+        eventually_sync(answers, timeout=90, interval=0.5, what="the hub to answer", exceptions=(OSError,))
+        up = proc.poll() is None
+    except AssertionError:
+        up = False
+    if not up:
+        proc.kill()
+        log.close()
+        raise RuntimeError("hub did not start: " + Path(tmp, "hub.log").read_text(errors="replace")[-2000:])
     old = {k: os.environ.get(k) for k in ("HUB_URL", "CLINIC_API_TOKEN")}
     os.environ["HUB_URL"] = url
     os.environ["CLINIC_API_TOKEN"] = TOKEN

@@ -13,9 +13,7 @@ REST API. The reception is a calendar app on the same Radicale (tests/support/ca
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -41,6 +39,7 @@ from tests.e2e.test_bot_flows_webchat import valid_cpf
 from tests.support.calendar_reception import Reception
 from tests.support.radicale_server import HUB_PASSWORD, HUB_USER, RadicaleServer
 from tests.support.stack import BotStack
+from tests.support.wait import eventually
 
 ADMIN = {"email": "admin@clinica.example", "password": "test-password-123"}
 
@@ -115,13 +114,10 @@ async def test_whatsapp_booking_lands_in_the_doctors_calendar_and_follows_the_re
         assert sent.get("sent") == 1 and sent.get("skipped_stale") == 1, (planned, sent, day_before, new)
         # The patient's 24-hour window is closed by then: it leaves as the approved template, its
         # variables filled with the new date and time.
-        deadline = time.monotonic() + 30
-        sends: list[dict[str, str]] = []
-        while time.monotonic() < deadline and not sends:
-            sends = [r for r in list(providers.twilio.requests)
-                     if r.get("To") == patient.address and "ContentSid" in r and r["_status"] == "201"]
-            await asyncio.sleep(0.3)
-        (template,) = sends
+        def template_sends() -> list[dict[str, str]]:
+            return [r for r in list(providers.twilio.requests)
+                    if r.get("To") == patient.address and "ContentSid" in r and r["_status"] == "201"]
+        (template,) = await eventually(template_sends, timeout=30, what="the reminder template at Twilio")
         variables = json.loads(template["ContentVariables"])
         assert [v for v in variables.values() if v.endswith(f"{new:%d/%m} às {new:%H:%M}")], variables
         assert not [v for v in variables.values() if f"às {old:%H:%M}" in v], variables
@@ -130,15 +126,17 @@ async def test_whatsapp_booking_lands_in_the_doctors_calendar_and_follows_the_re
         radicale.stop()
         down = await chat.say("quero marcar outra consulta com cardiologista amanhã de tarde")
         assert "agenda da clínica não está respondendo" in down, down  # open or closed, the patient hears why
-        deadline = time.monotonic() + 30
-        handoff = None
-        while time.monotonic() < deadline and handoff is None:
-            conv = await _conversation(hub.rt.db, patient.channel, patient.external_id)
-            assert conv is not None
+        conv = await _conversation(hub.rt.db, patient.channel, patient.external_id)
+        assert conv is not None
+        conv_id = conv.id
+
+        async def handoff_event() -> ConversationEvent | None:
             async with hub.rt.db.session() as s:
-                handoff = (await s.execute(select(ConversationEvent).where(
-                    ConversationEvent.conversation_id == conv.id, ConversationEvent.type == "handoff",
+                return (await s.execute(select(ConversationEvent).where(
+                    ConversationEvent.conversation_id == conv_id, ConversationEvent.type == "handoff",
                 ))).scalars().first()
-            await asyncio.sleep(0.3)
-        assert handoff is not None and handoff.data["reason"] == "agenda_unavailable", handoff
+        handoff = await eventually(handoff_event, timeout=30, what="the handoff event")
+        conv = await _conversation(hub.rt.db, patient.channel, patient.external_id)
+        assert conv is not None
+        assert handoff.data["reason"] == "agenda_unavailable", handoff
         assert conv.state in ("queued", "assigned"), conv.state

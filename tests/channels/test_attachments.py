@@ -24,10 +24,10 @@ from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.sql.models import AuditLog, Message, StaffUser
 from handoff.services.ingest import accept_inbound
 from tests.channels.conftest import TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
-from tests.channels.test_meta import messaging_body, msg_event, wa_body, wa_change, wa_msg
 from tests.conftest import Backend
 from tests.support.fake_meta import FakeMeta
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.fixtures import load_fixture, messaging_body, messaging_event
 from tests.support.hub import wait_for
 
 DEMO_PASSWORD = "equipe-senha-" + "z" * 10
@@ -164,9 +164,9 @@ async def test_staff_download_every_channels_attachments_fetching_providers_once
         wa_id = "55119" + str(uuid.uuid4().int)[:8]
         media_id = fm.add_media(PDF, "application/pdf")
         wamid = "wamid." + uuid.uuid4().hex
-        body = wa_body([wa_change(contacts=[(wa_id, "João Lima")], messages=[wa_msg(wa_id, "document", {
-            "filename": "Exame de sangue — João.pdf", "mime_type": "application/pdf", "id": media_id,
-            "sha256": hashlib.sha256(PDF).hexdigest()}, wamid)])])
+        body = load_fixture("whatsapp_cloud", "messages_document", wa_id=wa_id, profile_name="João Lima", wamid=wamid,
+                            caption="", filename="Exame de sangue — João.pdf", mime_type="application/pdf",
+                            media_id=media_id, sha256=hashlib.sha256(PDF).hexdigest())
         assert fm.post_webhook(hub.url("/channels/meta"), body).status_code == 200
         pdf_id = (await _one(hub, wamid)).id
         fm.media_fail_next = [401]  # e.g. an expired access token: 502, nothing stored
@@ -190,8 +190,8 @@ async def test_staff_download_every_channels_attachments_fetching_providers_once
         # Messenger: a CDN URL. A patient's HTML page is a download of opaque bytes, never a page.
         psid, mid = str(uuid.uuid4().int)[:16], "m_" + uuid.uuid4().hex
         cdn_url = fm.add_cdn_file(HTML, "text/html")
-        body = messaging_body("page", msg_event(psid, {"mid": mid, "attachments": [
-            {"type": "file", "payload": {"url": cdn_url}}]}))
+        body = messaging_body("messenger", messaging_event("messenger", "messages_attachment", sender_id=psid, mid=mid,
+                                                           attachment_type="file", url=cdn_url))
         assert fm.post_webhook(hub.url("/channels/meta"), body).status_code == 200
         html_id = (await _one(hub, mid)).id
         r = await _get(hub, manager, html_id, 0)

@@ -17,8 +17,8 @@ my appointment", and a request for a person that lands in the clinic's queue wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,11 +35,12 @@ from handoff.adapters.sql.migrate import upgrade
 from handoff.adapters.sql.models import AppointmentRow, ChannelIdentity, Conversation, ConversationEvent, Patient
 from tests.channels.conftest import TWILIO_SMS_FROM, TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
 from tests.channels.test_email import MailHub, mail_hub, patient_mail
-from tests.channels.test_meta import messaging_body, msg_event, wa_body, wa_change, wa_msg
 from tests.conftest import Backend
 from tests.e2e.test_bot_flows_webchat import valid_cpf
+from tests.support.fixtures import load_fixture, messaging_body, messaging_event
 from tests.support.mail import Dovecot, SmtpPeer
 from tests.support.stack import BotStack
+from tests.support.wait import eventually, settled
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
@@ -155,19 +156,20 @@ class WhatsAppCloudPatient(ChannelPatient):
                 out.append(Reply(body.get(body["type"], {}).get("caption", "")))
         return out
 
-    async def _post(self, kind: str, content: dict[str, Any]) -> None:
-        payload = wa_body([wa_change(contacts=[(self.external_id, "Paciente Teste")],
-                                     messages=[wa_msg(self.external_id, kind, content)])])
+    async def _post(self, name: str, **fields: Any) -> None:
+        payload = load_fixture("whatsapp_cloud", name, wa_id=self.external_id, profile_name="Paciente Teste", **fields)
         _post_ok(await asyncio.to_thread(self.fm.post_webhook, self.hub.url("/channels/meta"), payload))
 
     async def write(self, text: str) -> None:
-        await self._post("text", {"body": text})
+        await self._post("messages_text", body=text)
 
     async def answer(self, index: int, option: Option, reply: Reply) -> None:
-        if reply.kind in ("button", "list"):
-            reply_kind = "button_reply" if reply.kind == "button" else "list_reply"
-            await self._post("interactive", {"type": reply_kind,
-                                             reply_kind: {"id": option.payload, "title": option.title[:24]}})
+        if reply.kind == "button":
+            await self._post("messages_interactive_button_reply", reply_id=option.payload,
+                             reply_title=option.title[:24])
+        elif reply.kind == "list":
+            await self._post("messages_interactive_list_reply", reply_id=option.payload,
+                             reply_title=option.title[:24], reply_description=option.title)
         else:
             await self.write(str(index))
 
@@ -179,8 +181,7 @@ class MessagingPatient(ChannelPatient):
     def __init__(self, hub: Hub, providers: Providers, *, instagram: bool) -> None:
         self.hub, self.fm = hub, providers.meta
         self.channel = "instagram" if instagram else "messenger"
-        self.object = "instagram" if instagram else "page"
-        self.page_id = "17841400000000000" if instagram else "105000000000001"
+        self.provider = "instagram" if instagram else "messenger"
         self.external_id = ("17" if instagram else "24") + str(uuid.uuid4().int)[:15]
 
     def received(self) -> list[Reply]:
@@ -194,17 +195,17 @@ class MessagingPatient(ChannelPatient):
             out.append(Reply(msg.get("text", ""), quick or numbered_options(msg.get("text", ""))))
         return out
 
-    async def _post(self, message: dict[str, Any]) -> None:
-        payload = messaging_body(self.object, msg_event(self.external_id, {"mid": "m_" + uuid.uuid4().hex, **message},
-                                                        self.page_id), page_id=self.page_id)
+    async def _post(self, name: str, **fields: Any) -> None:
+        payload = messaging_body(self.provider, messaging_event(self.provider, name, sender_id=self.external_id,
+                                                                **fields))
         _post_ok(await asyncio.to_thread(self.fm.post_webhook, self.hub.url("/channels/meta"), payload))
 
     async def write(self, text: str) -> None:
-        await self._post({"text": text})
+        await self._post("messages_text", text=text)
 
     async def answer(self, index: int, option: Option, reply: Reply) -> None:
         if option.payload:
-            await self._post({"text": option.title, "quick_reply": {"payload": option.payload}})
+            await self._post("messages_quick_reply", text=option.title, payload=option.payload)
         else:
             await self.write(str(index))
 
@@ -255,15 +256,9 @@ class Chat:
     last: list[Reply] = field(default_factory=list)
 
     async def _turn(self, before: int) -> str:
-        deadline = time.monotonic() + TURN_TIMEOUT
-        seen, quiet_since = before, time.monotonic()
-        while time.monotonic() < deadline:
-            count = len(self.patient.received())
-            if count != seen:
-                seen, quiet_since = count, time.monotonic()
-            elif seen > before and time.monotonic() - quiet_since >= QUIET_SECONDS:
-                break
-            await asyncio.sleep(0.2)
+        with contextlib.suppress(AssertionError):  # no answer at all: reported just below
+            await settled(lambda: self.patient.received()[before:], quiet=QUIET_SECONDS, timeout=TURN_TIMEOUT,
+                          what=f"the bot's turn on {self.patient.channel}")
         replies = self.patient.received()[before:]
         assert replies, f"the bot did not answer on {self.patient.channel}"
         self.last = replies
@@ -329,14 +324,12 @@ async def _conversation(database: Database, channel: str, external_id: str) -> C
 
 
 async def _wait_handed_off(database: Database, patient: ChannelPatient) -> Conversation:
-    deadline = time.monotonic() + 60
-    conv = None
-    while time.monotonic() < deadline:
+    async def handed_off() -> Conversation | None:
         conv = await _conversation(database, patient.channel, patient.external_id)
-        if conv is not None and conv.state in ("queued", "assigned"):
-            return conv
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"{patient.channel}: not handed off (state {conv.state if conv else None})")
+        return conv if conv is not None and conv.state in ("queued", "assigned") else None
+    conv: Conversation = await eventually(handed_off, timeout=60, interval=0.3,
+                                          what=f"{patient.channel}: the conversation handed off")
+    return conv
 
 
 async def _queue(base_url: str, password: str) -> list[dict[str, Any]]:

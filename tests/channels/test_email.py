@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from connectors.base import Button, ChannelError, OutboundMessage
 from connectors.email import (
@@ -35,6 +35,7 @@ from handoff.adapters.imap import ImapError, ImapMailbox
 from handoff.adapters.sql.database import Database
 from handoff.adapters.sql.migrate import upgrade
 from handoff.adapters.sql.models import ChannelIdentity, Conversation, Message
+from handoff.domain.messages import InboundStatus, OutboundStatus
 from handoff.services.email_channel import tls_context
 from handoff.settings import Settings
 from tests.channels.conftest import CLINIC, CLINIC_FROM
@@ -107,6 +108,15 @@ class MailHub:
                                                               ChannelIdentity.id == Conversation.identity_id)
                                     .where(ChannelIdentity.channel == "email",
                                            ChannelIdentity.external_id == address))).scalar_one_or_none()
+
+    async def idle(self) -> bool:
+        """Nothing is on its way: no mail waits for the pipeline, no reply waits for the outbox
+        (a reply is written with its mail's new status, and marked sent once SMTP took it)."""
+        busy = await self.messages(or_(
+            and_(Message.direction == "in", Message.status == InboundStatus.PENDING.value),
+            and_(Message.direction == "out",
+                 Message.status.in_([OutboundStatus.QUEUED.value, OutboundStatus.SENDING.value]))))
+        return not busy
 
     async def stored(self, msg_id: str, what: str = "the mail stored") -> Message:
         """Wait for the inbound row of a Message-ID and return it."""
@@ -241,7 +251,7 @@ async def test_patient_mail_is_answered_in_thread_and_the_answer_threads_back(
             client.logout()
         await wait_for(lambda: asyncio.to_thread(hub.seen, first_id), timeout=60, what="the re-fetch")
         assert len(await hub.messages(Message.provider_message_id == first_id)) == 1
-        await asyncio.sleep(2)
+        await wait_for(hub.idle, timeout=60, what="pipeline and outbox idle after the re-fetch")
         assert len(await hub.messages(Message.conversation_id == conv.id, Message.direction == "out")) == len(outbound)
 
         # The patient answers our mail from their client, above the quoted text.
@@ -343,7 +353,7 @@ async def test_automatic_mail_is_stored_for_staff_but_never_answered(
             rows = [await hub.stored(i) for i, _ in robots.values()]
             return all(r.status == "processed" for r in rows)
         await wait_for(robots_settled, timeout=60, what="automatic mail set aside by the pipeline")
-        await asyncio.sleep(3)  # nothing may still be on its way
+        await wait_for(hub.idle, timeout=60, what="nothing left on its way (pipeline and outbox idle)")
         robot_ids = {f"<{i}>" for i, _ in robots.values()}
         assert not [r for r in smtp.received if r.message["In-Reply-To"] in robot_ids]
         answered = {r.rcpt_tos[0] for r in smtp.received}
@@ -420,7 +430,7 @@ async def test_hub_killed_after_storing_but_before_marking_seen_loses_and_duplic
                 out = await hub.messages(Message.conversation_id == conv_id, Message.direction == "out")
                 return out if out and all(r.status == "sent" for r in out) else []
             outbound = await wait_for(all_sent, timeout=90, what="the answer sent")
-            await asyncio.sleep(2)
+            await wait_for(hub.idle, timeout=60, what="pipeline and outbox idle after the restart")
             received = [r.message["Message-ID"] for r in smtp.to(patient)]
             assert len(received) == len(set(received)) == len(outbound)  # one answer, not two
             assert {f"<{r.provider_message_id}>" for r in outbound} == set(received)

@@ -143,7 +143,7 @@ async def test_a_bounced_reply_becomes_failed_a_delay_is_only_recorded_and_unkno
             rows = [await hub.stored(i) for i in (delay_id, other_id, unknown_id, bounce_id)]
             return all(r.status == "processed" for r in rows)
         await wait_for(settled, timeout=60, what="the bounces set aside by the pipeline")
-        await asyncio.sleep(3)  # nothing may still be on its way
+        await wait_for(hub.idle, timeout=60, what="nothing left on its way (pipeline and outbox idle)")
         robots = {f"<{i}>" for i in (delay_id, other_id, unknown_id, bounce_id)}
         assert not [r for r in smtp.received if r.message["In-Reply-To"] in robots]
         assert not [r for r in smtp.received if any("mx.exemplo.com.br" in a for a in r.rcpt_tos)]

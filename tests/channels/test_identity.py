@@ -29,8 +29,8 @@ from handoff.adapters.sql.models import (
 from handoff.domain.clinic.cpf import cpf_check_digits
 from handoff.sandbox.demo_clinic import DEMO_PATIENTS
 from tests.channels.conftest import TWILIO_SMS_FROM, TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
-from tests.channels.test_meta import messaging_body, msg_event, wa_body, wa_change, wa_msg
 from tests.conftest import Backend
+from tests.support.fixtures import load_fixture, messaging_body, messaging_event
 
 ADMIN = {"email": "admin@clinica.example", "password": "test-password-123"}
 
@@ -73,7 +73,7 @@ async def test_one_patient_across_channels_and_staff_merge(
         assert tw.post_webhook(twilio_url, tw.inbound_form(sid=_sid(), from_=old, to=TWILIO_SMS_FROM,
                                                            body="Oi de novo")).status_code == 200
         wa_id = old.removeprefix("+")
-        body = wa_body([wa_change([wa_msg(wa_id, "text", {"body": "Olá"})], contacts=[(wa_id, "Jô")])])
+        body = load_fixture("whatsapp_cloud", "messages_text", wa_id=wa_id, profile_name="Jô", body="Olá")
         assert meta.post_webhook(meta_url, body).status_code == 200
         joana = await _patient(hub, "whatsapp", current)
         assert (await _patient(hub, "sms", old)).id == joana.id
@@ -95,10 +95,12 @@ async def test_one_patient_across_channels_and_staff_merge(
 
         # Instagram and Messenger ids say nothing about the person: new patients.
         ig_user, fb_user = "17841" + str(uuid.uuid4().int)[:12], str(uuid.uuid4().int)[:16]
-        assert meta.post_webhook(meta_url, messaging_body("instagram", msg_event(
-            ig_user, {"mid": "aWdf" + uuid.uuid4().hex, "text": "oi"}))).status_code == 200
-        assert meta.post_webhook(meta_url, messaging_body("page", msg_event(
-            fb_user, {"mid": "m_" + uuid.uuid4().hex, "text": "oi"}), page_id="1234567")).status_code == 200
+        assert meta.post_webhook(meta_url, messaging_body("instagram", messaging_event(
+            "instagram", "messages_text", sender_id=ig_user, mid="aWdf" + uuid.uuid4().hex,
+            text="oi"))).status_code == 200
+        assert meta.post_webhook(meta_url, messaging_body("messenger", messaging_event(
+            "messenger", "messages_text", page_id="1234567", sender_id=fb_user, text="oi"),
+            page_id="1234567")).status_code == 200
         ig = await _patient(hub, "instagram", ig_user)
         fb = await _patient(hub, "messenger", fb_user)
         assert len({ig.id, fb.id, joana.id}) == 3
@@ -182,7 +184,8 @@ async def test_one_patient_across_channels_and_staff_merge(
         assert record_view is not None and record_view.consent is not None and record_view.consent.granted
 
         # The Instagram person writes again: same conversation, now on the kept record.
-        assert meta.post_webhook(meta_url, messaging_body("instagram", msg_event(
-            ig_user, {"mid": "aWdf" + uuid.uuid4().hex, "text": "voltei"}))).status_code == 200
+        assert meta.post_webhook(meta_url, messaging_body("instagram", messaging_event(
+            "instagram", "messages_text", sender_id=ig_user, mid="aWdf" + uuid.uuid4().hex,
+            text="voltei"))).status_code == 200
         again_conv = await hub.conversation_of("instagram", ig_user)
         assert again_conv is not None and again_conv.id == ig_conv.id and again_conv.patient_id == joana.id

@@ -1,6 +1,7 @@
 """WhatsApp Cloud API, Instagram and Messenger through Meta, end to end: webhook bodies shaped as
-Meta documents them, signed, into the real hub process (SQLite and PostgreSQL + Redis), the real
-bot answering, and the Graph API requests the hub makes to a local server speaking that API."""
+Meta documents them (tests/fixtures/whatsapp_cloud, instagram and messenger), signed, into the
+real hub process (SQLite and PostgreSQL + Redis), the real bot answering, and the Graph API
+requests the hub makes to a local server speaking that API."""
 
 from __future__ import annotations
 
@@ -19,10 +20,17 @@ from handoff.domain.messages import Sender
 from tests.channels.conftest import META_VERIFY_TOKEN, Hub, Providers, running_hub
 from tests.conftest import Backend
 from tests.support.fake_meta import FakeMeta, instagram_style_mid
+from tests.support.fixtures import (
+    load_fixture,
+    messaging_body,
+    messaging_event,
+    wa_body,
+    wa_change,
+    wa_message,
+    wa_status,
+)
 from tests.support.hub import wait_for
 from tests.support.stack import BotStack
-
-PNID = "106540352242922"
 
 
 def _wamid() -> str:
@@ -39,50 +47,6 @@ def _mid() -> str:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def wa_change(messages: list[dict[str, Any]] | None = None, contacts: list[tuple[str, str]] | None = None,
-              statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One `changes[]` item of a `whatsapp_business_account` webhook (messages webhook reference)."""
-    value: dict[str, Any] = {"messaging_product": "whatsapp",
-                             "metadata": {"display_phone_number": "551140000002", "phone_number_id": PNID}}
-    if contacts:
-        value["contacts"] = [{"profile": {"name": name}, "wa_id": wa_id} for wa_id, name in contacts]
-    if messages is not None:
-        value["messages"] = messages
-    if statuses is not None:
-        value["statuses"] = statuses
-    return {"value": value, "field": "messages"}
-
-
-def wa_body(*entries: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": "102290129340398", "changes": changes} for changes in entries]}
-
-
-def wa_msg(wa_id: str, kind: str, content: dict[str, Any], mid: str | None = None) -> dict[str, Any]:
-    return {"from": wa_id, "id": mid or _wamid(), "timestamp": str(int(time.time())), "type": kind, kind: content}
-
-
-def wa_status(mid: str, status: str, wa_id: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    st: dict[str, Any] = {"id": mid, "status": status, "timestamp": str(int(time.time())), "recipient_id": wa_id}
-    if errors:
-        st["errors"] = errors
-    return st
-
-
-def messaging_body(obj: str, *events: dict[str, Any], page_id: str = "17841400000000000") -> dict[str, Any]:
-    """`object: instagram|page` with one entry per event (as Meta batches them)."""
-    return {"object": obj, "entry": [{"id": page_id, "time": _now_ms(), "messaging": [ev]} for ev in events]}
-
-
-def msg_event(sender: str, message: dict[str, Any], page_id: str = "17841400000000000") -> dict[str, Any]:
-    return {"sender": {"id": sender}, "recipient": {"id": page_id}, "timestamp": _now_ms(), "message": message}
-
-
-def echo_event(recipient: str, page_id: str = "17841400000000000") -> dict[str, Any]:
-    return {"sender": {"id": page_id}, "recipient": {"id": recipient}, "timestamp": _now_ms(),
-            "message": {"mid": _mid(), "is_echo": True, "text": "resposta enviada pela clínica"}}
 
 
 async def _one(hub: Hub, provider_id: str) -> Message:
@@ -113,27 +77,27 @@ async def test_webhooks_are_verified_batched_deduped_and_malformed_parts_refused
                                      "template_button", "audio", "reaction")}
         batch = wa_body(
             [wa_change(contacts=[(maria, "Maria Souza")], messages=[
-                wa_msg(maria, "text", {"body": "Bom dia, queria marcar uma consulta"}, ids["text"]),
-                wa_msg(maria, "image", {"mime_type": "image/jpeg", "sha256": "abc", "id": "1479537139650973"},
-                       ids["image"]),
-                wa_msg(maria, "interactive", {"type": "button_reply",
-                                              "button_reply": {"id": "/request_human", "title": "Falar com atendente"}},
-                       ids["button_reply"]),
+                wa_message("messages_text", wa_id=maria, wamid=ids["text"],
+                           body="Bom dia, queria marcar uma consulta"),
+                wa_message("messages_image", wa_id=maria, wamid=ids["image"], sha256="abc",
+                           media_id="1479537139650973"),
+                wa_message("messages_interactive_button_reply", wa_id=maria, wamid=ids["button_reply"],
+                           reply_id="/request_human", reply_title="Falar com atendente"),
              ]),
-             wa_change(contacts=[(joao, "João Lima")], statuses=[wa_status(_wamid(), "delivered", joao)], messages=[
-                wa_msg(joao, "interactive", {"type": "list_reply", "list_reply": {
-                    "id": "/choose_slot", "title": "Terça 14h", "description": "Dra. Ana"}}, ids["list_reply"]),
-                wa_msg(joao, "document", {"caption": "Meu pedido de exame", "filename": "pedido.pdf",
-                                          "mime_type": "application/pdf", "sha256": "x", "id": "2222"},
-                       ids["document"]),
-                wa_msg(joao, "location", {"latitude": -23.5613, "longitude": -46.6565, "name": "Clínica",
-                                          "address": "Av. Paulista, 1000"}, ids["location"]),
+             wa_change(contacts=[(joao, "João Lima")], statuses=[wa_status("statuses_delivered", wa_id=joao)],
+                       messages=[
+                wa_message("messages_interactive_list_reply", wa_id=joao, wamid=ids["list_reply"],
+                           reply_id="/choose_slot", reply_title="Terça 14h", reply_description="Dra. Ana"),
+                wa_message("messages_document", wa_id=joao, wamid=ids["document"], caption="Meu pedido de exame",
+                           filename="pedido.pdf", mime_type="application/pdf", sha256="x", media_id="2222"),
+                wa_message("messages_location", wa_id=joao, wamid=ids["location"], latitude=-23.5613,
+                           longitude=-46.6565, place_name="Clínica", address="Av. Paulista, 1000"),
              ])],
             [wa_change(messages=[
-                wa_msg(maria, "button", {"payload": "/confirm", "text": "Confirmar"}, ids["template_button"]),
-                wa_msg(maria, "audio", {"mime_type": "audio/ogg; codecs=opus", "sha256": "y", "id": "3333",
-                                        "voice": True}, ids["audio"]),
-                wa_msg(maria, "reaction", {"message_id": _wamid(), "emoji": "👍"}, ids["reaction"]),
+                wa_message("messages_button", wa_id=maria, wamid=ids["template_button"], button_payload="/confirm",
+                           button_text="Confirmar"),
+                wa_message("messages_audio", wa_id=maria, wamid=ids["audio"], sha256="y", media_id="3333"),
+                wa_message("messages_reaction", wa_id=maria, wamid=ids["reaction"], emoji="👍"),
             ])],
         )
         first = fm.post_webhook(url, batch)
@@ -166,7 +130,7 @@ async def test_webhooks_are_verified_batched_deduped_and_malformed_parts_refused
 
         # Bad, missing or foreign signatures: 403, nothing stored.
         sneaky = _wamid()
-        forged = wa_body([wa_change(messages=[wa_msg(maria, "text", {"body": "oi"}, sneaky)])])
+        forged = load_fixture("whatsapp_cloud", "messages_text", wa_id=maria, wamid=sneaky, body="oi")
         assert fm.post_webhook(url, forged, signature="sha256=" + "0" * 64).status_code == 403
         assert fm.post_webhook(url, forged, signature=None).status_code == 403
         other_app = FakeMeta(app_secret="another-app")
@@ -179,14 +143,14 @@ async def test_webhooks_are_verified_batched_deduped_and_malformed_parts_refused
         ig["text"] = instagram_style_mid()  # Instagram ids can exceed the 128-character column
         body = messaging_body(
             "instagram",
-            msg_event(igsid, {"mid": ig["text"], "text": "Vocês atendem convênio?"}),
-            msg_event(igsid, {"mid": ig["quick"], "text": "Marcar consulta",
-                              "quick_reply": {"payload": "Quero marcar uma consulta"}}),
-            msg_event(igsid, {"mid": ig["media"], "attachments": [
-                {"type": "image", "payload": {"url": "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1"}}]}),
-            echo_event(igsid),
-            {"sender": {"id": igsid}, "recipient": {"id": "17841400000000000"}, "timestamp": _now_ms(),
-             "read": {"mid": _mid()}},
+            messaging_event("instagram", "messages_text", sender_id=igsid, mid=ig["text"],
+                            text="Vocês atendem convênio?"),
+            messaging_event("instagram", "messages_quick_reply", sender_id=igsid, mid=ig["quick"],
+                            text="Marcar consulta", payload="Quero marcar uma consulta"),
+            messaging_event("instagram", "messages_attachment", sender_id=igsid, mid=ig["media"],
+                            attachment_type="image", url="https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1"),
+            messaging_event("instagram", "message_echoes", recipient_id=igsid, text="resposta enviada pela clínica"),
+            messaging_event("instagram", "messaging_seen", sender_id=igsid),
         )
         resp = fm.post_webhook(url, body)
         assert resp.status_code == 200 and resp.json()["stored"] == 3 and resp.json()["echoes"] == 1
@@ -200,16 +164,13 @@ async def test_webhooks_are_verified_batched_deduped_and_malformed_parts_refused
         # Messenger: a message, a postback (persistent menu / button), an echo, a delivery receipt.
         psid = "24" + str(uuid.uuid4().int)[:14]
         text_mid, postback_mid = _mid(), _mid()
-        page = "105000000000001"
         body = messaging_body(
-            "page",
-            msg_event(psid, {"mid": text_mid, "text": "Olá"}, page),
-            {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": _now_ms(),
-             "postback": {"mid": postback_mid, "title": "Falar com atendente", "payload": "/request_human"}},
-            echo_event(psid, page),
-            {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": _now_ms(),
-             "delivery": {"mids": [_mid()], "watermark": _now_ms()}},
-            page_id=page,
+            "messenger",
+            messaging_event("messenger", "messages_text", sender_id=psid, mid=text_mid, text="Olá"),
+            messaging_event("messenger", "messaging_postbacks", sender_id=psid, mid=postback_mid,
+                            title="Falar com atendente", payload="/request_human"),
+            messaging_event("messenger", "message_echoes", recipient_id=psid, text="resposta enviada pela clínica"),
+            messaging_event("messenger", "message_deliveries", sender_id=psid),
         )
         resp = fm.post_webhook(url, body)
         assert resp.status_code == 200 and resp.json()["stored"] == 2 and resp.json()["echoes"] == 1
@@ -223,10 +184,10 @@ async def test_webhooks_are_verified_batched_deduped_and_malformed_parts_refused
         assert fm.post_webhook(url, {"object": "page"}).status_code == 400
         assert "JSON object" in fm.post_webhook(url, [1, 2]).json()["error"]["message"]
         kept, lost = _wamid(), _wamid()
+        no_sender = wa_message("messages_text", wa_id=maria, wamid=lost, body="sem remetente")
+        del no_sender["from"]
         partial = wa_body([wa_change(messages=[
-            wa_msg(maria, "text", {"body": "Esta chega"}, kept),
-            {"id": lost, "timestamp": "1", "type": "text", "text": {"body": "sem remetente"}},
-        ])])
+            wa_message("messages_text", wa_id=maria, wamid=kept, body="Esta chega"), no_sender])])
         resp = fm.post_webhook(url, partial)
         assert resp.status_code == 400
         error = resp.json()["error"]
@@ -260,13 +221,12 @@ async def test_bot_replies_render_within_meta_limits_and_statuses_only_move_forw
         fm = providers.meta
         url = hub.url("/channels/meta")
         wa_id, igsid, psid = _wa_id(), "17" + str(uuid.uuid4().int)[:15], "24" + str(uuid.uuid4().int)[:14]
-        assert fm.post_webhook(url, wa_body([wa_change(contacts=[(wa_id, "Ana")], messages=[
-            wa_msg(wa_id, "text", {"body": "oi"})])])).status_code == 200
-        assert fm.post_webhook(url, messaging_body("instagram", msg_event(igsid, {"mid": _mid(), "text": "oi"}))
-                               ).status_code == 200
-        page = "105000000000001"
-        assert fm.post_webhook(url, messaging_body("page", msg_event(psid, {"mid": _mid(), "text": "oi"}, page),
-                                                   page_id=page)).status_code == 200
+        assert fm.post_webhook(url, load_fixture("whatsapp_cloud", "messages_text", wa_id=wa_id, profile_name="Ana",
+                                                 body="oi")).status_code == 200
+        assert fm.post_webhook(url, messaging_body("instagram", messaging_event(
+            "instagram", "messages_text", sender_id=igsid, text="oi"))).status_code == 200
+        assert fm.post_webhook(url, messaging_body("messenger", messaging_event(
+            "messenger", "messages_text", sender_id=psid, text="oi"))).status_code == 200
 
         # WhatsApp: the greeting's two options (the privacy notice's answers on first contact) as
         # reply buttons, within Meta's limits.
@@ -292,31 +252,29 @@ async def test_bot_replies_render_within_meta_limits_and_statuses_only_move_forw
         # WhatsApp statuses out of order: delivered before sent stays delivered; read wins.
         for reported, expected in (("delivered", "delivered"), ("sent", "delivered"), ("read", "read"),
                                    ("delivered", "read")):
-            resp = fm.post_webhook(url, wa_body([wa_change(statuses=[
-                wa_status(wa_out.provider_message_id, reported, wa_id)])]))
+            resp = fm.post_webhook(url, load_fixture("whatsapp_cloud", f"statuses_{reported}",
+                                                     wamid=wa_out.provider_message_id, wa_id=wa_id))
             assert resp.status_code == 200
             assert await _status(hub, wa_out.id) == expected, reported
 
         # Messenger receipts: delivery by mid, then read by watermark.
         (ms_out, *_) = await _sent(hub, "messenger", psid)
-        receipt = {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": _now_ms()}
-        fm.post_webhook(url, messaging_body("page", {**receipt, "delivery": {"mids": [raw_mid["messenger"]]}},
-                                            page_id=page))
+        by_mid = messaging_event("messenger", "message_deliveries", sender_id=psid, mid=raw_mid["messenger"])
+        del by_mid["delivery"]["watermark"]  # this receipt names the message only
+        fm.post_webhook(url, messaging_body("messenger", by_mid))
         assert await _status(hub, ms_out.id) == "delivered"
-        fm.post_webhook(url, messaging_body("page", {**receipt, "read": {"watermark": _now_ms() + 1000}},
-                                            page_id=page))
+        fm.post_webhook(url, messaging_body("messenger", messaging_event(
+            "messenger", "message_reads", sender_id=psid, watermark=_now_ms() + 1000)))
         assert await _status(hub, ms_out.id) == "read"
         # Instagram read receipt by mid.
         (ig_out, *_) = await _sent(hub, "instagram", igsid)
-        ig_read = {"sender": {"id": igsid}, "recipient": {"id": "1"}, "timestamp": _now_ms(),
-                   "read": {"mid": raw_mid["instagram"]}}
-        fm.post_webhook(url, messaging_body("instagram", ig_read))
+        fm.post_webhook(url, messaging_body("instagram", messaging_event(
+            "instagram", "messaging_seen", sender_id=igsid, mid=raw_mid["instagram"])))
         assert await _status(hub, ig_out.id) == "read"
 
         # A WhatsApp failure reported later (131047: outside the 24-hour window) is recorded.
-        resp = fm.post_webhook(url, wa_body([wa_change(statuses=[wa_status(
-            wa_out.provider_message_id, "failed", wa_id,
-            errors=[{"code": 131047, "title": "Re-engagement message"}])])]))
+        resp = fm.post_webhook(url, load_fixture("whatsapp_cloud", "statuses_failed", wamid=wa_out.provider_message_id,
+                                                 wa_id=wa_id, error_code=131047, error_title="Re-engagement message"))
         assert resp.json()["statuses"] == 1
         (failed,) = await hub.messages(Message.id == wa_out.id)
         assert failed.status == "failed" and failed.last_error == "provider error 131047"

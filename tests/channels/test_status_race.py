@@ -261,6 +261,8 @@ async def test_report_and_recording_of_one_id_are_serialized(backend: Backend) -
             assert row is not None
             assert await channel_store.record_provider_id(session, rt.uow.dialect, row, sid) == []
             webhook = asyncio.create_task(_report(rt, TWILIO, sid, "delivered"))
+            # Kept on purpose: the claim is "it does NOT finish while the other transaction is
+            # open", an absence with no event to wait for; this is the window it has to (wrongly) finish.
             await asyncio.sleep(1.0)
             assert not webhook.done()
         finally:
@@ -280,7 +282,7 @@ async def test_report_and_recording_of_one_id_are_serialized(backend: Backend) -
                 session, rt.uow.dialect, TWILIO, sid, OutboundStatus.FAILED, "provider error 63016",
                 error_code="63016") is None
             outbox = asyncio.create_task(_record(rt, reply.id, sid))
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)  # kept on purpose, as above: the window in which it must not finish
             assert not outbox.done()
         finally:
             await webhook_session.__aexit__(None, None, None)

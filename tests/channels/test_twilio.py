@@ -1,6 +1,6 @@
-"""WhatsApp and SMS through Twilio, end to end: Twilio-shaped signed webhooks into the real hub
-process (SQLite and PostgreSQL + Redis), the real bot answering, and the requests the hub makes
-to a local server speaking Twilio's REST API."""
+"""WhatsApp and SMS through Twilio, end to end: signed webhooks replaying Twilio's documented
+forms (tests/fixtures/twilio) into the real hub process (SQLite and PostgreSQL + Redis), the real
+bot answering, and the requests the hub makes to a local server speaking Twilio's REST API."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from connectors.twilio import TwilioSender
 from handoff.adapters.sql.models import ConversationEvent, Message
 from tests.channels.conftest import TWILIO_SMS_FROM, TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
 from tests.conftest import Backend
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.fixtures import load_fixture
 from tests.support.hub import wait_for
 from tests.support.stack import BotStack
 
@@ -28,6 +30,30 @@ def _phone() -> str:
     return "+55119" + str(uuid.uuid4().int)[:8]
 
 
+def _whatsapp(tw: FakeTwilio, name: str, phone: str, **fields: str) -> dict[str, str]:
+    """The form of tests/fixtures/twilio/<name>.json: a WhatsApp message from `phone` to the clinic."""
+    fields.setdefault("profile_name", "")
+    form: dict[str, str] = load_fixture("twilio", name, account_sid=tw.account_sid, from_number="whatsapp:" + phone,
+                                        to_number=TWILIO_WHATSAPP_FROM, wa_id=phone.removeprefix("+"), **fields)
+    return form
+
+
+def _sms(tw: FakeTwilio, phone: str, **fields: str) -> dict[str, str]:
+    """The form of tests/fixtures/twilio/messaging_inbound_sms.json: an SMS from `phone` to the clinic."""
+    form: dict[str, str] = load_fixture("twilio", "messaging_inbound_sms", account_sid=tw.account_sid,
+                                        from_number=phone, to_number=TWILIO_SMS_FROM, **fields)
+    return form
+
+
+def _status(tw: FakeTwilio, sid: str, status: str, to: str, from_: str,
+            error_code: str | None = None) -> dict[str, str]:
+    """The form of tests/fixtures/twilio/messaging_status_callback[_error].json."""
+    fields = {"account_sid": tw.account_sid, "sid": sid, "status": status, "to_number": to, "from_number": from_}
+    name = "messaging_status_callback_error" if error_code else "messaging_status_callback"
+    form: dict[str, str] = load_fixture("twilio", name, **fields, **({"error_code": error_code} if error_code else {}))
+    return form
+
+
 async def test_inbound_webhooks_are_verified_parsed_and_stored_once(
     backend: Backend, tmp_path: Path, providers: Providers
 ) -> None:
@@ -38,8 +64,8 @@ async def test_inbound_webhooks_are_verified_parsed_and_stored_once(
 
         # A signed WhatsApp message: stored once, however often Twilio delivers it.
         sid = _sid()
-        form = tw.inbound_form(sid=sid, from_="whatsapp:" + phone, to=TWILIO_WHATSAPP_FROM, body="Olá, bom dia",
-                               profile_name="Maria Souza")
+        form = _whatsapp(tw, "messaging_inbound_whatsapp", phone, sid=sid, body="Olá, bom dia",
+                         profile_name="Maria Souza")
         first = tw.post_webhook(url, form)
         assert first.status_code == 200 and "<Response" in first.text
         assert first.headers["content-type"].startswith("text/xml")
@@ -57,7 +83,7 @@ async def test_inbound_webhooks_are_verified_parsed_and_stored_once(
 
         # Bad, missing, tampered or wrong-URL signatures: 403 and nothing stored.
         bad_sid = _sid()
-        bad = tw.inbound_form(sid=bad_sid, from_="whatsapp:" + phone, to=TWILIO_WHATSAPP_FROM, body="oi")
+        bad = _whatsapp(tw, "messaging_inbound_whatsapp", phone, sid=bad_sid, body="oi")
         assert tw.post_webhook(url, bad, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
         assert tw.post_webhook(url, bad, signature=None).status_code == 403
         other_host = "https://outra-clinica.example/channels/twilio/messages"
@@ -72,8 +98,9 @@ async def test_inbound_webhooks_are_verified_parsed_and_stored_once(
         media_sid = _sid()
         media = [("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "image/jpeg"),
                  ("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2", "application/pdf")]
-        form = tw.inbound_form(sid=media_sid, from_="whatsapp:" + phone, to=TWILIO_WHATSAPP_FROM, body="",
-                               media=media, profile_name="Maria Souza")
+        form = _whatsapp(tw, "messaging_inbound_whatsapp_media", phone, sid=media_sid, body="",
+                         profile_name="Maria Souza", media_url_0=media[0][0], media_content_type_0=media[0][1],
+                         media_url_1=media[1][0], media_content_type_1=media[1][1])
         assert tw.post_webhook(url, form).status_code == 200
         (row,) = await hub.messages(Message.provider_message_id == media_sid)
         assert row.text == ""
@@ -81,7 +108,7 @@ async def test_inbound_webhooks_are_verified_parsed_and_stored_once(
 
         # SMS: a plain number is the sms channel.
         sms_sid, sms_phone = _sid(), _phone()
-        form = tw.inbound_form(sid=sms_sid, from_=sms_phone, to=TWILIO_SMS_FROM, body="Quero remarcar")
+        form = _sms(tw, sms_phone, sid=sms_sid, body="Quero remarcar")
         assert tw.post_webhook(url, form).status_code == 200
         (row,) = await hub.messages(Message.provider_message_id == sms_sid)
         assert row.channel == "sms" and row.text == "Quero remarcar"
@@ -89,8 +116,8 @@ async def test_inbound_webhooks_are_verified_parsed_and_stored_once(
 
         # A WhatsApp quick-reply button (template) carries its payload back.
         button_sid = _sid()
-        form = tw.inbound_form(sid=button_sid, from_="whatsapp:" + phone, to=TWILIO_WHATSAPP_FROM, body="Confirmar",
-                               ButtonText="Confirmar", ButtonPayload="/confirm")
+        form = _whatsapp(tw, "messaging_inbound_whatsapp_button", phone, sid=button_sid, body="Confirmar",
+                         button_text="Confirmar", button_payload="/confirm")
         assert tw.post_webhook(url, form).status_code == 200
         (row,) = await hub.messages(Message.provider_message_id == button_sid)
         assert row.payload["payload"] == "/confirm" and row.text == "Confirmar"
@@ -104,8 +131,7 @@ async def test_inbound_webhooks_are_verified_parsed_and_stored_once(
         ]
         for change, word in cases:
             broken_sid = _sid()
-            form = {**tw.inbound_form(sid=broken_sid, from_="whatsapp:" + phone, to=TWILIO_WHATSAPP_FROM, body="x"),
-                    **change}
+            form = {**_whatsapp(tw, "messaging_inbound_whatsapp", phone, sid=broken_sid, body="x"), **change}
             resp = tw.post_webhook(url, form)
             assert resp.status_code == 400, change
             assert resp.json()["error"]["code"] == "malformed" and word in resp.json()["error"]["message"]
@@ -113,7 +139,7 @@ async def test_inbound_webhooks_are_verified_parsed_and_stored_once(
 
         # Status callbacks are signed too; one for a message we never sent changes nothing.
         status_url = hub.url("/channels/twilio/status")
-        unknown = tw.status_form(sid=_sid(), status="delivered", to="whatsapp:" + phone, from_=TWILIO_WHATSAPP_FROM)
+        unknown = _status(tw, _sid(), "delivered", "whatsapp:" + phone, TWILIO_WHATSAPP_FROM)
         assert tw.post_webhook(status_url, unknown).json() == {"status": "ok", "applied": 0}
         assert tw.post_webhook(status_url, unknown, signature=None).status_code == 403
         assert tw.post_webhook(status_url, {**unknown, "MessageStatus": "", "SmsStatus": ""}).status_code == 400
@@ -131,8 +157,8 @@ async def test_bot_reply_goes_out_as_numbered_options_and_statuses_only_move_for
         url, status_url = hub.url("/channels/twilio/messages"), hub.url("/channels/twilio/status")
         phone = _phone()
         to = "whatsapp:" + phone
-        assert tw.post_webhook(url, tw.inbound_form(sid=_sid(), from_=to, to=TWILIO_WHATSAPP_FROM, body="oi",
-                                                    profile_name="João")).status_code == 200
+        assert tw.post_webhook(url, _whatsapp(tw, "messaging_inbound_whatsapp", phone, sid=_sid(), body="oi",
+                                              profile_name="João")).status_code == 200
 
         def greeting() -> list[dict[str, str]]:
             return [r for r in tw.requests if r.get("To") == to and r["_status"] == "201"]
@@ -160,16 +186,16 @@ async def test_bot_reply_goes_out_as_numbered_options_and_statuses_only_move_for
             return row.status
         for report, expected in (("delivered", "delivered"), ("sent", "delivered"), ("queued", "delivered"),
                                  ("read", "read"), ("delivered", "read")):
-            form = tw.status_form(sid=out.provider_message_id, status=report, to=to, from_=TWILIO_WHATSAPP_FROM)
+            form = _status(tw, out.provider_message_id, report, to, TWILIO_WHATSAPP_FROM)
             assert tw.post_webhook(status_url, form).status_code == 200
             assert await status_of(out.id) == expected, report
-        forged = tw.status_form(sid=out.provider_message_id, status="failed", to=to, from_=TWILIO_WHATSAPP_FROM)
+        forged = _status(tw, out.provider_message_id, "failed", to, TWILIO_WHATSAPP_FROM)
         assert tw.post_webhook(status_url, forged, signature="Zm9yZ2Vk").status_code == 403
         assert await status_of(out.id) == "read"
 
         # "2" answers the numbered options: it reaches the bot as the second button's payload.
         choice_sid = _sid()
-        form = tw.inbound_form(sid=choice_sid, from_=to, to=TWILIO_WHATSAPP_FROM, body="2")
+        form = _whatsapp(tw, "messaging_inbound_whatsapp", phone, sid=choice_sid, body="2")
         assert tw.post_webhook(url, form).status_code == 200
         (choice,) = await hub.messages(Message.provider_message_id == choice_sid)
         assert choice.payload["payload"] == "/consent_refuse" and choice.text == "Não aceito"
@@ -178,8 +204,7 @@ async def test_bot_reply_goes_out_as_numbered_options_and_statuses_only_move_for
         # SMS: the reply leaves from the SMS number; a failure reported later (e.g. 30003,
         # unreachable handset) is recorded for the inbox.
         sms_phone = _phone()
-        assert tw.post_webhook(url, tw.inbound_form(sid=_sid(), from_=sms_phone, to=TWILIO_SMS_FROM,
-                                                    body="oi")).status_code == 200
+        assert tw.post_webhook(url, _sms(tw, sms_phone, sid=_sid(), body="oi")).status_code == 200
 
         async def sms_sent() -> list[Message]:
             sms_conv = await hub.conversation_of("sms", sms_phone)
@@ -188,8 +213,7 @@ async def test_bot_reply_goes_out_as_numbered_options_and_statuses_only_move_for
         (reply, *_) = await wait_for(sms_sent, what="SMS reply sent")
         sms_request = next(r for r in tw.requests if r.get("To") == sms_phone)
         assert sms_request["From"] == TWILIO_SMS_FROM and "1. Aceito" in sms_request["Body"]
-        form = tw.status_form(sid=reply.provider_message_id, status="undelivered", to=sms_phone,
-                              from_=TWILIO_SMS_FROM, error_code="30003")
+        form = _status(tw, reply.provider_message_id, "undelivered", sms_phone, TWILIO_SMS_FROM, error_code="30003")
         assert tw.post_webhook(status_url, form).json()["applied"] == 1
         (row,) = await hub.messages(Message.id == reply.id)
         assert row.status == "failed" and row.last_error == "provider error 30003"

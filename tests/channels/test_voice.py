@@ -15,6 +15,7 @@ from sqlalchemy import select
 from handoff.adapters.sql.models import AuditLog, ConversationEvent, Message
 from tests.channels.conftest import TWILIO_VOICE_FROM, TWILIO_WHATSAPP_FROM, Hub, Providers, running_hub
 from tests.conftest import Backend
+from tests.support.fixtures import load_fixture
 
 ADMIN = {"email": "admin@clinica.example", "password": "test-password-123"}
 
@@ -157,8 +158,8 @@ async def test_phone_menu_call_back_task_and_attendant_call_back(
 
         # Twilio's final status of that call lands on the conversation (signed URL names it).
         status_url = request["StatusCallback"]
-        status = {"CallSid": placed["call_sid"], "CallStatus": "completed", "CallDuration": "75",
-                  "AccountSid": tw.account_sid, "ApiVersion": "2010-04-01"}
+        status = load_fixture("twilio", "voice_status_callback", call_sid=placed["call_sid"], call_status="completed",
+                              call_duration="75", account_sid=tw.account_sid)
         assert tw.post_webhook(status_url, status, signature=None).status_code == 403
         assert tw.post_webhook(status_url, status).json() == {"status": "ok", "recorded": True}
         (final,) = await _events(hub, conv.id, "call_status")

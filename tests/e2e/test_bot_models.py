@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.e2e.test_bot_flows_webchat import _patient
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.net import TcpProxy
 from tests.support.stack import BotStack, start_hub
+from tests.support.wait import eventually, settled
 
 MANAGER = ("gerente@clinica.example", "demo-staff-password-0123")
 ANA = ("ana@clinica.example", MANAGER[1])
@@ -88,16 +88,21 @@ async def _client(hub: Hub, who: tuple[str, str]) -> httpx.AsyncClient:
 
 async def _wait_run(api: httpx.AsyncClient, model_id: int) -> dict[str, Any]:
     seen: list[str] = []
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while time.monotonic() < deadline:
+
+    async def ended() -> dict[str, Any] | None:
         body: dict[str, Any] = (await api.get(f"/api/bot/models/{model_id}")).json()
         if not seen or seen[-1] != body["status"]:
             seen.append(body["status"])
-        if body["status"] not in ("queued", "training", "evaluating"):
-            body["seen"] = seen
-            return body
-        await asyncio.sleep(1)
-    raise AssertionError(f"training run {model_id} did not end in {RUN_TIMEOUT:.0f}s (saw {seen})")
+        if body["status"] in ("queued", "training", "evaluating"):
+            return None
+        body["seen"] = seen
+        return body
+    try:
+        result: dict[str, Any] = await eventually(ended, timeout=RUN_TIMEOUT, interval=1,
+                                                  what=f"training run {model_id} to end")
+    except AssertionError as exc:
+        raise AssertionError(f"training run {model_id} did not end in {RUN_TIMEOUT:.0f}s (saw {seen})") from exc
+    return result
 
 
 def _reasons(hub: Hub, visitor_text: str) -> list[str]:
@@ -121,15 +126,9 @@ async def _whatsapp_answer(hub: Hub, twilio: FakeTwilio, text: str) -> str:
                                body=text, profile_name="Paciente")
     reply = await asyncio.to_thread(twilio.post_webhook, hub.url + "/channels/twilio/messages", form)
     assert reply.status_code == 200, reply.text
-    deadline, sent, quiet_since = time.monotonic() + 90, 0, time.monotonic()
-    while time.monotonic() < deadline:
-        bodies = [r.get("Body", "") for r in twilio.requests if r.get("To") == "whatsapp:" + number]
-        if len(bodies) != sent:
-            sent, quiet_since = len(bodies), time.monotonic()
-        elif sent and time.monotonic() - quiet_since > 3:
-            return "\n".join(bodies)
-        await asyncio.sleep(0.3)
-    raise AssertionError("no WhatsApp answer")
+    bodies = await settled(lambda: [r.get("Body", "") for r in twilio.requests if r.get("To") == "whatsapp:" + number],
+                           quiet=3, timeout=90, interval=0.3, what="the WhatsApp answer")
+    return "\n".join(bodies)
 
 
 async def test_train_evaluate_deploy_and_roll_back_a_taught_intent(models_hub: Hub, proxy: TcpProxy,

@@ -28,6 +28,7 @@ from tests.conftest import PG_ADMIN_DSN, REDIS_URL
 from tests.e2e.conftest import Hub
 from tests.e2e.test_bot_flows_webchat import _patient
 from tests.support.stack import BotStack, start_bot_stack, start_hub
+from tests.support.wait import eventually
 
 PASSWORD = "replicas-admin-password-0123"
 
@@ -94,12 +95,11 @@ async def _replica_states(hub: Hub) -> dict[str, dict[str, Any]]:
 
 async def _wait_state(hub: Hub, url: str, ok: bool, timeout: float) -> float:
     t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        state = (await _replica_states(hub))[url]["status"]
-        if (state == "ok") == ok:
-            return time.monotonic() - t0
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} never became {'ok' if ok else 'down'} in {timeout}s")
+
+    async def reached() -> bool:
+        return ((await _replica_states(hub))[url]["status"] == "ok") == ok
+    await eventually(reached, timeout=timeout, interval=0.2, what=f"{url} to become {'ok' if ok else 'down'}")
+    return time.monotonic() - t0
 
 
 @pytest.fixture
@@ -162,7 +162,9 @@ async def test_turns_are_answered_once_while_a_replica_is_killed_under_load(
                 answers[i].append("\n".join(replies))
 
     async def killer() -> None:
-        await asyncio.sleep(4)
+        # Mid-run: once the patients have had about one answer each (most turns still to come).
+        await eventually(lambda: sum(len(a) for a in answers.values()) >= n_patients, timeout=120,
+                         what="the run under way")
         stacks[0].rasa.popen.send_signal(signal.SIGKILL)
 
     await asyncio.gather(*(patient_run(i) for i in range(n_patients)), killer())

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.e2e.conftest import Hub, new_page, sign_in_at
 from tests.support.net import free_port
 from tests.support.stack import BotStack, start_hub
+from tests.support.wait import eventually
 
 UI_MS = 30_000
 ADMIN = ("admin@clinica.example", "bot-page-admin-password-0123")
@@ -115,14 +115,10 @@ async def seed_review(hub: Hub) -> None:
     await patient_says(hub, "oi", HUMAN)
     await patient_says(hub, "oi", COMPLAINT)
     token = await api_token(hub.url, ADMIN[0], ADMIN[1])
-    deadline = time.monotonic() + 90
-    while True:
+    async def shown() -> dict[str, dict[str, Any]] | None:
         groups = await review_groups(hub.url, token)
-        if groups.get(HUMAN, {}).get("count") == 2 and COMPLAINT in groups:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the review inbox never showed the patients' messages: {groups}")
-        await asyncio.sleep(0.5)
+        return groups if groups.get(HUMAN, {}).get("count") == 2 and COMPLAINT in groups else None
+    await eventually(shown, timeout=90, interval=0.5, what="the review inbox showing the patients' messages")
 
 
 @pytest.fixture(scope="module")

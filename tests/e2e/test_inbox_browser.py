@@ -6,9 +6,8 @@ the patient receives the reply and then the satisfaction question."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,9 @@ from playwright.async_api import Browser, Locator, Page, expect
 from tests.e2e.conftest import Hub, hub_env
 from tests.e2e.test_webchat_browser import CONSENT_CHIP, Chat, handoff_texts, new_page
 from tests.support.stack import BotStack, start_hub
+from tests.support.wait import eventually
 
+ANIMATIONS_DONE = "document.getAnimations().every(a => a.playState !== 'running')"
 UI_MS = 60_000  # generous: two browsers, Rasa and the hub share 2 busy cores
 ADMIN = ("admin@clinica.example", "e2e-admin-password-0123")  # hub_env's CLINIC_ADMIN_PASSWORD
 PAULA = {"email": "paula@clinica.example", "name": "Paula Ribeiro", "role": "attendant",
@@ -98,14 +99,16 @@ async def ask_for_a_person(chat: Chat, handed_off: Locator) -> None:
     await chat.send("quero falar com um atendente")
     await expect(chat.msgs("patient")).to_have_attribute("data-status", "sent")
     consent = chat.page.get_by_test_id("atende-chip").filter(has_text=re.compile(f"^{re.escape(CONSENT_CHIP)}$"))
-    deadline = time.monotonic() + UI_MS / 1000
-    while time.monotonic() < deadline:
+
+    async def queued() -> bool:
         if await handed_off.count():
-            return
+            return True
         chips = consent.and_(chat.page.locator(":enabled"))
         if await chips.count():
             await chips.last.click()
-        await asyncio.sleep(0.5)
+        return False
+    with contextlib.suppress(AssertionError):  # reported just below
+        await eventually(queued, timeout=UI_MS / 1000, interval=0.5, what="the handoff in the queue")
     await expect(handed_off).to_be_visible()  # fails with Playwright's explanation
 
 
@@ -228,7 +231,8 @@ async def test_attendant_answers_a_web_chat_handoff_live(hub: Hub, browser: Brow
     await chat.wait_online()
     await expect(chat.msgs("agent")).to_contain_text(REPLY)
     assert NOTE not in await patient.locator("body").inner_text()
-    await asyncio.sleep(0.5)  # the panel's opening animation
+    with contextlib.suppress(AssertionError):  # only for the screenshot below
+        await eventually(lambda: patient.evaluate(ANIMATIONS_DONE), timeout=10, what="the panel's opening animation")
     await patient.screenshot(path=artifacts / "inbox-patient-widget.png")
 
     # The patient rates 5: the attendant sees it in the conversation.
@@ -260,11 +264,10 @@ async def test_attendant_answers_a_web_chat_handoff_live(hub: Hub, browser: Brow
     await expect(inbox.get_by_test_id("bot-context")).not_to_be_in_viewport()
     await inbox.get_by_role("button", name="Contexto").click()
     await expect(inbox.get_by_test_id("bot-context")).to_be_in_viewport()
-    for _ in range(50):  # slid in completely (polled here: the page's CSP forbids wait_for_function's eval)
-        if await inbox.evaluate("document.querySelector('#contexto').getBoundingClientRect().right"
-                                " <= window.innerWidth + 1"):
-            break
-        await asyncio.sleep(0.1)
+    # Slid in completely (polled here: the page's CSP forbids wait_for_function's eval); only for the screenshot.
+    with contextlib.suppress(AssertionError):
+        await eventually(lambda: inbox.evaluate("document.querySelector('#contexto').getBoundingClientRect().right"
+                                                " <= window.innerWidth + 1"), timeout=5, what="the drawer slid in")
     await inbox.screenshot(path=artifacts / "inbox-tablet.png")
     await inbox.keyboard.press("Escape")
     await expect(inbox.get_by_test_id("bot-context")).not_to_be_in_viewport()

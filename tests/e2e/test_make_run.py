@@ -4,19 +4,20 @@ Ctrl-C stops all three."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.support.net import free_port
 from tests.support.stack import REPO
+from tests.support.wait import eventually_sync
 
 
 def _listening(port: int) -> bool:
@@ -59,13 +60,15 @@ def test_run_serves_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None
         supervised = health["supervisor"]["children"]
         assert set(supervised) == {"actions", "rasa", "hub"} and supervised["rasa"]["status"] == "running"
         os.kill(supervised["rasa"]["pid"], signal.SIGKILL)
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            health = httpx.get(f"{base}/healthz", timeout=10).json()
-            rasa_state = health["supervisor"]["children"]["rasa"]
-            if rasa_state["restarts"] == 1 and health["status"] == "ok":
-                break
-            time.sleep(1)
+        last = {"health": health}
+
+        def restarted() -> bool:
+            last["health"] = seen = httpx.get(f"{base}/healthz", timeout=10).json()
+            return bool(seen["supervisor"]["children"]["rasa"]["restarts"] == 1 and seen["status"] == "ok")
+        with contextlib.suppress(AssertionError):  # the state seen last is reported just below
+            eventually_sync(restarted, timeout=240, interval=1, what="rasa restarted by the supervisor")
+        health = last["health"]
+        rasa_state = health["supervisor"]["children"]["rasa"]
         assert rasa_state["restarts"] == 1 and rasa_state["last_exit_code"] == -signal.SIGKILL, health
         assert health["status"] == "ok", health  # Rasa is back with its model
         assert any("rasa encerrou com código -9" in e["event"] for e in health["supervisor"]["events"])
@@ -74,7 +77,7 @@ def test_run_serves_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         code = proc.wait(90)
     assert code == 0, "".join(lines[-30:])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(_listening(p) for p in (hub, actions, rasa)):
-        time.sleep(0.5)
+    with contextlib.suppress(AssertionError):  # checked just below
+        eventually_sync(lambda: not any(_listening(p) for p in (hub, actions, rasa)), timeout=30, interval=0.5,
+                        what="every process gone after Ctrl-C")
     assert not any(_listening(p) for p in (hub, actions, rasa)), "a process survived Ctrl-C"

@@ -152,7 +152,8 @@ async def test_patient_greets_and_the_real_bot_answers_with_quick_replies(
     assert titles in button_sets(), f"chips {titles} are not the buttons of any bot response"
     for i in range(len(titles)):
         await expect(chips.nth(i)).to_be_enabled()
-    # Our own message shows once (its echo from the server is matched by client_id).
+    # Our own message shows once (its echo from the server is matched by client_id). Kept on
+    # purpose: a matched echo leaves no trace to wait on; this is the window for a duplicate to appear.
     await asyncio.sleep(0.5)
     await expect(mine).to_have_count(1)
     senders = [s for s, _ in await chat.transcript()]
@@ -407,6 +408,8 @@ async def test_messages_written_while_the_hub_is_down_are_sent_after_it_comes_ba
         await chat.send("obrigado")
         pending = chat.msgs("patient").last
         await expect(pending).to_contain_text("obrigado")
+        # Kept on purpose: with the hub down nothing may mark it sent; staying pending is an absence,
+        # this is the window in which it must not change.
         await asyncio.sleep(1.0)
         await expect(pending).to_have_attribute("data-status", "pending")
         # Kept in this browser until the server acknowledges it (survives a reload or a crash).

@@ -26,6 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from handoff.runtime import HubRuntime
 from tests.conftest import Backend
+from tests.support import wait
 from tests.support.fake_rasa import FakeRasa
 from tests.support.hub import make_settings
 from tests.support.net import free_port
@@ -192,12 +193,5 @@ def fake_rasa() -> Iterator[FakeRasa]:
 
 async def eventually(check: Callable[[], Any], timeout: float = TIMEOUT, what: str = "condition",
                      interval: float = 0.3) -> Any:
-    """Poll an async check until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    """Poll an async check until it returns something truthy (see `tests.support.wait`)."""
+    return await wait.eventually(check, timeout=timeout, interval=interval, what=what)

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,11 +27,13 @@ from handoff.services.sla_monitor import SlaMonitor
 from handoff.services.unit_of_work import STAFF_TOPIC
 from tests.conftest import Backend
 from tests.support.hub import count, make_settings, wait_for, webchat_msg
+from tests.support.wait import eventually
 
 # Tiny 24x7 targets for "normal": first response 10 s, next response 10 s, resolution 100 s.
 TINY = json.dumps({"normal": {"first_response": 10, "next_response": 10, "resolution": 100,
                               "business_hours": False}})
 SLA_TYPES = ("sla_warning", "sla_breach", "escalation")
+PROBE = "test_probe"  # markers `_listen` publishes to itself
 
 
 async def _runtime(backend: Backend, **overrides: Any) -> HubRuntime:
@@ -66,18 +68,35 @@ async def _types(rt: HubRuntime, conv_id: str) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def _listen(rt: HubRuntime) -> AsyncIterator[list[dict[str, Any]]]:
-    """Collect staff-topic events published on a runtime's bus."""
+    """Collect staff-topic events published on a runtime's bus.
+
+    Markers of our own, published on the same bus, tell when the subscription is live and when
+    everything published before the end of the block has arrived (a bus delivers in order)."""
     got: list[dict[str, Any]] = []
+    markers: set[str] = set()
+
+    async def marker_back() -> Callable[[], bool]:
+        marker = uuid.uuid4().hex
+        await rt.bus.publish(STAFF_TOPIC, {"type": PROBE, "marker": marker})
+        return lambda: marker in markers
+
     async with rt.bus.subscribe(STAFF_TOPIC) as sub:
         async def pump() -> None:
             async for event in sub:
-                got.append(event)
+                if event.get("type") == PROBE:
+                    markers.add(event["marker"])
+                else:
+                    got.append(event)
         task = asyncio.create_task(pump())
-        await asyncio.sleep(0.3)  # Redis subscriptions settle
+
+        async def subscribed() -> bool:  # markers published before the subscription is live are lost
+            await marker_back()
+            return bool(markers)
+        await eventually(subscribed, timeout=30, what="the bus subscription live")
         try:
             yield got
         finally:
-            await asyncio.sleep(0.5)  # let the last publications arrive
+            await eventually(await marker_back(), timeout=30, what="the last publications arrived")
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -173,6 +192,17 @@ async def test_the_periodic_monitor_fires_each_level_once(backend: Backend) -> N
                                assignment_interval_seconds=0.5) for _ in range(2)]
     for rt in replicas:
         await rt.start_workers()
+    ticks = [0 for _ in replicas]  # finished passes of each replica's periodic monitor
+    for i, rt in enumerate(replicas):
+        assert rt.sla_monitor is not None
+        tick = rt.sla_monitor.tick
+
+        async def counted(*args: Any, _tick: Callable[..., Awaitable[Any]] = tick, _i: int = i, **kw: Any) -> Any:
+            try:
+                return await _tick(*args, **kw)
+            finally:
+                ticks[_i] += 1
+        rt.sla_monitor.tick = counted  # type: ignore[method-assign]
     try:
         conv_id, _ = await _handoff(replicas[0])
 
@@ -180,7 +210,9 @@ async def test_the_periodic_monitor_fires_each_level_once(backend: Backend) -> N
             types = await _types(replicas[0], conv_id)
             return all(t in types for t in SLA_TYPES)
         await wait_for(all_fired, timeout=90, what="warning, breach and escalation")
-        await asyncio.sleep(2)  # more ticks on both replicas
+        seen = list(ticks)
+        await eventually(lambda: all(now >= then + 3 for now, then in zip(ticks, seen, strict=True)),
+                         timeout=60, what="more ticks on both replicas")
         types = await _types(replicas[0], conv_id)
         assert [t for t in types if t in SLA_TYPES] == ["sla_warning", "sla_breach", "escalation"]
     finally:

@@ -101,7 +101,9 @@ async def test_two_hubs_assign_each_conversation_once_within_capacity(backend: B
             convs, _ = await _snapshot(a)
             return sum(c.state == "assigned" for c in convs) == n
         await eventually(lambda: assigned(sum(CAPACITIES)), what="every seat filled")
-        await asyncio.sleep(2)  # more runs on both hubs: nothing changes
+        # Kept on purpose: the claim is that NOTHING changes over more assignment runs (interval 1 s)
+        # on both hub processes, which expose no run counter to wait on: this is that span.
+        await asyncio.sleep(2)
         convs, events = await _snapshot(a)
         _check_invariants(convs, events, capacity)
         assert sum(c.state == "assigned" for c in convs) == sum(CAPACITIES)
@@ -122,7 +124,7 @@ async def test_two_hubs_assign_each_conversation_once_within_capacity(backend: B
                 r = await c.post(f"/api/conversations/{conv.id}/resolve", json={"outcome": "resolved"})
                 assert r.status_code == 200, r.text
         await eventually(lambda: assigned(sum(CAPACITIES)), what="freed seats filled again")
-        await asyncio.sleep(2)
+        await asyncio.sleep(2)  # kept on purpose, as above: more runs in which nothing may change
         convs, events = await _snapshot(a)
         _check_invariants(convs, events, capacity)
         assert sum(c.state == "queued" for c in convs) == N_HANDOFFS - sum(CAPACITIES) - len(holding)
@@ -130,7 +132,9 @@ async def test_two_hubs_assign_each_conversation_once_within_capacity(backend: B
         # Presence counts sockets on every replica: closing one of two keeps agent 0 online...
         zero = agents[0][0]
         await sockets[0][1].close()
-        await asyncio.sleep(4)  # past the presence grace period
+        # Kept on purpose: the presence grace period (1 s) must pass; staying online is the absence
+        # of a change, with nothing to wait on.
+        await asyncio.sleep(4)
         async with b.client(admin) as c:
             listing = {x["id"]: x for x in (await c.get("/api/agents")).json()}
         assert listing[zero]["presence"] == "online"

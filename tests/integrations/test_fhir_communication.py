@@ -5,7 +5,6 @@ server does not know is referenced by identifier; an unavailable server is retri
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from handoff.adapters.interaction_sinks import ATENDE_PATIENT_SYSTEM, CPF_SYSTEM
 from handoff.services.interactions import InteractionRegister
 from tests.integrations.conftest import SECRET, Receiver, World, deliveries, seed_conversation, settings_for
 from tests.support.fhir_server import FhirServer
+from tests.support.wait import eventually
 
 CPF = "52998224725"
 
@@ -78,12 +78,13 @@ async def test_an_unknown_patient_is_referenced_by_identifier_and_an_outage_is_r
     [row] = await deliveries(world)
     assert (row.status, row.attempts, row.last_http_status) == ("pending", 1, 503)
     fhir.unavailable = False
-    for _ in range(100):
+
+    async def delivered() -> bool:
         await register.deliver_due()
         [row] = await deliveries(world)
-        if row.status == "delivered":
-            break
-        await asyncio.sleep(0.05)
+        return row.status == "delivered"
+    await eventually(delivered, timeout=20, what="the Communication delivered once the server is back")
+    [row] = await deliveries(world)
     assert row.status == "delivered" and row.attempts == 2
     [comm] = fhir.all("Communication")
     assert comm["subject"] == {"identifier": {"system": ATENDE_PATIENT_SYSTEM, "value": str(seeded.patient_id)}}

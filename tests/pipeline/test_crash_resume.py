@@ -20,6 +20,7 @@ from tests.conftest import Backend
 from tests.support.hub import count, make_settings, tracker_user_texts, wait_for
 from tests.support.net import TcpProxy, free_port
 from tests.support.stack import BotStack, start_hub
+from tests.support.wait import eventually
 
 
 async def _send_and_ack(ws, texts: list[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -55,7 +56,7 @@ async def test_hub_killed_mid_turn_resumes_without_loss_or_duplicates(
             first = json.loads(await ws.recv())
             assert first["type"] == "history" and first["messages"] == []
             acked = await _send_and_ack(ws, texts)
-        await asyncio.sleep(0.5)
+        await eventually(lambda: proxy.held > 0, timeout=30, what="the first turn in flight at the hung bot")
         hub.kill(signal.SIGKILL)  # crash: no shutdown hooks, the lease is left behind
     finally:
         hub.kill()

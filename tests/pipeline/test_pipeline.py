@@ -214,7 +214,18 @@ async def test_while_the_bot_is_down_patients_hear_back_and_emergencies_go_to_hu
         await wait_for(holding_sent, timeout=30, what="holding reply")
         second = await accept_inbound(rt.uow, webchat_msg(routine_visitor, "vocês aceitam unimed?"))
         assert second.conversation_id == first.conversation_id
-        await asyncio.sleep(3)  # more failed retries: still one holding reply in this outage
+
+        async def failures() -> int:
+            async with rt.db.session() as s:
+                conv = await s.get(Conversation, first.conversation_id)
+                assert conv is not None
+                return conv.bot_failures
+        seen = await failures()
+
+        async def more_failed_retries() -> bool:
+            return await failures() >= seen + 3
+        await wait_for(more_failed_retries, timeout=30, what="more failed retries of the bot in this outage")
+        # still one holding reply in this outage
         async with rt.db.session() as s:
             outs = (await s.execute(select(Message.text).where(
                 Message.conversation_id == first.conversation_id, Message.direction == "out"))).scalars().all()

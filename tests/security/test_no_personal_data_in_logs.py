@@ -10,7 +10,6 @@ the provider secrets, may appear in any record (message, arguments or traceback)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -30,6 +29,7 @@ from tests.support.fake_meta import FakeMeta
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.log_scan import leaks_in_records, phone_forms
 from tests.support.net import free_port
+from tests.support.wait import eventually
 
 TAG = uuid.uuid4().hex[:6]
 WA_PHONE = "+5511981230001"
@@ -53,13 +53,7 @@ def fakes() -> Iterator[tuple[FakeTwilio, FakeMeta]]:
 
 
 async def _until(check: Any, what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    return await eventually(check, timeout=timeout, interval=0.3, what=what)
 
 
 async def test_flows_log_no_personal_data_nor_tokens(backend: Backend, fakes: tuple[FakeTwilio, FakeMeta],

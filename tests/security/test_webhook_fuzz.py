@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +22,7 @@ from twilio.request_validator import RequestValidator
 from handoff.adapters.sql.models import ChannelIdentity, Conversation, ConversationEvent, Message, Patient
 from tests.clinic.conftest import Hub, start_hub
 from tests.conftest import Backend
+from tests.support.fixtures import load_fixture
 from tests.support.net import free_port
 from tests.support.stack import start_hub as start_hub_process
 
@@ -42,24 +42,22 @@ def meta_sig(raw: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
-def sms_form(body: str = "quero marcar consulta", sid: str | None = None) -> dict[str, str]:
-    sid = sid or "SM" + uuid.uuid4().hex
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": SID, "From": "+5511987650001",
-            "To": "+551140000001", "Body": body, "NumMedia": "0", "ApiVersion": "2010-04-01"}
+def sms_form(body: str = "quero marcar consulta") -> dict[str, str]:
+    form: dict[str, str] = load_fixture("twilio", "messaging_inbound_sms", account_sid=SID, body=body,
+                                        from_number="+5511987650001", to_number="+551140000001")
+    return form
 
 
 def call_form() -> dict[str, str]:
-    return {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": SID, "From": "+5511987650002",
-            "To": "+551140000002", "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+    form: dict[str, str] = load_fixture("twilio", "voice_incoming_call", account_sid=SID,
+                                        from_number="+5511987650002", to_number="+551140000002")
+    return {**form, "CallStatus": "ringing"}
 
 
 def wa_body(text: str = "oi, preciso de ajuda") -> dict[str, Any]:
-    return {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "551140000002",
-                                                       "phone_number_id": "123456"},
-        "contacts": [{"profile": {"name": "Paciente"}, "wa_id": "5511987650003"}],
-        "messages": [{"from": "5511987650003", "id": "wamid." + uuid.uuid4().hex, "timestamp": "1700000000",
-                      "type": "text", "text": {"body": text}}]}}]}]}
+    body: dict[str, Any] = load_fixture("whatsapp_cloud", "messages_text", wa_id="5511987650003",
+                                        profile_name="Paciente", body=text)
+    return body
 
 
 async def counts(hub: Hub) -> dict[str, int]:

@@ -31,6 +31,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from tests.support.fixtures import load_fixture
+
 
 class FakeTwilio:
     """Start with `.start()`; `base_url` goes into TWILIO_API_BASE."""
@@ -177,38 +179,42 @@ class FakeTwilio:
 
     def inbound_form(self, *, sid: str, from_: str, to: str, body: str = "", media: list[tuple[str, str]] | None = None,
                      profile_name: str | None = None, **extra: str) -> dict[str, str]:
-        """An inbound-message webhook form shaped like Twilio's (WhatsApp when `from_` has the
-        `whatsapp:` prefix: then ProfileName/WaId/MessageType are present too)."""
+        """An inbound-message webhook form (tests/fixtures/twilio/messaging_inbound_sms.json, or
+        messaging_inbound_whatsapp.json when `from_` has the `whatsapp:` prefix: then
+        ProfileName/WaId/MessageType are present too), with `media` as MediaUrl{N}/MediaContentType{N}."""
         media = media or []
-        form = {"ToCountry": "BR", "SmsMessageSid": sid, "NumMedia": str(len(media)), "SmsSid": sid,
-                "SmsStatus": "received", "Body": body, "To": to, "NumSegments": "1", "MessageSid": sid,
-                "AccountSid": self.account_sid, "From": from_, "ApiVersion": "2010-04-01"}
+        common = {"sid": sid, "body": body, "to_number": to, "from_number": from_, "account_sid": self.account_sid}
+        form: dict[str, str]
+        if from_.startswith("whatsapp:"):
+            form = load_fixture("twilio", "messaging_inbound_whatsapp", **common, profile_name=profile_name or "",
+                                wa_id=from_.removeprefix("whatsapp:+"))
+            form["MessageType"] = "image" if media and not body else "text"
+        else:
+            form = load_fixture("twilio", "messaging_inbound_sms", **common)
+        form["NumMedia"] = str(len(media))
         for i, (url, content_type) in enumerate(media):
             form[f"MediaUrl{i}"] = url
             form[f"MediaContentType{i}"] = content_type
-        if from_.startswith("whatsapp:"):
-            form.update(ProfileName=profile_name or "", WaId=from_.removeprefix("whatsapp:+"),
-                        MessageType="image" if media and not body else "text", ReferralNumMedia="0")
         form.update(extra)
         return form
 
     def voice_form(self, *, call_sid: str, from_: str, to: str, **extra: str) -> dict[str, str]:
-        """A Voice webhook form shaped like Twilio's (incoming call; the <Gather> action adds
-        `Digits` or `SpeechResult`/`Confidence`)."""
-        form = {"AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "CallSid": call_sid,
-                "CallStatus": "in-progress", "Called": to, "CalledCountry": "BR", "Caller": from_,
-                "CallerCountry": "BR", "Direction": "inbound", "From": from_, "FromCountry": "BR", "To": to,
-                "ToCountry": "BR"}
+        """A Voice webhook form (tests/fixtures/twilio/voice_incoming_call.json; the <Gather>
+        action adds `Digits` or `SpeechResult`/`Confidence`)."""
+        form: dict[str, str] = load_fixture("twilio", "voice_incoming_call", account_sid=self.account_sid,
+                                            call_sid=call_sid, from_number=from_, to_number=to)
         form.update(extra)
         return form
 
     def status_form(self, *, sid: str, status: str, to: str, from_: str,
                     error_code: str | None = None) -> dict[str, str]:
-        """A status-callback form shaped like Twilio's."""
-        form = {"SmsSid": sid, "SmsStatus": status, "MessageStatus": status, "To": to, "MessageSid": sid,
-                "AccountSid": self.account_sid, "From": from_, "ApiVersion": "2010-04-01"}
+        """A status-callback form (tests/fixtures/twilio/messaging_status_callback[_error].json)."""
+        common = {"sid": sid, "status": status, "to_number": to, "from_number": from_, "account_sid": self.account_sid}
         if error_code:
-            form["ErrorCode"] = error_code
+            with_error: dict[str, str] = load_fixture("twilio", "messaging_status_callback_error", **common,
+                                                      error_code=error_code)
+            return with_error
+        form: dict[str, str] = load_fixture("twilio", "messaging_status_callback", **common)
         return form
 
     def start(self) -> FakeTwilio:

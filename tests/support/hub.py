@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +14,7 @@ from handoff.adapters.sql.models import Message
 from handoff.runtime import HubRuntime
 from handoff.settings import Settings
 from tests.conftest import Backend
+from tests.support.wait import eventually
 
 
 def make_settings(backend: Backend, rasa_url: str, **overrides: Any) -> Settings:
@@ -43,14 +42,8 @@ def webchat_msg(visitor: str, text: str, msg_id: str | None = None) -> InboundMe
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
-    """Poll an async predicate until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    """Poll an async predicate until it returns something truthy (see `tests.support.wait`)."""
+    return await eventually(predicate, timeout=timeout, interval=0.2, what=what)
 
 
 async def count(rt: HubRuntime, *where: Any, model: Any = Message) -> int:

@@ -40,6 +40,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.support.net import free_port
+from tests.support.wait import eventually_sync
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 MAIL_PASSWORD = "senha-de-teste-123"
@@ -134,16 +135,19 @@ service anvil {{
 """)
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
+        proc = self.proc
+
+        def answers() -> bool:
+            if proc.poll() is not None:
+                return True  # exited: stop waiting, reported below
+            imaplib.IMAP4(self.host, self.port, timeout=2).logout()
+            return True
         try:
-            while time.monotonic() < deadline:
-                try:
-                    imaplib.IMAP4(self.host, self.port, timeout=2).logout()
+            with contextlib.suppress(AssertionError):
+                eventually_sync(answers, timeout=30, interval=0.2, what="dovecot to answer IMAP",
+                                exceptions=(OSError, imaplib.IMAP4.error))
+                if proc.poll() is None:
                     return self
-                except (OSError, imaplib.IMAP4.error):
-                    if self.proc.poll() is not None:
-                        break
-                    time.sleep(0.2)
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"dovecot did not start:\n{log}")
         except BaseException:

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import socket
 import threading
-import time
 
 import httpx
+
+from tests.support.wait import eventually_sync
 
 
 def free_port() -> int:
@@ -19,19 +20,15 @@ def free_port() -> int:
 
 
 def wait_http(url: str, timeout: float = 120.0, ok=(200,)) -> None:  # type: ignore[no-untyped-def]
-    """Poll `url` until it answers one of `ok` statuses."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            r = httpx.get(url, timeout=2)
-            if r.status_code in ok:
-                return
-            last = r.status_code
-        except httpx.HTTPError as exc:
-            last = exc
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not ready after {timeout}s (last: {last!r})")
+    """Poll `url` until it answers one of `ok` statuses (`TimeoutError` otherwise)."""
+    def answered() -> int | None:
+        status = httpx.get(url, timeout=2).status_code
+        return status if status in ok else None
+    try:
+        eventually_sync(answered, timeout=timeout, interval=0.3, what=f"{url} to answer {ok}",
+                        exceptions=(httpx.HTTPError,))
+    except AssertionError as exc:
+        raise TimeoutError(str(exc)) from exc
 
 
 class TcpProxy:
@@ -48,6 +45,7 @@ class TcpProxy:
         self.port = free_port()
         self.mode = "up"
         self.delay = 0.0
+        self.held = 0  # connections being held right now in "hang" mode (requests in flight)
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -76,8 +74,12 @@ class TcpProxy:
         self._writers.add(writer)
         try:
             if self.mode == "hang":
-                while self.mode == "hang":
-                    await asyncio.sleep(0.05)
+                self.held += 1
+                try:
+                    while self.mode == "hang":  # the proxy's own cadence: hold the connection until switched
+                        await asyncio.sleep(0.05)
+                finally:
+                    self.held -= 1
                 return
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -90,7 +92,7 @@ class TcpProxy:
             with contextlib.suppress(Exception):
                 while data := await src.read(65536):
                     if upstream and self.delay:
-                        await asyncio.sleep(self.delay)
+                        await asyncio.sleep(self.delay)  # the injected latency is the behaviour asked for
                     if self.mode != "up":
                         break
                     dst.write(data)

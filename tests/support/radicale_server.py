@@ -8,17 +8,16 @@ and `start()` brings it back on the same port with the same storage (the data su
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 
 from tests.support.net import free_port
+from tests.support.wait import eventually_sync
 
 HUB_USER, HUB_PASSWORD = "atende", "senha-do-hub"
 RECEPTION_USER, RECEPTION_PASSWORD = "recepcao", "senha-da-recepcao"
@@ -75,18 +74,21 @@ class RadicaleServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"radicale exited with {self._proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                r = httpx.request("PROPFIND", f"{self.url}/", auth=(HUB_USER, HUB_PASSWORD),
-                                  headers={"Depth": "0"}, timeout=2)
-                if r.status_code == 207:
-                    return self
-            time.sleep(0.1)
-        self.stop()
-        raise TimeoutError(f"radicale not ready on {self.url}")
+        proc = self._proc
+
+        def answers() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"radicale exited with {proc.returncode}")
+            r = httpx.request("PROPFIND", f"{self.url}/", auth=(HUB_USER, HUB_PASSWORD),
+                              headers={"Depth": "0"}, timeout=2)
+            return r.status_code == 207
+        try:
+            eventually_sync(answers, timeout=timeout, interval=0.1, what="radicale to answer PROPFIND",
+                            exceptions=(httpx.HTTPError,))
+        except AssertionError as exc:
+            self.stop()
+            raise TimeoutError(f"radicale not ready on {self.url}") from exc
+        return self
 
     def stop(self) -> None:
         """Kill the process (connections are refused until `start`)."""
