@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
 from actions.confirmation import appointment_block, names_a_specific_one
-from test_booking_actions import SP, Chat, Hub, run, start_hub, upcoming
+from booking_chat import SP, Chat, Hub, run, start_hub, upcoming
 
 
 @pytest.fixture(scope="module")

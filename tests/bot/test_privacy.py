@@ -34,10 +34,10 @@ from actions.privacy import (
     notice_url,
     summary_text,
 )
+from booking_chat import run
 from bot_helpers import DOMAIN, render
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action, Tracker
-from test_booking_actions import run
 
 TOKEN = "privacy-contract-token"
 RECORD_CPF = "52998224725"

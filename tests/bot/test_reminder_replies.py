@@ -6,7 +6,7 @@ or someone else's. A typed reply hours later carries the hub's metadata `reminde
 {appointment_id, kind, sent_at} (handoff/adapters/sql/reminder_context.py): the flows prefer that
 appointment. A red flag in a reply still takes the urgent path.
 
-Uses the hub launcher and the `Chat` stand-in for Rasa from test_booking_actions.py.
+Uses the hub launcher and the `Chat` stand-in for Rasa of booking_chat.py.
 """
 
 from __future__ import annotations
@@ -26,10 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
 from actions.booking import reminded_option, reminder_appointment_id
 from actions.input_route import read_message
+from booking_chat import Chat, Hub, run, start_hub
 from clinic_nlu.red_flags import is_urgent
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.interfaces import Tracker
-from test_booking_actions import Chat, Hub, run, start_hub
 
 
 @pytest.fixture(scope="module")
@@ -44,28 +42,11 @@ class ReminderChat(Chat):
         super().__init__(hub, pid)
         self.reminder: dict[str, Any] | None = None
 
-    def say(self, text: str, intent: str, confidence: float = 1.0, **entities: Any) -> list[dict[str, Any]]:
+    def metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = {"patient_id": self.pid, "channel": "whatsapp"}
         if self.reminder is not None:
             metadata["reminder"] = self.reminder
-        message = {
-            "text": text,
-            "intent": {"name": intent, "confidence": confidence},
-            "entities": [{"entity": k, "value": v} for k, v in entities.items()],
-            "metadata": metadata,
-        }
-        self.events.append({"event": "user", "text": text, "parse_data": message, "metadata": metadata})
-        action = self.action_for(intent)
-        tracker = Tracker("test", dict(self.slots), message, list(self.events), False, None, {}, "action_listen")
-        dispatcher = CollectingDispatcher()
-        events = run(action.run(dispatcher, tracker, {}))
-        for event in events:
-            if event.get("event") == "slot":
-                self.slots[event["name"]] = event["value"]
-        self.events.append({"event": "action", "name": action.name()})
-        self.events.extend(events)
-        self.last = dispatcher.messages
-        return dispatcher.messages
+        return metadata
 
     def tap(self, intent: str, appt_id: Any) -> list[dict[str, Any]]:
         """Tap a reminder button (the payload the hub's reminder carries)."""

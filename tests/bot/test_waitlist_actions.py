@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
 from actions.booking_offer import waitlist_button
 from actions.waitlist import ActionWaitlistAccept, ActionWaitlistDecline, ActionWaitlistJoin
+from booking_chat import SP, Chat, Hub, run, start_hub
 from bot_helpers import DOMAIN, render
-from test_booking_actions import SP, Chat, Hub, run, start_hub
 
 WAITLIST_ACTIONS = {
     "waitlist_join": ActionWaitlistJoin,
