@@ -52,9 +52,11 @@ eval-nlu: install ## NLU quality by reason: 5-fold CV + held-out P/R/F1 (fails b
 test-hub: ## Hub tests: unit, pipeline on SQLite and Postgres+Redis, compose, browser e2e
 	@$(PY) -m pytest -q
 
-lint: ## ruff + mypy (the hub from .venv; the bot, against Rasa, from .venv-bot)
+lint: ## ruff, mypy (hub and bot), eslint, import contracts, file sizes, dependency audit
 	@$(PY) -m ruff check handoff connectors tests bench scripts bot faults
 	@npx --no-install eslint handoff/web/static
+	@PYTHONPATH=bot .venv/bin/lint-imports --no-cache --no-logo  # the layers as contracts (pyproject.toml)
+	@$(PY) scripts/check_file_sizes.py  # no source file over 600 lines
 	@$(PY) -m mypy
 	@MYPYPATH=bot:tests/bot $(BOT)/python -m mypy --config-file pyproject.toml --explicit-package-bases \
 		--cache-dir .mypy_cache/bot bot/actions bot/clinic_nlu bot/teaching bot/hub_channel.py tests/bot
