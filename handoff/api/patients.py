@@ -38,9 +38,6 @@ async def merge(request: Request) -> HTTPResponse:
     for patient_id in (body.keep_id, body.merge_id):
         if not await runtime.inbox.can_view_patient(request.ctx.staff, patient_id):
             return error(404, "patient_not_found", "paciente não encontrado")
-    try:
-        result = await patients.merge(request.app.ctx.uow, request.ctx.staff, body.keep_id, body.merge_id)
-    except patients.MergeError as exc:
-        return error(exc.status, exc.code, exc.message)
+    result = await patients.merge(request.app.ctx.uow, request.ctx.staff, body.keep_id, body.merge_id)
     log.info("patients merged: %d into %d by staff %d", body.merge_id, body.keep_id, request.ctx.staff.id)
     return json(result)

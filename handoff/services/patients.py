@@ -6,17 +6,16 @@ from typing import Any
 
 from handoff.adapters.sql import identity_store
 from handoff.adapters.sql.database import utcnow
-from handoff.adapters.sql.identity_store import MergeError
 from handoff.adapters.sql.models import AuditLog
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import STAFF_TOPIC, UnitOfWork
 
-__all__ = ["MergeError", "merge"]
+__all__ = ["merge"]
 
 
 async def merge(uow: UnitOfWork, who: StaffIdentity, keep_id: int, merge_id: int) -> dict[str, Any]:
     """Merge `merge_id` into `keep_id` (identity_store.merge_patients), audit-logged in the same
-    transaction. Raises MergeError."""
+    transaction. Raises a `handoff.domain.errors` kind (Invalid, NotFound, Conflict) the rules refuse."""
     async with uow() as (session, events):
         result = await identity_store.merge_patients(session, uow.dialect, keep_id, merge_id, who.id)
         session.add(AuditLog(staff_id=who.id, action="merge_patients",

@@ -27,6 +27,7 @@ from handoff.adapters.sql.models import (
     PatientLink,
     PatientMerge,
 )
+from handoff.domain.errors import Conflict, Invalid, NotFound
 from handoff.domain.identity_match import PHONE_CHANNELS, MatchKeys, keys_for_identity, phone_variants
 
 PATIENT_MERGED = "patient_merged"  # conversation event on every conversation a merge moved
@@ -88,16 +89,6 @@ async def patient_for_new_identity(
 # --- merge ------------------------------------------------------------------------------------
 
 
-class MergeError(Exception):
-    """A merge the rules refuse: HTTP status, stable code, pt-BR message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
 @dataclass
 class MergeResult:
     """What a merge did (counts only: no personal data)."""
@@ -133,24 +124,24 @@ async def merge_patients(
     and record the merge. The append-only consent log stays and counts through that link.
     Raises MergeError (nothing changed)."""
     if keep_id == merge_id:
-        raise MergeError(400, "same_patient", "escolha dois cadastros diferentes")
+        raise Invalid("same_patient", "escolha dois cadastros diferentes")
     q = select(Patient).where(Patient.id.in_([keep_id, merge_id])).order_by(Patient.id)
     if dialect == "postgresql":
         q = q.with_for_update()
     rows = {p.id: p for p in (await session.execute(q)).scalars().all()}
     keep, merged = rows.get(keep_id), rows.get(merge_id)
     if keep is None or merged is None:
-        raise MergeError(404, "not_found", "cadastro não encontrado")
+        raise NotFound("not_found", "cadastro não encontrado")
     if (await session.execute(select(PatientMerge.id).where(PatientMerge.merged_patient_id == merge_id))).first():
-        raise MergeError(409, "already_merged", "este cadastro já foi unificado a outro")
+        raise Conflict("already_merged", "este cadastro já foi unificado a outro")
     keep_link = await session.get(PatientLink, keep_id)
     if keep_link is not None and keep_link.linked_to_id != merge_id:
-        raise MergeError(409, "keep_is_linked",
+        raise Conflict("keep_is_linked",
                          f"o cadastro {keep_id} está vinculado ao cadastro {keep_link.linked_to_id}; mantenha aquele")
     if keep.cpf and merged.cpf and keep.cpf != merged.cpf:
-        raise MergeError(409, "cpf_conflict", "os cadastros têm CPFs diferentes: são pessoas diferentes")
+        raise Conflict("cpf_conflict", "os cadastros têm CPFs diferentes: são pessoas diferentes")
     if keep.birth_date and merged.birth_date and keep.birth_date != merged.birth_date:
-        raise MergeError(409, "birth_date_conflict", "os cadastros têm datas de nascimento diferentes")
+        raise Conflict("birth_date_conflict", "os cadastros têm datas de nascimento diferentes")
 
     now = utcnow()
     moved: dict[str, int] = {}
