@@ -16,13 +16,12 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 
-from handoff.api.auth import error, require_access
+from handoff.api.auth import require_access
 from handoff.domain.triage import REASONS
 from handoff.services.handoff_config import HandoffConfig
 from handoff.services.metrics import (
     DateRange,
     MetricsService,
-    RangeError,
     StaffingParams,
     parse_range,
     parse_staffing,
@@ -45,11 +44,8 @@ def default_staffing(config: HandoffConfig) -> StaffingParams:
 async def _compute(request: Request) -> tuple[DateRange, dict[str, Any]] | HTTPResponse:
     runtime = request.app.ctx.runtime
     config = await runtime.load_handoff()
-    try:
-        rng = parse_range(request.args.get("from"), request.args.get("to"), tz=config.calendar.tz)
-        params = parse_staffing(request.args, default_staffing(config))
-    except RangeError as exc:
-        return error(400, "invalid_range", str(exc))
+    rng = parse_range(request.args.get("from"), request.args.get("to"), tz=config.calendar.tz)
+    params = parse_staffing(request.args, default_staffing(config))
     service: MetricsService | None = getattr(request.app.ctx, "metrics_service", None)
     # the reason map is live (a deployed model's taught intents may bring a reason tag the clinic
     # created): a new set of reasons means a new service (and a fresh period cache)

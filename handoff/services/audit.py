@@ -20,6 +20,7 @@ from sqlalchemy import Select, select
 
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AuditLog, StaffUser
+from handoff.domain.errors import Invalid
 from handoff.services.staff import StaffIdentity
 from handoff.services.unit_of_work import UnitOfWork
 
@@ -31,8 +32,11 @@ _ACTION = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 CSV_COLUMNS = ("id", "quando", "conta_id", "conta", "acao", "objeto", "paciente_id", "motivo")
 
 
-class AuditQueryError(ValueError):
-    """Malformed filters (pt-BR message, shown to staff)."""
+class AuditQueryError(Invalid, ValueError):
+    """Malformed filters (pt-BR message, shown to staff): 400 `invalid_filter`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_filter", message)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from handoff.adapters.sql.metrics_queries import MetricsQueries
 from handoff.adapters.sql.metrics_results import ContactCell, CsatTotals, EpisodeTotals, HandoffCell, NowFigures
 from handoff.domain import staffing
 from handoff.domain.clinic.calendar import CLINIC_TZ
+from handoff.domain.errors import Invalid
 from handoff.domain.triage import REASONS
 
 T = TypeVar("T")
@@ -41,8 +42,11 @@ REASON_LABELS_PT = {
 }
 
 
-class RangeError(ValueError):
-    """A bad `from`/`to` (the message is shown to the user, in pt-BR)."""
+class RangeError(Invalid, ValueError):
+    """A bad `from`/`to` (the message is shown to the user, in pt-BR): 400 `invalid_range`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_range", message)
 
 
 @dataclass(frozen=True)
