@@ -132,6 +132,14 @@ def as_obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def json_or_none(resp: httpx.Response) -> Any:
+    """The decoded JSON body of a Graph API answer; None when it is not JSON."""
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
 def as_str(value: Any) -> str | None:
     if isinstance(value, str) and value:
         return value
@@ -198,10 +206,7 @@ class GraphClient:
             resp = await self._client.post(f"{self.base}{path}", json=body)
         except httpx.HTTPError as exc:
             raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
-        try:
-            data = resp.json()
-        except ValueError:
-            data = None
+        data = json_or_none(resp)
         if resp.status_code == 200 and isinstance(data, dict):
             return data
         err = as_obj(as_obj(data).get("error"))

@@ -49,6 +49,7 @@ from connectors.meta_common import (
     as_str,
     clip,
     download_allowed,
+    json_or_none,
     numbered_text,
     provider_key,
 )
@@ -306,10 +307,7 @@ async def fetch_whatsapp_media(media_id: str, *, api_base: str, access_token: st
             resp = await client.get(f"{api_base.rstrip('/')}/{GRAPH_API_VERSION}/{media_id}")
         except httpx.HTTPError as exc:
             raise ChannelError(f"{what} unreachable: {type(exc).__name__}") from exc
-        try:
-            data = resp.json()
-        except ValueError:
-            data = None
+        data = json_or_none(resp)
         if resp.status_code != 200 or not isinstance(data, dict):
             code = as_obj(as_obj(data).get("error")).get("code")
             raise ChannelError(f"{what} answered {resp.status_code} (code {code})",

@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
 from actions.common import entity_values, find_by_slug, intent_button, slugify
-from actions.consent import consent_status, notice_on_first_contact, require_consent
+from actions.consent import consent_status, consented_patient, notice_on_first_contact
 from actions.flow import answered_events, ask_events, item_choice, unavailable
 from actions.formatting import brl, date_br, linha_digitavel
 
@@ -141,13 +141,9 @@ class ActionBoletoCopy(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
-        pid = patient_id(tracker)
-        if pid is None:
-            dispatcher.utter_message(response="utter_patient_unknown")
-            return []
+        pid = await consented_patient(dispatcher, tracker, api)
+        if isinstance(pid, list):
+            return pid
         try:
             boletos = open_boletos(list(await api.boletos(pid)))
         except ClinicApiError as exc:

@@ -40,18 +40,19 @@ def patient_id(tracker: Any) -> int | None:
     most recent user event that carried one.
     """
     latest = getattr(tracker, "latest_message", None) or {}
-    found = _pid_from_metadata(latest.get("metadata"))
+    found = pid_from_metadata(latest.get("metadata"))
     if found is not None:
         return found
     for event in reversed(list(getattr(tracker, "events", None) or [])):
         if isinstance(event, dict) and event.get("event") == "user":
-            found = _pid_from_metadata(event.get("metadata"))
+            found = pid_from_metadata(event.get("metadata"))
             if found is not None:
                 return found
     return None
 
 
-def _pid_from_metadata(metadata: Any) -> int | None:
+def pid_from_metadata(metadata: Any) -> int | None:
+    """The `patient_id` the hub puts in a message's (or session's) metadata; None when absent or not a number."""
     if not isinstance(metadata, dict):
         return None
     raw = metadata.get("patient_id")

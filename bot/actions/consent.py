@@ -27,7 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
-from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
+from actions.clinic_api import ClinicApi, ClinicApiError, patient_id, pid_from_metadata
 from actions.common import intent_of, latest_intent
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,21 @@ async def require_consent(
     return notice_events(latest_intent(tracker))
 
 
+async def consented_patient(
+    dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi
+) -> int | list[EventType]:
+    """The patient's id for an action on their own data: consent granted and the patient known.
+    Otherwise the events to return (the privacy notice shown, or "utter_patient_unknown")."""
+    gate = await require_consent(dispatcher, tracker, api)
+    if gate is not None:
+        return gate
+    pid = patient_id(tracker)
+    if pid is None:
+        dispatcher.utter_message(response="utter_patient_unknown")
+        return []
+    return pid
+
+
 async def notice_on_first_contact(
     dispatcher: CollectingDispatcher, tracker: Tracker, api: ClinicApi
 ) -> list[EventType]:
@@ -153,6 +168,17 @@ async def _clinic_phone(api: ClinicApi) -> str:
     return str(info.get("phone") or "")
 
 
+async def _record_answer(api: ClinicApi, pid: int, granted: bool) -> bool:
+    """Store the patient's answer to the notice; False (logged) when the clinic API failed."""
+    try:
+        await api.record_consent(pid, granted, PRIVACY_VERSION)
+    except ClinicApiError as exc:
+        log.warning("recording %s failed: status=%s code=%s", "consent" if granted else "refusal",
+                    exc.status, exc.code)
+        return False
+    return True
+
+
 class ActionConsentAccept(Action):
     """Store the consent, thank, and resume the request that was waiting for it."""
 
@@ -165,10 +191,7 @@ class ActionConsentAccept(Action):
         api = _api()
         pid = patient_id(tracker)
         if pid is not None:
-            try:
-                await api.record_consent(pid, True, PRIVACY_VERSION)
-            except ClinicApiError as exc:
-                log.warning("recording consent failed: status=%s code=%s", exc.status, exc.code)
+            if not await _record_answer(api, pid, True):
                 dispatcher.utter_message(response="utter_consent_error")
                 # The error message carries an "Aceito" button; a plain "sim" is no longer read as consent.
                 return [SlotSet(ASKED_SLOT, False)]
@@ -200,11 +223,8 @@ class ActionConsentRefuse(Action):
         api = _api()
         pid = patient_id(tracker)
         if pid is not None:
-            try:
-                await api.record_consent(pid, False, PRIVACY_VERSION)
-            except ClinicApiError as exc:
-                # The refusal is still honoured: slot `consent` is False for this conversation.
-                log.warning("recording refusal failed: status=%s code=%s", exc.status, exc.code)
+            # A refusal the clinic API did not store is still honoured: slot `consent` is False here.
+            await _record_answer(api, pid, False)
         phone = await _clinic_phone(api)
         if phone:
             dispatcher.utter_message(response="utter_consent_refused_phone", phone=phone)
@@ -229,7 +249,7 @@ class ActionSessionStart(Action):
         metadata = tracker.get_slot(SESSION_METADATA_SLOT)
         if metadata:
             events.append(SlotSet(SESSION_METADATA_SLOT, metadata))
-        pid = _pid(metadata) if isinstance(metadata, dict) else None
+        pid = pid_from_metadata(metadata)
         if pid is None:
             pid = patient_id(tracker)
         if pid is not None:
@@ -240,12 +260,3 @@ class ActionSessionStart(Action):
         events.append(ActionExecuted("action_listen"))
         return events
 
-
-def _pid(metadata: dict[str, Any]) -> int | None:
-    raw = metadata.get("patient_id")
-    if raw is None or isinstance(raw, bool):
-        return None
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None

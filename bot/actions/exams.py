@@ -21,9 +21,9 @@ from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from actions.billing import ActionAskPrice
-from actions.clinic_api import ClinicApi, ClinicApiError, patient_id
+from actions.clinic_api import ClinicApi, ClinicApiError
 from actions.common import entity_values, find_by_slug, intent_button
-from actions.consent import notice_on_first_contact, require_consent
+from actions.consent import consented_patient, notice_on_first_contact, require_consent
 from actions.flow import AWAITING_SLOT, answer_values, answered_events, ask_events, item_choice, unavailable
 from actions.formatting import brl, date_br, parse_iso
 from actions.handoff import hand_off
@@ -223,13 +223,9 @@ class ActionExamResults(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         api = ClinicApi()
-        gate = await require_consent(dispatcher, tracker, api)
-        if gate is not None:
-            return gate
-        pid = patient_id(tracker)
-        if pid is None:
-            dispatcher.utter_message(response="utter_patient_unknown")
-            return []
+        pid = await consented_patient(dispatcher, tracker, api)
+        if isinstance(pid, list):
+            return pid
         try:
             results = list(await api.exam_results(pid))
             catalog = list(await api.exams()) if results else []

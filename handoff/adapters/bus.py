@@ -12,9 +12,9 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,23 @@ class Bus(Protocol):
     async def publish(self, topic: str, event: dict[str, Any]) -> None: ...
     def subscribe(self, *topics: str) -> Any: ...
     async def ping(self) -> None: ...
+
+
+async def follow(bus: Bus, topic: str, on_event: Callable[[dict[str, Any]], None],
+                 on_error: Callable[[Exception], None]) -> NoReturn:
+    """Hand every event of `topic` to `on_event` until cancelled (a worker's wake-up listener).
+    A failed subscription goes to `on_error` and is retried a second later; the worker's own
+    timer keeps the work moving meanwhile."""
+    while True:
+        try:
+            async with bus.subscribe(topic) as sub:
+                async for event in sub:
+                    on_event(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - retried; `on_error` logs the type only
+            on_error(exc)
+            await asyncio.sleep(1)
 
 
 class _QueueSubscription:

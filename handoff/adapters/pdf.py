@@ -19,6 +19,28 @@ def _escape(text: str) -> bytes:
     return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
 
 
+def _font(name: bytes) -> bytes:
+    return b"<< /Type /Font /Subtype /Type1 /BaseFont /" + name + b" /Encoding /WinAnsiEncoding >>"
+
+
+def _document(objects: list[bytes]) -> bytes:
+    """The PDF 1.4 file of `objects` (numbered from 1; 1 is the catalog, the last the info
+    dictionary) with its cross-reference table and trailer."""
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, len(objects), xref,
+    )
+    return bytes(out)
+
+
 class PdfPage:
     """Drawing commands for one A4 page; `to_bytes()` returns the finished document."""
 
@@ -71,26 +93,11 @@ class PdfPage:
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << " % A4
             + fonts
             + b" >> >> /Contents %d 0 R >>" % (4 + len(self.FONTS)),
-            *(
-                b"<< /Type /Font /Subtype /Type1 /BaseFont /" + name + b" /Encoding /WinAnsiEncoding >>"
-                for name in self.FONTS.values()
-            ),
+            *(_font(name) for name in self.FONTS.values()),
             b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
             b"<< /Title (" + _escape(self.title) + b") /Producer (atende) >>",
         ]
-        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-        offsets = []
-        for number, body in enumerate(objects, start=1):
-            offsets.append(len(out))
-            out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-        xref = len(out)
-        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-        for offset in offsets:
-            out += b"%010d 00000 n \n" % offset
-        out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-            len(objects) + 1, len(objects), xref,
-        )
-        return bytes(out)
+        return _document(objects)
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -160,8 +167,7 @@ class PdfDocument:
             b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (page_base + 2 * i) for i in range(n_pages))
             + b"] /Count %d >>" % n_pages,
         ]
-        objects += [b"<< /Type /Font /Subtype /Type1 /BaseFont /" + name + b" /Encoding /WinAnsiEncoding >>"
-                    for name in fonts]
+        objects += [_font(name) for name in fonts]
         font_refs = b" ".join(b"/F%d %d 0 R" % (i + 1, font_base + i) for i in range(len(fonts)))
         for i, page in enumerate(self.pages):
             content = b"\n".join(page._ops)
@@ -169,16 +175,4 @@ class PdfDocument:
                            + font_refs + b" >> >> /Contents %d 0 R >>" % (page_base + 2 * i + 1))
             objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
         objects.append(b"<< /Title (" + _escape(self.title) + b") /Producer (atende) >>")
-        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-        offsets = []
-        for number, body in enumerate(objects, start=1):
-            offsets.append(len(out))
-            out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-        xref = len(out)
-        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-        for offset in offsets:
-            out += b"%010d 00000 n \n" % offset
-        out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-            len(objects) + 1, len(objects), xref,
-        )
-        return bytes(out)
+        return _document(objects)

@@ -34,6 +34,8 @@ from typing import Any
 
 import httpx
 
+from handoff.adapters.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 
@@ -103,10 +105,7 @@ class RasaGateway:
 
     async def close(self) -> None:
         """Stop the health loop and close the HTTP pool."""
-        if self._health is not None:
-            self._health.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._health
+        await cancel_and_wait([self._health])
         await self._client.aclose()
 
     # -- choosing a replica ---------------------------------------------------------------------

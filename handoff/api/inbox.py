@@ -9,7 +9,6 @@ queue, 404, 409 lifecycle (`illegal_transition`) or ownership/capacity conflicts
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json as jsonlib
 import logging
 import re
@@ -20,7 +19,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
+from handoff.adapters.tasks import cancel_and_wait
 from handoff.api.auth import credentials, error, parse_body, reason_of, require_access, require_staff, same_origin
+from handoff.api.sockets import LockedSocket
 from handoff.domain import access
 from handoff.domain.routing import Presence
 from handoff.runtime import HubRuntime
@@ -437,16 +438,6 @@ def visible(event: dict[str, Any], who: StaffIdentity, queues: frozenset[str]) -
     return event.get("queue") in queues
 
 
-class _Socket:
-    def __init__(self, ws: WebsocketImplProtocol) -> None:
-        self.ws = ws
-        self.lock = asyncio.Lock()
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        async with self.lock:
-            await self.ws.send(jsonlib.dumps(frame, ensure_ascii=False, default=str))
-
-
 @bp.websocket("/staff/ws")  # type: ignore[untyped-decorator]  # sanic types websocket routes loosely
 async def staff_socket(request: Request, ws: WebsocketImplProtocol) -> None:
     """Live staff events; the socket's life sets the agent's presence (docs/CONTRACTS.md)."""
@@ -466,7 +457,7 @@ async def staff_socket(request: Request, ws: WebsocketImplProtocol) -> None:
     assert presence is not None
     me = await inbox.me(who)
     queues = frozenset(me["queues"])
-    sock = _Socket(ws)
+    sock = LockedSocket(ws, default=str)
     tasks: list[asyncio.Task[Any]] = []
     conn_id: str | None = None
     try:
@@ -512,10 +503,6 @@ async def staff_socket(request: Request, ws: WebsocketImplProtocol) -> None:
                 elif kind == "presence" and frame.get("status") in ("online", "away"):
                     await presence.set_status(who.id, Presence(frame["status"]))
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks)
         if conn_id is not None:
             await presence.disconnected(who.id, conn_id)

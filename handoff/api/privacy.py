@@ -246,6 +246,29 @@ _LINK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
 _LINK_GONE = "link inválido ou expirado: peça um novo link à clínica"
 
 
+_EXPORT_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+# The patient's links also keep the token out of the Referer of anything the file links to.
+_LINK_HEADERS = {**_EXPORT_HEADERS, "Referrer-Policy": "no-referrer"}
+
+
+async def _send_zip(request: Request, plan: ExportPlan, headers: dict[str, str]) -> None:
+    """Stream the export ZIP of `plan` as the response."""
+    exporter: PrivacyExport = request.app.ctx.privacy_export
+    response = await request.respond(content_type="application/zip", headers=headers)
+    async for chunk in exporter.zip_stream(plan):
+        if chunk:
+            await response.send(chunk)
+    await response.eof()
+
+
+async def _pdf(request: Request, plan: ExportPlan) -> bytes:
+    """The readable PDF of `plan`, titled with the clinic's name."""
+    exporter: PrivacyExport = request.app.ctx.privacy_export
+    clinic = getattr(request.app.ctx, "clinic", None)
+    info = await clinic.info() if clinic is not None else None
+    return await exporter.pdf(plan, getattr(info, "name", None) or "Clínica")
+
+
 async def _link_plan(request: Request, request_id: int, token: str, fmt: str) -> ExportPlan | None:
     _svc(request)
     exporter: PrivacyExport = request.app.ctx.privacy_export
@@ -258,15 +281,7 @@ async def link_zip(request: Request, request_id: int, token: str) -> HTTPRespons
     plan = await _link_plan(request, request_id, token, "zip")
     if plan is None:
         return error(404, "link_not_found", _LINK_GONE)
-    exporter: PrivacyExport = request.app.ctx.privacy_export
-    response = await request.respond(
-        content_type="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="meus-dados.zip"', "Cache-Control": "no-store",
-                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
-    async for chunk in exporter.zip_stream(plan):
-        if chunk:
-            await response.send(chunk)
-    await response.eof()
+    await _send_zip(request, plan, {"Content-Disposition": 'attachment; filename="meus-dados.zip"', **_LINK_HEADERS})
     return None
 
 
@@ -276,13 +291,8 @@ async def link_pdf(request: Request, request_id: int, token: str) -> HTTPRespons
     plan = await _link_plan(request, request_id, token, "pdf")
     if plan is None:
         return error(404, "link_not_found", _LINK_GONE)
-    exporter: PrivacyExport = request.app.ctx.privacy_export
-    clinic = getattr(request.app.ctx, "clinic", None)
-    info = await clinic.info() if clinic is not None else None
-    body = await exporter.pdf(plan, getattr(info, "name", None) or "Clínica")
-    return raw(body, content_type="application/pdf",
-               headers={"Content-Disposition": 'attachment; filename="meus-dados.pdf"', "Cache-Control": "no-store",
-                        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+    return raw(await _pdf(request, plan), content_type="application/pdf",
+               headers={"Content-Disposition": 'attachment; filename="meus-dados.pdf"', **_LINK_HEADERS})
 
 
 @bp.get("/requests/<request_id:int>/export.zip")
@@ -292,14 +302,8 @@ async def export_zip(request: Request, request_id: int) -> HTTPResponse | None:
     _svc(request)
     exporter: PrivacyExport = request.app.ctx.privacy_export
     plan = await exporter.plan(_who(request), request_id, "zip")
-    response = await request.respond(
-        content_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="dados-solicitacao-{request_id}.zip"',
-                 "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
-    async for chunk in exporter.zip_stream(plan):
-        if chunk:
-            await response.send(chunk)
-    await response.eof()
+    await _send_zip(request, plan, {"Content-Disposition": f'attachment; filename="dados-solicitacao-{request_id}.zip"',
+                                    **_EXPORT_HEADERS})
     return None
 
 
@@ -310,9 +314,6 @@ async def export_pdf(request: Request, request_id: int) -> HTTPResponse:
     _svc(request)
     exporter: PrivacyExport = request.app.ctx.privacy_export
     plan = await exporter.plan(_who(request), request_id, "pdf")
-    clinic = getattr(request.app.ctx, "clinic", None)
-    info = await clinic.info() if clinic is not None else None
-    body = await exporter.pdf(plan, getattr(info, "name", None) or "Clínica")
-    return raw(body, content_type="application/pdf",
+    return raw(await _pdf(request, plan), content_type="application/pdf",
                headers={"Content-Disposition": f'attachment; filename="dados-solicitacao-{request_id}.pdf"',
-                        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+                        **_EXPORT_HEADERS})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
@@ -16,23 +15,13 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from connectors import webchat
 from connectors.base import InboundMessage
 from handoff.adapters.sql import store
+from handoff.adapters.tasks import cancel_and_wait
+from handoff.api.sockets import LockedSocket
 from handoff.services.ingest import accept_inbound
 from handoff.services.unit_of_work import conversation_topic, message_view
 
 bp = Blueprint("webchat", url_prefix="/webchat")
 log = logging.getLogger(__name__)
-
-
-class _Socket:
-    """Serializes sends: relay tasks and the receive loop share one socket."""
-
-    def __init__(self, ws: WebsocketImplProtocol) -> None:
-        self.ws = ws
-        self.lock = asyncio.Lock()
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        async with self.lock:
-            await self.ws.send(json.dumps(frame, ensure_ascii=False))
 
 
 class _RateLimiter:
@@ -52,7 +41,7 @@ class _RateLimiter:
         return True
 
 
-async def _pump(sub: Any, sock: _Socket) -> None:
+async def _pump(sub: Any, sock: LockedSocket) -> None:
     async for event in sub:
         event.pop("topic", None)
         if event.get("type") == "message" and "message" in event:
@@ -61,7 +50,7 @@ async def _pump(sub: Any, sock: _Socket) -> None:
             await sock.send(event)
 
 
-async def _relay(stack: contextlib.AsyncExitStack, bus: Any, sock: _Socket, topic: str) -> asyncio.Task[Any]:
+async def _relay(stack: contextlib.AsyncExitStack, bus: Any, sock: LockedSocket, topic: str) -> asyncio.Task[Any]:
     """Subscribe now (before anything is read from the database), pump in the background."""
     sub = await stack.enter_async_context(bus.subscribe(topic))
     return asyncio.create_task(_pump(sub, sock))
@@ -72,7 +61,7 @@ async def webchat_socket(request: Request, ws: WebsocketImplProtocol) -> None:
     """One widget connection: history first, then live frames both ways."""
     ctx = request.app.ctx
     settings = ctx.settings
-    sock = _Socket(ws)
+    sock = LockedSocket(ws)
     visitor = request.args.get("visitor")
     if not webchat.valid_visitor_id(visitor):
         await sock.send({"type": "error", "code": "bad_visitor", "message": "Sessão inválida. Recarregue a página.",
@@ -126,9 +115,5 @@ async def webchat_socket(request: Request, ws: WebsocketImplProtocol) -> None:
                 relays.append(await _relay(stack, ctx.bus, sock, conversation_topic(result.conversation_id)))
                 conv_relay_for = result.conversation_id
     finally:
-        for task in relays:
-            task.cancel()
-        for task in relays:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(relays)
         await stack.aclose()

@@ -16,12 +16,12 @@ claimed one replica at a time by `AgendaMirror.due_writes`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from handoff.adapters.tasks import cancel_and_wait, run_every
 from handoff.domain.clinic.agenda import (
     AgendaDoctor,
     AgendaMirror,
@@ -157,18 +157,15 @@ class AgendaSyncWorker:
         report.writes_done, report.writes_failed = retried.writes_done, retried.writes_failed
         return report
 
+    async def _pass(self) -> None:
+        report = await self.run_once()
+        if report.updated or report.adopted or report.cancelled or report.writes_done:
+            log.info("agenda sync: updated=%d adopted=%d cancelled=%d writes=%d", report.updated,
+                     report.adopted, report.cancelled, report.writes_done)
+
     async def _loop(self) -> None:
-        while True:
-            try:
-                report = await self.run_once()
-                if report.updated or report.adopted or report.cancelled or report.writes_done:
-                    log.info("agenda sync: updated=%d adopted=%d cancelled=%d writes=%d", report.updated,
-                             report.adopted, report.cancelled, report.writes_done)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the worker must outlive one bad pass
-                log.exception("agenda sync pass failed")
-            await asyncio.sleep(self.interval)
+        # The worker must outlive one bad pass.
+        await run_every(self.interval, self._pass, lambda _exc: log.exception("agenda sync pass failed"))
 
     def start(self) -> None:
         """Start the loop."""
@@ -177,8 +174,5 @@ class AgendaSyncWorker:
 
     async def stop(self) -> None:
         """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None

@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.adapters.bus import Bus
+from handoff.adapters.bus import Bus, follow
 from handoff.adapters.sql import handoff_store as hs
 from handoff.adapters.sql import store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import Conversation, StaffUser
+from handoff.adapters.tasks import cancel_and_wait
 from handoff.domain import events as ev
 from handoff.domain.lifecycle import ConversationState, Transition
 from handoff.domain.routing import (
@@ -266,24 +267,16 @@ class Assigner:
 
     async def stop(self) -> None:
         """Stop both tasks."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
 
     async def _listen(self, bus: Bus) -> None:
-        while True:
-            try:
-                async with bus.subscribe(WORK_TOPIC) as sub:
-                    async for event in sub:
-                        if event.get("kind") == ASSIGN_KIND:
-                            self.wake()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the timer keeps assignment going meanwhile
-                log.warning("assignment wake listener failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1)
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("kind") == ASSIGN_KIND:
+                self.wake()
+
+        # The timer keeps assignment going while the listener is down.
+        await follow(bus, WORK_TOPIC, on_event, lambda exc: log.warning(
+            "assignment wake listener failed (%s); retrying", type(exc).__name__))
 
     async def _loop(self) -> None:
         while True:

@@ -37,6 +37,7 @@ from handoff.adapters.rasa import BotUnavailable, RasaGateway
 from handoff.adapters.reasons import load_reason_map
 from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import AuditLog, BotModel, StaffUser
+from handoff.adapters.tasks import cancel_and_wait
 from handoff.domain.errors import Conflict, Forbidden, NotFound, UpstreamFailed
 from handoff.services.bot_teaching import BotTeaching
 from handoff.services.staff import StaffIdentity
@@ -156,11 +157,7 @@ class BotModels:
             if self._proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     self._proc.kill()
-        for task in (self._runner, self._refresher):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await cancel_and_wait([self._runner, self._refresher])
 
     def _kick(self) -> None:
         if not self._closing and (self._runner is None or self._runner.done()):

@@ -34,7 +34,6 @@ answered (`adapters/sql/email_store.thread_of`: the patient's latest mail in the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import re
@@ -52,6 +51,7 @@ from handoff.adapters.attachments import AttachmentStore
 from handoff.adapters.imap import ImapMailbox
 from handoff.adapters.sql import channel_store, email_store, store
 from handoff.adapters.sql.models import ConversationEvent
+from handoff.adapters.tasks import cancel_and_wait
 from handoff.domain.messages import OutboundStatus, retry_delay
 from handoff.services.ingest import accept_inbound
 from handoff.services.outbox import record_status_change
@@ -220,10 +220,7 @@ class EmailPoller(EmailInbox):
     async def stop(self) -> None:
         """Stop (a sweep in progress is cancelled; its unmarked mail is taken again next time)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([task])
 
     async def _run(self) -> None:
         failures = 0

@@ -39,11 +39,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.adapters.bus import Bus
+from handoff.adapters.bus import Bus, follow
 from handoff.adapters.interaction_sinks import FhirCommunicationSink, InteractionSink, SinkResult, WebhookSink
 from handoff.adapters.sql import interaction_store as store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AuditLog, Conversation, ConversationEvent, InteractionDelivery, Patient
+from handoff.adapters.tasks import cancel_and_wait
 from handoff.domain.errors import Conflict, Invalid, NotFound
 from handoff.domain.interactions import (
     DeliveryStatus,
@@ -264,11 +265,7 @@ class InteractionRegister:
 
     async def stop(self) -> None:
         """Stop the loop (a delivery in flight is cut; its lease expires and it is sent again)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         for sink in self.sinks.values():
             with contextlib.suppress(Exception):
                 await sink.close()
@@ -290,23 +287,17 @@ class InteractionRegister:
         assert self.bus is not None
         bus = self.bus
 
-        async def follow(topic: str, wanted: Callable[[dict[str, Any]], bool]) -> None:
-            while True:
-                try:
-                    async with bus.subscribe(topic) as sub:
-                        async for event in sub:
-                            if wanted(event):
-                                self.wake()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - polling keeps the work moving meanwhile
-                    log.warning("interaction wake listener failed (%s); retrying", type(exc).__name__)
-                    await asyncio.sleep(1)
+        def wake_on(wanted: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], None]:
+            return lambda event: self.wake() if wanted(event) else None
+
+        def on_error(exc: Exception) -> None:  # polling keeps the work moving meanwhile
+            log.warning("interaction wake listener failed (%s); retrying", type(exc).__name__)
 
         await asyncio.gather(
-            follow(WORK_TOPIC, lambda e: e.get("kind") == WAKE_KIND),
+            follow(bus, WORK_TOPIC, wake_on(lambda e: e.get("kind") == WAKE_KIND), on_error),
             # The inbox's staff event after a resolve commits (it carries the outcome).
-            follow(STAFF_TOPIC, lambda e: e.get("type") == "queue_changed" and bool(e.get("outcome"))),
+            follow(bus, STAFF_TOPIC, wake_on(lambda e: e.get("type") == "queue_changed" and bool(e.get("outcome"))),
+                   on_error),
         )
 
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -25,6 +24,7 @@ from sqlalchemy import select
 from handoff.adapters.presence import ConnectionCounter
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import StaffUser
+from handoff.adapters.tasks import cancel_and_wait
 from handoff.domain.routing import Presence
 from handoff.services.notify import kick_assignment
 from handoff.services.unit_of_work import STAFF_TOPIC, UnitOfWork
@@ -108,8 +108,4 @@ class PresenceService:
 
     async def close(self) -> None:
         """Cancel pending offline timers (the sweep of the next start takes over)."""
-        for task in list(self._pending):
-            task.cancel()
-        for task in list(self._pending):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(list(self._pending))

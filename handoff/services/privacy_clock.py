@@ -6,7 +6,6 @@ alert fire once across hub replicas."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import PrivacyRequest
+from handoff.adapters.tasks import cancel_and_wait, run_every
 from handoff.domain import privacy as rules
 from handoff.services.privacy_common import audit, staff_event
 from handoff.services.unit_of_work import UnitOfWork
@@ -38,20 +38,12 @@ class PrivacyMonitor:
 
     async def stop(self) -> None:
         """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait([self._task])
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the next pass retries; never log patient data
-                log.warning("privacy request monitor pass failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.interval)
+        # The next pass retries; never log patient data.
+        await run_every(self.interval, self.tick,
+                        lambda exc: log.warning("privacy request monitor pass failed: %s", type(exc).__name__))
 
     async def tick(self, now: datetime | None = None) -> int:
         """Alert managers about every pending request whose clock came due; each fires once

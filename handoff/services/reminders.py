@@ -25,7 +25,6 @@ Logs carry ids and status codes, never message text or personal data.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import secrets
@@ -39,6 +38,7 @@ from handoff.adapters.sql import store
 from handoff.adapters.sql.database import as_utc, utcnow
 from handoff.adapters.sql.models import AppointmentRow
 from handoff.adapters.sql.models_reminders import ReminderOptOutRow, ReminderRow, ReminderTextRow
+from handoff.adapters.tasks import cancel_and_wait, run_every
 from handoff.domain import reminders as rules
 from handoff.domain.messages import Sender
 from handoff.domain.messaging_window import META_MESSAGING_CHANNELS, WHATSAPP_CHANNELS, window_state
@@ -304,11 +304,8 @@ class ReminderWorker:
 
     async def stop(self) -> None:
         """Stop the loop (a reminder half-handled is claimed again after its lease)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None
 
     async def run_once(self) -> None:
         """One pass: plan, then send what is due."""
@@ -316,11 +313,5 @@ class ReminderWorker:
         await self.service.send_due(self.clock())
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must survive a bad pass; the next tick retries
-                log.exception("reminder pass failed")
-            await asyncio.sleep(self.interval)
+        # The loop must survive a bad pass; the next tick retries.
+        await run_every(self.interval, self.run_once, lambda _exc: log.exception("reminder pass failed"))

@@ -58,6 +58,7 @@ from handoff.adapters.sql.models import (
     PendingStatusReport,
     RetentionPolicy,
 )
+from handoff.adapters.tasks import cancel_and_wait, run_every
 from handoff.adapters.tracker_store import TrackerStore
 from handoff.domain import retention as rules
 from handoff.domain.clinic.calendar import CLINIC_TZ
@@ -560,22 +561,17 @@ class RetentionScheduler:
 
     async def stop(self) -> None:
         """Stop the loop (a run cut here resumes elsewhere or on the next start)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait([self._task])
+
+    async def _pass(self) -> None:
+        now = utcnow()
+        if self.due(now):
+            await self.job.run(now)
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                now = utcnow()
-                if self.due(now):
-                    await self.job.run(now)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the next tick retries
-                log.warning("disposal scheduler pass failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.interval)
+        # The next tick retries.
+        await run_every(self.interval, self._pass,
+                        lambda exc: log.warning("disposal scheduler pass failed: %s", type(exc).__name__))
 
 
 def categories_text(items: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:

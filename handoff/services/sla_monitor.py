@@ -22,7 +22,6 @@ provider id no message ever took (`channel_store.PENDING_REPORT_TTL`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -34,6 +33,7 @@ from handoff.adapters.sql import channel_store, store
 from handoff.adapters.sql import handoff_store as hs
 from handoff.adapters.sql.database import utcnow
 from handoff.adapters.sql.models import Conversation
+from handoff.adapters.tasks import cancel_and_wait, guarded
 from handoff.domain import events as ev
 from handoff.domain.routing import Priority
 from handoff.domain.sla import DueEscalation, EscalationAction, due_escalations
@@ -72,28 +72,17 @@ class SlaMonitor:
 
     async def stop(self) -> None:
         """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait([self._task])
 
     async def _loop(self) -> None:
         next_purge = 0.0
         while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - next tick retries; never log conversation data
-                log.warning("SLA monitor pass failed: %s", type(exc).__name__)
+            # The next tick (purge) retries; never log conversation data.
+            await guarded(self.tick, lambda exc: log.warning("SLA monitor pass failed: %s", type(exc).__name__))
             if asyncio.get_running_loop().time() >= next_purge:
                 next_purge = asyncio.get_running_loop().time() + PURGE_INTERVAL_SECONDS
-                try:
-                    await self.purge_stale_reports()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the next purge retries
-                    log.warning("purge of stale delivery reports failed: %s", type(exc).__name__)
+                await guarded(self.purge_stale_reports, lambda exc: log.warning(
+                    "purge of stale delivery reports failed: %s", type(exc).__name__))
             await asyncio.sleep(self.interval)
 
     async def purge_stale_reports(self, now: datetime | None = None) -> int:

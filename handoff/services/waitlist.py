@@ -14,7 +14,6 @@ Who wins a slot is decided by unique keys and conditional updates in the databas
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +26,7 @@ from handoff.adapters.sql import waitlist_store as ws
 from handoff.adapters.sql.database import as_utc
 from handoff.adapters.sql.models import Conversation
 from handoff.adapters.sql.models_waitlist import WaitlistEntry, WaitlistOffer
+from handoff.adapters.tasks import cancel_and_wait, run_every
 from handoff.domain import waitlist as rules
 from handoff.domain.clinic.calendar import to_clinic
 from handoff.domain.clinic.entities import Appointment
@@ -309,14 +309,8 @@ class WaitlistSweeper:
         self._task: asyncio.Task[None] | None = None
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self.service.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the sweeper must outlive one bad pass
-                log.exception("waitlist sweep failed")
-            await asyncio.sleep(self.interval)
+        # The sweeper must outlive one bad pass.
+        await run_every(self.interval, self.service.sweep, lambda _exc: log.exception("waitlist sweep failed"))
 
     def start(self) -> None:
         """Start the loop."""
@@ -325,8 +319,5 @@ class WaitlistSweeper:
 
     async def stop(self) -> None:
         """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None

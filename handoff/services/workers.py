@@ -17,7 +17,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handoff.adapters.bus import Bus
+from handoff.adapters.bus import Bus, follow
+from handoff.adapters.tasks import cancel_and_wait
 from handoff.services.unit_of_work import WORK_TOPIC
 
 log = logging.getLogger(__name__)
@@ -74,24 +75,16 @@ class LeaseWorkerPool:
     async def stop(self) -> None:
         """Stop claiming; in-flight drains are cancelled (their leases expire and resume elsewhere)."""
         self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
 
     async def _listen(self) -> None:
-        while not self._stopping:
-            try:
-                async with self._bus.subscribe(WORK_TOPIC) as sub:
-                    async for event in sub:
-                        if event.get("kind") == self._wake_kind:
-                            self.hint(event.get("conversation_id"))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - polling keeps the work moving meanwhile
-                log.warning("%s wake listener failed (%s); retrying", self.name, type(exc).__name__)
-                await asyncio.sleep(1)
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("kind") == self._wake_kind:
+                self.hint(event.get("conversation_id"))
+
+        # Polling keeps the work moving while the listener is down; `stop` cancels it.
+        await follow(self._bus, WORK_TOPIC, on_event, lambda exc: log.warning(
+            "%s wake listener failed (%s); retrying", self.name, type(exc).__name__))
 
     async def _loop(self, index: int) -> None:
         owner = f"{self.owner}-{index}"

@@ -9,10 +9,9 @@ when the socket is unavailable, every 15 seconds.
 from __future__ import annotations
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, file
+from sanic.response import HTTPResponse
 
-from handoff.domain import access
-from handoff.web.pages import STAFF_CSP, WEB, asset, forbidden_page, staff_or_login
+from handoff.web.pages import CSS, JS, STAFF_CSP, asset, may_view, staff_page
 
 bp = Blueprint("dashboard_page")
 
@@ -22,23 +21,19 @@ _NO_STORE = {"Cache-Control": "no-store", "Content-Security-Policy": STAFF_CSP, 
 @bp.get("/dashboard")
 async def dashboard(request: Request) -> HTTPResponse:
     """The dashboard for managers and admins; `/login` without a session."""
-    who = await staff_or_login(request)
-    if isinstance(who, HTTPResponse):
-        return who
-    if not access.can(who, "view", "metrics"):
-        return forbidden_page(stylesheet="/dashboard/dashboard.css", body_class="dash", testid="dashboard-forbidden",
-                              message="O painel do gestor é exclusivo para gestores e administradores.",
-                              headers=_NO_STORE)
-    return await file(WEB / "templates" / "dashboard.html", mime_type="text/html; charset=utf-8", headers=_NO_STORE)
+    return await staff_page(request, "dashboard.html", allowed=may_view("metrics"),
+                            stylesheet="/dashboard/dashboard.css", body_class="dash", testid="dashboard-forbidden",
+                            message="O painel do gestor é exclusivo para gestores e administradores.",
+                            headers=_NO_STORE)
 
 
 @bp.get("/dashboard/dashboard.js")
 async def dashboard_js(request: Request) -> HTTPResponse:
     """The page's script (charts are hand-drawn SVG)."""
-    return await asset("dashboard.js", "application/javascript; charset=utf-8", {"Cache-Control": "no-cache"})
+    return await asset("dashboard.js", JS, {"Cache-Control": "no-cache"})
 
 
 @bp.get("/dashboard/dashboard.css")
 async def dashboard_css(request: Request) -> HTTPResponse:
     """The page's stylesheet."""
-    return await asset("dashboard.css", "text/css; charset=utf-8", {"Cache-Control": "no-cache"})
+    return await asset("dashboard.css", CSS, {"Cache-Control": "no-cache"})

@@ -16,13 +16,20 @@ from string import Template
 from typing import Any
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, file, html
+from sanic.response import HTTPResponse, html
 
 from handoff.adapters.sql.database import utcnow
-from handoff.domain import access
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.services import retention
-from handoff.web.pages import STAFF_CSP, STAFF_HEADERS, WEB, asset, forbidden_page, staff_or_login
+from handoff.web.pages import (
+    CSS,
+    JS,
+    STAFF_CSP,
+    WEB,
+    asset,
+    may_view,
+    staff_page,
+)
 
 bp = Blueprint("privacy_records_pages")
 
@@ -69,17 +76,13 @@ async def notice_page(request: Request) -> HTTPResponse:
 @bp.get("/privacidade/aviso.css")
 async def notice_css(request: Request) -> HTTPResponse:
     """The notice's stylesheet."""
-    return await asset("privacy_notice.css", "text/css; charset=utf-8")
+    return await asset("privacy_notice.css", CSS)
 
 
 async def _staff_page(request: Request, category: str, template: str, testid: str, message: str) -> HTTPResponse:
-    who = await staff_or_login(request)
-    if isinstance(who, HTTPResponse):
-        return who
-    if not access.can(who, "view", category):
-        return forbidden_page(stylesheet="/privacidade/privacy_records.css", body_class="records", testid=testid,
-                              message=message, headers=STAFF_HEADERS)
-    return await file(WEB / "templates" / template, mime_type="text/html; charset=utf-8", headers=STAFF_HEADERS)
+    return await staff_page(request, template, allowed=may_view(category),
+                            stylesheet="/privacidade/privacy_records.css", body_class="records", testid=testid,
+                            message=message)
 
 
 @bp.get("/privacidade/retencao")
@@ -99,16 +102,16 @@ async def incidents_page(request: Request) -> HTTPResponse:
 @bp.get("/privacidade/privacy_retention.js")
 async def retention_js(request: Request) -> HTTPResponse:
     """The retention page's script."""
-    return await asset("privacy_retention.js", "application/javascript; charset=utf-8")
+    return await asset("privacy_retention.js", JS)
 
 
 @bp.get("/privacidade/privacy_incidents.js")
 async def incidents_js(request: Request) -> HTTPResponse:
     """The incident page's script."""
-    return await asset("privacy_incidents.js", "application/javascript; charset=utf-8")
+    return await asset("privacy_incidents.js", JS)
 
 
 @bp.get("/privacidade/privacy_records.css")
 async def records_css(request: Request) -> HTTPResponse:
     """The stylesheet of both staff pages."""
-    return await asset("privacy_records.css", "text/css; charset=utf-8")
+    return await asset("privacy_records.css", CSS)

@@ -11,7 +11,7 @@ so of several replicas exactly one records it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, literal_column, or_, select, update
@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.adapters.sql.database import as_utc, utcnow
+from handoff.adapters.sql.leases import lease_due
 from handoff.adapters.sql.metrics_queries import contact_message
 from handoff.adapters.sql.models import (
     AppointmentRow,
@@ -252,19 +253,8 @@ async def claim_delivery(session: AsyncSession, dialect: str, owner: str, lease_
     update as on SQLite) and count the attempt; None when nothing is due."""
     now = now or utcnow()
     d = InteractionDelivery
-    q = select(d.id).where(_due(now)).order_by(d.next_attempt_at, d.id).limit(1)
-    if dialect == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    delivery_id = (await session.execute(q)).scalar_one_or_none()
-    if delivery_id is None:
-        return None
-    res = await session.execute(
-        update(d).where(d.id == delivery_id, _due(now))
-        .values(status=DeliveryStatus.SENDING.value, lease_owner=owner,
-                lease_until=now + timedelta(seconds=lease_seconds), attempts=d.attempts + 1, updated_at=now))
-    if int(res.rowcount or 0) != 1:  # type: ignore[attr-defined]
-        return None
-    return await session.get(d, delivery_id, populate_existing=True)
+    return await lease_due(session, dialect, d, _due(now), (d.next_attempt_at, d.id),
+                           sending=DeliveryStatus.SENDING.value, owner=owner, lease_seconds=lease_seconds, now=now)
 
 
 async def owned(session: AsyncSession, delivery_id: int, owner: str) -> InteractionDelivery | None:

@@ -8,13 +8,14 @@ the lease; a worker that died leaves a `sending` row whose lease expires and is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.adapters.sql.database import as_utc
+from handoff.adapters.sql.leases import lease_due
 from handoff.adapters.sql.models import (
     AppointmentRow,
     ClinicProfile,
@@ -112,19 +113,8 @@ async def claim(session: AsyncSession, dialect: str, owner: str, lease_seconds: 
                 now: datetime) -> ReminderRow | None:
     """Lease the most overdue reminder and count the attempt; None when nothing is due."""
     r = ReminderRow
-    q = select(r.id).where(_due(now)).order_by(r.due_at, r.id).limit(1)
-    if dialect == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    rid = (await session.execute(q)).scalar_one_or_none()
-    if rid is None:
-        return None
-    res = await session.execute(
-        update(r).where(r.id == rid, _due(now))
-        .values(status=ReminderStatus.SENDING.value, lease_owner=owner,
-                lease_until=now + timedelta(seconds=lease_seconds), attempts=r.attempts + 1, updated_at=now))
-    if int(res.rowcount or 0) != 1:  # type: ignore[attr-defined]
-        return None
-    return await session.get(r, rid, populate_existing=True)
+    return await lease_due(session, dialect, r, _due(now), (r.due_at, r.id),
+                           sending=ReminderStatus.SENDING.value, owner=owner, lease_seconds=lease_seconds, now=now)
 
 
 async def owned(session: AsyncSession, reminder_id: int, owner: str, now: datetime) -> ReminderRow | None:

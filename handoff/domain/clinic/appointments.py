@@ -35,12 +35,17 @@ def _started(start: datetime, now: datetime) -> bool:
     return now >= start
 
 
+def _refuse_started(status: AppointmentStatus, start: datetime, now: datetime, message: str) -> None:
+    """A done appointment, or one whose start time has come, can no longer change."""
+    if status is AppointmentStatus.DONE or _started(start, now):
+        raise AppointmentRuleError("appointment_started", message)
+
+
 def confirm(status: AppointmentStatus, start: datetime, now: datetime) -> AppointmentStatus:
     """Confirm attendance. Idempotent on an already confirmed appointment."""
     if status is AppointmentStatus.CANCELLED:
         raise AppointmentRuleError("appointment_cancelled", "a consulta foi cancelada")
-    if status is AppointmentStatus.DONE or _started(start, now):
-        raise AppointmentRuleError("appointment_started", "a consulta já começou ou já aconteceu")
+    _refuse_started(status, start, now, "a consulta já começou ou já aconteceu")
     return AppointmentStatus.CONFIRMED
 
 
@@ -48,8 +53,7 @@ def cancel(status: AppointmentStatus, start: datetime, now: datetime) -> Appoint
     """Cancel before the start time. Idempotent on an already cancelled appointment."""
     if status is AppointmentStatus.CANCELLED:
         return status
-    if status is AppointmentStatus.DONE or _started(start, now):
-        raise AppointmentRuleError("appointment_started", "só é possível cancelar antes do horário da consulta")
+    _refuse_started(status, start, now, "só é possível cancelar antes do horário da consulta")
     return AppointmentStatus.CANCELLED
 
 
@@ -57,8 +61,7 @@ def check_reschedule(status: AppointmentStatus, start: datetime, now: datetime) 
     """May this appointment move? Returns the status after the move (it needs a new confirmation)."""
     if status is AppointmentStatus.CANCELLED:
         raise AppointmentRuleError("appointment_cancelled", "a consulta foi cancelada; marque uma nova")
-    if status is AppointmentStatus.DONE or _started(start, now):
-        raise AppointmentRuleError("appointment_started", "só é possível remarcar antes do horário da consulta")
+    _refuse_started(status, start, now, "só é possível remarcar antes do horário da consulta")
     return AppointmentStatus.SCHEDULED
 
 
