@@ -53,7 +53,7 @@ async def _tap(chat: Chat, patient: WhatsAppCloudPatient, intent: str, appt_id: 
     """A tap on a reminder's quick-reply button (Meta sends back the button's id = its payload)."""
     before = len(patient.received())
     payload = f"/{intent}" + json.dumps({"appointment_id": str(appt_id)}, separators=(",", ":"))
-    await patient._post("interactive", {"type": "button_reply", "button_reply": {"id": payload, "title": title}})
+    await patient._post("messages_interactive_button_reply", reply_id=payload, reply_title=title)
     return await chat._turn(before)
 
 
