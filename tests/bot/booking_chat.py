@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -139,15 +139,59 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-class Chat:
-    """One patient's conversation: routes intents like bot/data/rules/{booking,confirmation}.yml."""
+class RasaStandIn:
+    """Rasa's part in one conversation: `say` builds the user event, asks `action_for` which action
+    the rules would run, runs it with rasa_sdk's Tracker/CollectingDispatcher and applies the
+    returned slot events. Subclasses route intents (`action_for`) and may change the metadata."""
 
-    def __init__(self, hub: Hub, pid: int | None, consent: bool = True) -> None:
-        self.hub = hub
+    sender = "test"
+    domain: ClassVar[Any] = {}  # the domain dict passed to Action.run (read only)
+    confidence = 1.0  # the NLU confidence of a typed message
+
+    def __init__(self, pid: int | None) -> None:
         self.pid = pid
         self.slots: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
         self.last: list[dict[str, Any]] = []
+
+    def action_for(self, intent: str) -> Any:
+        raise NotImplementedError
+
+    def metadata(self) -> dict[str, Any]:
+        """What the hub sends with each message (the reminder tests add theirs)."""
+        return {"patient_id": self.pid, "channel": "webchat"} if self.pid is not None else {}
+
+    def say(self, text: str, intent: str, confidence: float | None = None, **entities: Any) -> list[dict[str, Any]]:
+        metadata = self.metadata()
+        message = {
+            "text": text,
+            "intent": {"name": intent, "confidence": self.confidence if confidence is None else confidence},
+            "entities": [{"entity": k, "value": v} for k, v in entities.items()],
+            "metadata": metadata,
+        }
+        self.events.append({"event": "user", "text": text, "parse_data": message, "metadata": metadata})
+        action = self.action_for(intent)
+        tracker = Tracker(self.sender, dict(self.slots), message, list(self.events), False, None, {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        events = run(action.run(dispatcher, tracker, self.domain))
+        for event in events:
+            if event.get("event") == "slot":
+                self.slots[event["name"]] = event["value"]
+        self.events.append({"event": "action", "name": action.name()})
+        self.events.extend(events)
+        self.last = dispatcher.messages
+        return dispatcher.messages
+
+    def responses(self) -> list[str]:
+        return [m.get("response") or "" for m in self.last]
+
+
+class Chat(RasaStandIn):
+    """One patient's conversation: routes intents like bot/data/rules/{booking,confirmation}.yml."""
+
+    def __init__(self, hub: Hub, pid: int | None, consent: bool = True) -> None:
+        super().__init__(pid)
+        self.hub = hub
         self.actions: list[str] = []
         if consent and pid is not None:
             run(hub.api().record_consent(pid, True, "privacidade-v1"))
@@ -169,31 +213,6 @@ class Chat:
             "cancel": confirmation.ActionCancelAppointment(),
         }[route]
 
-    def metadata(self) -> dict[str, Any]:
-        """What the hub sends with each message (the reminder tests add theirs)."""
-        return {"patient_id": self.pid, "channel": "webchat"} if self.pid is not None else {}
-
-    def say(self, text: str, intent: str, confidence: float = 1.0, **entities: Any) -> list[dict[str, Any]]:
-        metadata = self.metadata()
-        message = {
-            "text": text,
-            "intent": {"name": intent, "confidence": confidence},
-            "entities": [{"entity": k, "value": v} for k, v in entities.items()],
-            "metadata": metadata,
-        }
-        self.events.append({"event": "user", "text": text, "parse_data": message, "metadata": metadata})
-        action = self.action_for(intent)
-        tracker = Tracker("test", dict(self.slots), message, list(self.events), False, None, {}, "action_listen")
-        dispatcher = CollectingDispatcher()
-        events = run(action.run(dispatcher, tracker, {}))
-        for event in events:
-            if event.get("event") == "slot":
-                self.slots[event["name"]] = event["value"]
-        self.events.append({"event": "action", "name": action.name()})
-        self.events.extend(events)
-        self.last = dispatcher.messages
-        return dispatcher.messages
-
     def click(self, button: dict[str, Any]) -> list[dict[str, Any]]:
         """Tap a button: parse `/intent{json}` like Rasa's payload parser."""
         payload = button["payload"]
@@ -203,9 +222,6 @@ class Chat:
         return self.say(payload, match.group(1), **entities)
 
     # -- reading the bot's answer ------------------------------------------------------------
-
-    def responses(self) -> list[str]:
-        return [m.get("response") or "" for m in self.last]
 
     def buttons(self) -> list[dict[str, Any]]:
         return [b for m in self.last for b in (m.get("buttons") or [])]

@@ -445,11 +445,11 @@ class ReadingChat(Chat):
     reading action runs first (action_extract_slots), the message is routed by `input_route`, and a
     message an action replays is handled again as the next turn's input."""
 
-    def say(self, text: str, intent: str, confidence: float = 1.0, **entities: Any) -> list[dict[str, Any]]:
-        metadata = {"patient_id": self.pid, "channel": "webchat"} if self.pid is not None else {}
+    def say(self, text: str, intent: str, confidence: float | None = None, **entities: Any) -> list[dict[str, Any]]:
+        metadata = self.metadata()
         message = {
             "text": text,
-            "intent": {"name": intent, "confidence": confidence},
+            "intent": {"name": intent, "confidence": self.confidence if confidence is None else confidence},
             "intent_ranking": [{"name": intent, "confidence": confidence}],
             "entities": [{"entity": k, "value": v} for k, v in entities.items()],
             "metadata": metadata,

@@ -34,10 +34,9 @@ from actions.privacy import (
     notice_url,
     summary_text,
 )
-from booking_chat import run
+from booking_chat import RasaStandIn
 from bot_helpers import DOMAIN, render
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.interfaces import Action
 
 TOKEN = "privacy-contract-token"
 RECORD_CPF = "52998224725"
@@ -142,16 +141,17 @@ def contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[ContractHub]:
         server.server_close()
 
 
-class Chat:
+class Chat(RasaStandIn):
     """One conversation (sender = the hub's conversation id), routed like bot/data/rules/privacy.yml."""
 
+    domain = DOMAIN
+    confidence = 0.95
+
     def __init__(self, sender: str, pid: int | None = 7, consent: bool | None = None) -> None:
+        super().__init__(pid)
         self.sender = sender
-        self.pid = pid
-        self.slots: dict[str, Any] = {name: None for name in DOMAIN["slots"]}
+        self.slots = {name: None for name in DOMAIN["slots"]}
         self.slots["consent"] = consent
-        self.events: list[dict[str, Any]] = []
-        self.last: list[dict[str, Any]] = []
 
     def action_for(self, intent: str) -> Action:
         if intent == "privacy_notice":
@@ -160,26 +160,6 @@ class Chat:
             return ActionPrivacyRequest()
         assert self.slots.get("active_flow") == "privacy", f"no rule for {intent} without the privacy flow"
         return ActionFlowContinue()
-
-    def say(self, text: str, intent: str, **entities: Any) -> list[dict[str, Any]]:
-        metadata = {"patient_id": self.pid, "channel": "webchat"} if self.pid is not None else {}
-        message = {"text": text, "intent": {"name": intent, "confidence": 0.95},
-                   "entities": [{"entity": k, "value": v} for k, v in entities.items()], "metadata": metadata}
-        self.events.append({"event": "user", "text": text, "parse_data": message, "metadata": metadata})
-        action = self.action_for(intent)
-        tracker = Tracker(self.sender, dict(self.slots), message, list(self.events), False, None, {}, "action_listen")
-        dispatcher = CollectingDispatcher()
-        events = run(action.run(dispatcher, tracker, DOMAIN))
-        for event in events:
-            if event.get("event") == "slot":
-                self.slots[event["name"]] = event["value"]
-        self.events.append({"event": "action", "name": action.name()})
-        self.events.extend(events)
-        self.last = dispatcher.messages
-        return dispatcher.messages
-
-    def responses(self) -> list[str]:
-        return [m.get("response") or "" for m in self.last]
 
     def texts(self) -> str:
         return "\n".join(render(m) for m in self.last if not m.get("custom"))
