@@ -469,16 +469,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  held-out prediction elapsed: {time.monotonic() - t2:.1f}s")
         if not args.dev_only:
             results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
-        if args.frozen_v2.exists() and not args.dev_only:
-            results["frozen_v2"] = evaluate_frozen(
-                model, load_frozen(args.frozen_v2), reasons,
-                title="(c2) FROZEN set v2 bot/eval/frozen_v2.yml by reason (no target yet; errors not shown)",
-                judged=False)
-        if args.frozen_v3.exists() and not args.dev_only:
-            results["frozen_v3"] = evaluate_frozen(
-                model, load_frozen(args.frozen_v3), reasons,
-                title="(c3) FROZEN set v3 bot/eval/frozen_v3.yml by reason (no target yet; errors not shown)",
-                judged=False)
+        for key, mark, path in (("frozen_v2", "c2", args.frozen_v2), ("frozen_v3", "c3", args.frozen_v3)):
+            if path.exists() and not args.dev_only:
+                results[key] = evaluate_frozen(
+                    model, load_frozen(path), reasons,
+                    title=f"({mark}) FROZEN set {key[-2:]} bot/eval/{path.name} by reason "
+                          "(no target yet; errors not shown)",
+                    judged=False)
         results["suite"] = evaluate_suite(model, load_suite(args.suite), reasons)
         if args.dev.exists():
             results["dev"] = evaluate_dev(model, load_frozen(args.dev, key="dev_set"), reasons, args.show_errors)

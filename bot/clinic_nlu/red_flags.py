@@ -154,9 +154,9 @@ _PRESENT = re.compile(
     r"neste\s+momento|nesse\s+momento|de\s+novo|novamente|voltou|voltando|"
     r"ainda|continua|continuo|piorou|piorando|outra\s+vez|cada\s+(?:dia|vez)\s+mais)\b"
 )
-# "today" inside the finding's OWN clause: "operei semana passada, hoje to com febre" (the remote
-# time belongs to another clause; the fever is now)
-_NOW_IN_CLAUSE = re.compile(
+# "now" markers: when the nearest time said before a finding is one of these, the finding is
+# present even if the sentence began in the past ("operei semana passada, hoje to com febre")
+_NOW = re.compile(
     r"\b(?:hoje|hj|agora|agorinha|nesse\s+momento|neste\s+momento|cada\s+(?:dia|vez)\s+mais|desde\s+(?:ontem|hoje|anteontem))\b"
 )
 # " e " ("and") splits clauses, but not "nao e" ("it is not": accents are gone, "é" == "e")
@@ -328,7 +328,7 @@ def _context_verdict(
     # the nearest time said BEFORE the finding decides: "operei semana passada, hoje to com febre e a
     # cicatriz solta pus" -> the fever and the pus are now (the remote time was the operation's)
     markers = [(m.start(), "remote") for m in _REMOTE.finditer(sentence, 0, start - s_begin)]
-    markers += [(m.start(), "now") for m in _NOW_IN_CLAUSE.finditer(sentence, 0, start - s_begin)]
+    markers += [(m.start(), "now") for m in _NOW.finditer(sentence, 0, start - s_begin)]
     if markers and max(markers)[1] == "now" and not _RESOLVED.search(sentence, max(markers)[0]):
         return True, _UNSURE_PAST
     if past == "event":
