@@ -196,7 +196,7 @@ async def test_patient_controlled_values_are_shown_as_text_never_run(
     # The manager's dashboard.
     context, page = await new_page(browser, errors, re.compile(r"^Failed to load resource"))
     await sign_in_at(page, base, "/dashboard", MANAGER, PASSWORD, timeout_ms=UI_MS)
-    await page.wait_for_load_state("networkidle")
+    await expect(page.locator('[data-testid="dashboard"][data-loaded]')).to_be_attached(timeout=UI_MS)
     await assert_clean(page, "dashboard")
     await context.close()
     csp_reports = [e for e in errors if "Content Security Policy" in e]
@@ -252,10 +252,17 @@ async def test_every_page_works_under_its_content_security_policy(hub: Hub, brow
     await expect(page.get_by_role("alert")).to_contain_text("15 minutos")
 
     await sign_in_at(page, base, "/inbox", "admin@clinica.example", "e2e-admin-password-0123", timeout_ms=UI_MS)
-    for path in ("/inbox", "/bot", "/dashboard", "/equipe"):
+    # Each page's own marker that its scripts ran and its first API answer was drawn ("networkidle"
+    # never comes on a page that polls while its socket connects, so it is not waited for).
+    ready = {
+        "/inbox": 'body[data-ready="true"]',
+        "/bot": "body[data-role]",
+        "/dashboard": '[data-testid="dashboard"][data-loaded]',
+        "/equipe": '[data-testid="staff-row"]',
+    }
+    for path, marker in ready.items():
         await page.goto(base + path)
-        await page.wait_for_load_state("networkidle")
-        await expect(page.locator("main, .app, body > *").first).to_be_visible(timeout=UI_MS)
+        await expect(page.locator(marker).first).to_be_attached(timeout=UI_MS)
     await context.close()
     assert not violations, violations
     assert not errors, errors
