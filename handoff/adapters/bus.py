@@ -79,6 +79,10 @@ class InProcessBus:
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         """Deliver to every local subscriber of `topic`; a full (stuck) subscriber is skipped."""
+        self.deliver(topic, event)
+
+    def deliver(self, topic: str, event: dict[str, Any]) -> None:
+        """The fan-out itself (also used by the Redis bus's reader)."""
         for queue in list(self._subscribers.get(topic, ())):
             try:
                 queue.put_nowait({"topic": topic, **event})
@@ -100,38 +104,52 @@ class InProcessBus:
                     del self._subscribers[topic]
 
 
-class _RedisSubscription:
-    def __init__(self, pubsub: Any) -> None:
-        self.pubsub = pubsub
-
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        async for item in self.pubsub.listen():
-            if item.get("type") != "message":
-                continue
-            try:
-                event = json.loads(item["data"])
-            except (TypeError, ValueError):
-                continue
-            topic = item["channel"]
-            yield {"topic": topic.decode() if isinstance(topic, bytes) else topic, **event}
-
-
 class RedisBus:
-    """Redis pub/sub, so events reach WebSockets and workers on every hub replica."""
+    """Redis pub/sub, so events reach WebSockets and workers on every hub replica.
 
-    def __init__(self, url: str, prefix: str = "atende:") -> None:
+    One Redis subscriber connection per process, whatever the number of local subscribers:
+    each widget and staff socket subscribes to its topics here, and a single reader task fans
+    Redis messages out to local queues (the in-process bus does that part). A connection per
+    socket exhausted the client pool at a few dozen widgets, and publishes failed with it.
+    Publishes use a small blocking pool: a burst waits for a free connection, it is not refused.
+    """
+
+    # Subscribed for the bus's whole life: redis-py's reader needs one subscription to read at
+    # all, and this one carries nothing.
+    _KEEPALIVE = "_bus"
+
+    def __init__(self, url: str, prefix: str = "atende:", publish_connections: int = 16) -> None:
         self.url = url
         self.prefix = prefix
+        self._publish_connections = publish_connections
         self._redis: Any = None
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._local = InProcessBus()
+        self._counts: dict[str, int] = defaultdict(int)  # local subscribers per topic
+        self._changing = asyncio.Lock()  # SUBSCRIBE/UNSUBSCRIBE commands one at a time
 
     async def start(self) -> None:
-        """Create the client (connections open lazily)."""
+        """Create the clients and the reader (connections open lazily, on first use)."""
         import redis.asyncio as aioredis
 
-        self._redis = aioredis.from_url(self.url, decode_responses=True)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.url, decode_responses=True, max_connections=self._publish_connections, timeout=5)
+        self._redis = aioredis.Redis(connection_pool=pool)
+        # Its own single connection (not from the publish pool), re-subscribed by redis-py on reconnect.
+        self._pubsub = aioredis.Redis.from_url(self.url, decode_responses=True).pubsub(
+            ignore_subscribe_messages=True)
+        self._reader = asyncio.create_task(self._read())
 
     async def close(self) -> None:
-        """Close the client."""
+        """Stop the reader and close both clients."""
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -148,26 +166,52 @@ class RedisBus:
 
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[Any]:
-        """Subscribe for the duration of the `async with` block."""
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(*(self.prefix + t for t in topics))
-        try:
-            yield _PrefixStripping(_RedisSubscription(pubsub), self.prefix)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.unsubscribe()
-                await pubsub.aclose()
+        """Subscribe for the duration of the `async with` block. Returns once Redis has the
+        SUBSCRIBE command for every new topic; raises if Redis cannot be reached."""
+        async with contextlib.AsyncExitStack() as stack:
+            sub = await stack.enter_async_context(self._local.subscribe(*topics))
+            stack.push_async_callback(self._release, topics)
+            async with self._changing:
+                new = [t for t in topics if self._counts[t] == 0]
+                for topic in topics:
+                    self._counts[topic] += 1
+                if new:
+                    await self._pubsub.subscribe(*(self.prefix + t for t in new))
+            yield sub
 
+    async def _release(self, topics: tuple[str, ...]) -> None:
+        async with self._changing:
+            gone = []
+            for topic in topics:
+                self._counts[topic] -= 1
+                if self._counts[topic] <= 0:
+                    del self._counts[topic]
+                    gone.append(topic)
+            if gone:
+                with contextlib.suppress(Exception):  # a dead connection forgets them anyway
+                    await self._pubsub.unsubscribe(*(self.prefix + t for t in gone))
 
-class _PrefixStripping:
-    def __init__(self, inner: _RedisSubscription, prefix: str) -> None:
-        self.inner = inner
-        self.prefix = prefix
-
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        async for event in self.inner:
-            event["topic"] = event["topic"].removeprefix(self.prefix)
-            yield event
+    async def _read(self) -> None:
+        """Fan every Redis message out to the local subscribers of its topic, forever.
+        A lost connection is retried every second; redis-py re-subscribes on reconnect."""
+        while True:
+            try:
+                if not self._pubsub.subscribed:
+                    await self._pubsub.subscribe(self.prefix + self._KEEPALIVE)
+                item = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Redis down: retried, the type only is logged
+                log.warning("redis subscriber connection lost: %s", type(exc).__name__)
+                await asyncio.sleep(1)
+                continue
+            if not item or item.get("type") != "message":
+                continue
+            try:
+                event = json.loads(item["data"])
+            except (TypeError, ValueError):
+                continue
+            self._local.deliver(str(item["channel"]).removeprefix(self.prefix), event)
 
 
 def make_bus(redis_url: str | None) -> InProcessBus | RedisBus:
