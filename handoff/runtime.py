@@ -22,12 +22,12 @@ from handoff.adapters.senders import WebchatSender
 from handoff.adapters.sql.database import Database
 from handoff.adapters.tracker_store import TrackerStore
 from handoff.services.assignment import Assigner
-from handoff.services.bot_pipeline import BotPipeline
+from handoff.services.bot_pipeline import BotPipeline, BotWork
 from handoff.services.email_channel import EmailPoller, attachments_root, email_sender
 from handoff.services.handoff_config import HandoffConfig, load_handoff_config
 from handoff.services.inbox import Inbox
 from handoff.services.interactions import InteractionRegister
-from handoff.services.outbox import Outbox
+from handoff.services.outbox import Outbox, OutboxWork
 from handoff.services.presence import PresenceService
 from handoff.services.privacy_clock import PrivacyMonitor
 from handoff.services.reminders import ReminderService, ReminderWorker
@@ -49,8 +49,8 @@ class HubRuntime:
     gateway: RasaGateway
     reason_map: dict[str, str]
     senders: dict[str, ChannelSender] = field(default_factory=dict)
-    bot_workers: LeaseWorkerPool | None = None
-    outbox_workers: LeaseWorkerPool | None = None
+    bot_workers: LeaseWorkerPool[BotWork] | None = None
+    outbox_workers: LeaseWorkerPool[OutboxWork] | None = None
     # Human side (issue 4): presence, routing/SLA configuration, inbox, assignment and SLA loops.
     connections: ConnectionCounter | None = None
     presence: PresenceService | None = None

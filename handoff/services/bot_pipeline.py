@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,19 @@ SAFETY_SUICIDE_TEXT = " Se você está pensando em se machucar, ligue para o CVV
 HOLDING_EVENT = "bot_holding"
 
 
+# The next message for the bot: id, text, received at, metadata for Rasa, failures so far.
+PendingTurn = tuple[int, str, datetime, dict[str, Any], int]
+
+
+@dataclass(frozen=True)
+class BotWork:
+    """A leased conversation and its first pending message (None: nothing left for the bot;
+    the lease was already given back)."""
+
+    conversation_id: str
+    first: PendingTurn | None
+
+
 class BotPipeline:
     """Claims conversations with pending messages and runs their bot turns."""
 
@@ -80,19 +94,22 @@ class BotPipeline:
         # The lease must outlive the slowest bot call, or a second worker could take over.
         self.lease_seconds = max(settings.lease_seconds, settings.bot_timeout_seconds + 5)
 
-    async def claim(self, owner: str, hint: str | None = None) -> str | None:
-        """Lease the next conversation with pending work (None when there is none)."""
-        async with self.uow() as (session, _):
-            return await store.claim_bot_conversation(session, self.uow.dialect, owner, self.lease_seconds, hint)
+    async def claim(self, owner: str, hint: str | None = None) -> BotWork | None:
+        """Lease the next conversation with pending work and take its first pending message, in
+        one transaction (None when there is nothing to lease)."""
+        async with self.uow() as (session, events):
+            conv_id = await store.claim_bot_conversation(session, self.uow.dialect, owner, self.lease_seconds, hint)
+            if conv_id is None:
+                return None
+            return BotWork(conv_id, await self._next(session, events, conv_id, owner))
 
-    async def drain(self, conv_id: str, owner: str) -> None:
+    async def drain(self, claimed: BotWork, owner: str) -> None:
         """Run bot turns for the conversation's pending messages, oldest first.
 
         Applying a turn and fetching the next pending message share one transaction.
         """
+        conv_id, work = claimed.conversation_id, claimed.first
         topic = conversation_topic(conv_id)
-        async with self.uow() as (session, events):
-            work = await self._next(session, events, conv_id, owner)
         while work is not None:
             msg_id, text, created_at, metadata, failures = work
             await self.uow.bus.publish(topic, {"type": "typing", "on": True})
@@ -110,9 +127,7 @@ class BotPipeline:
                 work = await self._next(session, events, conv_id, owner)
             await self.uow.bus.publish(topic, {"type": "typing", "on": False})
 
-    async def _next(
-        self, session: Any, events: Events, conv_id: str, owner: str
-    ) -> tuple[int, str, datetime, dict[str, Any], int] | None:
+    async def _next(self, session: Any, events: Events, conv_id: str, owner: str) -> PendingTurn | None:
         """The next pending message to send to the bot, or None (lease released)."""
         item = await store.oldest_pending(session, conv_id)
         while item is not None and _never_answer(item[1]):

@@ -12,6 +12,7 @@ the provider sent during the send's round-trip (kept by `channel_store`) are app
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,15 @@ from handoff.settings import Settings
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class OutboxWork:
+    """A leased conversation and its oldest unsent reply, already marked `sending`, with the
+    attempt number (None: nothing left to send; the lease was already given back)."""
+
+    conversation_id: str
+    first: tuple[OutboundMessage, int] | None
+
+
 class Outbox:
     """Claims conversations with unsent replies and delivers them oldest first."""
 
@@ -35,18 +45,21 @@ class Outbox:
         self.settings = settings
         self.lease_seconds = settings.lease_seconds
 
-    async def claim(self, owner: str, hint: str | None = None) -> str | None:
-        """Lease the next conversation with unsent replies."""
+    async def claim(self, owner: str, hint: str | None = None) -> OutboxWork | None:
+        """Lease the next conversation with unsent replies and mark its oldest one `sending`, in
+        one transaction (None when there is nothing to lease)."""
         async with self.uow() as (session, _):
-            return await store.claim_outbox_conversation(session, self.uow.dialect, owner, self.lease_seconds, hint)
+            conv_id = await store.claim_outbox_conversation(session, self.uow.dialect, owner, self.lease_seconds, hint)
+            if conv_id is None:
+                return None
+            return OutboxWork(conv_id, await self._take_next(session, conv_id, owner))
 
-    async def drain(self, conv_id: str, owner: str) -> None:
+    async def drain(self, claimed: OutboxWork, owner: str) -> None:
         """Send the conversation's unsent replies; stop at the first retryable failure (order).
 
         Marking one reply sent and taking the next share one transaction.
         """
-        async with self.uow() as (session, _):
-            outbound = await self._take_next(session, conv_id, owner)
+        conv_id, outbound = claimed.conversation_id, claimed.first
         while outbound is not None:
             message, attempts = outbound
             sender = self.senders.get(message.channel)

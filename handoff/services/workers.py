@@ -5,6 +5,12 @@ lease exactly that conversation by primary key, which is far cheaper than search
 only one loop is woken per hint so a burst does not stampede the database. Loops also poll
 on a timer, so a lost notification (or a lease left by a crashed process) only delays work
 by one poll interval.
+
+A loop that found its work by searching (a backlog: after a restart, an outage) searches again
+as soon as it is done; a loop woken by a hint goes back to waiting, because in steady state every
+new item comes with a hint and the search would find nothing. The one hint that could fall
+between two chairs — new work for a conversation while a loop of this process drains it, so
+the hinted claim fails on our own lease — is kept and claimed again when that drain ends.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from handoff.adapters.bus import Bus, follow
 from handoff.adapters.tasks import cancel_and_wait
@@ -23,17 +29,29 @@ from handoff.services.unit_of_work import WORK_TOPIC
 
 log = logging.getLogger(__name__)
 
-Claim = Callable[[str, str | None], Awaitable[str | None]]
+class Claimed(Protocol):
+    """What a claim hands to the drain: the leased conversation (and its first item)."""
+
+    @property
+    def conversation_id(self) -> str: ...
 
 
-class LeaseWorkerPool:
-    """Runs `concurrency` loops of claim -> drain for one kind of work."""
+W = TypeVar("W", bound=Claimed)
+
+
+class LeaseWorkerPool(Generic[W]):
+    """Runs `concurrency` loops of claim -> drain for one kind of work.
+
+    `claim(owner, hint)` leases a conversation and, in the same transaction, takes its first
+    item of work (one transaction fewer per item than leasing and reading apart); None when
+    there is nothing to lease. `drain(claimed, owner)` carries on from there.
+    """
 
     def __init__(
         self,
         name: str,
-        claim: Claim,
-        drain: Callable[[str, str], Awaitable[None]],
+        claim: Callable[[str, str | None], Awaitable[W | None]],
+        drain: Callable[[W, str], Awaitable[None]],
         *,
         bus: Bus,
         wake_kind: str,
@@ -55,6 +73,8 @@ class LeaseWorkerPool:
         self._idle: deque[int] = deque()
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
+        self._draining: set[str] = set()  # conversations a loop of this process is draining
+        self._after_drain: set[str] = set()  # hinted while being drained here: claim again after
 
     def hint(self, conversation_id: str | None) -> None:
         """New work (for `conversation_id` if known): wake one idle loop."""
@@ -89,33 +109,61 @@ class LeaseWorkerPool:
     async def _loop(self, index: int) -> None:
         owner = f"{self.owner}-{index}"
         wake = self._wakes[index]
+        search = True  # at start-up, look for what is already waiting
         while not self._stopping:
             wake.clear()
             hinted = self._hints.popleft() if self._hints else None
+            if hinted is None and not search:
+                await self._wait(index, wake)
+                search = True  # woken without a hint, or the poll timer: look
+                continue
+            if hinted is not None and hinted in self._draining:
+                self._after_drain.add(hinted)  # our own drain holds it: claimed when it ends
+                continue
             try:
-                conv_id = await self._claim(owner, hinted)
+                claimed = await self._claim(owner, hinted)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - database hiccup: back off and retry
                 log.warning("%s claim failed: %s", self.name, type(exc).__name__)
                 await asyncio.sleep(self._poll)
                 continue
-            if conv_id is None:
+            if hinted is not None and hinted in self._draining and (
+                    claimed is None or claimed.conversation_id != hinted):
+                self._after_drain.add(hinted)  # a drain here began while we claimed: after it ends
+            if claimed is None:
                 if self._hints:
                     continue  # more hints queued: try them before sleeping
-                self._idle.append(index)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self._poll)
-                with contextlib.suppress(ValueError):
-                    self._idle.remove(index)
+                search = False if hinted is not None else search
+                if hinted is None:
+                    await self._wait(index, wake)
                 continue
-            if self._hints:
-                self.hint(None)  # more queued work: let an idle sibling take it
+            if self._hints or hinted is None:
+                self.hint(None)  # more queued work, or a backlog found by searching: wake a sibling
+            conv_id = claimed.conversation_id
+            self._draining.add(conv_id)
             try:
-                await self._drain(conv_id, owner)
+                await self._drain(claimed, owner)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # The lease expires and the work is retried; never log message content.
                 log.exception("%s failed on a conversation; it will be retried", self.name)
                 await asyncio.sleep(self._poll)
+            finally:
+                self._draining.discard(conv_id)
+            if conv_id in self._after_drain:
+                self._after_drain.discard(conv_id)
+                self._hints.appendleft(conv_id)
+            search = hinted is None  # found by searching: a backlog, search on
+
+    async def _wait(self, index: int, wake: asyncio.Event) -> None:
+        """Idle until a hint wakes this loop or its poll interval passes. The first loop polls
+        at the set interval, its siblings ten times slower (a safety net): a dozen idle loops
+        each searching every second cost more than the work they find. A search that finds
+        work wakes a sibling, so a backlog is still taken by every loop."""
+        self._idle.append(index)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), self._poll if index == 0 else self._poll * 10)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(index)
