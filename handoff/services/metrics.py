@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.adapters.sql.database import Database, utcnow
 from handoff.adapters.sql.metrics_queries import MetricsQueries
 from handoff.adapters.sql.metrics_results import ContactCell, CsatTotals, EpisodeTotals, HandoffCell, NowFigures
+from handoff.adapters.sql.metrics_rollups import queries_for
 from handoff.domain import staffing
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.domain.errors import Invalid
@@ -189,11 +190,16 @@ class MetricsService:
     for that long per range, one computation at a time per range, while the "now" figures
     (queue, agents) are read on every call: a live dashboard refreshing on every staff event
     costs one cheap query instead of the whole month each time.
+
+    With `rollups` (the default) PostgreSQL reads the rollup tables of migration 0016
+    (handoff/adapters/sql/metrics_rollups.py); `rollups=False` runs today's statements over the
+    source tables (the reference the rollups are tested against; SQLite always does).
     """
 
     def __init__(self, db: Database, *, reasons: Sequence[str] = REASONS, tz: ZoneInfo = CLINIC_TZ,
-                 cache_seconds: float = 0.0) -> None:
+                 cache_seconds: float = 0.0, rollups: bool = True) -> None:
         self.db = db
+        self.rollups = rollups
         self.reasons = tuple(dict.fromkeys([*reasons, "other"]))
         self.tz = tz
         self.cache_seconds = cache_seconds
@@ -206,7 +212,7 @@ class MetricsService:
         """Every figure of the dashboard as JSON-ready data."""
         now = now or utcnow()
         params = staffing_params or StaffingParams()
-        q = MetricsQueries(self.db.dialect, rng.tz, rng.start, rng.end, now)
+        q = queries_for(self.db.dialect, rng.tz, rng.start, rng.end, now, rollups=self.rollups)
         key = (rng.first, rng.last, rng.tz.key)
         current: NowFigures | None = None
         period = self._fresh(key, now)

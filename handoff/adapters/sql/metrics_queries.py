@@ -100,12 +100,41 @@ def _event_reason(e: Any, conv: Any) -> ColumnElement[Any]:
     return func.coalesce(e.c.data[REASON_TAG_KEY].as_string(), conv.c.reason, lit("other"))
 
 
+def episode_figures(d: str, ms: Any) -> list[Any]:
+    """The columns of an episode computed from its milestones `ms` (shared with the rollup
+    path, handoff/adapters/sql/metrics_rollups.py, so both derive the figures identically)."""
+    closed = and_(
+        ms.last_resolved_at.is_not(None),
+        or_(ms.last_reopened_at.is_(None), ms.last_reopened_at < ms.last_resolved_at),
+    )
+    return [
+        ms.cid,
+        ms.handoff_at,
+        ms.assigned_at,
+        ms.first_reply_at,
+        ms.first_resolved_at,
+        ms.last_resolved_at,
+        ms.fr_breach,
+        ms.res_breach,
+        ms.nr_breaches,
+        case(*((and_(closed, ms.outcome_key % 4 == i), lit(o)) for i, o in enumerate(OUTCOME_CODES) if o)
+             ).label("outcome"),
+        case((closed, 1), else_=0).label("closed"),
+        seconds_between(d, ms.handoff_at, ms.first_reply_at).label("tmr"),
+        seconds_between(d, ms.handoff_at, ms.assigned_at).label("asa"),
+        case(
+            (ms.first_resolved_at >= ms.assigned_at, seconds_between(d, ms.assigned_at, ms.first_resolved_at))
+        ).label("aht"),
+    ]
+
 
 # -- statements ---------------------------------------------------------------------------
 
 
 class MetricsQueries:
     """The dashboard's statements for one range [start, end) of UTC instants."""
+
+    materialize_scored = True  # the re-contact probes are costly: evaluate them once per episode
 
     def __init__(self, dialect: str, tz: ZoneInfo, start: datetime, end: datetime, now: datetime) -> None:
         self.dialect = dialect
@@ -252,33 +281,12 @@ class MetricsQueries:
         ms = milestones.c
         cv = Conversation.__table__.alias("cv")
         pl = PatientLink.__table__.alias("pl")
-        closed = and_(
-            ms.last_resolved_at.is_not(None),
-            or_(ms.last_reopened_at.is_(None), ms.last_reopened_at < ms.last_resolved_at),
-        )
         return (
             select(
-                ms.cid,
-                ms.handoff_at,
-                ms.assigned_at,
-                ms.first_reply_at,
-                ms.first_resolved_at,
-                ms.last_resolved_at,
-                ms.fr_breach,
-                ms.res_breach,
-                ms.nr_breaches,
-                case(
-                    *((and_(closed, ms.outcome_key % 4 == i), lit(o)) for i, o in enumerate(OUTCOME_CODES) if o)
-                ).label("outcome"),
-                case((closed, 1), else_=0).label("closed"),
+                *episode_figures(d, ms),
                 func.coalesce(ms.tag, cv.c.reason, lit("other")).label("reason"),
                 cv.c.patient_id,
                 func.coalesce(pl.c.linked_to_id, cv.c.patient_id).label("person"),
-                seconds_between(d, ms.handoff_at, ms.first_reply_at).label("tmr"),
-                seconds_between(d, ms.handoff_at, ms.assigned_at).label("asa"),
-                case(
-                    (ms.first_resolved_at >= ms.assigned_at, seconds_between(d, ms.assigned_at, ms.first_resolved_at))
-                ).label("aht"),
             )
             .select_from(milestones.join(cv, cv.c.id == ms.cid).outerjoin(pl, pl.c.patient_id == cv.c.patient_id))
             .cte("episodes")
@@ -378,8 +386,9 @@ class MetricsQueries:
                 case((~ok, 0), (in_window, 1), else_=0).label("in_window"),
             )
             .cte("scored")
-            .prefix_with("MATERIALIZED")
         )
+        if self.materialize_scored:
+            scored = scored.prefix_with("MATERIALIZED")
         x = scored.c
         fr_stopped = or_(x.first_reply_at.is_not(None), x.first_resolved_at.is_not(None))
         cols: list[Any] = [

@@ -277,7 +277,7 @@ class RoundRobinCursor(Base):
 
 # Tables by area live in their own modules; importing them here registers them on Base. The names
 # of the clinic, teaching, privacy and interaction tables stay importable from here.
-from handoff.adapters.sql import models_reminders, models_waitlist  # noqa: E402, F401
+from handoff.adapters.sql import models_metrics, models_reminders, models_waitlist  # noqa: E402, F401
 from handoff.adapters.sql.models_clinic import (  # noqa: E402
     ACTIVE_APPOINTMENT,
     AgendaSyncRow,

@@ -1,0 +1,73 @@
+"""Rollup tables of the manager dashboard (migration 0016, issue 16): what the 30-day view reads
+instead of a month of messages and events. Imported at the end of models.py so Base.metadata
+holds them.
+
+On PostgreSQL, triggers of migration 0016 keep both tables current in the same transaction as
+every write to the rows they summarise (messages, conversation_events, conversations,
+patient_links, appointments), so they cannot drift; handoff/adapters/sql/metrics_rollups.py reads
+them. On SQLite the tables exist (one schema for both) but stay empty: the dashboard runs
+today's statements there (handoff/adapters/sql/metrics_queries.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from handoff.adapters.sql.models import Base, BigId
+
+# The distinct reason tags of a contact: a text[] on PostgreSQL (the only dialect that fills it).
+ReasonTags = JSON().with_variant(postgresql.ARRAY(Text()), "postgresql")
+
+
+class MetricsEpisode(Base):
+    """One handoff episode (one `handoff` event) with its milestones, as
+    `MetricsQueries.episodes()` derives them, plus its reason tag, the person it belongs to and
+    whether that person came back with the same reason within 7 days of the last resolve."""
+
+    __tablename__ = "metrics_episodes"
+    __table_args__ = (
+        Index("ix_metrics_episodes_handoff_at", "handoff_at"),
+        Index("ix_metrics_episodes_cid_handoff_at", "cid", "handoff_at"),
+        Index("ix_metrics_episodes_person_resolved", "person", "last_resolved_at"),
+    )
+    hid: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)  # the handoff event's id
+    cid: Mapped[str] = mapped_column(String(36))
+    handoff_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tag: Mapped[str | None] = mapped_column(Text)  # the event's data.reason_tag
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome_key: Mapped[int | None] = mapped_column(BigInteger)  # epoch ms x 4 + outcome code of the last resolve
+    fr_breach: Mapped[int] = mapped_column(Integer)
+    res_breach: Mapped[int] = mapped_column(Integer)
+    nr_breaches: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)  # coalesce(tag, conversation reason, 'other')
+    person: Mapped[int | None] = mapped_column(BigInteger)  # linked record, else the patient
+    recontacted: Mapped[bool | None] = mapped_column(Boolean)  # null while never resolved
+    # TMR, ASA and AHT in seconds, computed with the reference statements' own expressions.
+    tmr: Mapped[float | None] = mapped_column(Float)
+    asa: Mapped[float | None] = mapped_column(Float)
+    aht: Mapped[float | None] = mapped_column(Float)
+
+
+class MetricsContactDay(Base):
+    """One contact: a conversation on a clinic calendar day with at least one contact message,
+    with what `MetricsQueries.contact_cells_statement` folds per (conversation, day)."""
+
+    __tablename__ = "metrics_contact_days"
+    __table_args__ = (Index("ix_metrics_contact_days_day", "day"),)
+    cid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # clinic calendar day
+    weekday: Mapped[int] = mapped_column(Integer)  # of first_at, clinic time, 0 = Monday
+    hour: Mapped[int] = mapped_column(Integer)  # of first_at, clinic time
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    booking_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reasons: Mapped[list[str]] = mapped_column(ReasonTags)
+    handoff: Mapped[int] = mapped_column(Integer)  # 1 when a handoff happened that day
+    conversion_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last conversion that day
