@@ -6,9 +6,11 @@
    Then the urgent path: a first message describing an emergency without trigger words, from
    send to the safety message (SAMU 192) in the widget and to the urgent handoff event in a
    staff's live socket, beside a routine first message ("qual o endereço?") to its answer.
-2. Hub ingest throughput with the bot stubbed by a local instant server, on SQLite and on
-   PostgreSQL + Redis: messages acknowledged (persisted) per second and messages fully
-   processed (bot turn + reply delivered) per second.
+2. Hub ingest on PostgreSQL + Redis with the bot stubbed by a local instant server
+   (bench/ingest.py): 20 and 200 concurrent senders (half signed Twilio webhooks, half web chat
+   sockets) on one hub, 200 on two replicas; messages persisted + acknowledged per second and the
+   ack latency, messages answered per second, and every message stored once and answered once.
+   `--ingest-only`, `--skip-ingest`.
 3. The 30-day manager dashboard on 1,000,000 messages in PostgreSQL, with and without the
    indexes of migration 0005, beside a plain `count(*)` scan (bench/dashboard.py).
    `--dashboard-only` runs just this one; `--skip-dashboard` leaves it out.
@@ -43,10 +45,8 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from bench import agenda, dashboard, deploy, figures, reminders, training
-from handoff.adapters.sql.migrate import upgrade
-from tests.support.net import free_port, wait_http
-from tests.support.stack import REPO, Proc, spawn, start_bot_stack, start_hub
+from bench import agenda, dashboard, deploy, figures, ingest, reminders, training
+from tests.support.stack import REPO, Proc, start_bot_stack, start_hub
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -162,62 +162,16 @@ async def urgent_path(port: int, admin_password: str, rounds: int,
     return routine, safety, handoff, pushed
 
 
-async def ingest(port: int, visitors: int, per_visitor: int) -> tuple[float, float]:
-    """Fire messages from many widgets; time until all are acked, and until all are answered."""
-    total = visitors * per_visitor
-    acked = 0
-    answered = 0
-    all_acked = asyncio.Event()
-    t_ack = 0.0
-    t0 = time.perf_counter()
-
-    async def one() -> None:
-        nonlocal acked, answered, t_ack
-        visitor = uuid.uuid4().hex * 2
-        async with connect(f"ws://127.0.0.1:{port}/webchat/ws?visitor={visitor}") as ws:
-            json.loads(await ws.recv())
-            for _ in range(per_visitor):
-                await ws.send(json.dumps({"type": "message", "client_id": uuid.uuid4().hex, "text": "oi"}))
-            mine_acked = mine_answered = 0
-            while mine_acked < per_visitor or mine_answered < per_visitor:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 120))
-                if frame["type"] == "ack":
-                    mine_acked += 1
-                    acked += 1
-                    if acked == total:
-                        t_ack = time.perf_counter() - t0
-                        all_acked.set()
-                elif frame["type"] == "message" and frame.get("sender") == "bot":
-                    mine_answered += 1
-                    answered += 1
-
-    await asyncio.gather(*(one() for _ in range(visitors)))
-    t_done = time.perf_counter() - t0
-    return total / t_ack, total / t_done
-
-
-def _pg_database() -> str:
-    import asyncpg
-
-    async def create() -> str:
-        name = f"atende_bench_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(PG_ADMIN)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-        return name
-
-    name = asyncio.run(create())
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
 def main() -> int:
     """Run every benchmark and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--conversations", type=int, default=4)
     ap.add_argument("--turns", type=int, default=15)
     ap.add_argument("--urgent-rounds", type=int, default=12)
-    ap.add_argument("--visitors", type=int, default=20)
-    ap.add_argument("--per-visitor", type=int, default=25)
+    ap.add_argument("--senders", type=int, default=200, help="concurrent senders at 10x (bench/ingest.py)")
+    ap.add_argument("--per-sender", type=int, default=5)
+    ap.add_argument("--ingest-only", action="store_true", help="only the ingest benchmark (no bot stack)")
+    ap.add_argument("--skip-ingest", action="store_true", help="leave the ingest benchmark out")
     ap.add_argument("--staff-sockets", type=int, default=50, help="staff sockets an urgent handoff is pushed to")
     ap.add_argument("--dashboard-only", action="store_true", help="only the dashboard benchmark (no bot stack)")
     ap.add_argument("--skip-dashboard", action="store_true", help="leave the dashboard benchmark out")
@@ -233,6 +187,8 @@ def main() -> int:
     ap.add_argument("--reminder-appointments", type=int, default=1_000_000,
                     help="appointments under the scheduler's query")
     args = ap.parse_args()
+    if args.ingest_only:
+        return write_results([*machine_line(), *ingest.run(args.senders, args.per_sender)], "ingest.md")
     if args.agenda_only:
         return write_results([*machine_line(), *agenda.run(args.agenda_lookups)], "agenda.md")
     if args.reminders_only:
@@ -291,49 +247,13 @@ def main() -> int:
             "",
         ]
         print("\n".join(lines), flush=True)
-        # --- 2. ingest throughput, bot stubbed ------------------------------------------
-        stub_port = free_port()
-        stub = spawn("stub-bot", [sys.executable, str(REPO / "bench" / "stub_bot.py"), str(stub_port)],
-                     env={}, cwd=REPO, log_dir=logs, port=stub_port)
-        procs.append(stub)
-        wait_http(f"http://127.0.0.1:{stub_port}/status", timeout=30)
-        rows = []
-        for name, db_url, redis_url in (
-            ("SQLite, in-process bus", f"sqlite+aiosqlite:///{logs / 'ingest.db'}", None),
-            ("PostgreSQL + Redis", _pg_database(), "redis://127.0.0.1:6379/14"),
-        ):
-            if not db_url.startswith("sqlite"):
-                upgrade(db_url)
-            env = {"DATABASE_URL": db_url, "RASA_URL": f"http://127.0.0.1:{stub_port}",
-                   "ACTIONS_URL": stack.actions_url, "CLINIC_ADMIN_PASSWORD": "bench-password-1",
-                   "WEBCHAT_RATE_COUNT": "100000"}
-            if redis_url:
-                env["REDIS_URL"] = redis_url
-            hub = start_hub(logs, env, name=f"hub-ingest-{len(rows)}")
-            procs.append(hub)
-            ack_rate, done_rate = asyncio.run(ingest(hub.port, args.visitors, args.per_visitor))
-            rss = figures.peak_rss_mb(hub.popen.pid)
-            hub.kill()
-            rows.append(f"| {name} | {ack_rate:.0f} | {done_rate:.0f} | {rss or 0:.0f} |")
-            if redis_url:
-                figures.record("ingest_pg_acked_per_s", ack_rate)
-                figures.record("ingest_pg_answered_per_s", done_rate)
-                figures.record("hub_rss_mb", rss)
-        ingest_lines = [
-            f"## Hub ingest, bot stubbed ({args.visitors} widgets x {args.per_visitor} messages)",
-            "",
-            "| backend | persisted+acked msg/s | answered msg/s (bot turn + reply delivered) | hub peak RSS MB |",
-            "|---|---:|---:|---:|",
-            *rows,
-            "",
-        ]
-        print("\n".join(ingest_lines), flush=True)
-        lines += ingest_lines
     finally:
         for p in procs:
             p.kill()
         stack.stop()
-    if not args.skip_agenda:  # after the ingest part, with the bot stack gone (it would compete for the CPU)
+    if not args.skip_ingest:  # with the bot stack gone: it would compete for the CPU
+        lines += ingest.run(args.senders, args.per_sender)
+    if not args.skip_agenda:
         lines += agenda.run(args.agenda_lookups)
     if not args.skip_reminders:  # likewise after the bot stack: PostgreSQL-bound, needs the CPU
         lines += reminders.run(args.reminders, args.reminder_appointments)

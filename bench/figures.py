@@ -6,7 +6,9 @@ others. A key that was not measured in any run is absent, never a made-up number
 
 Keys (all from the same run as their baselines):
 - turn_p50_ratio, turn_p99_ratio, turn_throughput_ratio: bot turn through the hub / Rasa direct
-- ingest_pg_acked_per_s, ingest_pg_answered_per_s: web chat ingest on PostgreSQL + Redis, bot stubbed
+- ingest_pg_acked_per_s, ingest_pg_ack_p99_ms, ingest_pg_answered_per_s: 200 concurrent senders (Twilio
+  webhooks and web chat sockets) on PostgreSQL + Redis, bot stubbed (answered: two hub replicas)
+- ingest_pg_lost, ingest_pg_answered_twice: over every ingest run (must be 0)
 - dashboard_1m_p95_ms: the 30-day dashboard on 1,000,000 messages, p95 (no period cache)
 - push_p50_ms, push_p99_ms: an urgent handoff from the patient's message to each of N staff sockets
 - hub_rss_mb: the hub process's peak resident memory (VmHWM) under the ingest load
