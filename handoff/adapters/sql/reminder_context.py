@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.adapters.sql.database import as_utc
@@ -43,15 +43,16 @@ class ReminderContext:
         return {"appointment_id": self.appointment_id, "kind": self.kind, "sent_at": self.sent_at.isoformat()}
 
 
-async def person_ids(session: AsyncSession, patient_id: int) -> list[int]:
-    """Every record of the person behind `patient_id`: itself, the record it is linked to by CPF
-    (or a staff merge) and the other channel records linked to that one."""
-    link = await session.get(PatientLink, patient_id)
-    canonical = link.linked_to_id if link is not None else patient_id
-    linked = (
-        await session.execute(select(PatientLink.patient_id).where(PatientLink.linked_to_id == canonical))
-    ).scalars()
-    return sorted({patient_id, canonical, *linked})
+def person_ids(patient_id: int) -> Any:
+    """Every record of the person behind `patient_id`, as a subquery: itself, the record it is
+    linked to by CPF (or a staff merge) and the other channel records linked to that one. One
+    statement with the caller's: this runs on every bot turn."""
+    canonical = func.coalesce(
+        select(PatientLink.linked_to_id).where(PatientLink.patient_id == patient_id).scalar_subquery(),
+        patient_id,
+    )
+    linked = select(PatientLink.patient_id).where(PatientLink.linked_to_id == canonical)
+    return union(select(literal(patient_id)), select(canonical), linked)
 
 
 async def latest_reminder(
@@ -60,13 +61,12 @@ async def latest_reminder(
     """The latest reminder sent to the person within `window` before `now` whose appointment is
     still active (scheduled/confirmed) and starts after `now`; None when there is none."""
     now_utc = now.astimezone(UTC)
-    ids = await person_ids(session, patient_id)
     row = (
         await session.execute(
             select(ReminderRow.appointment_id, ReminderRow.kind, ReminderRow.sent_at)
             .join(AppointmentRow, AppointmentRow.id == ReminderRow.appointment_id)
             .where(
-                ReminderRow.patient_id.in_(ids),
+                ReminderRow.patient_id.in_(person_ids(patient_id)),
                 ReminderRow.status == SENT,
                 ReminderRow.sent_at >= now_utc - window,
                 ReminderRow.sent_at <= now_utc,
