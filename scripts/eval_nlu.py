@@ -19,6 +19,9 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
 (c3) the third FROZEN set bot/eval/frozen_v3.yml: 490 messages (70 per reason) written on 2026-12-07
     by a region/dialect x literacy x channel checklist, before the change it first measured.
     Aggregates only; no target yet.
+(c4) the fourth FROZEN set bot/eval/frozen_v4.yml: 490 messages (70 per reason) written on 2026-12-07
+    by a who-writes x moment-in-the-patient's-journey checklist, before it was first scored.
+    Aggregates only; no target yet.
 (d) the red-flag suite bot/eval/red_flag_suite.yml: emergencies in varied lay wordings (all must be
     urgent) and non-urgent look-alikes (idioms, negations, resolved symptoms, routine pregnancy...).
     It is a safety gate and its misses ARE printed: a missed emergency must be seen to be fixed.
@@ -379,6 +382,7 @@ def print_summary(results: dict[str, dict[str, Any]]) -> None:
     print(f"\n{'evaluation':<28}{'macro-F1':>10}{'urgent recall':>15}{'urgent precision':>18}{'targets':>9}")
     names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
              "frozen_v2": "FROZEN v2 (no target yet)", "frozen_v3": "FROZEN v3 (no target yet)",
+             "frozen_v4": "FROZEN v4 (no target yet)",
              "dev_v2": "dev set v2 (read)", "red_flag_dev": "red-flag dev set (read)",
              "suite": "red-flag suite", "dev": "dev set (read; no target)"}
     for key, result in results.items():
@@ -397,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frozen", type=Path, default=BOT / "eval" / "frozen.yml")
     ap.add_argument("--frozen-v2", type=Path, default=BOT / "eval" / "frozen_v2.yml")
     ap.add_argument("--frozen-v3", type=Path, default=BOT / "eval" / "frozen_v3.yml")
+    ap.add_argument("--frozen-v4", type=Path, default=BOT / "eval" / "frozen_v4.yml")
     ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
     ap.add_argument("--dev", type=Path, default=BOT / "eval" / "dev.yml")
     ap.add_argument("--dev-v2", type=Path, default=BOT / "eval" / "dev_v2.yml")
@@ -469,7 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  held-out prediction elapsed: {time.monotonic() - t2:.1f}s")
         if not args.dev_only:
             results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
-        for key, mark, path in (("frozen_v2", "c2", args.frozen_v2), ("frozen_v3", "c3", args.frozen_v3)):
+        for key, mark, path in (("frozen_v2", "c2", args.frozen_v2), ("frozen_v3", "c3", args.frozen_v3),
+                                ("frozen_v4", "c4", args.frozen_v4)):
             if path.exists() and not args.dev_only:
                 results[key] = evaluate_frozen(
                     model, load_frozen(path), reasons,
