@@ -58,18 +58,20 @@ def pct(values: list[float], p: float) -> float:
     return ordered[k] * 1000
 
 
-async def rasa_direct(rasa_url: str, conversations: int, turns: int) -> tuple[list[float], float]:
-    """Baseline: each conversation sends `turns` messages, one after the other, to Rasa itself."""
+async def rasa_direct(rasa_url: str, conversations: int, turns: int, rounds: int = 1) -> tuple[list[float], float]:
+    """Baseline: `conversations` patients at once, each sending `turns` messages one after the other
+    to Rasa itself, then a new patient in that place, `rounds` times."""
     latencies: list[float] = []
 
     async def one(client: httpx.AsyncClient) -> None:
-        sender = uuid.uuid4().hex
-        for i in range(turns):
-            t0 = time.perf_counter()
-            r = await client.post(f"{rasa_url}/webhooks/rest/webhook",
-                                  json={"sender": sender, "message": ["oi", "obrigado", "tchau"][i % 3]})
-            r.raise_for_status()
-            latencies.append(time.perf_counter() - t0)
+        for _ in range(rounds):
+            sender = uuid.uuid4().hex
+            for i in range(turns):
+                t0 = time.perf_counter()
+                r = await client.post(f"{rasa_url}/webhooks/rest/webhook",
+                                      json={"sender": sender, "message": ["oi", "obrigado", "tchau"][i % 3]})
+                r.raise_for_status()
+                latencies.append(time.perf_counter() - t0)
 
     async with httpx.AsyncClient(timeout=60) as client:
         t0 = time.perf_counter()
@@ -78,24 +80,28 @@ async def rasa_direct(rasa_url: str, conversations: int, turns: int) -> tuple[li
     return latencies, elapsed
 
 
-async def through_hub(port: int, conversations: int, turns: int) -> tuple[list[float], float]:
-    """Each conversation is a web chat widget: send, wait for the bot's reply, repeat."""
+async def through_hub(port: int, conversations: int, turns: int, rounds: int = 1) -> tuple[list[float], float]:
+    """The same load through the hub: each patient is a web chat widget (send, wait for the bot's
+    reply, repeat), a new widget in that place for each round."""
     latencies: list[float] = []
 
     async def one() -> None:
-        visitor = uuid.uuid4().hex * 2
-        async with connect(f"ws://127.0.0.1:{port}/webchat/ws?visitor={visitor}") as ws:
-            json.loads(await ws.recv())  # history
-            for i in range(turns):
-                t0 = time.perf_counter()
-                await ws.send(json.dumps({"type": "message", "client_id": uuid.uuid4().hex,
-                                          "text": ["oi", "obrigado", "tchau"][i % 3]}))
-                while True:
-                    frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
-                    if frame.get("type") == "message" and frame.get("sender") == "bot":
-                        break
-                latencies.append(time.perf_counter() - t0)
-                # The greeting has buttons and one reply; every scripted answer here is one message.
+        for _ in range(rounds):
+            visitor = uuid.uuid4().hex * 2
+            async with connect(f"ws://127.0.0.1:{port}/webchat/ws?visitor={visitor}") as ws:
+                json.loads(await ws.recv())  # history
+                for i in range(turns):
+                    t0 = time.perf_counter()
+                    await ws.send(json.dumps({"type": "message", "client_id": uuid.uuid4().hex,
+                                              "text": ["oi", "obrigado", "tchau"][i % 3]}))
+                    while True:
+                        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                        if frame.get("type") == "message" and frame.get("sender") == "bot":
+                            break
+                        if frame.get("type") == "error":
+                            raise RuntimeError(f"the hub refused a message: {frame.get('code')}")
+                    latencies.append(time.perf_counter() - t0)
+                    # The greeting has buttons and one reply; every scripted answer here is one message.
 
     t0 = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(conversations)))
@@ -166,7 +172,10 @@ def main() -> int:
     """Run every benchmark and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--conversations", type=int, default=4)
-    ap.add_argument("--turns", type=int, default=15)
+    ap.add_argument("--turns", type=int, default=10, help="turns per conversation (a patient's chat)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="conversations one after the other in each concurrent place (4 x 10 x 5: 200 samples "
+                         "per path, a p99 worth reading)")
     ap.add_argument("--urgent-rounds", type=int, default=12)
     ap.add_argument("--senders", type=int, default=200, help="concurrent senders at 10x (bench/ingest.py)")
     ap.add_argument("--per-sender", type=int, default=5)
@@ -207,22 +216,25 @@ def main() -> int:
         # --- 1. bot-turn latency --------------------------------------------------------
         db = f"sqlite+aiosqlite:///{logs / 'turns.db'}"
         hub = start_hub(logs, {"DATABASE_URL": db, "RASA_URL": stack.rasa_url, "ACTIONS_URL": stack.actions_url,
-                               "CLINIC_ADMIN_PASSWORD": "bench-password-1"}, name="hub-turns")
+                               "CLINIC_ADMIN_PASSWORD": "bench-password-1",
+                               "WEBCHAT_RATE_COUNT": "100000"},  # a load test, not one patient typing
+                        name="hub-turns")
         procs.append(hub)
         asyncio.run(rasa_direct(stack.rasa_url, 2, 3))  # warm-up
-        direct, t_direct = asyncio.run(rasa_direct(stack.rasa_url, args.conversations, args.turns))
-        hubbed, t_hub = asyncio.run(through_hub(hub.port, args.conversations, args.turns))
+        direct, t_direct = asyncio.run(rasa_direct(stack.rasa_url, args.conversations, args.turns, args.rounds))
+        hubbed, t_hub = asyncio.run(through_hub(hub.port, args.conversations, args.turns, args.rounds))
         routine, safety, handed, pushed = asyncio.run(
             urgent_path(hub.port, "bench-password-1", args.urgent_rounds, args.staff_sockets))
         hub.kill()
-        n = args.conversations * args.turns
+        n = args.conversations * args.turns * args.rounds
         figures.record("turn_p50_ratio", pct(hubbed, 50) / pct(direct, 50))
         figures.record("turn_p99_ratio", pct(hubbed, 99) / pct(direct, 99))
         figures.record("turn_throughput_ratio", (n / t_hub) / (n / t_direct))
         figures.record("push_p50_ms", pct(pushed, 50))
         figures.record("push_p99_ms", pct(pushed, 99))
         lines += [
-            f"## Bot turn ({args.conversations} concurrent conversations x {args.turns} turns, real model)",
+            f"## Bot turn ({args.conversations} patients at once, each {args.rounds} conversations of {args.turns} "
+            "turns one after the other, real model)",
             "",
             "| path | p50 ms | p99 ms | turns/s |",
             "|---|---:|---:|---:|",
