@@ -2,15 +2,17 @@
 
 Wake-ups carry the conversation id that has new work ("hints"): an idle loop first tries to
 lease exactly that conversation by primary key, which is far cheaper than searching, and
-only one loop is woken per hint so a burst does not stampede the database. Loops also poll
+only one loop is woken per hint so a burst does not stampede the database. The pool also polls
 on a timer, so a lost notification (or a lease left by a crashed process) only delays work
-by one poll interval.
+by about one poll interval.
 
 A loop that found its work by searching (a backlog: after a restart, an outage) searches again
 as soon as it is done; a loop woken by a hint goes back to waiting, because in steady state every
-new item comes with a hint and the search would find nothing. The one hint that could fall
-between two chairs — new work for a conversation while a loop of this process drains it, so
-the hinted claim fails on our own lease — is kept and claimed again when that drain ends.
+new item comes with a hint and the search would find nothing. The pool's tick wakes one idle
+loop per poll interval to search (parked retries, expired leases, lost notifications). The one
+hint that could fall between two chairs — new work for a conversation while a loop of this
+process drains it, so the hinted claim fails on our own lease — is kept and claimed again when
+that drain ends.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class LeaseWorkerPool(Generic[W]):
         self._wakes = [asyncio.Event() for _ in range(self._concurrency)]
         self._tasks = [asyncio.create_task(self._loop(i)) for i in range(self._concurrency)]
         self._tasks.append(asyncio.create_task(self._listen()))
+        self._tasks.append(asyncio.create_task(self._tick()))
 
     async def stop(self) -> None:
         """Stop claiming; in-flight drains are cancelled (their leases expire and resume elsewhere)."""
@@ -157,13 +160,20 @@ class LeaseWorkerPool(Generic[W]):
                 self._hints.appendleft(conv_id)
             search = hinted is None  # found by searching: a backlog, search on
 
+    async def _tick(self) -> None:
+        """Every poll interval, wake one idle loop to search: one search per interval for the
+        whole pool, whichever loops are busy (a dozen idle loops each searching every second
+        cost more than the work they find). A search that finds work wakes a sibling, so a
+        backlog is still taken by every loop."""
+        while True:
+            await asyncio.sleep(self._poll)
+            self.hint(None)
+
     async def _wait(self, index: int, wake: asyncio.Event) -> None:
-        """Idle until a hint wakes this loop or its poll interval passes. The first loop polls
-        at the set interval, its siblings ten times slower (a safety net): a dozen idle loops
-        each searching every second cost more than the work they find. A search that finds
-        work wakes a sibling, so a backlog is still taken by every loop."""
+        """Idle until a hint or the pool's tick wakes this loop (ten poll intervals at most: a
+        safety net)."""
         self._idle.append(index)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), self._poll if index == 0 else self._poll * 10)
+            await asyncio.wait_for(wake.wait(), self._poll * 10)
         with contextlib.suppress(ValueError):
             self._idle.remove(index)
