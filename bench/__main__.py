@@ -46,16 +46,11 @@ import httpx
 from websockets.asyncio.client import connect
 
 from bench import agenda, dashboard, deploy, figures, ingest, reminders, training
+from bench.figures import pct
 from tests.support.stack import REPO, Proc, start_bot_stack, start_hub
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-
-def pct(values: list[float], p: float) -> float:
-    """Percentile (nearest rank) in milliseconds."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k] * 1000
 
 
 async def rasa_direct(rasa_url: str, conversations: int, turns: int, rounds: int = 1) -> tuple[list[float], float]:

@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from bench.figures import pct
 from bench.pg import create_database, drop_database
 from handoff.adapters.agenda.caldav import CalDavAgenda
 from handoff.adapters.agenda.fhir import FhirAgenda
@@ -78,12 +79,6 @@ WARMUPS = 5
 BLOCKS = ((clock(8), clock(12)), (clock(13), clock(18)))
 SLOT_MINUTES = 30
 
-
-def pct(values: list[float], p: float) -> float:
-    """Percentile (nearest rank) in milliseconds (same rule as bench/__main__.pct)."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k] * 1000
 
 
 @dataclass

@@ -30,6 +30,14 @@ def record(key: str, value: float | int | None) -> None:
     FIGURES[key] = None if value is None else round(float(value), 3)
 
 
+def pct(values: list[float], p: float) -> float:
+    """Percentile (nearest rank) of durations in seconds, in milliseconds: every part of the bench
+    uses this one rule."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k] * 1000
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """The process's peak resident set size in MB (Linux /proc VmHWM), None elsewhere."""
     try:

@@ -35,6 +35,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from bench import figures
+from bench.figures import pct
 from bench.pg import create_database, drop_database
 from handoff.adapters.sql.migrate import upgrade
 from tests.support.fake_twilio import FakeTwilio
@@ -46,12 +47,6 @@ WEBHOOK = "/channels/twilio/messages"
 WHATSAPP_FROM = "whatsapp:+551140000000"
 ANSWER_TIMEOUT = 300.0
 
-
-def pct(values: list[float], p: float) -> float:
-    """Percentile (nearest rank), in milliseconds."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k] * 1000
 
 
 @dataclass
