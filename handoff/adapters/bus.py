@@ -117,6 +117,7 @@ class RedisBus:
     # Subscribed for the bus's whole life: redis-py's reader needs one subscription to read at
     # all, and this one carries nothing.
     _KEEPALIVE = "_bus"
+    CONFIRM_SECONDS = 5.0
 
     def __init__(self, url: str, prefix: str = "atende:", publish_connections: int = 16) -> None:
         self.url = url
@@ -127,6 +128,9 @@ class RedisBus:
         self._reader: asyncio.Task[None] | None = None
         self._local = InProcessBus()
         self._counts: dict[str, int] = defaultdict(int)  # local subscribers per topic
+        # Redis's confirmation per subscribed channel: a publish Redis handles before our SUBSCRIBE
+        # is lost, so `subscribe` returns only once Redis has confirmed it.
+        self._confirmed: dict[str, asyncio.Future[None]] = {}
         self._changing = asyncio.Lock()  # SUBSCRIBE/UNSUBSCRIBE commands one at a time
 
     async def start(self) -> None:
@@ -137,8 +141,7 @@ class RedisBus:
             self.url, decode_responses=True, max_connections=self._publish_connections, timeout=5)
         self._redis = aioredis.Redis(connection_pool=pool)
         # Its own single connection (not from the publish pool), re-subscribed by redis-py on reconnect.
-        self._pubsub = aioredis.Redis.from_url(self.url, decode_responses=True).pubsub(
-            ignore_subscribe_messages=True)
+        self._pubsub = aioredis.Redis.from_url(self.url, decode_responses=True).pubsub()
         self._reader = asyncio.create_task(self._read())
 
     async def close(self) -> None:
@@ -166,8 +169,9 @@ class RedisBus:
 
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[Any]:
-        """Subscribe for the duration of the `async with` block. Returns once Redis has the
-        SUBSCRIBE command for every new topic; raises if Redis cannot be reached."""
+        """Subscribe for the duration of the `async with` block. Returns once Redis has confirmed
+        the subscription of every topic (what is published after that reaches it); raises if
+        Redis cannot be reached or does not confirm within `CONFIRM_SECONDS`."""
         async with contextlib.AsyncExitStack() as stack:
             sub = await stack.enter_async_context(self._local.subscribe(*topics))
             stack.push_async_callback(self._release, topics)
@@ -175,8 +179,13 @@ class RedisBus:
                 new = [t for t in topics if self._counts[t] == 0]
                 for topic in topics:
                     self._counts[topic] += 1
+                loop = asyncio.get_running_loop()
+                for topic in new:
+                    self._confirmed[self.prefix + topic] = loop.create_future()
                 if new:
                     await self._pubsub.subscribe(*(self.prefix + t for t in new))
+                waiting = [self._confirmed[self.prefix + t] for t in topics if self.prefix + t in self._confirmed]
+            await asyncio.wait_for(asyncio.gather(*(asyncio.shield(f) for f in waiting)), self.CONFIRM_SECONDS)
             yield sub
 
     async def _release(self, topics: tuple[str, ...]) -> None:
@@ -187,6 +196,7 @@ class RedisBus:
                 if self._counts[topic] <= 0:
                     del self._counts[topic]
                     gone.append(topic)
+                    self._confirmed.pop(self.prefix + topic, None)
             if gone:
                 with contextlib.suppress(Exception):  # a dead connection forgets them anyway
                     await self._pubsub.unsubscribe(*(self.prefix + t for t in gone))
@@ -197,13 +207,22 @@ class RedisBus:
         while True:
             try:
                 if not self._pubsub.subscribed:
-                    await self._pubsub.subscribe(self.prefix + self._KEEPALIVE)
+                    # Under the lock: the first command opens the connection, and two commands
+                    # racing to open it would leave one subscription on a connection nobody reads.
+                    async with self._changing:
+                        if not self._pubsub.subscribed:
+                            await self._pubsub.subscribe(self.prefix + self._KEEPALIVE)
                 item = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis down: retried, the type only is logged
                 log.warning("redis subscriber connection lost: %s", type(exc).__name__)
                 await asyncio.sleep(1)
+                continue
+            if item and item.get("type") == "subscribe":
+                confirmed = self._confirmed.get(str(item["channel"]))
+                if confirmed is not None and not confirmed.done():
+                    confirmed.set_result(None)
                 continue
             if not item or item.get("type") != "message":
                 continue
