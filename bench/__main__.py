@@ -49,9 +49,6 @@ from bench import agenda, dashboard, deploy, figures, ingest, reminders, trainin
 from bench.figures import pct
 from tests.support.stack import REPO, Proc, start_bot_stack, start_hub
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
 
 async def rasa_direct(rasa_url: str, conversations: int, turns: int, rounds: int = 1) -> tuple[list[float], float]:
     """Baseline: `conversations` patients at once, each sending `turns` messages one after the other
