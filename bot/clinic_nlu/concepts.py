@@ -158,6 +158,8 @@ def _obstetric(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     if _any(found, "vaginal_bleeding", "fluid_loss", "reduced_fetal_movement", "visual_disturbance",
             "severe_headache", "seizure_like", "severe_abdominal_pain", "high_blood_pressure"):
         return True
+    if "abdominal_pain" in found and "disabling_pain" in found:  # severe abdominal pain, told in lay words
+        return True
     if "sudden_swelling" in found and _any(found, "headache", "high_blood_pressure", "visual_disturbance"):
         return True
     return "headache" in found and _any(found, "presyncope", "nausea_vomiting", "sudden_swelling")
@@ -223,6 +225,12 @@ def _acute_abdomen(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # obstructed infected kidney).
     if "severe_abdominal_pain" in found and _any(
         found, "nausea_vomiting", "presyncope", "cold_sweat", "fever_or_hot", "pallor", "sudden_fatigue"
+    ):
+        return True
+    # "a dor na barriga não deixa eu ficar em pé, já vomitei três vezes": severe pain told by what it
+    # stops the patient doing, with vomiting, collapse, sweating, fever or a sudden onset
+    if "abdominal_pain" in found and "disabling_pain" in found and _any(
+        found, "nausea_vomiting", "presyncope", "cold_sweat", "fever_or_hot", "pallor", "sudden_fatigue", "acute_onset"
     ):
         return True
     if "abdominal_pain" in found and (
@@ -452,7 +460,7 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
     ConceptRule("glycaemic_emergency", "vitals", "glicemia extrema ou diabético confuso (MTS Diabetes)",
                 _glycaemic, ("extreme_glucose", "confusion")),
     ConceptRule("acute_abdomen", "general", "dor abdominal intensa com sinais sistêmicos (MTS Dor abdominal)",
-                _acute_abdomen, ("severe_abdominal_pain", "abdominal_pain", "abdominal_alarm")),
+                _acute_abdomen, ("severe_abdominal_pain", "abdominal_pain", "abdominal_alarm", "disabling_pain")),
     ConceptRule("testicular_torsion", "general", "dor testicular (MTS Dor testicular: possível torção)",
                 _torsion, ("testicular_pain",)),
     ConceptRule("acute_confusion", "neuro", "confusão aguda com sinais neurológicos (MTS Comportamento estranho)",

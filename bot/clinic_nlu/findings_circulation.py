@@ -67,7 +67,9 @@ FINDINGS_CIRCULATION: dict[str, re.Pattern[str]] = {
         r"frio\s+e\s+suad\w+",
     ),
     "nausea_vomiting": _rx(r"enjo\w*", r"nausea\w*", r"ansia\s+de\s+vomito", r"(?:com|sentindo|dando)\s+ansia\b",
-                           r"vomit\w*", r"golf\w*", r"enjoad\w*"),
+                           r"vomit\w*", r"golf\w*", r"enjoad\w*",
+                           # lay "threw everything up": "botei/coloquei tudo pra fora"
+                           r"(?:bot|coloc|pus|pos|por|pondo)\w*\s+tudo\s+(?:pra|para)\s+fora"),
     "dyspnoea": _rx(
         r"falt\w*\s+(?:de\s+)?ar(?!\s+condicionado)",
         r"(?:sem|pouco)\s+folego",

@@ -162,6 +162,19 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         r"lado\s+direito|lado\s+esquerdo|flanco|costas\s+do\s+lado|rins?)",
         r"(?:barriga|abdomen)\s+(?:\w+\s+)?(?:doendo|doi|dura|inchad\w+|estufad\w+)",
     ),
+    # MTS general discriminator "severe pain" (7-10 of 10): pain that stops the patient standing,
+    # walking or sleeping, or makes them writhe or cry, told without a number
+    "disabling_pain": _rx(
+        r"nao\s+(?:me\s+|te\s+|lhe\s+)?deixa\s+(?:eu\s+|ele\s+|ela\s+)?(?:nem\s+)?(?:ficar\s+(?:em|de)\s+pe|"
+        r"ficar\s+(?:sentad\w+|deitad\w+|parad\w+)|andar|levantar|dormir|respirar|me\s+mexer|se\s+mexer)",
+        r"nao\s+(?:consigo|consegue|conseguia|conseguiu|to\s+conseguindo|esta\s+conseguindo)\s+(?:nem\s+)?"
+        r"(?:ficar\s+(?:em|de)\s+pe|andar|levantar|me\s+mexer|se\s+mexer|endireitar)\s+de\s+(?:tanta\s+)?dor",
+        r"(?:me|se)\s+(?:contorcendo|contorcer|retorcendo|dobrando|curvando)\s+de\s+dor",
+        r"(?:chorando|gritando|urrando|berrando|gemendo|rolando)\s+de\s+dor",
+        r"dor\s+(?:\w+\s+){0,4}?(?:insuportavel|absurda|lancinante|que\s+nunca\s+senti)",
+        r"nao\s+aguent\w+\s+(?:mais\s+)?(?:de\s+)?(?:tanta\s+)?dor",
+        r"dor\s+(?:nivel\s+|nota\s+)?(?:10|dez)\b",
+    ),
     "abdominal_alarm": _rx(
         r"vomit\w+\s+(?:\w+\s+)?(?:sem\s+parar|verde|tudo|o\s+tempo\s+todo|muito)",
         r"nao\s+(?:\w+\s+)?(?:faco|faz|fiz|fez|consigo\s+fazer)\s+coco",
@@ -178,7 +191,9 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
     ),
     # MTS Major trauma: a significant mechanism of injury
     "major_mechanism": _rx(
-        r"caiu\s+(?:\w+\s+){0,3}?(?:andaime|telhado|laje|muro|arvore|segundo\s+andar|terceiro\s+andar|altura)",
+        # "caiu de cima de um andaime": up to four words between the fall and the height
+        r"(?:caiu|despencou|despencar)\s+(?:\w+\s+){0,4}?(?:andaime|telhado|laje|muro|arvore|segundo\s+andar|"
+        r"terceiro\s+andar|altura)",
         r"atropelad\w+", r"capot\w+", r"(?:batida|acidente)\s+de\s+(?:carro|moto|transito|onibus)",
         r"esfaquead\w+", r"facada", r"balead\w+", r"(?:levou|tomou)\s+(?:um\s+)?tiro",
     ),

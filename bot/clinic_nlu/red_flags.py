@@ -141,7 +141,10 @@ _RESOLVED = re.compile(
     r"(?:pronto\s+socorro|pronto\s+atendimento|ps|upa|hospital|emergencia)|fiquei\s+internad\w*|"
     r"(?:tive|recebi|deram|deu)\s+alta|(?:ja|hoje|e|mas)\s+(?:\w+\s+)?(?:esta|estou)\s+(?:\w+\s+)?(?:bem|otim\w+|em\s+casa)|"
     r"(?:esta|ta)\s+em\s+casa\s+bem|(?:agora|hoje)\s+(?:\w+\s+)?(?:ta|esta|estou|to)\s+(?:\w+\s+)?(?:bem|otim\w+|"
-    r"recuperad\w+|normal)|(?:ta|esta)\s+cicatrizando|ja\s+(?:sarou|cicatrizou|desinchou))\b"
+    r"recuperad\w+|normal)|(?:ta|esta)\s+cicatrizando|ja\s+(?:sarou|cicatrizou|desinchou)|"
+    # "já foi avaliada e tá tudo bem", "já foi vista pelo médico": seen by a doctor and well
+    r"(?:ja|e|mas)\s+(?:ta|esta|to|estou|ficou|ficamos)\s+tudo\s+(?:bem|certo|ok)|"
+    r"ja\s+(?:foi|fui)\s+(?:avaliad\w+|examinad\w+|atendid\w+|medicad\w+|tratad\w+|vist[oa]))\b"
 )
 # A document about a past event ("relatório do AVC do meu pai para a perícia").
 _DOCUMENT_OF_PAST = re.compile(
@@ -154,6 +157,22 @@ _PRESENT = re.compile(
     r"neste\s+momento|nesse\s+momento|de\s+novo|novamente|voltou|voltando|"
     r"ainda|continua|continuo|piorou|piorando|outra\s+vez|cada\s+(?:dia|vez)\s+mais)\b"
 )
+# Recurrence: a past finding that is back ("tive dor no peito semana passada e voltou"). Unlike
+# _PRESENT it holds no bare "agora", which often belongs to the request, not to the finding
+# ("minha mãe teve derrame faz 5 anos, agora o neuro pediu tomografia").
+_RECURRENT = re.compile(
+    r"\b(?:de\s+novo|novamente|voltou|voltando|ainda|continua|continuo|piorou|piorando|outra\s+vez|"
+    r"cada\s+(?:dia|vez)\s+mais)\b"
+)
+# A remote time that dates an ongoing finding, not a past one: "faz 2 semanas que sangra", "desde
+# o mês passado".
+_ONGOING_SINCE = re.compile(r"\s*que\b")
+_SINCE_BEFORE = re.compile(r"\bdesde\s+(?:(?:o|a|os|as|um|uma)\s+)?$")
+# a "now" that closes the finding's clause ("está vomitando agora, o que faço?"), not one that opens
+# the next request ("... faz 5 anos agora o neuro pediu")
+_TRAILING_NOW = re.compile(r"\s*(?:agora|agorinha|hoje|hj)\s*(?:[,;.!?]|$)")
+# "estar" in the present: the finding is happening as the patient writes
+_PRESENT_TENSE = re.compile(r"\b(?:to|tou|estou|ta|esta|estamos|estao|tao)\s+(?:\w+\s+)?(?:com|sentindo|\w+ndo)\b")
 # "now" markers: when the nearest time said before a finding is one of these, the finding is
 # present even if the sentence began in the past ("operei semana passada, hoje to com febre")
 _NOW = re.compile(
@@ -321,19 +340,35 @@ def _context_verdict(
     # suicidal thought is never dismissed as hypothetical ("e se eu me matar?" gets the CVV)
     if past != "never" and _HYPOTHETICAL.search(" ".join((before + norm[start:end]).split()[-10:])):
         return False, "hypothetical"
-    remote, resolved = _REMOTE.search(sentence), _RESOLVED.search(sentence)
+    remotes = _remote_times(sentence)
+    remote, resolved = bool(remotes), _RESOLVED.search(sentence)
     document = _DOCUMENT_OF_PAST.search(sentence)
     if not (remote or resolved or document):
         return True, ""
     # the nearest time said BEFORE the finding decides: "operei semana passada, hoje to com febre e a
     # cicatriz solta pus" -> the fever and the pus are now (the remote time was the operation's)
-    markers = [(m.start(), "remote") for m in _REMOTE.finditer(sentence, 0, start - s_begin)]
+    markers = [(m.start(), "remote") for m in remotes if m.start() < start - s_begin]
     markers += [(m.start(), "now") for m in _NOW.finditer(sentence, 0, start - s_begin)]
     if markers and max(markers)[1] == "now" and not _RESOLVED.search(sentence, max(markers)[0]):
         return True, _UNSURE_PAST
     if past == "event":
         return True, _UNSURE_PAST
-    if not _PRESENT.search(sentence):
+    c_begin, c_end = _span(_CLAUSE_BREAK, sentence, start - s_begin, end - s_begin)
+    clause = sentence[c_begin:c_end]
+    back = bool(_RECURRENT.search(sentence))
+    now_here = bool(_NOW.search(clause) or _TRAILING_NOW.match(sentence[c_end:]))
+    # the finding's own clause dates it far back ("teve derrame faz 5 anos"): a "now" in another
+    # clause belongs to the request ("agora o neuro pediu tomografia"), only a return revives it
+    if past in ("default", "transient") and not back and not now_here and any(
+        c_begin <= m.start() < c_end for m in remotes
+    ):
+        return False, "past"
+    # a finding told in the present tense in a clause of its own is present, whatever the sentence
+    # said about an earlier visit ("fui na UPA ontem, mas tô com falta de ar")
+    clause_dated = any(c_begin <= m.start() < c_end for m in remotes) or _RESOLVED.search(clause)
+    if _PRESENT_TENSE.search(clause) and not clause_dated:
+        return True, _UNSURE_PAST
+    if not (back or now_here):
         if past == "default" and (remote or resolved or document):
             return False, "past"
         if past == "transient" and (remote or document):
@@ -341,6 +376,22 @@ def _context_verdict(
         if past == "never" and remote and document:
             return False, "past"
     return True, _UNSURE_PAST
+
+
+# The writer says nobody is unwell or that it is not urgent: explains away a classifier-only urgent
+# guess (never a rule's flag: "não é nada urgente, mas ele está com a boca torta" still fires).
+_NOT_UNWELL = re.compile(
+    r"\b(?:nao\s+(?:\w+\s+)?(?:ta|esta|to|estou|tao|estao)\s+passando\s+mal|"
+    r"nao\s+(?:e|eh)\s+(?:nada\s+)?(?:urgente|urgencia|emergencia|grave)|nada\s+(?:de\s+)?(?:urgente|grave)|"
+    r"sem\s+urgencia|(?:ta|esta|estao|tao)\s+(?:tudo\s+)?(?:bem|otim\w+)\s+(?:de\s+saude|graca\s+a\s+deus))\b"
+)
+
+
+def _remote_times(sentence: str) -> list[re.Match[str]]:
+    """The remote times of `sentence` that place something in the past: "faz 2 semanas QUE sangra"
+    and "desde o mês passado" date an ongoing finding instead, so they are left out."""
+    return [m for m in _REMOTE.finditer(sentence)
+            if not _ONGOING_SINCE.match(sentence[m.end():]) and not _SINCE_BEFORE.search(sentence[: m.start()])]
 
 
 def _flag(code: str, category: str, text: str, offsets: list[int], start: int, end: int,
@@ -435,6 +486,8 @@ def assess(text: str) -> Assessment:
                                         why=concept.why, unsure=unsure)
     if not found and _REMOTE.search(norm) and not _PRESENT.search(norm):
         dismissed.add("past")  # a message about a remote time ("há 6 meses", "em 2019")
+    if not found and _NOT_UNWELL.search(norm):
+        dismissed.add("negated")  # "ele não tá passando mal", "não é urgente": the writer says so
     if not found and _PREPAREDNESS.search(norm):
         dismissed.add("hypothetical")  # "o que fazer se...", "quero saber pra ficar preparada"
     if not found and _ANIMAL.search(norm):

@@ -53,6 +53,7 @@ FIRES: list[tuple[str, str]] = [
     ("thunderclap_headache", "a pior dor de cabeça da minha vida começou agora do nada"),
     # major trauma (MTS Major trauma: significant mechanism)
     ("major_trauma", "meu primo caiu do telhado e ta com falta de ar e muito pálido"),
+    ("major_trauma", "o pedreiro despencou lá de cima da laje, tá com a respiração curta"),
     # cyanosis with breathing effort (MTS Shortness of breath)
     ("cyanosis_signs", "meu bebê ta com a boquinha roxa e respirando com esforço, as costelinhas afundando"),
     # obstetric alarms (MTS Pregnancy), any gestational age, and the puerperium
@@ -125,6 +126,15 @@ FIRES: list[tuple[str, str]] = [
     ("suicide_warning_signs", "já juntei os comprimidos, hoje eu acabo"),
     ("suicide_warning_signs", "queria dormir e nao acordar mais"),
     ("suicide_warning_signs", "ano passado pensei em sumir pra sempre e hoje penso em não existir mais"),
+    # severe abdominal pain told by what it stops the patient doing (MTS general "severe pain")
+    ("acute_abdomen", "a dor do lado direito da barriga não me deixa andar e já botei tudo pra fora duas vezes"),
+    ("acute_abdomen", "to me contorcendo de dor no estomago desde cedo, suando frio"),
+    ("acute_abdomen", "marquei o gastro pra semana que vem mas hoje to chorando de dor na barriga e com febre"),
+    ("obstetric_alarm", "tô de 5 meses e uma dor no pé da barriga que não deixa eu ficar de pé"),
+    # a remote time dates an ONGOING finding when it says since when ("faz ... que", "desde")
+    ("haemorrhage_signs", "faz duas semanas que to sangrando muito e hoje fiquei tonta e branca"),
+    # a present-tense clause is present even after an earlier visit in the same sentence
+    ("shortness_of_breath", "ja fui na upa ontem mas estou com falta de ar forte"),
 ]
 
 
@@ -186,6 +196,13 @@ QUIET: list[str] = [
     "a voz do meu filho ta mudando, é normal na adolescencia?",
     "tive dor de barriga ontem depois da feijoada, ja passou",
     "estou sem enxergar direito de perto, quero trocar o grau do oculos",
+    # a remote event dated in its own clause; the "agora" belongs to the request
+    "meu sogro teve um avc uns 4 anos atrás, agora a neuro pediu uma ressonância, precisa de jejum?",
+    "ano passado eu tive convulsão, agora queria marcar com um neurologista",
+    "teve um sangramento no começo da gestação, já foi avaliada e tá tudo bem, agora quero o pré-natal",
+    # disabling pain that is chronic, or not abdominal, with no systemic sign
+    "minha cólica menstrual todo mês não me deixa levantar da cama, quero marcar gineco",
+    "uma dor no joelho que não me deixa andar direito faz meses, quero ortopedista",
 ]
 
 
@@ -212,6 +229,9 @@ def test_explained_away_reasons_are_reported() -> None:
     assert "hypothetical" in assess("se eu sentir dor no peito, vou pra onde?").dismissed
     assert "past" in assess("tive dor no peito ano passado, quero cardio").dismissed
     assert assess("bom dia").dismissed == frozenset()
+    # the writer says nobody is unwell; a rule's flag is never explained away by it
+    assert "negated" in assess("minha avó não tá passando mal, só quer falar com a recepcionista").dismissed
+    assert codes("não é nada urgente, mas meu pai tá com a boca torta desde o almoço")
     # a question asked to be prepared, and a pet's problem, explain away a classifier's urgent guess
     assert "hypothetical" in assess("o que devo fazer se meu bebe engolir uma moeda? so pra saber").dismissed
     assert "animal" in assess("meu gato foi picado e o focinho inchou, tem veterinario?").dismissed
