@@ -9,6 +9,12 @@ tracker store, and only the three fields the hub records are returned.
 `POST /webhooks/hub/webhook` `{"sender", "message", "metadata"}` →
 `{"messages": [<bot message>...], "intent": {"name", "confidence"} | null, "slots": {...}}`.
 
+The reading is taken from the tracker object Rasa saves at the end of the turn (the tracker
+store's `save` is wrapped once per store, and records only for turns of this channel that are in
+flight); reading the tracker back from the store instead replays every event of the conversation,
+a cost that grew with the length of the chat. A turn whose save was not seen falls back to that
+read.
+
 Failure semantics are those of the REST channel: a turn that fails inside Rasa still answers
 200 with whatever was collected (the user message is already in the tracker; retrying it would
 make it a second turn). Unlike the REST channel, nothing here logs the message text: it is a
@@ -60,6 +66,10 @@ class HubInput(InputChannel):
             if not await _actions_alive(request):
                 return response.json({"error": "action server unavailable"}, status=503)
             collector = CollectingOutputChannel()
+            agent = getattr(request.app.ctx, "agent", None)
+            readings = remember_readings(agent.tracker_store) if agent is not None else None
+            if readings is not None:
+                readings.expect(sender)
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
                                                  metadata=metadata))
@@ -67,11 +77,13 @@ class HubInput(InputChannel):
                 log.error("hub channel: turn timed out")
             except Exception as exc:  # noqa: BLE001 - same contract as the REST channel (see module doc)
                 log.error("hub channel: turn failed (%s)", type(exc).__name__)
+            finally:
+                reading = readings.take(sender) if readings is not None else None
             # ... and when it died during the turn and nothing was said, ask for the turn again (Rasa
             # then sees the message twice; the patient gets one answer)
             if not collector.messages and not await _actions_alive(request, fresh=True):
                 return response.json({"error": "action server died during the turn"}, status=503)
-            return response.json({"messages": collector.messages, **(await _reading(request, sender))})
+            return response.json({"messages": collector.messages, **(reading or await _reading(request, sender))})
 
         # add_route rather than the @route decorator: the same routes, and sanic 21.12's decorator is
         # untyped (it would erase the handlers' types)
@@ -107,6 +119,65 @@ async def _actions_alive(request: Request, fresh: bool = False) -> bool:
     return alive
 
 
+class TurnReadings:
+    """Readings (intent + slots) of the trackers saved during the hub channel's turns in flight.
+
+    Only senders announced with `expect` are recorded, so turns of other channels (REST, the
+    conversations API) sharing the store leave nothing behind; `take` ends the turn either way."""
+
+    def __init__(self) -> None:
+        self._expected: set[str] = set()
+        self._readings: dict[str, dict[str, Any]] = {}
+
+    def expect(self, sender: str) -> None:
+        """A turn for `sender` starts: record its saved tracker."""
+        self._expected.add(sender)
+        self._readings.pop(sender, None)
+
+    def record(self, tracker: Any) -> None:
+        """Called with each tracker the store saved."""
+        if tracker.sender_id in self._expected:
+            self._readings[tracker.sender_id] = reading_of(tracker)
+
+    def take(self, sender: str) -> dict[str, Any] | None:
+        """The turn for `sender` ended: its reading, or None when no save was seen."""
+        self._expected.discard(sender)
+        return self._readings.pop(sender, None)
+
+
+_READINGS_ATTR = "_atende_turn_readings"
+
+
+def remember_readings(store: Any) -> TurnReadings:
+    """The `TurnReadings` of `store`, wrapping its `save` the first time (Rasa's processor saves
+    through the same store object as `agent.tracker_store`; a new agent after a model reload
+    brings a new store, wrapped on its first turn)."""
+    readings: TurnReadings | None = getattr(store, _READINGS_ATTR, None)
+    if readings is not None:
+        return readings
+    readings = TurnReadings()
+    save = store.save
+
+    async def save_and_remember(tracker: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await save(tracker, *args, **kwargs)
+        readings.record(tracker)
+        return result
+
+    store.save = save_and_remember
+    setattr(store, _READINGS_ATTR, readings)
+    return readings
+
+
+def reading_of(tracker: Any) -> dict[str, Any]:
+    """The hub's three fields of a tracker: the latest message's intent (name, confidence) and the
+    slot values."""
+    intent: dict[str, Any] | None = (tracker.latest_message.intent if tracker.latest_message else None) or None
+    return {
+        "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")} if intent else None,
+        "slots": tracker.current_slot_values(),
+    }
+
+
 async def _reading(request: Request, sender: str) -> dict[str, Any]:
     """The latest message's intent and the slots, from the tracker store (best effort: the
     replies must reach the patient even if this fails)."""
@@ -118,8 +189,4 @@ async def _reading(request: Request, sender: str) -> dict[str, Any]:
         tracker = None
     if tracker is None:
         return {"intent": None, "slots": {}}
-    intent: dict[str, Any] | None = (tracker.latest_message.intent if tracker.latest_message else None) or None
-    return {
-        "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")} if intent else None,
-        "slots": tracker.current_slot_values(),
-    }
+    return reading_of(tracker)
