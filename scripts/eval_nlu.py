@@ -22,6 +22,9 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
 (c5) the fifth FROZEN set bot/eval/frozen_v5.yml: 490 messages (70 per reason) written on 2026-12-07
     by a channel-shape x contrast-pairs checklist, committed before it was first scored.
     Aggregates only; no target yet.
+(c6) the sixth FROZEN set bot/eval/frozen_v6.yml: 490 messages (70 per reason) written on 2026-12-07
+    by an understatement/overstatement x time-anchoring checklist, committed before the change it
+    measured. Aggregates only; no target yet.
     (The fourth, bot/eval/frozen_v4.yml, was scored once unseen and then its errors were READ to
     find failure modes: it is now the development set (e3) below.)
 (d) the red-flag suite bot/eval/red_flag_suite.yml: emergencies in varied lay wordings (all must be
@@ -33,8 +36,11 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
     Not a target.
 (f) the red-flag development set bot/eval/red_flag_dev.yml (240 emergencies across 24 MTS/SAMU
     discriminators, 120 look-alikes; written to be READ): misses printed, no target.
+(f2) the second red-flag development set bot/eval/red_flag_dev_v2.yml (300 emergencies over 25
+    discriminators: plain, minimised, buried in another request, ongoing since; 200 look-alikes by
+    kind; written to be READ): misses printed, no target.
 
-`--dev-only` scores only (b), (d), (e), (e3) and (f): while tuning, no frozen set is scored.
+`--dev-only` scores only (b), (d), (e), (e3), (f) and (f2): while tuning, no frozen set is scored.
 
 Prints a per-reason precision/recall/F1 table for each and a side-by-side summary, and exits 1
 when a target is missed: frozen-set macro-F1 >= 0.93 with urgent precision >= 0.95, red-flag suite
@@ -203,11 +209,16 @@ def load_red_flag_dev(path: Path) -> list[tuple[str, str, str]]:
     """(text, "urgent" or "not urgent", concept-or-"lookalike") of bot/eval/red_flag_dev.yml."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     rows = [(str(t), "urgent", str(concept)) for concept, texts in data["emergencies"].items() for t in texts]
-    rows += [(str(t), "not urgent", "lookalike") for t in data["lookalikes"]]
+    lookalikes = data["lookalikes"]
+    if isinstance(lookalikes, dict):  # red_flag_dev_v2.yml: look-alikes by kind
+        rows += [(str(t), "not urgent", f"lookalike:{kind}") for kind, texts in lookalikes.items() for t in texts]
+    else:
+        rows += [(str(t), "not urgent", "lookalike") for t in lookalikes]
     return rows
 
 
-def evaluate_red_flag_dev(model: Path, rows: list[tuple[str, str, str]], reasons: dict[str, str]) -> dict[str, Any]:
+def evaluate_red_flag_dev(model: Path, rows: list[tuple[str, str, str]], reasons: dict[str, str],
+                          title: str = "(f) red-flag development set bot/eval/red_flag_dev.yml") -> dict[str, Any]:
     """(f): urgent or not on the red-flag development set; its misses are printed (it is read)."""
     preds = predict(model, [t for t, _, _ in rows])
     urgent = [reasons.get(intent, "other") == "urgent" for intent, _ in preds]
@@ -216,7 +227,7 @@ def evaluate_red_flag_dev(model: Path, rows: list[tuple[str, str, str]], reasons
     fp = sum(u and gold != "urgent" for u, (_, gold, _) in zip(urgent, rows, strict=True))
     recall = tp / emergencies if emergencies else 1.0
     precision = tp / (tp + fp) if tp + fp else 1.0
-    print(f"\n(f) red-flag development set bot/eval/red_flag_dev.yml (read while tuning; no target): "
+    print(f"\n{title} (read while tuning; no target): "
           f"{emergencies} emergencies, {len(rows) - emergencies} look-alikes")
     print(f"  urgent recall = {recall:.4f} ({tp}/{emergencies})   "
           f"urgent precision = {precision:.4f} ({fp} false alarms)")
@@ -384,8 +395,9 @@ def print_summary(results: dict[str, dict[str, Any]]) -> None:
     print(f"\n{'evaluation':<28}{'macro-F1':>10}{'urgent recall':>15}{'urgent precision':>18}{'targets':>9}")
     names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
              "frozen_v2": "FROZEN v2 (no target yet)", "frozen_v3": "FROZEN v3 (no target yet)",
-             "frozen_v5": "FROZEN v5 (no target yet)", "dev_v3": "dev v3 = frozen_v4 (read)",
-             "dev_v2": "dev set v2 (read)", "red_flag_dev": "red-flag dev set (read)",
+             "frozen_v5": "FROZEN v5 (no target yet)", "frozen_v6": "FROZEN v6 (no target yet)",
+             "dev_v3": "dev v3 = frozen_v4 (read)", "dev_v2": "dev set v2 (read)",
+             "red_flag_dev": "red-flag dev set (read)", "red_flag_dev_v2": "red-flag dev set v2 (read)",
              "suite": "red-flag suite", "dev": "dev set (read; no target)"}
     for key, result in results.items():
         mf1 = result["macro_f1"]
@@ -404,12 +416,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frozen-v2", type=Path, default=BOT / "eval" / "frozen_v2.yml")
     ap.add_argument("--frozen-v3", type=Path, default=BOT / "eval" / "frozen_v3.yml")
     ap.add_argument("--frozen-v5", type=Path, default=BOT / "eval" / "frozen_v5.yml")
+    ap.add_argument("--frozen-v6", type=Path, default=BOT / "eval" / "frozen_v6.yml")
     ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
     ap.add_argument("--dev", type=Path, default=BOT / "eval" / "dev.yml")
     ap.add_argument("--dev-v2", type=Path, default=BOT / "eval" / "dev_v2.yml")
     # the fourth frozen set, demoted to a development set once its errors were read (2026-12-07)
     ap.add_argument("--dev-v3", type=Path, default=BOT / "eval" / "frozen_v4.yml")
     ap.add_argument("--red-flag-dev", type=Path, default=BOT / "eval" / "red_flag_dev.yml")
+    ap.add_argument("--red-flag-dev-v2", type=Path, default=BOT / "eval" / "red_flag_dev_v2.yml")
     ap.add_argument("--reasons", type=Path, default=BOT / "reasons.yml")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cv-epochs", type=int, default=None,
@@ -479,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.dev_only:
             results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
         for key, mark, path in (("frozen_v2", "c2", args.frozen_v2), ("frozen_v3", "c3", args.frozen_v3),
-                                ("frozen_v5", "c5", args.frozen_v5)):
+                                ("frozen_v5", "c5", args.frozen_v5), ("frozen_v6", "c6", args.frozen_v6)):
             if path.exists() and not args.dev_only:
                 results[key] = evaluate_frozen(
                     model, load_frozen(path), reasons,
@@ -497,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
                                              title=f"(e3) development set v3 bot/eval/{args.dev_v3.name}")
         if args.red_flag_dev.exists():
             results["red_flag_dev"] = evaluate_red_flag_dev(model, load_red_flag_dev(args.red_flag_dev), reasons)
+        if args.red_flag_dev_v2.exists():
+            results["red_flag_dev_v2"] = evaluate_red_flag_dev(
+                model, load_red_flag_dev(args.red_flag_dev_v2), reasons,
+                title=f"(f2) red-flag development set v2 bot/eval/{args.red_flag_dev_v2.name}")
         print_summary(results)
 
     print(f"\ntotal elapsed: {time.monotonic() - t0:.0f}s")

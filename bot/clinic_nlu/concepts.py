@@ -67,6 +67,8 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
         r"(?:estou|esta|ela\s+esta|eu\s+estou)\s+de\s+(?:\d{1,2}|um|dois|tres|quatro|cinco|seis|sete|oito|nove)\s+(?:semanas|meses)",
         # "to com 34 semanas" (first person: "ele ta com 3 semanas" is a baby's age)
         r"(?:to|estou|eu\s+to|eu\s+estou)\s+com\s+(?:[4-9]|[1-3]\d|4[0-2])\s+semanas",
+        # 20 to 42 weeks is a gestational age (a baby's age is said in months by then)
+        r"(?:[2-3]\d|4[0-2])\s+semanas(?!\s+de\s+(?:vida|nascid\w+|idade))",
     ),
     # puerperium: the MS alarm signs of pregnancy apply up to 42 days after birth, plus fever
     "postpartum": _rx(
@@ -87,10 +89,16 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
         r"idos[oa]\w*", r"avo\b", r"avos\b", r"vovo\w*", r"bisavo\w*",
         r"(?:[5-9]\d|1[01]\d)\s+anos", r"(?:meu|minha)\s+(?:pai|mae|sogr[oa]|marido|esposo|esposa|tio|tia)",
     ),
+    "dengue": _rx(
+        r"(?:to|estou|esta|ta|com|pegou|peguei|deu|suspeita\s+de|resultado\s+d[ao])\s+(?:\w+\s+)?dengue",
+        r"dengue\s+(?:\w+\s+)?(?:positiv\w+|confirmad\w+)", r"positiv\w+\s+(?:\w+\s+)?(?:pra|para|de)\s+dengue",
+        r"(?:a\s+)?febre\s+(?:\w+\s+)?(?:passou|baixou|sumiu|foi\s+embora)\s+(?:\w+\s+){0,4}?(?:e\s+)?(?:hoje|agora|mas|e)",
+    ),
     "diabetic": _rx(r"diabet\w*", r"insulina", r"glicemia", r"glicose", r"dextro"),
     # older adults (Estatuto da Pessoa Idosa: 60+; delirium and atypical sepsis are commoner)
     "elderly": _rx(
         r"idos[oa]s?", r"avo\b", r"avos\b", r"vovo\w*", r"bisavo\w*", r"(?:6\d|[7-9]\d|1[01]\d)\s+anos",
+        r"(?:minha|a|da|pra|para|na)\s+vo\b", r"vozinha",
         r"senhora\s+de", r"senhor\s+de", r"(?:lar|casa)\s+de\s+(?:idosos|repouso)", r"do\s+lar\b", r"cuidadora?",
     ),
 }
@@ -259,10 +267,11 @@ def _stroke(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
 def _haemorrhage(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # MTS Haemorrhage / GI bleeding: "uncontrollable major haemorrhage" and bleeding with signs of
     # shock (dizziness, pallor, weakness); any bleeding on anticoagulants (warfarin, DOACs).
+    # Vomiting blood or "coffee grounds" is very urgent on its own (MTS GI bleeding).
     return ("bleeding_any" in found and _any(
         found, "bleeding_uncontrolled", "presyncope", "pallor", "sudden_fatigue", "anticoagulated", "cold_sweat",
-        "recent_surgery"
-    )) or "deep_wound" in found
+        "recent_surgery", "weakness"
+    )) or "deep_wound" in found or "haematemesis" in found
 
 
 def _seizure(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
@@ -285,6 +294,21 @@ def _poisoning(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
         or _any(found, "nausea_vomiting", "cold_sweat", "trembling", "cholinergic", "presyncope", "confusion",
                 "lethargy", "dyspnoea", "unresponsive", "face_tongue_swelling", "palpitation")
     )
+
+
+def _swallowed_object(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Foreign body / Shortness of breath: an object swallowed that stuck (drooling, unable to
+    # swallow, choking, breathless, vomiting); SBP: button batteries and magnets are removed at once
+    # (toxic_exposure holds them).
+    return "swallowed_object" in found and _any(found, "cannot_swallow", "dyspnoea", "nausea_vomiting")
+
+
+def _dengue_alarm(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # Ministério da Saúde, "Dengue: diagnóstico e manejo clínico" (2024), sinais de alarme: intense
+    # abdominal pain, persistent vomiting, mucosal bleeding, lethargy or irritability, postural
+    # dizziness/hypotension; they come as the fever falls.
+    return "dengue" in ctx and _any(found, "bleeding_any", "abdominal_pain", "abdominal_alarm", "lethargy",
+                                    "presyncope", "drowsy")
 
 
 def _sudden_severe_pain(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
@@ -352,6 +376,8 @@ def _delirium(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # an acute onset, a fever or an infection must be said.
     if not _any(found, "disoriented", "confusion"):
         return False
+    if "elderly" in ctx and "drowsy" in found:  # confused AND drowsy: altered conscious level
+        return True
     return _any(found, "acute_onset", "fever_or_hot", "infection_source", "poor_perfusion")
 
 
@@ -362,6 +388,12 @@ def _sepsis(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # dizziness is a wound/abdominal sepsis until proven otherwise.
     infected = _any(found, "fever_or_hot", "infection_source")
     if infected and _any(found, "poor_perfusion", "disoriented", "confusion", "unresponsive"):
+        return True
+    # little or no urine is organ dysfunction (ILAS); drowsiness with a known focus of infection (an
+    # infected wound, pneumonia) is altered mentation at any age (qSOFA)
+    if infected and "dehydration" in found:
+        return True
+    if "infection_source" in found and "drowsy" in found:
         return True
     if infected and "lethargy" in found and _any_ctx(ctx, "elderly", "baby", "child"):
         return True
@@ -459,6 +491,11 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
                 _meningitis, ("purpuric_rash", "stiff_neck")),
     ConceptRule("glycaemic_emergency", "vitals", "glicemia extrema ou diabético confuso (MTS Diabetes)",
                 _glycaemic, ("extreme_glucose", "confusion")),
+    ConceptRule("swallowed_object", "general", "corpo estranho engolido com sinal de obstrução (MTS Corpo estranho)",
+                _swallowed_object, ("swallowed_object", "cannot_swallow")),
+    ConceptRule("dengue_alarm", "general", "dengue com sinal de alarme (MS, Dengue: manejo clínico 2024)",
+                _dengue_alarm,
+                ("bleeding_any", "abdominal_pain", "abdominal_alarm", "lethargy", "presyncope", "drowsy")),
     ConceptRule("acute_abdomen", "general", "dor abdominal intensa com sinais sistêmicos (MTS Dor abdominal)",
                 _acute_abdomen, ("severe_abdominal_pain", "abdominal_pain", "abdominal_alarm", "disabling_pain")),
     ConceptRule("testicular_torsion", "general", "dor testicular (MTS Dor testicular: possível torção)",

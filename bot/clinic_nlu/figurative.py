@@ -48,7 +48,9 @@ FIGURATIVE: tuple[re.Pattern[str], ...] = tuple(
         # "vou matar meu filho", "minha mae vai me matar" (jocular threats, not a clinical red flag)
         r"\b(?:vou|vai|vamos|vao|ia|iria|quero|queria|posso)\s+(?:\w+\s+)?mat(?:ar|a-?l[oa]s?)\s+(?:"
         + _JOKING_TARGET + r")\b",
-        r"\b(?:vai|vao|ia|iria|vem)\s+me\s+matar\b",
+        r"\b(?:vai|vao|ia|iria|vem)\s+me\s+(?:matar|enforcar|esganar|esfolar|estrangular)\b",
+        # "tô sem ar de tanto rir", "perdi o fôlego de rir"
+        r"\b(?:sem\s+ar|sem\s+folego|perdi\s+o\s+folego|falta\s+de\s+ar)\s+de\s+(?:tanto\s+)?(?:rir|gargalhar|rindo)\b",
         r"\bme\s+(?:mata|matou|matando|matar)\s+de\s+(?:" + _DIE_OF + r")\b",
         # "desmaiei de sono", "apaguei de cansaço": fell asleep
         r"\b(?:desmai\w+|apag\w+|cai\w*\s+dur[oa])\s+de\s+(?:sono|cansaco|cansada|cansado|tedio|fome)\b",

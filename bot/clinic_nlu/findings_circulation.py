@@ -142,6 +142,7 @@ FINDINGS_CIRCULATION: dict[str, re.Pattern[str]] = {
     "child_respiratory_distress": _rx(
         r"(?:costela\w*|costelinha\w*|peito|pescoco|barriga|barriguinha)\s+(?:\w+\s+){0,2}?(?:afund\w+|afunda|"
         r"aparecendo|puxando|subindo\s+e\s+descendo|chupando)",
+        r"afund\w+\s+(?:\w+\s+){0,3}?(?:costela\w*|costelinha\w*|pescoco|peito|barriga|barriguinha)",
         r"respira\w*\s+(?:\w+\s+)?(?:muito\s+)?(?:rapid\w*|rapidinho|acelerad\w*|ofegante|gemendo|pesad\w*|com\s+barulho)",
         r"(?:gemendo|gemido)\s+(?:\w+\s+)?(?:para|pra|ao)\s+respirar",
         r"respira\w*\s+(?:\w+\s+){0,4}?(?:um\s+|uns\s+)?(?:gemid\w+|gemendo|grunhid\w+)",
@@ -162,6 +163,12 @@ FINDINGS_CIRCULATION: dict[str, re.Pattern[str]] = {
         r"borra\s+de\s+cafe", r"vomit\w+\s+(?:\w+\s+){0,3}?(?:escur\w+|pret\w+|sangue)",
         r"absorvente\w*\s+(?:\w+\s+){0,3}?(?:toda\s+hora|a\s+cada\s+hora|por\s+hora)",
     ),
+    "haematemesis": _rx(
+        r"vomit\w+\s+(?:\w+\s+){0,4}?(?:sangue|borra\s+de\s+cafe)", r"borra\s+de\s+cafe",
+        r"vomit\w+\s+(?:\w+\s+){0,3}?(?:preto|escuro|escura)\s+(?:\w+\s+)?(?:tipo|como|parecendo)\s+(?:\w+\s+)?(?:borra|cafe)",
+    ),
+    # weakness said plainly ("tô fraco") with a bleeding: a sign of shock (MTS Haemorrhage)
+    "weakness": _rx(r"(?:to|ta|tou|estou|esta|fiquei|ficou|muito|bem|tao)\s+frac[oa]", r"fraqueza"),
     "bleeding_uncontrolled": _rx(
         r"nao\s+(?:para|parou|estanca|estancou|esta\s+parando)",
         r"encharc\w+",

@@ -17,7 +17,7 @@ from clinic_nlu.concept_vocab import rx as _rx
 FINDINGS_NEURO: dict[str, re.Pattern[str]] = {
     "confusion": _rx(
         r"confus[oa]",
-        r"desorientad\w+",
+        r"desorientad\w+", r"delirando", r"delirio\w*",
         r"(?:falando|fala)\s+(?:\w+\s+)?(?:coisa\s+com\s+coisa|sem\s+sentido|besteira|enrolad\w+)",
         r"nao\s+(?:reconhece|sabe\s+onde\s+esta|fala\s+coisa)",
         r"(?:estranh[oa]|aerea|aereo|grogue|lent[oa])\s+(?:\w+\s+)?" + _SUDDEN,
@@ -44,6 +44,8 @@ FINDINGS_NEURO: dict[str, re.Pattern[str]] = {
         r"nunca\s+(?:senti|sentiu|teve|tive)\s+(?:nada|uma\s+dor|dor)\s+(?:\w+\s+)?(?:igual|assim|parecid\w+)",
         r"dor\s+de\s+cabeca\s+(?:\w+\s+){0,4}?(?:em\s+um\s+segundo|num\s+segundo|como\s+um\s+raio|de\s+uma\s+vez)",
         r"(?:a|foi\s+a)\s+mais\s+forte\s+que\s+(?:eu\s+)?(?:ja\s+)?(?:senti|sentiu|tive|teve)",
+        r"dor\s+de\s+cabeca\s+(?:\w+\s+)?explosiva",
+        r"dor\s+de\s+cabeca\s+(?:\w+\s+){0,4}?(?:a\s+)?pior\s+que\s+(?:eu\s+|ela\s+|ele\s+)?(?:ja\s+)?(?:senti|sentiu|tive|teve)",
     ),
     "visual_disturbance": _rx(
         r"(?:vendo|enxergando|aparecendo)\s+(?:uns\s+|umas\s+)?(?:pontinhos|pontos|estrelinhas|estrelas|luzes|brilhos?|"
@@ -60,6 +62,7 @@ FINDINGS_NEURO: dict[str, re.Pattern[str]] = {
         r"(?:pescoco|nuca)\s+(?:\w+\s+)?(?:dur[oa]|rigid[oa]|travad[oa]|nao\s+dobra|nao\s+mexe)",
         r"(?:rigidez|duro|dura|travad\w+)\s+(?:n[ao]\s+)?(?:nuca|pescoco)",
         r"nao\s+(?:consegue|consigo)\s+(?:\w+\s+)?(?:encostar|dobrar|abaixar)\s+(?:o\s+)?(?:queixo|pescoco|cabeca)",
+        r"nao\s+(?:consegue|consigo|da\s+pra)\s+(?:\w+\s+)?(?:mexer|virar|movimentar)\s+(?:o\s+)?pescoco",
         r"(?:levant\w+|dobr\w+|abaix\w+|mex\w+)\s+(?:\w+\s+)?(?:a\s+)?cabeca\s+(?:\w+\s+){0,3}?(?:chora|grita|berra|"
         r"dobra\s+os\s+joelhos|doi)",
     ),
@@ -162,6 +165,13 @@ FINDINGS_NEURO: dict[str, re.Pattern[str]] = {
         r"nao\s+sei\s+se\s+(?:eu\s+)?(?:volto|vou\s+voltar|aguento|vou\s+aguentar)",
         r"(?:na|em\s+cima\s+da|no\s+alto\s+da)\s+(?:ponte|laje|janela|beirada|predio)\s+(?:\w+\s+){0,3}?(?:agora|pensando)",
         r"(?:machucar|fazer\s+mal\s+a[o]?|ferir)\s+(?:o\s+|meu\s+|minha\s+|a\s+)?(?:bebe|filh\w+|nene)",
+        r"(?:penso|pensando|pensei|pensou|pensa|vontade|planejando|planejei|quero|queria)\s+(?:\w+\s+)?em\s+(?:me\s+|se\s+)?"
+        r"(?:jogar|pular|atirar)\s+(?:\w+\s+){0,3}?(?:d[ao]s?|de|na\s+frente|com|pela|janela|predio|ponte|viaduto|laje)",
+        r"(?:penso|pensando|pensei|pensou|vontade|planejando|planejei)\s+(?:\w+\s+)?em\s+(?:me\s+|se\s+)?(?:enforcar|envenenar|"
+        r"cortar\s+os\s+pulsos|tomar\s+(?:todos|tudo|todas))",
+        r"(?:obrigad[oa]\s+por\s+tudo|nao\s+vou\s+(?:mais\s+)?precisar\s+mais)\W+(?:\w+\W+){0,4}?adeus",
+        r"adeus\s+(?:\w+\s+){0,2}?(?:pra\s+sempre|para\s+sempre)",
+        r"(?:ja\s+)?decidi\s+(?:\w+\s+){0,3}?(?:to|estou|fiquei)\s+em\s+paz",
         # command hallucinations (MTS Mental illness: "high risk of harm to self or others")
         r"vozes?\s+(?:\w+\s+){0,2}?(?:mandando|mandam|mandou|dizendo|falando)\s+(?:\w+\s+){0,3}?"
         r"(?:machucar|matar|morrer|ferir|cortar|pular)",
@@ -197,7 +207,9 @@ FINDINGS_NEURO: dict[str, re.Pattern[str]] = {
         r"ontem\s+(?:ela\s+|ele\s+)?(?:tava|estava|era)\s+(?:normal|bem|otim\w+)",
         r"nunca\s+(?:foi|ficou|tinha\s+ficado)\s+assim",
         r"veio\s+de\s+uma\s+vez", r"(?:em|num)\s+(?:um\s+)?segundo", r"comec\w+\s+(?:faz|ha)\s+(?:uma|meia|\d+)\s+hora",
-        r"hoje\s+(?:de\s+manha\s+|cedo\s+)?(?:acordou|amanheceu|ficou)",
+        r"hoje\s+(?:de\s+manha\s+|cedo\s+)?(?:\w+\s+)?(?:acordou|amanheceu|ficou)",
+        r"(?:acordou|amanheceu)\s+(?:\w+\s+)?(?:confus\w+|estranh\w+|diferente|sem\s+saber|delirando)",
+        r"(?:faz|ha)\s+(?:1|2|um|dois|uns\s+dois)\s+dias?\s+que\s+(?:\w+\s+){0,3}?(?:ta|esta)\s+(?:\w+\s+)?(?:diferente|estranh\w+)",
         _SUDDEN,
     ),
 }

@@ -68,6 +68,8 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         + r"\s+(?:\w+\s+)?(?:n[ao]|d[ao])\s+(?:barriga|ventre|pe\s+da\s+barriga|abdomen|utero)",
         r"dor\s+(?:n[ao]|d[aoe])\s+(?:barriga|ventre|pe\s+da\s+barriga|abdomen)\s+(?:\w+\s+)?" + _VERY,
         r"barriga\s+(?:\w+\s+)?(?:dura|endurecida|rigida|dura\s+como\s+(?:uma\s+)?pedra|travada)",
+        r"barriga\s+(?:\w+\s+)?(?:endurec\w+|ficando\s+dura|fica\s+dura)\s+(?:\w+\s+){0,3}?(?:de\s+\d+\s+em\s+\d+|"
+        r"toda\s+hora|a\s+cada|com\s+dor|ritmad\w+)",
         r"(?:colica|colicas|contracao|contracoes)\s+(?:\w+\s+){0,2}?(?:" + _VERY
         + r"|de\s+\d+\s+em\s+\d+|sem\s+parar|ritmad\w+)",
     ),
@@ -76,12 +78,17 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         r"sem\s+(?:molhar|fazer)\s+(?:a\s+)?(?:fralda|xixi)",
         r"(?:nao|nem)\s+(?:\w+\s+)?(?:molha|molhou|molhando)\s+(?:a\s+)?fralda",
         r"chora\w*\s+sem\s+lagrimas?",
+        r"(?:\d{1,2}|dez|oito|nove|doze|varias|muitas)\s+(?:vezes\s+)?(?:diarreias?|evacuac\w+|coco\s+mole)\s+(?:\w+\s+)?(?:hoje|hj|no\s+dia|desde)",
         r"lingu\w+\s+(?:\w+\s+)?seca", r"perdeu\s+(?:muito\s+)?peso\s+(?:\w+\s+){0,4}?(?:diarreia|vomit\w+)",
         r"(?:diarreia|vomit\w+)\s+(?:\w+\s+){0,6}?perdeu\s+(?:muito\s+)?peso",
         r"fralda\s+(?:\w+\s+)?seca\s+(?:ha|faz|desde)",
         r"(?:nao|sem)\s+(?:\w+\s+)?(?:faz|fez|fazer|fazendo)\s+xixi\s+(?:ha|faz|desde|tem)\s+",
         r"(?:ha|faz)\s+(?:\d+|umas?|doze|dez|oito)\s+horas\s+(?:\w+\s+)?sem\s+(?:fazer\s+)?xixi",
+        r"(?:hoje|hj|desde\s+ontem)\s+(?:\w+\s+)?(?:nao|sem)\s+(?:fiz|fez|faz|fazer)\s+xixi",
     ),
+    # drowsiness proper (a narrower sign than "lethargy", which also holds "mole" and "largado")
+    "drowsy": _rx(r"sonolent\w+", r"(?:dormindo|dorme)\s+(?:\w+\s+)?(?:demais|o\s+tempo\s+todo|sem\s+parar)",
+                  r"(?:nao|mal)\s+(?:\w+\s+)?(?:acorda|acordando|abre\s+os\s+olhos)"),
     "lethargy": _rx(
         r"molinh\w+",
         r"(?:meio\s+)?paradinh\w+",
@@ -146,11 +153,24 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         r"(?:duas|2|tres|3)\s+vezes\s+(?:\w+\s+){0,2}?por\s+engano",
         r"engol\w+\s+(?:nao\s+sei\s+quant\w+|um\s+monte|varios|varias)",
         r"(?:dose|remedios?|comprimidos)\s+(?:\w+\s+){0,6}?de\s+uma\s+vez", r"confundiu\s+(?:\w+\s+)?remedios",
+        r"(?:tom\w+|beb\w+|engol\w+)\s+(?:\w+\s+){0,3}?(?:o\s+|a\s+|um\s+)?(?:xarope|remedio|vidro|frasco|cartela|caixa|"
+        r"garrafa)\s+(?:\w+\s+){0,3}?(?:inteir[oa]|tod[oa])",
+        r"(?:o\s+vidro|o\s+frasco|a\s+cartela|a\s+caixa)\s+(?:inteir[oa]|tod[oa])",
+        r"(?:tom\w+|beb\w+|engol\w+)\s+(?:\w+\s+){0,3}?(?:querosene|gasolina|thinner|solvente|soda|agua\s+sanitaria|"
+        r"alvejante|desinfetante|desentupidor|limpa\s*-?\s*forno|produto\s+de\s+limpeza|veneno|removedor|amonia)",
         r"(?:tom\w+|engol\w+)\s+(?:\w+\s+){0,2}?(?:um\s+monte|varios|varias|muitos|muitas|a\s+cartela|uma\s+cartela|o\s+vidro|"
         r"a\s+caixa|uma\s+caixa|o\s+frasco|\d{2,})\s+(?:de\s+|do\s+|da\s+)?\w+",
         # an insulin dose taken twice or doubled (MTS Diabetes / Overdose: hypoglycaemia risk)
         r"insulina\s+(?:\w+\s+){0,2}?(?:duas\s+vezes|2\s+vezes|dobrad\w+|em\s+dobro|a\s+mais)",
         r"(?:dose\s+)?(?:dupla|dobrada|em\s+dobro)\s+de\s+insulina",
+    ),
+    "swallowed_object": _rx(
+        r"engol\w+\s+(?:\w+\s+){0,2}?(?:uma\s+|um\s+|a\s+|o\s+)?(?:moeda|bateria|pilha|ima|brinquedo|peca|pecinha|prego|"
+        r"tampinha|bolinha|espinha|osso|alfinete|brinco|botao)",
+    ),
+    "cannot_swallow": _rx(
+        r"nao\s+(?:consegue|consigo|ta\s+conseguindo|esta\s+conseguindo)\s+(?:\w+\s+)?engolir",
+        r"babando", r"engasgad\w+",
     ),
     "cholinergic": _rx(
         r"babando", r"salivando\s+(?:muito|demais)", r"baba\w*\s+(?:muito|demais)",
@@ -170,6 +190,8 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         r"nao\s+(?:consigo|consegue|conseguia|conseguiu|to\s+conseguindo|esta\s+conseguindo)\s+(?:nem\s+)?"
         r"(?:ficar\s+(?:em|de)\s+pe|andar|levantar|me\s+mexer|se\s+mexer|endireitar)\s+de\s+(?:tanta\s+)?dor",
         r"(?:me|se)\s+(?:contorcendo|contorcer|retorcendo|dobrando|curvando)\s+de\s+dor",
+        r"(?:dor|doi|doendo)\s+(?:\w+\s+){0,3}?(?:me|te|o|a)\s+(?:dobra|dobrou|derruba|derrubou)",
+        r"nao\s+(?:consigo|consegue)\s+(?:nem\s+)?sair\s+da\s+cama",
         r"(?:chorando|gritando|urrando|berrando|gemendo|rolando)\s+de\s+dor",
         r"dor\s+(?:\w+\s+){0,4}?(?:insuportavel|absurda|lancinante|que\s+nunca\s+senti)",
         r"nao\s+aguent\w+\s+(?:mais\s+)?(?:de\s+)?(?:tanta\s+)?dor",
@@ -177,6 +199,11 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
     ),
     "abdominal_alarm": _rx(
         r"vomit\w+\s+(?:\w+\s+)?(?:sem\s+parar|verde|tudo|o\s+tempo\s+todo|muito)",
+        r"(?:nao|nem)\s+(?:paro|para|parou|consigo\s+parar|consegue\s+parar)\s+de\s+vomitar",
+        r"sem\s+(?:evacuar|fazer\s+coco)", r"nao\s+(?:\w+\s+)?evacu\w+",
+        r"intestino\s+(?:\w+\s+)?(?:preso|parado|travado)",
+        r"qualquer\s+(?:movimento|mexida|passo)\s+(?:\w+\s+)?(?:doi|doe|doendo|piora)",
+        r"doi\s+(?:ate\s+)?(?:pra|para|ao|de)\s+(?:andar|pisar|tossir|respirar\s+fundo)",
         r"nao\s+(?:\w+\s+)?(?:faco|faz|fiz|fez|consigo\s+fazer)\s+coco",
         r"(?:nem|nao)\s+(?:solto|solta|soltei)\s+gases",
         r"nao\s+(?:consigo|consegue)\s+(?:\w+\s+)?(?:esticar|endireitar|ficar\s+ret\w+)",
@@ -213,7 +240,7 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
     ),
     # MTS Burns and scalds: extensive, full thickness, face/airway, electrical, inhalation
     "burn": _rx(
-        r"queimad\w+", r"queimou", r"queimei", r"escald\w+",
+        r"queimad\w+", r"queimou", r"queimei", r"queimar", r"queimando", r"queimaram", r"escald\w+",
         r"(?:oleo|agua|cafe|leite|sopa|panela)\s+(?:\w+\s+)?(?:quente|fervendo)\s+(?:\w+\s+){0,3}?(?:n[oa]s?|em\s+cima|"
         r"pel[oa]|sobre)",
         r"derramou\s+(?:\w+\s+){0,2}?(?:oleo|agua\s+fervendo|cafe)",
@@ -221,10 +248,13 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         r"acido\s+(?:\w+\s+){0,3}?(?:no|na|nos|nas)\s+(?:rosto|cara|pele|braco|perna|mao)",
     ),
     "burn_alarm": _rx(
-        r"bolhas?", r"pele\s+(?:\w+\s+)?(?:saindo|soltando|descascando|branca|preta)",
+        r"bolhas?", r"pele\s+(?:\w+\s+)?(?:saindo|soltando|descascando|branca|preta|soltou|saiu|descolou|desgrudou)",
+        r"pegou\s+fogo\s+(?:n[ao]s?|em)\s+(?:roupa|cabelo|corpo|perna|braco)",
         r"(?:as\s+duas|ambas\s+as)\s+(?:pernas|maos|bracos)",
         r"(?:perna|braco|costas|barriga|peito)\s+(?:tod[oa]|inteir[oa])",
         r"(?:no|na)\s+(?:rosto|cara|pescoco|genitais|boca)",
+        # two body regions burnt at once: "no braço e na barriga", "perna e barriga"
+        r"(?:braco|perna|barriga|peito|costas|mao)\s+e\s+(?:n[ao]\s+)?(?:braco|perna|barriga|peito|costas|rosto)",
     ),
     "smoke_inhalation": _rx(r"fumaca", r"incendio", r"fuligem", r"tossindo\s+preto", r"escarro\s+preto"),
     "electric_shock": _rx(
@@ -233,7 +263,8 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
     ),
     # MTS Eye problems: chemical injury, penetrating injury, sudden loss of vision
     "eye_chemical": _rx(
-        r"(?:cai\w*|espirr\w+|entr\w+|jog\w+|respingo\w*|respingou|pingou|passou)\s+(?:\w+\s+){0,4}?(?:no|nos|dentro\s+do)\s+olhos?",
+        r"(?:cai\w*|espirr\w+|entr\w+|jog\w+|respingo\w*|respingou|pingou|passou)\s+(?:\w+\s+){0,4}?(?:no|nos|dentro\s+do)\s+"
+        r"(?:meu\s+|seu\s+|teu\s+)?olhos?",
         r"olhos?\s+(?:\w+\s+){0,3}?(?:desinfetante|agua\s+sanitaria|cloro|soda|acido|alvejante|cal\b|cimento|produto)",
         r"colou\s+(?:o\s+|os\s+)?olhos?",
         r"(?:acido|soda|cloro|agua\s+sanitaria|alvejante|cal)\s+(?:\w+\s+){0,5}?(?:no|na|nos)\s+(?:rosto|cara|olhos?)",
@@ -241,7 +272,8 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
     "chemical": _rx(
         r"cola\s+(?:instantanea|super\s+bonder)", r"super\s+bonder",
         r"desinfetante", r"agua\s+sanitaria", r"cloro", r"soda", r"acido", r"alvejante", r"\bcal\b", r"cimento",
-        r"produto\s+de\s+limpeza", r"removedor", r"solvente",
+        r"produto\s+de\s+limpeza", r"removedor", r"solvente", r"limpa\s*-?\s*forno", r"desentupidor",
+        r"querosene", r"gasolina", r"thinner", r"amonia",
     ),
     "eye_trauma": _rx(
         r"(?:pancada|batida|galho|soco|bola|bolada|estilhac\w+|lasca|pedaco|prego|anzol|furou)\s+(?:\w+\s+){0,4}?(?:no|o|do)\s+olho",

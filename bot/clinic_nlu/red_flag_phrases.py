@@ -254,7 +254,7 @@ RULES: tuple[PhraseRule, ...] = (
         "poisoning",
         _rx(
             r"envenen\w*",
-            r"intoxic\w*",
+            r"(?<!centro de )(?<!centro de informacao e assistencia )intoxic\w*",
             r"overdose",
             r"(?:tomou|tomei|tomaram|bebeu|bebi|engoliu|engoli|ingeriu|ingeri|comeu|comi|tomado)" + _W + r"{0,4}?\s+"
             r"(?:veneno|chumbinho|raticida|inseticida|agua\s+sanitaria|candida|qboa|cloro|soda\s+caustica|"

@@ -122,7 +122,8 @@ _NAO_VERB = re.compile(
 _HYPOTHETICAL = re.compile(
     r"(?:^|[,.?!]\s*|\b(?:e|mas|que|porque|ou|entao|saber|sei|fazer)\s+)(?<!como\s)se\s+(?:\w+\s+){0,3}?\w+(?:ar|er|ir|or)\b|"
     r"\b(?:(?<!como\s)se\s+(?:\w+\s+){0,3}?(?:tivesse|sentisse|der|acontecer)|o\s+que\s+(?:\w+\s+)?(?:devo\s+|deve\s+|posso\s+)?fazer\s+(?:em|se|quando|no\s+caso)|"
-    r"primeiros\s+socorros|caso\s+(?:eu\s+)?(?:tenha|sinta|de|aconteca)|em\s+caso\s+de|"
+    r"primeiros\s+socorros|(?<!no\s)(?<!o\s)(?<!um\s)(?<!esse\s)(?<!meu\s)(?<!seu\s)(?<!do\s)(?<!nesse\s)caso\s+\w+|"
+    r"em\s+caso\s+de|"
     r"medo\s+de|receio\s+de|risco\s+de|prevenir|previnir|prevencao|evitar|historico|"
     r"antecedente|check\s*-?\s*up|quais\s+(?:sao\s+)?(?:os\s+)?(?:sintomas|sinais))\b"
 )
@@ -136,11 +137,13 @@ _REMOTE = re.compile(
     r"dezembro)|de\s+(?:19|20)\d\d|hoje\s+(?:ele\s+|ela\s+)?(?:tem|esta\s+com)\s+\d+)\b"
 )
 # Resolved: the event is over and was handled, or the person is well now.
+# "bem" is "well" only when nothing qualifies it: "está bem molinho" is "very floppy"
 _RESOLVED = re.compile(
-    r"\b(?:(?:ja|uma\s+vez)\s+tive|ja\s+passou|fui\s+(?:ao|no|na|pro|para\s+o|para\s+a)\s+"
+    r"\b(?:(?<!que\s)(?:ja|uma\s+vez)\s+tive|ja\s+passou|nao\s+deu\s+nada|deu\s+(?:tudo\s+)?normal|voltou\s+ao\s+normal|"
+    r"ja\s+(?:parou\s+de\s+sangrar|estancou)|fui\s+(?:ao|no|na|pro|para\s+o|para\s+a)\s+"
     r"(?:pronto\s+socorro|pronto\s+atendimento|ps|upa|hospital|emergencia)|fiquei\s+internad\w*|"
-    r"(?:tive|recebi|deram|deu)\s+alta|(?:ja|hoje|e|mas)\s+(?:\w+\s+)?(?:esta|estou)\s+(?:\w+\s+)?(?:bem|otim\w+|em\s+casa)|"
-    r"(?:esta|ta)\s+em\s+casa\s+bem|(?:agora|hoje)\s+(?:\w+\s+)?(?:ta|esta|estou|to)\s+(?:\w+\s+)?(?:bem|otim\w+|"
+    r"(?:tive|recebi|deram|deu)\s+alta|(?:ja|hoje|e|mas)\s+(?:\w+\s+)?(?:esta|estou)\s+(?:\w+\s+)?(?:bem(?=\s*(?:[,.!?;]|$|\b(?:e|agora|hoje|graca\w*|obrigad\w*|melhor|ja|so|mas|sim)\b))|otim\w+|em\s+casa)|"
+    r"(?:esta|ta)\s+em\s+casa\s+bem|(?:agora|hoje)\s+(?:\w+\s+)?(?:ta|esta|estou|to)\s+(?:\w+\s+)?(?:bem(?=\s*(?:[,.!?;]|$|\b(?:e|agora|hoje|graca\w*|obrigad\w*|melhor|ja|so|mas|sim)\b))|otim\w+|"
     r"recuperad\w+|normal)|(?:ta|esta)\s+cicatrizando|ja\s+(?:sarou|cicatrizou|desinchou)|"
     # "já foi avaliada e tá tudo bem", "já foi vista pelo médico": seen by a doctor and well
     r"(?:ja|e|mas)\s+(?:ta|esta|to|estou|ficou|ficamos)\s+tudo\s+(?:bem|certo|ok)|"
@@ -150,7 +153,10 @@ _RESOLVED = re.compile(
 _DOCUMENT_OF_PAST = re.compile(
     r"\b(?:relatorio|laudo|prontuario|atestado|pericia|declaracao|seguro|inss|formulario)\b.*\b(?:teve|tive|sofreu|sofri|"
     r"tentativa|internacao|foi\s+internad\w*)\b|\b(?:teve|tive|sofreu|sofri|tentativa|internacao)\b.*\b(?:relatorio|"
-    r"laudo|prontuario|atestado|pericia|declaracao|seguro|inss|formulario)\b"
+    r"laudo|prontuario|atestado|pericia|declaracao|seguro|inss|formulario)\b|"
+    r"\b(?:relatorio|laudo|atestado|declaracao)\s+(?:medico\s+)?(?:\w+\s+){0,5}?(?:sobre|referente)\b|"
+    r"\b(?:relatorio|laudo|atestado|declaracao)\s+(?:medico\s+)?(?:do|da|de)\s+(?:\w+\s+){0,4}?(?:pra|para)\s+"
+    r"(?:pericia|inss|seguro|empresa|escola|trabalho|advogad\w+|justica)\b"
 )
 _PRESENT = re.compile(
     r"\b(?:agora(?!\s+(?:\w+\s+)?(?:ta|esta|estou|to)\s+(?:\w+\s+)?(?:bem|otim\w+|recuperad\w+|normal))|agorinha|"
@@ -161,7 +167,8 @@ _PRESENT = re.compile(
 # _PRESENT it holds no bare "agora", which often belongs to the request, not to the finding
 # ("minha mãe teve derrame faz 5 anos, agora o neuro pediu tomografia").
 _RECURRENT = re.compile(
-    r"\b(?:de\s+novo|novamente|voltou|voltando|ainda|continua|continuo|piorou|piorando|outra\s+vez|"
+    r"\b(?:de\s+novo|novamente|voltou(?!\s+(?:ao\s+normal|pra\s+casa|para\s+casa|a\s+ficar\s+bem))|voltando|ainda|"
+    r"continua|continuo|piorou|piorando|outra\s+vez|"
     r"cada\s+(?:dia|vez)\s+mais)\b"
 )
 # A remote time that dates an ongoing finding, not a past one: "faz 2 semanas que sangra", "desde
@@ -177,6 +184,15 @@ _PRESENT_TENSE = re.compile(r"\b(?:to|tou|estou|ta|esta|estamos|estao|tao)\s+(?:
 # present even if the sentence began in the past ("operei semana passada, hoje to com febre")
 _NOW = re.compile(
     r"\b(?:hoje|hj|agora|agorinha|nesse\s+momento|neste\s+momento|cada\s+(?:dia|vez)\s+mais|desde\s+(?:ontem|hoje|anteontem))\b"
+)
+_CONTRAST = re.compile(r"\b(?:mas|porem|so\s+que|entretanto|contudo)\b")
+# A hypothesis ("se", "caso") governs the verbs joined to it by "e", up to the next punctuation or
+# contrast word.
+_HYPOTHESIS_BREAK = re.compile(r"[,;:]|\b(?:mas|porem|so\s+que|entao|agora|porque|pois)\b")
+# A recurring, known complaint ("toda vez que", "às vezes", "sempre tive", "há anos").
+_CHRONIC = re.compile(
+    r"\b(?:toda\s+vez\s+que|sempre\s+que|as\s+vezes|de\s+vez\s+em\s+quando|sempre\s+(?:tive|teve|tem|tenho|sinto|sente)|"
+    r"desde\s+(?:crianca|pequen\w+|sempre|nov[oa])|(?:ha|faz)\s+anos)\b"
 )
 # " e " ("and") splits clauses, but not "nao e" ("it is not": accents are gone, "é" == "e")
 _CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:mas|porem|so\s+que|entao|agora|porque|pois)\b|(?<!nao)\s\be\b")
@@ -295,7 +311,7 @@ _PREPAREDNESS = re.compile(
     r"\b(?:o\s+que\s+(?:eu\s+)?(?:devo|deve|posso|tenho\s+que|faco|fazer)\s+(?:\w+\s+)?(?:se|caso|quando)|"
     r"se\s+um\s+dia|caso\s+(?:um\s+dia|aconteca|ele|ela|eu)|(?:pra|para)\s+(?:ficar|estar)\s+preparad\w+|"
     r"(?:so|apenas)\s+(?:me\s+)?informando|por\s+enquanto\s+(?:\w+\s+)?(?:ta|esta)\s+(?:tudo\s+)?(?:bem|normal)|"
-    r"deixar\s+anotado|se\s+acontecer)\b"
+    r"deixar\s+anotado|se\s+acontecer|e\s+se\s+(?:meu|minha|o|a|eu|ele|ela)|caso\s+(?:meu|minha|o|a))\b"
 )
 # An animal as the patient (the classifier reads "picada", "sangue", "inchou" alike for a dog)
 _ANIMAL = re.compile(
@@ -315,7 +331,7 @@ _UNSURE_PAST = "menciona evento passado; confirmar se é atual"
 
 
 def _context_verdict(
-    norm: str, start: int, end: int, negatable: bool = True, past: str = "default"
+    norm: str, start: int, end: int, negatable: bool = True, past: str = "default", chronic_ok: bool = True
 ) -> tuple[bool, str]:
     """(is the finding at norm[start:end] present?, why absent / what to confirm when unsure).
 
@@ -336,10 +352,25 @@ def _context_verdict(
     before = sentence[c_begin : start - s_begin]
     if negatable and _negated(before):
         return False, "negated"
-    # the verb of a hypothesis may be inside the finding itself ("se a glicose baixar"); a
-    # suicidal thought is never dismissed as hypothetical ("e se eu me matar?" gets the CVV)
-    if past != "never" and _HYPOTHETICAL.search(" ".join((before + norm[start:end]).split()[-10:])):
+    # the verb of a hypothesis may be inside the finding itself ("se a glicose baixar"), or govern
+    # it across an "e" ("se eu cair de bicicleta e bater a cabeça"); a suicidal thought is never
+    # dismissed as hypothetical ("e se eu me matar?" gets the CVV)
+    h_begin, _ = _span(_HYPOTHESIS_BREAK, sentence, start - s_begin, end - s_begin)
+    hypothesis_scope = sentence[h_begin : start - s_begin] + norm[start:end]
+    if past != "never" and _HYPOTHETICAL.search(" ".join(hypothesis_scope.split()[-10:])):
         return False, "hypothetical"
+    # a known, recurring complaint, not happening now ("toda vez que fico nervosa sinto uma pontada
+    # no peito, o cardio disse que é ansiedade"): a booking, unless the sentence says now or worse.
+    # Never for stroke signs (a recurring one-sided weakness is a TIA) or suicide.
+    c_begin, c_end = _span(_CLAUSE_BREAK, sentence, start - s_begin, end - s_begin)
+    if (past == "default" and chronic_ok and _CHRONIC.search(sentence, c_begin, c_end)
+            and not (_NOW.search(sentence) or _RECURRENT.search(sentence))):
+        return False, "past"
+    # "acho que já passou, mas ele engoliu uma moeda e está babando": what follows a contrast word
+    # is the situation now; the remote and resolved markers said before it do not date the finding
+    contrasts = [m.end() for m in _CONTRAST.finditer(sentence, 0, start - s_begin)]
+    if contrasts:
+        sentence, s_begin = sentence[contrasts[-1]:], s_begin + contrasts[-1]
     remotes = _remote_times(sentence)
     remote, resolved = bool(remotes), _RESOLVED.search(sentence)
     document = _DOCUMENT_OF_PAST.search(sentence)
@@ -383,7 +414,7 @@ def _context_verdict(
 _NOT_UNWELL = re.compile(
     r"\b(?:nao\s+(?:\w+\s+)?(?:ta|esta|to|estou|tao|estao)\s+passando\s+mal|"
     r"nao\s+(?:e|eh)\s+(?:nada\s+)?(?:urgente|urgencia|emergencia|grave)|nada\s+(?:de\s+)?(?:urgente|grave)|"
-    r"sem\s+urgencia|(?:ta|esta|estao|tao)\s+(?:tudo\s+)?(?:bem|otim\w+)\s+(?:de\s+saude|graca\s+a\s+deus))\b"
+    r"sem\s+urgencia|(?:ta|esta)\s+tudo\s+bem|(?:ta|esta|estao|tao)\s+(?:tudo\s+)?(?:bem|otim\w+)\s+(?:de\s+saude|graca\s+a\s+deus))\b"
 )
 
 
@@ -411,6 +442,12 @@ _FINDING_PAST = {"passive_death_wish": "never", "self_harm_warning": "never", "s
                  "head_trauma": "event", "recent_surgery": "event"}
 
 
+# recurring stroke signs are transient ischaemic attacks (AHA/ASA: seen at once); suicidal thoughts
+# are never "just how I am"
+_FINDING_NEVER_CHRONIC = frozenset({"face_droop", "speech_disturbance", "sudden_vision_loss", "face_numbness",
+                                    "limb_weakness", "ataxia", "passive_death_wish", "self_harm_warning"})
+_CATEGORY_NEVER_CHRONIC = frozenset({"stroke", "suicide"})
+
 # time markers, not symptoms: "sem parar desde a tarde" is not a negation of the onset
 _FINDING_NOT_NEGATABLE = frozenset({"acute_onset"})
 
@@ -422,7 +459,8 @@ def _present_findings(norm: str, dismissed: set[str]) -> dict[str, tuple[concept
     for name, pattern in concepts.FINDINGS.items():
         for m in pattern.finditer(norm):
             present, note = _context_verdict(norm, m.start(), m.end(), negatable=name not in _FINDING_NOT_NEGATABLE,
-                                             past=_FINDING_PAST.get(name, "default"))
+                                             past=_FINDING_PAST.get(name, "default"),
+                                             chronic_ok=name not in _FINDING_NEVER_CHRONIC)
             if present:
                 found[name] = (concepts.Finding(name, m.start(), m.end()), note)
                 break
@@ -462,7 +500,8 @@ def assess(text: str) -> Assessment:
         if rule.requires is not None and not rule.requires.search(norm):
             continue
         for m in rule.pattern.finditer(norm):
-            present, unsure = _context_verdict(norm, m.start(), m.end(), rule.negatable, rule.past)
+            present, unsure = _context_verdict(norm, m.start(), m.end(), rule.negatable, rule.past,
+                                               chronic_ok=rule.category not in _CATEGORY_NEVER_CHRONIC)
             if not present:
                 dismissed.add(unsure)
                 continue

@@ -135,6 +135,31 @@ FIRES: list[tuple[str, str]] = [
     ("haemorrhage_signs", "faz duas semanas que to sangrando muito e hoje fiquei tonta e branca"),
     # a present-tense clause is present even after an earlier visit in the same sentence
     ("shortness_of_breath", "ja fui na upa ontem mas estou com falta de ar forte"),
+    # added with the second red-flag development set (new wordings, none copied from it)
+    ("swallowed_object", "meu sobrinho engoliu uma pecinha de lego e agora fica babando, não engole nem água"),
+    ("dengue_alarm", "estou com dengue, a febre baixou ontem e hoje a gengiva começou a sangrar"),
+    ("dengue_alarm", "deu positivo pra dengue e agora ele tá sonolento e tonto quando levanta"),
+    ("haemorrhage_signs", "vomitei um negócio escuro parecendo borra de café agora há pouco"),
+    ("haemorrhage_signs", "ta saindo sangue do corte da perna e eu to muito fraco"),
+    ("acute_abdomen", "dor de barriga desde cedo, qualquer movimento dói e não consigo evacuar"),
+    ("acute_abdomen", "uma dor que me dobra e não paro de vomitar desde a hora do almoço"),
+    ("burn_signs", "a panela de água quente virou no meu braço e na perna, a pele soltou"),
+    ("burn_signs", "meu filho acabou de queimar a mão no ferro, ta cheio de bolhas"),
+    ("sepsis_signs", "minha esposa tá com infecção urinária, febre e desde ontem não faz xixi"),
+    ("sepsis_signs", "a ferida do pé do meu pai infeccionou e hoje ele tá muito sonolento"),
+    ("acute_delirium", "minha vó amanheceu confusa e muito sonolenta, não reconhece a gente"),
+    ("unwell_child", "meu menino de 3 anos teve umas 8 diarreias hoje e tá quietinho demais"),
+    ("suicide_warning_signs", "ando pensando em me jogar da ponte"),
+    ("suicide_warning_signs", "podem cancelar minhas consultas, não vou precisar mais. obrigada por tudo, adeus"),
+    ("poisoning_signs", "minha filha de 3 anos tomou o vidro todo do xarope da vó"),
+    ("eye_emergency", "respingou limpa forno no meu olho"),
+    ("meningitis_signs", "febre alta desde ontem e hoje não consigo mexer o pescoço"),
+    ("thunderclap_headache", "uma dor de cabeça explosiva começou do nada agora"),
+    ("thunderclap_headache", "dor de cabeça fortíssima, a pior que eu já senti, com vômito"),
+    ("obstetric_alarm", "34 semanas e a barriga endurece de 10 em 10 minutos"),
+    ("child_respiratory_distress", "o bebê tá afundando as costelinhas pra respirar"),
+    # "mas" turns to what is happening now: the resolved part before it does not date the rest
+    ("swallowed_object", "acho que não foi nada, mas ela engoliu uma moeda e tá babando muito"),
 ]
 
 
@@ -203,6 +228,22 @@ QUIET: list[str] = [
     # disabling pain that is chronic, or not abdominal, with no systemic sign
     "minha cólica menstrual todo mês não me deixa levantar da cama, quero marcar gineco",
     "uma dor no joelho que não me deixa andar direito faz meses, quero ortopedista",
+    # a hypothesis governs the verbs joined to it by "e"; "caso ..." is a hypothesis
+    "se eu escorregar no banho e bater a cabeça, preciso ir ao pronto-socorro?",
+    "caso eu tenha sangramento depois da cirurgia, ligo pra quem?",
+    "qual o telefone do centro de intoxicação? quero deixar anotado",
+    # a known, recurring complaint, not happening now
+    "toda vez que subo ladeira sinto uma pontada no peito, o cardiologista já sabe, quero retorno",
+    "às vezes sinto falta de ar quando fico ansiosa, quero marcar psicólogo",
+    "faz anos que tenho enxaqueca forte, quero um neurologista",
+    # documents of a past event; back to normal; resolved after a normal exam
+    "preciso de um atestado sobre a convulsão que meu filho teve, pra escola",
+    "preciso do relatório médico do derrame do meu sogro pra perícia do INSS",
+    "a glicemia baixou ontem mas voltou ao normal com um suco, queria retorno",
+    "ele bateu a cabeça no carnaval, fez tomografia e não deu nada, quero o neuro pra revisão",
+    # figurative
+    "to sem ar de tanto rir com esse áudio",
+    "minha chefe vai me enforcar se eu faltar de novo, tem horário às 7?",
 ]
 
 
