@@ -25,13 +25,16 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
 (c6) the sixth FROZEN set bot/eval/frozen_v6.yml: 490 messages (70 per reason) written on 2026-12-07
     by an understatement/overstatement x time-anchoring checklist, committed before the change it
     measured. Aggregates only; no target yet.
+(c7) the seventh FROZEN set bot/eval/frozen_v7.yml: 490 messages (70 per reason) written on 2026-12-07
+    by a distractor-vocabulary x length checklist, committed before the change it measured.
+    Aggregates only; no target yet.
     (The fourth, bot/eval/frozen_v4.yml, was scored once unseen and then its errors were READ to
     find failure modes: it is now the development set (e3) below.)
 (d) the red-flag suite bot/eval/red_flag_suite.yml: emergencies in varied lay wordings (all must be
     urgent) and non-urgent look-alikes (idioms, negations, resolved symptoms, routine pregnancy...).
     It is a safety gate and its misses ARE printed: a missed emergency must be seen to be fixed.
 
-(e) the development sets bot/eval/dev.yml, dev_v2.yml and (e3) frozen_v4.yml (READ): their errors are
+(e) the development sets bot/eval/dev.yml, dev_v2.yml, (e3) frozen_v4.yml and (e4) dev_v4.yml (READ): their errors are
     printed, to find failure modes; fix them with new, different training examples, never copies.
     Not a target.
 (f) the red-flag development set bot/eval/red_flag_dev.yml (240 emergencies across 24 MTS/SAMU
@@ -40,7 +43,7 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
     discriminators: plain, minimised, buried in another request, ongoing since; 200 look-alikes by
     kind; written to be READ): misses printed, no target.
 
-`--dev-only` scores only (b), (d), (e), (e3), (f) and (f2): while tuning, no frozen set is scored.
+`--dev-only` scores only (b), (d), (e), (e3), (e4), (f) and (f2): while tuning, no frozen set is scored.
 
 Prints a per-reason precision/recall/F1 table for each and a side-by-side summary, and exits 1
 when a target is missed: frozen-set macro-F1 >= 0.93 with urgent precision >= 0.95, red-flag suite
@@ -396,7 +399,8 @@ def print_summary(results: dict[str, dict[str, Any]]) -> None:
     names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
              "frozen_v2": "FROZEN v2 (no target yet)", "frozen_v3": "FROZEN v3 (no target yet)",
              "frozen_v5": "FROZEN v5 (no target yet)", "frozen_v6": "FROZEN v6 (no target yet)",
-             "dev_v3": "dev v3 = frozen_v4 (read)", "dev_v2": "dev set v2 (read)",
+             "frozen_v7": "FROZEN v7 (no target yet)",
+             "dev_v3": "dev v3 = frozen_v4 (read)", "dev_v2": "dev set v2 (read)", "dev_v4": "dev set v4 (read)",
              "red_flag_dev": "red-flag dev set (read)", "red_flag_dev_v2": "red-flag dev set v2 (read)",
              "suite": "red-flag suite", "dev": "dev set (read; no target)"}
     for key, result in results.items():
@@ -417,11 +421,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frozen-v3", type=Path, default=BOT / "eval" / "frozen_v3.yml")
     ap.add_argument("--frozen-v5", type=Path, default=BOT / "eval" / "frozen_v5.yml")
     ap.add_argument("--frozen-v6", type=Path, default=BOT / "eval" / "frozen_v6.yml")
+    ap.add_argument("--frozen-v7", type=Path, default=BOT / "eval" / "frozen_v7.yml")
     ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
     ap.add_argument("--dev", type=Path, default=BOT / "eval" / "dev.yml")
     ap.add_argument("--dev-v2", type=Path, default=BOT / "eval" / "dev_v2.yml")
     # the fourth frozen set, demoted to a development set once its errors were read (2026-12-07)
     ap.add_argument("--dev-v3", type=Path, default=BOT / "eval" / "frozen_v4.yml")
+    ap.add_argument("--dev-v4", type=Path, default=BOT / "eval" / "dev_v4.yml")
     ap.add_argument("--red-flag-dev", type=Path, default=BOT / "eval" / "red_flag_dev.yml")
     ap.add_argument("--red-flag-dev-v2", type=Path, default=BOT / "eval" / "red_flag_dev_v2.yml")
     ap.add_argument("--reasons", type=Path, default=BOT / "reasons.yml")
@@ -493,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.dev_only:
             results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
         for key, mark, path in (("frozen_v2", "c2", args.frozen_v2), ("frozen_v3", "c3", args.frozen_v3),
-                                ("frozen_v5", "c5", args.frozen_v5), ("frozen_v6", "c6", args.frozen_v6)):
+                                ("frozen_v5", "c5", args.frozen_v5), ("frozen_v6", "c6", args.frozen_v6),
+                                ("frozen_v7", "c7", args.frozen_v7)):
             if path.exists() and not args.dev_only:
                 results[key] = evaluate_frozen(
                     model, load_frozen(path), reasons,
@@ -509,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.dev_v3.exists():
             results["dev_v3"] = evaluate_dev(model, load_frozen(args.dev_v3), reasons, args.show_errors,
                                              title=f"(e3) development set v3 bot/eval/{args.dev_v3.name}")
+        if args.dev_v4.exists():
+            results["dev_v4"] = evaluate_dev(model, load_frozen(args.dev_v4, key="dev_v4"), reasons, args.show_errors,
+                                             title="(e4) development set v4 bot/eval/dev_v4.yml")
         if args.red_flag_dev.exists():
             results["red_flag_dev"] = evaluate_red_flag_dev(model, load_red_flag_dev(args.red_flag_dev), reasons)
         if args.red_flag_dev_v2.exists():

@@ -62,6 +62,7 @@ CONTEXTS: dict[str, re.Pattern[str]] = {
         r"gravid\w*", r"gestante", r"gestacao", r"gravidez", r"gestando", r"prenhe",
         r"\d+\s+(?:semanas|meses)\s+(?:de\s+)?(?:gestacao|gravidez|gravida|barriga)",
         r"(?:barriga|barrigao)\s+de\s+" + _NUM + r"\s+(?:semanas|meses)",
+        r"(?:gestacao|gravidez)\s+(?:\w+\s+){0,2}?" + _NUM + r"\s+(?:semanas|meses)",
         r"esperando\s+(?:um\s+|uma\s+|o\s+|meu\s+)?(?:bebe|nene|filho|filha|menino|menina)",
         r"pre\s*-?\s*natal", r"obstetra",
         r"(?:estou|esta|ela\s+esta|eu\s+estou)\s+de\s+(?:\d{1,2}|um|dois|tres|quatro|cinco|seis|sete|oito|nove)\s+(?:semanas|meses)",
@@ -168,6 +169,8 @@ def _obstetric(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
         return True
     if "abdominal_pain" in found and "disabling_pain" in found:  # severe abdominal pain, told in lay words
         return True
+    if "presyncope" in found and _any(found, "abdominal_pain", "disabling_pain", "sudden_severe_pain"):
+        return True  # pain with faintness: ectopic pregnancy early, abruption later (MS, Gestação de Alto Risco)
     if "sudden_swelling" in found and _any(found, "headache", "high_blood_pressure", "visual_disturbance"):
         return True
     return "headache" in found and _any(found, "presyncope", "nausea_vomiting", "sudden_swelling")
@@ -377,6 +380,8 @@ def _delirium(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     if not _any(found, "disoriented", "confusion"):
         return False
     if "elderly" in ctx and "drowsy" in found:  # confused AND drowsy: altered conscious level
+        return True
+    if "elderly" in ctx and _any(found, "dehydration", "nausea_vomiting"):  # dehydration delirium
         return True
     return _any(found, "acute_onset", "fever_or_hot", "infection_source", "poor_perfusion")
 

@@ -85,6 +85,7 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         r"(?:nao|sem)\s+(?:\w+\s+)?(?:faz|fez|fazer|fazendo)\s+xixi\s+(?:ha|faz|desde|tem)\s+",
         r"(?:ha|faz)\s+(?:\d+|umas?|doze|dez|oito)\s+horas\s+(?:\w+\s+)?sem\s+(?:fazer\s+)?xixi",
         r"(?:hoje|hj|desde\s+ontem)\s+(?:\w+\s+)?(?:nao|sem)\s+(?:fiz|fez|faz|fazer)\s+xixi",
+        r"sem\s+urinar", r"nao\s+(?:\w+\s+)?(?:urina|urinou|urinando)",
     ),
     # drowsiness proper (a narrower sign than "lethargy", which also holds "mole" and "largado")
     "drowsy": _rx(r"sonolent\w+", r"(?:dormindo|dorme)\s+(?:\w+\s+)?(?:demais|o\s+tempo\s+todo|sem\s+parar)",
@@ -180,6 +181,8 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
     "abdominal_pain": _rx(
         r"(?:dor|dores|colica\w*|doendo|pontada\w*)\s+(?:\w+\s+){0,4}?(?:barriga|abdomen|ventre|estomago|pe\s+da\s+barriga|"
         r"lado\s+direito|lado\s+esquerdo|flanco|costas\s+do\s+lado|rins?)",
+        # "uma dor horrível de um lado só" (not a headache: "dor de cabeça de um lado")
+        r"(?:dor|dores|colica\w*|pontada\w*)\s+(?:" + _VERY + r"\s+)?de\s+um\s+lado(?:\s+so)?",
         r"(?:barriga|abdomen)\s+(?:\w+\s+)?(?:doendo|doi|dura|inchad\w+|estufad\w+)",
     ),
     # MTS general discriminator "severe pain" (7-10 of 10): pain that stops the patient standing,
@@ -211,6 +214,7 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         r"barriga\s+(?:\w+\s+){0,2}?(?:dura|rigida|travada|estufad\w+)",
         r"piorando\s+(?:\w+\s+)?(?:desde|cada\s+vez)",
         r"andando\s+(?:\w+\s+)?(?:curvad\w+|dobrad\w+|tort\w+)",
+        r"(?:nao|nem)\s+(?:consigo|consegue)\s+(?:nem\s+)?(?:andar|ficar)\s+(?:ret[oa]|direit[oa]|em\s+pe)",
         r"olhos?\s+(?:\w+\s+){0,2}?amarel\w+", r"pele\s+(?:\w+\s+)?amarel\w+",
         r"(?:coco|fezes)\s+(?:\w+\s+){0,3}?(?:geleia|com\s+sangue|vermelh\w+)",
         r"encolhendo\s+(?:as\s+)?(?:pernas|perninhas)",

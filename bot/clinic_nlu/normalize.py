@@ -136,7 +136,9 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     lowered = strip_accents(base).lower()
     if len(lowered) != len(base):  # pragma: no cover - defensive, lower() of exotic chars
         lowered = "".join(ch.lower()[:1] or ch for ch in strip_accents(base))
-    cleaned = _EMOJI_OR_SYMBOL.sub(" ", lowered)
+    # an em/en dash separates an e-mail's subject from its body, or two thoughts: a clause break,
+    # kept one char for one char so offsets stay valid
+    cleaned = _EMOJI_OR_SYMBOL.sub(" ", lowered.replace("\u2014", ";").replace("\u2013", ";"))
 
     out: list[str] = []
     offsets: list[int] = []

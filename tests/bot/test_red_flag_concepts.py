@@ -158,6 +158,15 @@ FIRES: list[tuple[str, str]] = [
     ("thunderclap_headache", "dor de cabeça fortíssima, a pior que eu já senti, com vômito"),
     ("obstetric_alarm", "34 semanas e a barriga endurece de 10 em 10 minutos"),
     ("child_respiratory_distress", "o bebê tá afundando as costelinhas pra respirar"),
+    # added with the fourth development set (new wordings)
+    ("acute_delirium", "meu avô de 90 anos vomitando desde domingo, hoje tá confuso e sem urinar"),
+    ("acute_abdomen", "dor na barriga do lado direito piorando desde ontem, não consigo ficar reto, com febre"),
+    ("obstetric_alarm", "gravidez de 8 semanas, uma dor forte de um lado só e to quase desmaiando"),
+    # an e-mail's subject before a dash is its own clause; a present emergency is never dated by the next sentence
+    ("chest_pain", "Meu pai está com dor no peito agora! Ele teve infarto ano passado."),
+    # stroke signs that have passed are a TIA: neither the next sentence nor "já passou" dates them
+    ("stroke_fast", "meu pai ficou com a boca torta e a fala enrolada. já passou uns 20 minutos"),
+    ("stroke_signs", "a fala da minha mãe ficou enrolada e o rosto caiu de um lado. já passou, ela tá bem"),
     # "mas" turns to what is happening now: the resolved part before it does not date the rest
     ("swallowed_object", "acho que não foi nada, mas ela engoliu uma moeda e tá babando muito"),
 ]
@@ -241,6 +250,9 @@ QUIET: list[str] = [
     "preciso do relatório médico do derrame do meu sogro pra perícia do INSS",
     "a glicemia baixou ontem mas voltou ao normal com um suco, queria retorno",
     "ele bateu a cabeça no carnaval, fez tomografia e não deu nada, quero o neuro pra revisão",
+    # a past event told in a subject line and dated by the next sentence (e-mail shape)
+    "Assunto: DESMAIEI na festa!!! — Foi no domingo passado, já estou ótima, queria um clínico pra checar",
+    "Assunto: convulsão em 2019 — Hoje sem crises há anos, o neuro pediu um eletro de controle",
     # figurative
     "to sem ar de tanto rir com esse áudio",
     "minha chefe vai me enforcar se eu faltar de novo, tem horário às 7?",
