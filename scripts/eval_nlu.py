@@ -221,7 +221,7 @@ def load_red_flag_dev(path: Path) -> list[tuple[str, str, str]]:
 
 
 def evaluate_red_flag_dev(model: Path, rows: list[tuple[str, str, str]], reasons: dict[str, str],
-                          title: str = "(f) red-flag development set bot/eval/red_flag_dev.yml") -> dict[str, Any]:
+                          title: str) -> dict[str, Any]:
     """(f): urgent or not on the red-flag development set; its misses are printed (it is read)."""
     preds = predict(model, [t for t, _, _ in rows])
     urgent = [reasons.get(intent, "other") == "urgent" for intent, _ in preds]
@@ -382,7 +382,7 @@ def evaluate_suite(model: Path, rows: list[tuple[str, str, str]], reasons: dict[
 
 
 def evaluate_dev(model: Path, examples: list[tuple[str, str]], reasons: dict[str, str],
-                 show_errors: int, title: str = "(e) development set bot/eval/dev.yml") -> dict[str, Any]:
+                 show_errors: int, title: str) -> dict[str, Any]:
     """(e): a development set, errors shown; never a target."""
     preds = predict(model, [t for t, _ in examples])
     rows = [(text, gold, reasons.get(intent, "other"), intent, conf)
@@ -508,23 +508,19 @@ def main(argv: list[str] | None = None) -> int:
                           "(no target yet; errors not shown)",
                     judged=False)
         results["suite"] = evaluate_suite(model, load_suite(args.suite), reasons)
-        if args.dev.exists():
-            results["dev"] = evaluate_dev(model, load_frozen(args.dev, key="dev_set"), reasons, args.show_errors)
-        if args.dev_v2.exists():
-            results["dev_v2"] = evaluate_dev(model, load_frozen(args.dev_v2, key="dev_v2"), reasons,
-                                             args.show_errors, title="(e2) development set v2 bot/eval/dev_v2.yml")
-        if args.dev_v3.exists():
-            results["dev_v3"] = evaluate_dev(model, load_frozen(args.dev_v3), reasons, args.show_errors,
-                                             title=f"(e3) development set v3 bot/eval/{args.dev_v3.name}")
-        if args.dev_v4.exists():
-            results["dev_v4"] = evaluate_dev(model, load_frozen(args.dev_v4, key="dev_v4"), reasons, args.show_errors,
-                                             title="(e4) development set v4 bot/eval/dev_v4.yml")
-        if args.red_flag_dev.exists():
-            results["red_flag_dev"] = evaluate_red_flag_dev(model, load_red_flag_dev(args.red_flag_dev), reasons)
-        if args.red_flag_dev_v2.exists():
-            results["red_flag_dev_v2"] = evaluate_red_flag_dev(
-                model, load_red_flag_dev(args.red_flag_dev_v2), reasons,
-                title=f"(f2) red-flag development set v2 bot/eval/{args.red_flag_dev_v2.name}")
+        # the readable sets, errors printed: (e) development sets, (f) red-flag development sets
+        for key, mark, label, path, yaml_key in (
+            ("dev", "e", "", args.dev, "dev_set"), ("dev_v2", "e2", "v2 ", args.dev_v2, "dev_v2"),
+            ("dev_v3", "e3", "v3 ", args.dev_v3, "frozen_set"), ("dev_v4", "e4", "v4 ", args.dev_v4, "dev_v4"),
+        ):
+            if path.exists():
+                results[key] = evaluate_dev(model, load_frozen(path, key=yaml_key), reasons, args.show_errors,
+                                            title=f"({mark}) development set {label}bot/eval/{path.name}")
+        for key, mark, label, path in (("red_flag_dev", "f", "", args.red_flag_dev),
+                                       ("red_flag_dev_v2", "f2", "v2 ", args.red_flag_dev_v2)):
+            if path.exists():
+                title = f"({mark}) red-flag development set {label}bot/eval/{path.name}"
+                results[key] = evaluate_red_flag_dev(model, load_red_flag_dev(path), reasons, title=title)
         print_summary(results)
 
     print(f"\ntotal elapsed: {time.monotonic() - t0:.0f}s")

@@ -65,61 +65,25 @@ from clinic_nlu.figurative import mask_figurative
 from clinic_nlu.normalize import normalize_with_offsets
 from clinic_nlu.red_flag_phrases import RULES as _RULES
 from clinic_nlu.time_context import (
-    AGAIN as _AGAIN,
-)
-from clinic_nlu.time_context import (
-    CHRONIC as _CHRONIC,
-)
-from clinic_nlu.time_context import (
-    CLAUSE_BREAK as _CLAUSE_BREAK,
-)
-from clinic_nlu.time_context import (
-    CONTRAST as _CONTRAST,
-)
-from clinic_nlu.time_context import (
-    DOCUMENT_OF_PAST as _DOCUMENT_OF_PAST,
-)
-from clinic_nlu.time_context import (
-    HYPOTHESIS_BREAK as _HYPOTHESIS_BREAK,
-)
-from clinic_nlu.time_context import (
-    HYPOTHETICAL as _HYPOTHETICAL,
-)
-from clinic_nlu.time_context import (
-    NAO_VERB as _NAO_VERB,
-)
-from clinic_nlu.time_context import (
-    NEG_WORDS as _NEG_WORDS,
-)
-from clinic_nlu.time_context import (
-    NOW as _NOW,
-)
-from clinic_nlu.time_context import (
-    ONGOING_SINCE as _ONGOING_SINCE,
-)
-from clinic_nlu.time_context import (
-    PRESENT as _PRESENT,
-)
-from clinic_nlu.time_context import (
-    PRESENT_TENSE as _PRESENT_TENSE,
-)
-from clinic_nlu.time_context import (
-    RECURRENT as _RECURRENT,
-)
-from clinic_nlu.time_context import (
-    REMOTE as _REMOTE,
-)
-from clinic_nlu.time_context import (
-    RESOLVED as _RESOLVED,
-)
-from clinic_nlu.time_context import (
-    SENTENCE_BREAK as _SENTENCE_BREAK,
-)
-from clinic_nlu.time_context import (
-    SINCE_BEFORE as _SINCE_BEFORE,
-)
-from clinic_nlu.time_context import (
-    TRAILING_NOW as _TRAILING_NOW,
+    AGAIN,
+    CHRONIC,
+    CLAUSE_BREAK,
+    CONTRAST,
+    DOCUMENT_OF_PAST,
+    HYPOTHESIS_BREAK,
+    HYPOTHETICAL,
+    NAO_VERB,
+    NEG_WORDS,
+    NOW,
+    ONGOING_SINCE,
+    PRESENT,
+    PRESENT_TENSE,
+    RECURRENT,
+    REMOTE,
+    RESOLVED,
+    SENTENCE_BREAK,
+    SINCE_BEFORE,
+    TRAILING_NOW,
 )
 
 __all__ = ["CATEGORIES", "Assessment", "RedFlag", "assess", "describe", "detect", "has_distress_cue", "is_urgent"]
@@ -253,9 +217,9 @@ def _span(breaks: re.Pattern[str], text: str, start: int, end: int) -> tuple[int
 def _negated(before: str) -> bool:
     """Negation cue among the last words before the finding (same clause)."""
     window = " ".join(before.split()[-3:])
-    if _NEG_WORDS.search(window):
+    if NEG_WORDS.search(window):
         return True
-    return bool(_NAO_VERB.search(window))
+    return bool(NAO_VERB.search(window))
 
 
 # blood as the SAMPLE of a test ("teste de gravidez de sangue", "exame de HIV no sangue", "doar
@@ -302,7 +266,7 @@ def _context_verdict(
     """(is the finding at norm[start:end] present?, why absent / what to confirm when unsure).
 
     Absent when negated in its clause or hypothetical. Then, unless the sentence says it is back
-    or happening now (`_PRESENT`), the `past` policy decides:
+    or happening now (`PRESENT`), the `past` policy decides:
     - "default": absent when placed in remote time, resolved, or the subject of a document request;
     - "transient" (fits, faints: over in minutes, "já passou" is normal and they still need care):
       absent only in remote time or a document request;
@@ -312,35 +276,34 @@ def _context_verdict(
     A finding after "hoje"/"agora" that follows the remote time in the sentence is present.
     Present but unsure when the sentence also speaks of the past.
     """
-    s_begin, s_end = _span(_SENTENCE_BREAK, norm, start, end)
+    s_begin, s_end = _span(SENTENCE_BREAK, norm, start, end)
     sentence = norm[s_begin:s_end]
-    c_begin, _ = _span(_CLAUSE_BREAK, sentence, start - s_begin, end - s_begin)
+    c_begin, c_end = _span(CLAUSE_BREAK, sentence, start - s_begin, end - s_begin)
     before = sentence[c_begin : start - s_begin]
     if negatable and _negated(before):
         return False, "negated"
     # the verb of a hypothesis may be inside the finding itself ("se a glicose baixar"), or govern
     # it across an "e" ("se eu cair de bicicleta e bater a cabeça"); a suicidal thought is never
     # dismissed as hypothetical ("e se eu me matar?" gets the CVV)
-    h_begin, _ = _span(_HYPOTHESIS_BREAK, sentence, start - s_begin, end - s_begin)
+    h_begin, _ = _span(HYPOTHESIS_BREAK, sentence, start - s_begin, end - s_begin)
     hypothesis_scope = sentence[h_begin : start - s_begin] + norm[start:end]
-    if past != "never" and _HYPOTHETICAL.search(" ".join(hypothesis_scope.split()[-10:])):
+    if past != "never" and HYPOTHETICAL.search(" ".join(hypothesis_scope.split()[-10:])):
         return False, "hypothetical"
     # a known, recurring complaint, not happening now ("toda vez que fico nervosa sinto uma pontada
     # no peito, o cardio disse que é ansiedade"): a booking, unless the sentence says now or worse.
     # Never for stroke signs (a recurring one-sided weakness is a TIA) or suicide.
-    c_begin, c_end = _span(_CLAUSE_BREAK, sentence, start - s_begin, end - s_begin)
-    if (past == "default" and chronic_ok and _CHRONIC.search(sentence, c_begin, c_end)
-            and not (_NOW.search(sentence) or _RECURRENT.search(sentence))):
+    if (past == "default" and chronic_ok and CHRONIC.search(sentence, c_begin, c_end)
+            and not (NOW.search(sentence) or RECURRENT.search(sentence))):
         return False, "past"
     # "acho que já passou, mas ele engoliu uma moeda e está babando": what follows a contrast word
     # is the situation now; the remote and resolved markers said before it do not date the finding
-    contrasts = [m.end() for m in _CONTRAST.finditer(sentence, 0, start - s_begin)]
+    contrasts = [m.end() for m in CONTRAST.finditer(sentence, 0, start - s_begin)]
     if contrasts:
         sentence, s_begin = sentence[contrasts[-1]:], s_begin + contrasts[-1]
     s_finish = s_begin + len(sentence)
     remotes = _remote_times(sentence)
-    remote, resolved = bool(remotes), _RESOLVED.search(sentence)
-    document = _DOCUMENT_OF_PAST.search(sentence)
+    remote, resolved = bool(remotes), RESOLVED.search(sentence)
+    document = DOCUMENT_OF_PAST.search(sentence)
     if not (remote or resolved or document):
         # never for stroke signs: one that has passed is a transient ischaemic attack, seen at once
         if past in ("default", "transient") and chronic_ok and _dated_by_next_sentence(norm, sentence, s_finish):
@@ -349,15 +312,15 @@ def _context_verdict(
     # the nearest time said BEFORE the finding decides: "operei semana passada, hoje to com febre e a
     # cicatriz solta pus" -> the fever and the pus are now (the remote time was the operation's)
     markers = [(m.start(), "remote") for m in remotes if m.start() < start - s_begin]
-    markers += [(m.start(), "now") for m in _NOW.finditer(sentence, 0, start - s_begin)]
-    if markers and max(markers)[1] == "now" and not _RESOLVED.search(sentence, max(markers)[0]):
+    markers += [(m.start(), "now") for m in NOW.finditer(sentence, 0, start - s_begin)]
+    if markers and max(markers)[1] == "now" and not RESOLVED.search(sentence, max(markers)[0]):
         return True, _UNSURE_PAST
     if past == "event":
         return True, _UNSURE_PAST
-    c_begin, c_end = _span(_CLAUSE_BREAK, sentence, start - s_begin, end - s_begin)
+    c_begin, c_end = _span(CLAUSE_BREAK, sentence, start - s_begin, end - s_begin)
     clause = sentence[c_begin:c_end]
-    back = bool(_RECURRENT.search(sentence))
-    now_here = bool(_NOW.search(clause) or _TRAILING_NOW.match(sentence[c_end:]))
+    back = bool(RECURRENT.search(sentence))
+    now_here = bool(NOW.search(clause) or TRAILING_NOW.match(sentence[c_end:]))
     # the finding's own clause dates it far back ("teve derrame faz 5 anos"): a "now" in another
     # clause belongs to the request ("agora o neuro pediu tomografia"), only a return revives it
     if past in ("default", "transient") and not back and not now_here and any(
@@ -366,8 +329,8 @@ def _context_verdict(
         return False, "past"
     # a finding told in the present tense in a clause of its own is present, whatever the sentence
     # said about an earlier visit ("fui na UPA ontem, mas tô com falta de ar")
-    clause_dated = any(c_begin <= m.start() < c_end for m in remotes) or _RESOLVED.search(clause)
-    if _PRESENT_TENSE.search(clause) and not clause_dated:
+    clause_dated = any(c_begin <= m.start() < c_end for m in remotes) or RESOLVED.search(clause)
+    if PRESENT_TENSE.search(clause) and not clause_dated:
         return True, _UNSURE_PAST
     if not (back or now_here):
         if past == "default" and (remote or resolved or document):
@@ -393,24 +356,22 @@ def _dated_by_next_sentence(norm: str, sentence: str, s_finish: int) -> bool:
     e-mail's subject "DESMAIEI no casamento!!!" and its body "foi no sábado passado, já estou ótima".
     Never when the finding's sentence is in the present ("está com dor no peito! teve infarto ano
     passado" is an emergency now) or the next one says it happened again."""
-    if _PRESENT_TENSE.search(sentence) or _NOW.search(sentence) or _RECURRENT.search(sentence):
+    if PRESENT_TENSE.search(sentence) or NOW.search(sentence) or RECURRENT.search(sentence):
         return False
-    rest = norm[s_finish:]
-    n_begin, n_end = _span(_SENTENCE_BREAK, rest, 0, 0)
-    following = rest[n_begin:n_end] if n_end > n_begin else ""
-    if not following:
-        following = next((part for part in _SENTENCE_BREAK.split(rest) if part.strip()), "")
+    # the text after the sentence starts with its break ("!!! foi no sábado passado..."): the first
+    # non-empty piece between breaks is the next sentence
+    following = next((part for part in SENTENCE_BREAK.split(norm[s_finish:]) if part.strip()), "")
     following = " ".join(following.split()[:16])
-    if not following or _NOW.search(following) or _RECURRENT.search(following) or _AGAIN.search(following):
+    if not following or NOW.search(following) or RECURRENT.search(following) or AGAIN.search(following):
         return False
-    return bool(_remote_times(following) or _RESOLVED.search(following))
+    return bool(_remote_times(following) or RESOLVED.search(following))
 
 
 def _remote_times(sentence: str) -> list[re.Match[str]]:
     """The remote times of `sentence` that place something in the past: "faz 2 semanas QUE sangra"
     and "desde o mês passado" date an ongoing finding instead, so they are left out."""
-    return [m for m in _REMOTE.finditer(sentence)
-            if not _ONGOING_SINCE.match(sentence[m.end():]) and not _SINCE_BEFORE.search(sentence[: m.start()])]
+    return [m for m in REMOTE.finditer(sentence)
+            if not ONGOING_SINCE.match(sentence[m.end():]) and not SINCE_BEFORE.search(sentence[: m.start()])]
 
 
 def _flag(code: str, category: str, text: str, offsets: list[int], start: int, end: int,
@@ -494,7 +455,7 @@ def assess(text: str) -> Assessment:
                 dismissed.add(unsure)
                 continue
             if rule.exclude is not None:
-                s_begin, s_end = _span(_SENTENCE_BREAK, norm, m.start(), m.end())
+                s_begin, s_end = _span(SENTENCE_BREAK, norm, m.start(), m.end())
                 if rule.exclude.search(norm[s_begin:s_end]):
                     continue
             found[rule.code] = _flag(rule.code, rule.category, text, offsets, m.start(), m.end(), unsure=unsure)
@@ -511,7 +472,7 @@ def assess(text: str) -> Assessment:
                                    min(findings.values(), key=lambda item: item[0].start))
             found[concept.code] = _flag(concept.code, concept.category, text, offsets, finding.start, finding.end,
                                         why=concept.why, unsure=unsure)
-    if not found and _REMOTE.search(norm) and not _PRESENT.search(norm):
+    if not found and REMOTE.search(norm) and not PRESENT.search(norm):
         dismissed.add("past")  # a message about a remote time ("há 6 meses", "em 2019")
     if not found and _NOT_UNWELL.search(norm):
         dismissed.add("negated")  # "ele não tá passando mal", "não é urgente": the writer says so
