@@ -28,13 +28,17 @@ override (clinic_nlu.components.RedFlagOverride): what counts is the reason the 
 (c7) the seventh FROZEN set bot/eval/frozen_v7.yml: 490 messages (70 per reason) written on 2026-12-07
     by a distractor-vocabulary x length checklist, committed before the change it measured.
     Aggregates only; no target yet.
+(c8) the eighth FROZEN set bot/eval/frozen_v8.yml: 490 messages (70 per reason) written on 2026-12-07
+    by a real-life context x discourse structure checklist, committed before the change it measured.
+    Aggregates only; no target yet.
     (The fourth, bot/eval/frozen_v4.yml, was scored once unseen and then its errors were READ to
     find failure modes: it is now the development set (e3) below.)
 (d) the red-flag suite bot/eval/red_flag_suite.yml: emergencies in varied lay wordings (all must be
     urgent) and non-urgent look-alikes (idioms, negations, resolved symptoms, routine pregnancy...).
     It is a safety gate and its misses ARE printed: a missed emergency must be seen to be fixed.
 
-(e) the development sets bot/eval/dev.yml, dev_v2.yml, (e3) frozen_v4.yml and (e4) dev_v4.yml (READ): their errors are
+(e) the development sets bot/eval/dev.yml, dev_v2.yml, (e3) frozen_v4.yml, (e4) dev_v4.yml and (e5) dev_v5.yml
+    (READ; dev_v5: distractor vocabulary x length x position of the request): their errors are
     printed, to find failure modes; fix them with new, different training examples, never copies.
     Not a target.
 (f) the red-flag development set bot/eval/red_flag_dev.yml (240 emergencies across 24 MTS/SAMU
@@ -399,8 +403,9 @@ def print_summary(results: dict[str, dict[str, Any]]) -> None:
     names = {"cv": "cross-validation", "heldout": "held-out (seen while tuning)", "frozen": "FROZEN set (headline)",
              "frozen_v2": "FROZEN v2 (no target yet)", "frozen_v3": "FROZEN v3 (no target yet)",
              "frozen_v5": "FROZEN v5 (no target yet)", "frozen_v6": "FROZEN v6 (no target yet)",
-             "frozen_v7": "FROZEN v7 (no target yet)",
+             "frozen_v7": "FROZEN v7 (no target yet)", "frozen_v8": "FROZEN v8 (no target yet)",
              "dev_v3": "dev v3 = frozen_v4 (read)", "dev_v2": "dev set v2 (read)", "dev_v4": "dev set v4 (read)",
+             "dev_v5": "dev set v5 (read)",
              "red_flag_dev": "red-flag dev set (read)", "red_flag_dev_v2": "red-flag dev set v2 (read)",
              "suite": "red-flag suite", "dev": "dev set (read; no target)"}
     for key, result in results.items():
@@ -422,12 +427,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frozen-v5", type=Path, default=BOT / "eval" / "frozen_v5.yml")
     ap.add_argument("--frozen-v6", type=Path, default=BOT / "eval" / "frozen_v6.yml")
     ap.add_argument("--frozen-v7", type=Path, default=BOT / "eval" / "frozen_v7.yml")
+    ap.add_argument("--frozen-v8", type=Path, default=BOT / "eval" / "frozen_v8.yml")
     ap.add_argument("--suite", type=Path, default=BOT / "eval" / "red_flag_suite.yml")
     ap.add_argument("--dev", type=Path, default=BOT / "eval" / "dev.yml")
     ap.add_argument("--dev-v2", type=Path, default=BOT / "eval" / "dev_v2.yml")
     # the fourth frozen set, demoted to a development set once its errors were read (2026-12-07)
     ap.add_argument("--dev-v3", type=Path, default=BOT / "eval" / "frozen_v4.yml")
     ap.add_argument("--dev-v4", type=Path, default=BOT / "eval" / "dev_v4.yml")
+    ap.add_argument("--dev-v5", type=Path, default=BOT / "eval" / "dev_v5.yml")
     ap.add_argument("--red-flag-dev", type=Path, default=BOT / "eval" / "red_flag_dev.yml")
     ap.add_argument("--red-flag-dev-v2", type=Path, default=BOT / "eval" / "red_flag_dev_v2.yml")
     ap.add_argument("--reasons", type=Path, default=BOT / "reasons.yml")
@@ -500,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
             results["frozen"] = evaluate_frozen(model, load_frozen(args.frozen), reasons)
         for key, mark, path in (("frozen_v2", "c2", args.frozen_v2), ("frozen_v3", "c3", args.frozen_v3),
                                 ("frozen_v5", "c5", args.frozen_v5), ("frozen_v6", "c6", args.frozen_v6),
-                                ("frozen_v7", "c7", args.frozen_v7)):
+                                ("frozen_v7", "c7", args.frozen_v7), ("frozen_v8", "c8", args.frozen_v8)):
             if path.exists() and not args.dev_only:
                 results[key] = evaluate_frozen(
                     model, load_frozen(path), reasons,
@@ -512,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, mark, label, path, yaml_key in (
             ("dev", "e", "", args.dev, "dev_set"), ("dev_v2", "e2", "v2 ", args.dev_v2, "dev_v2"),
             ("dev_v3", "e3", "v3 ", args.dev_v3, "frozen_set"), ("dev_v4", "e4", "v4 ", args.dev_v4, "dev_v4"),
+            ("dev_v5", "e5", "v5 ", args.dev_v5, "dev_v5"),
         ):
             if path.exists():
                 results[key] = evaluate_dev(model, load_frozen(path, key=yaml_key), reasons, args.show_errors,

@@ -121,6 +121,10 @@ FINDINGS_NEURO: dict[str, re.Pattern[str]] = {
         r"(?:cortina|sombra|mancha\s+preta)\s+(?:\w+\s+)?(?:descendo|descesse|desceu|caindo|na\s+frente|cobrindo)",
         r"(?:vendo|enxergando)\s+(?:\w+\s+)?(?:dobrado|duplo|em\s+dobro|duas\s+vezes)",
         r"visao\s+dupla",
+        # "fiquei sem enxergar" tells an onset; "sem enxergar nada do olho esquerdo" one eye gone
+        # ("sem enxergar direito de perto" is a reading-glasses matter and stays out)
+        r"(?:fiquei|ficou|fico)\s+(?:\w+\s+){0,2}?sem\s+enxergar(?!\s+direito\s+de\s+(?:perto|longe))",
+        r"sem\s+enxergar\s+nada\s+(?:d[oe]|com\s+o)\s+(?:um\s+)?olho",
     ),
     "ataxia": _rx(
         r"nao\s+(?:consigo|consegue)\s+(?:\w+\s+)?(?:andar\s+reto|ficar\s+de\s+pe|me\s+equilibrar|se\s+equilibrar)",

@@ -113,6 +113,8 @@ FIRES: list[tuple[str, str]] = [
     ("suicide_warning_signs","ele ta falando que ouve vozes mandando ele se machucar"),
     ("acute_abdomen","meu pai ta com uma dor de barriga horrivel e a barriga inchada e dura"),
     ("stroke_fast","estou sem enxergar de um olho desde que acordei"),
+    ("stroke_fast", "hoje do nada fiquei sem enxergar nada do olho esquerdo"),
+    ("stroke_fast", "a resonancia foi semana passada. hoje de manha fiquei sem enxergar do olho direito"),
     ("febrile_immunosuppressed","estou com febre, calafrio e muito fraco depois da quimio"),
     ("febrile_immunosuppressed","meu marido é transplantado de rim e ta com 38,5"),
     ("serious_injury","meu filho caiu de cabeça da cama e ta muito molinho"),
@@ -230,6 +232,7 @@ QUIET: list[str] = [
     "a voz do meu filho ta mudando, é normal na adolescencia?",
     "tive dor de barriga ontem depois da feijoada, ja passou",
     "estou sem enxergar direito de perto, quero trocar o grau do oculos",
+    "fiquei sem enxergar direito de longe esse ano, queria trocar a lente",
     # a remote event dated in its own clause; the "agora" belongs to the request
     "meu sogro teve um avc uns 4 anos atrás, agora a neuro pediu uma ressonância, precisa de jejum?",
     "ano passado eu tive convulsão, agora queria marcar com um neurologista",
