@@ -452,6 +452,16 @@ def _unwell_child(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     return "lethargy" in found and _any(found, "fever_or_hot", "nausea_vomiting", "dyspnoea")
 
 
+def _severe_dehydration(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
+    # MTS Diarrhoea and vomiting: signs of severe dehydration, unable to keep fluids down; MS Manejo
+    # da diarreia, "Plano C": cannot drink, little or no urine, faint or drowsy. Losses that do not stop
+    # with one of these signs; or vomiting, unable to keep water down, with little urine or faintness.
+    if "profuse_losses" in found:
+        return _any(found, "cannot_keep_fluids", "dehydration", "poor_perfusion", "presyncope", "drowsy")
+    return "cannot_keep_fluids" in found and "nausea_vomiting" in found and _any(
+        found, "dehydration", "poor_perfusion", "presyncope", "drowsy")
+
+
 def _major_trauma(found: Mapping[str, Finding], ctx: frozenset[str]) -> bool:
     # MTS Major trauma: a significant mechanism (fall from height, run over, crash, stab or gunshot)
     # with any sign of injury to breathing, circulation or consciousness.
@@ -546,6 +556,9 @@ CONCEPT_RULES: tuple[ConceptRule, ...] = (
                 _eye_emergency, ("eye_chemical", "eye_trauma")),
     ConceptRule("unwell_child", "fever", "criança prostrada/desidratada/sem contato visual (MTS Criança doente)",
                 _unwell_child, ("lethargy", "dehydration", "no_eye_contact")),
+    ConceptRule("severe_dehydration", "general",
+                "perdas sem parar com sinal de desidratação grave (MTS Diarreia e vômitos)",
+                _severe_dehydration, ("profuse_losses", "cannot_keep_fluids")),
     ConceptRule("major_trauma", "injury", "mecanismo de trauma importante com sinal de alerta (MTS Trauma maior)",
                 _major_trauma, ("major_mechanism",)),
     ConceptRule("cyanosis_signs", "breathing", "cianose com esforço respiratório ou sonolência (MTS Dispneia)",

@@ -255,7 +255,7 @@ FINDINGS_CIRCULATION: dict[str, re.Pattern[str]] = {
         r"pele\s+(?:\w+\s+){0,3}?(?:pintad\w+|manchad\w+|marmorizad\w+|rendad\w+|arroxead\w+)",
         r"pressao\s+(?:\w+\s+){0,2}?(?:[4-8]\s*(?:por|x|/)\s*\d|muito\s+baixa|baixa\s+demais|caiu|baixou|nao\s+marca)",
         r"(?:ta|esta|ficou|muito)\s+gelad[oa]",
-        r"(?:pouco|quase\s+(?:nao|sem))\s+(?:faz(?:endo)?\s+)?xixi",
+        r"(?:pouco|quase\s+(?:nao|sem))\s+(?:(?:faz(?:endo)?|faco|fiz|fez)\s+)?xixi",
     ),
     "tachy": _rx(
         r"coracao\s+(?:\w+\s+){0,2}?(?:muito\s+)?(?:acelerad\w+|disparad\w+|a\s+mil)",

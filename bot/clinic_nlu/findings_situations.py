@@ -73,6 +73,22 @@ FINDINGS_SITUATIONS: dict[str, re.Pattern[str]] = {
         r"(?:colica|colicas|contracao|contracoes)\s+(?:\w+\s+){0,2}?(?:" + _VERY
         + r"|de\s+\d+\s+em\s+\d+|sem\s+parar|ritmad\w+)",
     ),
+    # profuse losses (MTS Diarrhoea and vomiting): diarrhoea or vomiting that does not stop
+    "profuse_losses": _rx(
+        r"(?:diarreia|vomit\w+|coco\s+(?:mole|liquido))\s+(?:\w+\s+){0,2}?(?:sem\s+parar|toda\s+hora|"
+        r"o\s+dia\s+(?:todo|inteiro)|a\s+noite\s+(?:toda|inteira)|de\s+\d+\s+em\s+\d+)",
+        r"nao\s+(?:para|parou|paro|parei)\s+de\s+(?:vomitar|evacuar|ir\s+(?:ao|no|pro)\s+banheiro)",
+        r"(?:\d{1,2}|dez|oito|nove|doze|varias|muitas)\s+vezes\s+(?:no|ao|pro)\s+banheiro",
+    ),
+    # cannot keep fluids down (MTS Diarrhoea and vomiting; MS "Plano C": unable to drink)
+    "cannot_keep_fluids": _rx(
+        r"(?:nao|nem)\s+(?:\w+\s+)?(?:consigo|consegue|conseguindo|conseguiu|para|parando)\s+(?:\w+\s+)?"
+        r"(?:beber|tomar|segurar)\s+(?:nem\s+|um\s+gole\s+de\s+)?(?:agua|liquido\w*|soro|nada)",
+        r"(?:vomit\w+|volta|bota\s+(?:pra|para)\s+fora)\s+(?:\w+\s+){0,2}?(?:ate\s+)?(?:a\s+|o\s+)?(?:agua|soro)",
+        r"tudo\s+que\s+(?:bebe|bebo|toma|tomo)\s+(?:\w+\s+)?(?:volta|vomit\w+|bota)",
+        r"(?:vomit\w+|botando\s+(?:pra|para)\s+fora)\s+tudo\s+que\s+(?:bebe|bebo|toma|tomo)",
+        r"nem\s+(?:a\s+)?agua\s+(?:para|parou|fica|ficou)",
+    ),
     # dehydration in a baby (MTS Unwell baby; MS AIDPI: no wet nappy for hours, crying without tears)
     "dehydration": _rx(
         r"sem\s+(?:molhar|fazer)\s+(?:a\s+)?(?:fralda|xixi)",

@@ -114,6 +114,10 @@ FIRES: list[tuple[str, str]] = [
     ("acute_abdomen","meu pai ta com uma dor de barriga horrivel e a barriga inchada e dura"),
     ("stroke_fast","estou sem enxergar de um olho desde que acordei"),
     ("stroke_fast", "hoje do nada fiquei sem enxergar nada do olho esquerdo"),
+    # MTS Diarrhoea and vomiting: losses that do not stop with a sign of severe dehydration
+    ("severe_dehydration", "desde o almoco diarreia sem parar, nao consigo beber nem agua e quase nao faco xixi"),
+    ("severe_dehydration", "meu marido ta vomitando tudo que toma, nem agua para, e ta muito tonto"),
+    ("severe_dehydration", "minha mae ta com diarreia o dia todo, nao para de ir no banheiro, sem urinar desde cedo"),
     ("stroke_fast", "a resonancia foi semana passada. hoje de manha fiquei sem enxergar do olho direito"),
     ("febrile_immunosuppressed","estou com febre, calafrio e muito fraco depois da quimio"),
     ("febrile_immunosuppressed","meu marido é transplantado de rim e ta com 38,5"),
@@ -233,6 +237,10 @@ QUIET: list[str] = [
     "tive dor de barriga ontem depois da feijoada, ja passou",
     "estou sem enxergar direito de perto, quero trocar o grau do oculos",
     "fiquei sem enxergar direito de longe esse ano, queria trocar a lente",
+    "to com diarreia desde ontem mas bebendo bastante agua, queria uma consulta",
+    "tive diarreia sem parar semana passada e fiquei fraco, hoje ja estou bem",
+    "nao consigo beber agua gelada que doi o dente, queria um dentista",
+    "se eu tiver diarreia sem parar na viagem, o que faco?",
     # a remote event dated in its own clause; the "agora" belongs to the request
     "meu sogro teve um avc uns 4 anos atrás, agora a neuro pediu uma ressonância, precisa de jejum?",
     "ano passado eu tive convulsão, agora queria marcar com um neurologista",
