@@ -8,10 +8,10 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export MPLBACKEND := Agg
 
-.PHONY: help install train run test test-bot test-hub lint bench migrate services browser clean
+.PHONY: help install train run test test-bot test-hub lint bench bench-10m migrate services browser clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
 
 install: ## Install uv and both locked environments (.venv hub, .venv-bot Rasa) if missing
 	@scripts/bootstrap.sh
@@ -70,8 +70,11 @@ audit-deps: ## pip-audit of requirements/dev.lock and bot.lock (prints "skipped:
 faults: train services ## Fault suite: 7 breakages x 200 messages on real parts; fails on any lost/duplicated message or lost flow
 	@$(PY) -m faults $(FAULTS_ARGS)
 
-bench: train services ## Benchmarks: bot turn via hub vs Rasa direct, ingest, 30-day dashboard on 1M messages, agenda free-slot lookup
+bench: train services ## Benchmarks: bot turn via hub vs Rasa direct, ingest, agenda, reminders, training, 30-day dashboard on 1M messages
 	@$(PY) -m bench
+
+bench-10m: services ## Dashboard growth: 30-day dashboard on 1M then 10M messages in one run, p95 ratio (long)
+	@$(PY) -m bench.dashboard --scale-check --runs 5
 
 clean: ## Remove local state (database, logs); keeps environments and models
 	rm -rf var/

@@ -21,7 +21,8 @@ transaction each, triggers on vs off).
 
 `python -m bench.dashboard [--messages N] [--runs R]`; also run by `python -m bench` (`make bench`).
 The 10M-message figure of issue 16 (goal: at most 2x the 1M one) is a separate, longer run:
-`python -m bench.dashboard --messages 10000000 --runs 5` (about 10x the load and rebuild time).
+`make bench-10m` (`python -m bench.dashboard --scale-check --runs 5`: 1M then 10M in one run, ratio
+printed and recorded as `dashboard_10m_to_1m_p95_ratio`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -466,8 +468,25 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the bench database (for EXPLAIN)")
+    ap.add_argument("--scale-check", action="store_true",
+                    help="issue 16's growth figure: 1M then 10M messages in one run, the p95 ratio printed "
+                         "(`make bench-10m`)")
     args = ap.parse_args()
-    run(args.messages, args.days, args.runs, args.keep)
+    if not args.scale_check:
+        run(args.messages, args.days, args.runs, args.keep)
+        return 0
+    # Both sizes in one run, one after the other, so the ratio compares like with like.
+    lines = run(1_000_000, args.days, args.runs) + run(10_000_000, args.days, args.runs)
+    small, large = figures.FIGURES.get("dashboard_1m_p95_ms"), figures.FIGURES.get("dashboard_10m_p95_ms")
+    if small and large:
+        figures.record("dashboard_10m_to_1m_p95_ratio", large / small)
+        lines += [f"30-day dashboard p95 (rollups), 10M / 1M messages: {large:.0f} / {small:.0f} ms = "
+                  f"{large / small:.2f}x (issue 16's goal: at most 2x)", ""]
+        print(lines[-2], flush=True)
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "dashboard_10m.md").write_text("\n".join(lines) + "\n")
+    print(f"written to {out / 'dashboard_10m.md'} and {figures.write()}")
     return 0
 
 
