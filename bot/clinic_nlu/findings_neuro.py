@@ -123,7 +123,7 @@ FINDINGS_NEURO: dict[str, re.Pattern[str]] = {
         r"visao\s+dupla",
         # "fiquei sem enxergar" tells an onset; "sem enxergar nada do olho esquerdo" one eye gone
         # ("sem enxergar direito de perto" is a reading-glasses matter and stays out)
-        r"(?:fiquei|ficou|fico)\s+(?:\w+\s+){0,2}?sem\s+enxergar(?!\s+direito\s+de\s+(?:perto|longe))",
+        r"(?:fiquei|ficou)\s+(?:\w+\s+){0,2}?sem\s+enxergar(?!\s+direito\s+de\s+(?:perto|longe))",
         r"sem\s+enxergar\s+nada\s+(?:d[oe]|com\s+o)\s+(?:um\s+)?olho",
     ),
     "ataxia": _rx(

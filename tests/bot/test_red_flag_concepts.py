@@ -237,6 +237,7 @@ QUIET: list[str] = [
     "tive dor de barriga ontem depois da feijoada, ja passou",
     "estou sem enxergar direito de perto, quero trocar o grau do oculos",
     "fiquei sem enxergar direito de longe esse ano, queria trocar a lente",
+    "sem oculos eu fico sem enxergar nada, queria marcar oftalmo",
     "to com diarreia desde ontem mas bebendo bastante agua, queria uma consulta",
     "tive diarreia sem parar semana passada e fiquei fraco, hoje ja estou bem",
     "nao consigo beber agua gelada que doi o dente, queria um dentista",
