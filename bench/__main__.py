@@ -33,9 +33,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,8 +43,8 @@ import httpx
 from websockets.asyncio.client import connect
 
 from bench import agenda, dashboard, deploy, figures, ingest, reminders, training
-from bench.figures import pct
-from tests.support.stack import REPO, Proc, start_bot_stack, start_hub
+from bench.figures import machine_line, pct, write_results
+from tests.support.stack import Proc, start_bot_stack, start_hub
 
 
 async def rasa_direct(rasa_url: str, conversations: int, turns: int, rounds: int = 1) -> tuple[list[float], float]:
@@ -279,22 +276,6 @@ def teach_and_deploy() -> list[str]:
         print("\n".join(more), flush=True)
         lines += more
     return lines
-
-
-def machine_line() -> list[str]:
-    """The first line of every results file."""
-    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    return [f"machine: {platform.processor() or platform.machine()}, {subprocess.getoutput('nproc')} cores, "
-            f"Python {platform.python_version()}; load average {load}; date {time.strftime('%Y-%m-%d')}", ""]
-
-
-def write_results(lines: list[str], name: str) -> int:
-    """Write the tables to bench/results/<name> and the figures to var/bench.json."""
-    out = REPO / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / name).write_text("\n".join(lines) + "\n")
-    print(f"written to {out / name} and {figures.write()}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -483,10 +482,7 @@ def main() -> int:
         lines += [f"30-day dashboard p95 (rollups), 10M / 1M messages: {large:.0f} / {small:.0f} ms = "
                   f"{large / small:.2f}x (issue 16's goal: at most 2x)", ""]
         print(lines[-2], flush=True)
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "dashboard_10m.md").write_text("\n".join(lines) + "\n")
-    print(f"written to {out / 'dashboard_10m.md'} and {figures.write()}")
+    figures.write_results([*figures.machine_line(), *lines], "dashboard_10m.md")
     return 0
 
 

@@ -17,6 +17,9 @@ Keys (all from the same run as their baselines):
 from __future__ import annotations
 
 import json
+import os
+import platform
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -61,3 +64,19 @@ def write(path: Path | None = None) -> Path:
     current["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     out.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     return out
+
+
+def machine_line() -> list[str]:
+    """The first line of every results file."""
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [f"machine: {platform.processor() or platform.machine()}, {subprocess.getoutput('nproc')} cores, "
+            f"Python {platform.python_version()}; load average {load}; date {time.strftime('%Y-%m-%d')}", ""]
+
+
+def write_results(lines: list[str], name: str) -> int:
+    """Write the tables to bench/results/<name> and the figures to var/bench.json."""
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / name).write_text("\n".join(lines) + "\n")
+    print(f"written to {out / name} and {write()}")
+    return 0
