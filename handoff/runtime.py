@@ -27,6 +27,7 @@ from handoff.services.email_channel import EmailPoller, attachments_root, email_
 from handoff.services.handoff_config import HandoffConfig, load_handoff_config
 from handoff.services.inbox import Inbox
 from handoff.services.interactions import InteractionRegister
+from handoff.services.metrics_compactor import MetricsCompactor
 from handoff.services.outbox import Outbox, OutboxWork
 from handoff.services.presence import PresenceService
 from handoff.services.privacy_clock import PrivacyMonitor
@@ -63,6 +64,7 @@ class HubRuntime:
     retention_scheduler: RetentionScheduler | None = None  # the daily disposal job (services/retention.py)
     interactions: InteractionRegister | None = None  # interaction records to the clinic's CRM/FHIR (issue 14)
     reminders: ReminderWorker | None = None  # appointment reminders (issue 15)
+    metrics_compactor: MetricsCompactor | None = None  # folds the dashboard's cells (migration 0017)
     _disposal: DisposalJob | None = None
 
     @classmethod
@@ -129,6 +131,8 @@ class HubRuntime:
         self.sla_monitor = SlaMonitor(self.uow, config, s.sla_monitor_interval_seconds)
         await self.assigner.start(self.bus)
         await self.sla_monitor.start()
+        self.metrics_compactor = MetricsCompactor(self.db, s.metrics_compact_interval_seconds)
+        await self.metrics_compactor.start()
         self.privacy_monitor = PrivacyMonitor(self.uow, s.privacy_monitor_interval_seconds,
                                               s.privacy_escalate_days)
         await self.privacy_monitor.start()
@@ -148,8 +152,8 @@ class HubRuntime:
         """Stop workers, then close connections."""
         if self.email_poller is not None:
             await self.email_poller.stop()
-        for loop in (self.assigner, self.sla_monitor, self.privacy_monitor, self.retention_scheduler,
-                     self.interactions, self.reminders):
+        for loop in (self.assigner, self.sla_monitor, self.metrics_compactor, self.privacy_monitor,
+                     self.retention_scheduler, self.interactions, self.reminders):
             if loop is not None:
                 await loop.stop()
         if self.presence is not None:

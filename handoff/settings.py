@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     # Handoff: assignment, requeue, presence, SLA (docs/routing.md, docs/metrics.md).
     assignment_interval_seconds: float = 10.0  # periodic assignment + requeue tick (also run on events)
     sla_monitor_interval_seconds: float = 5.0
+    # The dashboard's cells (migration 0017) get a row per change; this often they are folded into
+    # one row per cell (PostgreSQL), so a month's view reads a few thousand rows.
+    metrics_compact_interval_seconds: float = Field(default=30.0, gt=0)
     requeue_no_answer_seconds: float = 300.0  # no agent reply this long after an assignment -> requeue
     requeue_offline_grace_seconds: float = 60.0  # agent offline this long -> their conversations requeue
     presence_grace_seconds: float = 10.0  # last staff socket closed -> offline after this (page reloads)

@@ -1,11 +1,12 @@
-"""The rollup-based dashboard (migration 0016, handoff/adapters/sql/metrics_rollups.py) equals
+"""The rollup-based dashboard (migrations 0016 and 0017, handoff/adapters/sql/metrics_rollups.py) equals
 today's query-based dashboard (handoff/adapters/sql/metrics_queries.py) field by field, on
 varied random data written through the ordinary inserts and updates (so the PostgreSQL
 triggers maintain the rollups), then after later writes that move figures of past days: links
 added and removed, a conversation moved to another patient or re-tagged, messages re-tagged,
 routed or deleted, events inserted out of order, appointments moved or deleted. On SQLite the
 rollup flag falls back to today's statements (checked to keep working). On PostgreSQL the
-trigger-maintained tables also equal a rebuild from scratch."""
+trigger-maintained tables also equal a rebuild from scratch, and the per-day cells read the same
+figures before and after they are folded."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, insert, select, text, update
 
 from handoff.adapters.sql.database import Database
-from handoff.adapters.sql.metrics_rollups import RollupQueries, queries_for, rebuild
+from handoff.adapters.sql.metrics_rollups import RollupQueries, queries_for, rebuild, tmr_bucket_bounds
 from handoff.adapters.sql.models import (
     AppointmentRow,
     ChannelIdentity,
@@ -33,6 +35,7 @@ from handoff.adapters.sql.models import (
 )
 from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.services.metrics import DateRange, MetricsService, StaffingParams
+from handoff.services.metrics_compactor import MetricsCompactor
 from tests.conftest import Backend
 
 FIRST = date(2025, 3, 1)
@@ -276,10 +279,62 @@ async def test_rollup_dashboard_equals_the_query_dashboard(backend: Backend) -> 
         if backend.name == "postgres":
             maintained = await _rollup_rows(db)
             assert len(maintained[0]) > 50 and len(maintained[1]) > 150
+            # The cells were read unfolded so far (every change added rows); folding them moves no
+            # figure and leaves one row per cell.
+            assert all(n > 0 for n in (await _cell_rows(db, fresh=True)).values())
+            assert await MetricsCompactor(db, 30).tick() > 0
+            assert set((await _cell_rows(db, fresh=True)).values()) == {0}
+            folded = await _cell_rows(db)
+            await _both(db)
             async with db.session() as s:
                 await rebuild(s)
                 await s.commit()
             assert await _rollup_rows(db) == maintained  # the triggers left what a rebuild computes
+            assert await _cell_rows(db) == folded  # and the cells what the rebuild's rows sum to
             await _both(db)
     finally:
         await db.close()
+
+
+CELL_KEYS = {"metrics_episode_cells": "day, hour, reason", "metrics_tmr_cells": "day, bucket",
+             "metrics_contact_cells": "day, hour, reasons, handoff, booked, converted"}
+
+
+async def _cell_rows(db: Database, *, fresh: bool = False) -> dict[str, Any]:
+    """Per cell table: with `fresh`, how many rows are not folded; else every row (folded ones
+    only: each cell must then have exactly one row), keys and sums, in key order."""
+    out: dict[str, Any] = {}
+    async with db.session() as s:
+        for table, keys in CELL_KEYS.items():
+            if fresh:
+                out[table] = await s.scalar(text(f"SELECT count(*) FROM {table} WHERE NOT compact"))
+                continue
+            rows = (await s.execute(text(f"SELECT * FROM {table} ORDER BY {keys}"))).mappings().all()
+            assert all(r["compact"] for r in rows)
+            out[table] = [{k: v for k, v in r.items() if k not in ("id", "compact")} for r in rows]
+            keyed = [tuple(r[k.strip()] for k in keys.split(",")) for r in rows]
+            assert len(set(map(str, keyed))) == len(keyed), table  # one row per cell
+    return out
+
+
+async def test_tmr_buckets_bounds_agree_with_the_bucket_function(backend: Backend) -> None:
+    """`tmr_bucket_bounds` (where the percentile probe looks) holds every TMR the SQL bucket
+    function puts in that bucket, at and around each width's edges; buckets never go down."""
+    if backend.name != "postgres":
+        pytest.skip("the bucket function lives in PostgreSQL only (migration 0017)")
+    samples = sorted({*(x / 8 for x in range(-40, 80)), *(x * 37.3 for x in range(3000)),
+                      3599.999999, 3600.0, 3600.000001, 3899.9999, 3900.0,
+                      86399.999999, 86400.0, 86400.5, 89999.9, 90000.0, 400000.25, 1e-6, 4.999999, 5.0})
+    db = Database(backend.database_url)
+    db.connect()
+    try:
+        async with db.session() as s:
+            rows = (await s.execute(text("SELECT t, metrics_tmr_bucket(t) FROM unnest(CAST(:v AS float8[])) t "
+                                         "ORDER BY t"), {"v": samples})).all()
+    finally:
+        await db.close()
+    buckets = [int(b) for _, b in rows]
+    assert buckets == sorted(buckets) and len(set(buckets)) > 300
+    for t, b in rows:
+        lo, hi = tmr_bucket_bounds(int(b))
+        assert lo <= t < hi, (t, b, lo, hi)

@@ -134,8 +134,6 @@ def episode_figures(d: str, ms: Any) -> list[Any]:
 class MetricsQueries:
     """The dashboard's statements for one range [start, end) of UTC instants."""
 
-    materialize_scored = True  # the re-contact probes are costly: evaluate them once per episode
-
     def __init__(self, dialect: str, tz: ZoneInfo, start: datetime, end: datetime, now: datetime) -> None:
         self.dialect = dialect
         self.start, self.end, self.now = start, end, now
@@ -382,13 +380,14 @@ class MetricsQueries:
             select(
                 eps,
                 case((ok, 1), else_=0).label("ok"),
-                case((~ok, 0), (self._recontacted(eps), 0), else_=1).label("fcr"),
-                case((~ok, 0), (in_window, 1), else_=0).label("in_window"),
+                # Only solved episodes count (a resolve without a known outcome is not: `ok` is
+                # NULL there, and `~ok` would let it through to the re-contact test).
+                case((ok, case((self._recontacted(eps), 0), else_=1)), else_=0).label("fcr"),
+                case((ok, case((in_window, 1), else_=0)), else_=0).label("in_window"),
             )
             .cte("scored")
+            .prefix_with("MATERIALIZED")
         )
-        if self.materialize_scored:
-            scored = scored.prefix_with("MATERIALIZED")
         x = scored.c
         fr_stopped = or_(x.first_reply_at.is_not(None), x.first_resolved_at.is_not(None))
         cols: list[Any] = [

@@ -1,13 +1,14 @@
-"""The dashboard's statements over the rollups of migration 0016 (PostgreSQL): a 30-day period
-reads one row per handoff episode and one per contact instead of a month of messages and events.
+"""The dashboard's statements over the rollups of migrations 0016 and 0017 (PostgreSQL): a 30-day
+period reads per clinic day x hour cells instead of a month of messages and events.
 
 `metrics_episodes` holds each episode's milestones, reason, person and FCR re-contact flag;
 `metrics_contact_days` each contact's clinic weekday/hour, first booking message, reason tags,
-handoff flag and last conversion. Triggers keep both current in the writer's transaction (see the
-migration), so every figure equals the one of `MetricsQueries` (today's statements over the
-source tables, kept as the reference path): the same expressions turn milestones into
-durations and rates (`episode_figures`), the same `percentile_cont` gives the percentiles, and
-tests/metrics/test_rollups.py compares both paths field by field on the same data.
+handoff flag and last conversion. Triggers keep both current in the writer's transaction (0016),
+and the cells (0017) current with them: `metrics_episode_cells` sums what the dashboard takes
+over episodes, `metrics_tmr_cells` counts answered episodes per TMR bucket, `metrics_contact_cells`
+counts contacts. Every figure equals the one of `MetricsQueries` (today's statements over the
+source tables, kept as the reference path): tests/metrics/test_rollups.py compares both paths
+field by field on the same data.
 
 Used only on PostgreSQL and for the zone the triggers were written for (`ROLLUP_TZ`); anything
 else runs `MetricsQueries` (see `queries_for`).
@@ -20,15 +21,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal_column, select, true
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
-from sqlalchemy.sql.selectable import CTE
 
-from handoff.adapters.sql.metrics_queries import MetricsQueries, episode_figures
-from handoff.adapters.sql.metrics_results import ContactCell, HandoffCell
+from handoff.adapters.sql.metrics_queries import FCR_WINDOW, OUTCOME_CODES, RESOLVED_OK, MetricsQueries
+from handoff.adapters.sql.metrics_results import ContactCell, EpisodeTotals, HandoffCell
 from handoff.adapters.sql.metrics_sql import as_int, lit, ordinals
-from handoff.adapters.sql.models_metrics import MetricsContactDay, MetricsEpisode
+from handoff.adapters.sql.models_metrics import MetricsContactCell, MetricsEpisode, MetricsEpisodeCell, MetricsTmrCell
+
+# The episode cells' counts and sums (migration 0017), in episode_totals_statement's terms.
+EPISODE_SUMS = ("episodes", "assigned", "asa_us", "answered", "tmr_us", "handled", "aht_us", "closed",
+                "resolved_ok", "o_resolved", "o_booked", "o_not", "fcr_ok", "fr_met", "fr_breached", "res_met",
+                "res_breached", "nr_breaches")
 
 ROLLUP_TZ = "America/Sao_Paulo"  # the zone of the local day/weekday/hour columns (migration 0016)
 
@@ -45,9 +50,11 @@ def queries_for(dialect: str, tz: ZoneInfo, start: datetime, end: datetime, now:
 
 
 class RollupQueries(MetricsQueries):
-    """`MetricsQueries` reading `metrics_episodes` and `metrics_contact_days` (PostgreSQL)."""
-
-    materialize_scored = False  # the re-contact flag is a stored column: nothing costly to share
+    """`MetricsQueries` reading the cells of migration 0017 (PostgreSQL): per clinic day and hour
+    sums of the rollup rows, a few thousand rows a month whatever the traffic. Two figures read
+    rollup rows, through indexes, in small numbers: the TMR percentiles (the rank is located by
+    counting the TMR cells, then read among one bucket's episodes) and the FCR answers still
+    inside their 7-day window (they depend on `now`)."""
 
     @property
     def days(self) -> tuple[date, date]:
@@ -55,50 +62,128 @@ class RollupQueries(MetricsQueries):
         tz = self.clock.tz
         return self.start.astimezone(tz).date(), (self.end.astimezone(tz) - timedelta(days=1)).date()
 
-    def episodes(self) -> CTE:
-        """The episodes started in the range, from the rollup: the same columns as
-        `MetricsQueries.episodes()` (plus the stored re-contact flag)."""
-        ms = MetricsEpisode.__table__.c
-        # episode_figures ends with tmr, asa, aht: the stored values (same expressions, computed
-        # once on write) replace them, so a month's aggregate does no interval arithmetic.
-        figures = episode_figures(self.dialect, ms)[:-3]
-        return (
-            select(*figures, ms.tmr, ms.asa, ms.aht, ms.reason, ms.person, ms.recontacted)
-            .where(ms.handoff_at >= self.start, ms.handoff_at < self.end)
-            .cte("episodes")
+    def _in_days(self, c: Any) -> ColumnElement[bool]:
+        first, last = self.days
+        return and_(c.day >= first, c.day <= last)
+
+    async def episode_totals(self, session: AsyncSession) -> EpisodeTotals:
+        """The sums of the episode cells of the range, the percentiles and the pending FCR."""
+        c = MetricsEpisodeCell.__table__.c
+        row = (await session.execute(
+            select(*[func.coalesce(func.sum(c[k]), 0).label(k) for k in EPISODE_SUMS]).where(self._in_days(c))
+        )).mappings().one()
+        answered = as_int(row["answered"])
+        p50, p90 = await self._tmr_percentiles(session, answered, (0.5, 0.9))
+        return EpisodeTotals(
+            episodes=as_int(row["episodes"]),
+            assigned=as_int(row["assigned"]),
+            asa_sum=as_int(row["asa_us"]) / 1e6,
+            answered=answered,
+            tmr_sum=as_int(row["tmr_us"]) / 1e6,
+            tmr_p50=p50,
+            tmr_p90=p90,
+            handled=as_int(row["handled"]),
+            aht_sum=as_int(row["aht_us"]) / 1e6,
+            closed=as_int(row["closed"]),
+            resolved_ok=as_int(row["resolved_ok"]),
+            outcomes={"resolved": as_int(row["o_resolved"]), "booked": as_int(row["o_booked"]),
+                      "not_resolved": as_int(row["o_not"])},
+            fcr_eligible=as_int(row["resolved_ok"]),
+            fcr_ok=as_int(row["fcr_ok"]),
+            fcr_pending=await self._fcr_pending(session),
+            fr_met=as_int(row["fr_met"]),
+            fr_breached=as_int(row["fr_breached"]),
+            res_met=as_int(row["res_met"]),
+            res_breached=as_int(row["res_breached"]),
+            next_response_breaches=as_int(row["nr_breaches"]),
         )
 
-    def _recontacted(self, eps: CTE) -> ColumnElement[bool]:
-        """Kept current by the triggers with `MetricsQueries._recontacted`'s conditions."""
-        return eps.c.recontacted == true()
+    async def _fcr_pending(self, session: AsyncSession) -> int:
+        """Episodes of the range counted as first-contact resolved whose 7-day window is still
+        open at `now` (the reference's `fcr * in_window`); the index on the last resolve keeps
+        this to the last week's episodes."""
+        e = MetricsEpisode.__table__.c
+        closed = and_(e.last_resolved_at.is_not(None),
+                      or_(e.last_reopened_at.is_(None), e.last_reopened_at < e.last_resolved_at))
+        stmt = select(func.count()).where(
+            e.last_resolved_at >= self.now - FCR_WINDOW, e.handoff_at >= self.start, e.handoff_at < self.end,
+            closed, (e.outcome_key % 4).in_([OUTCOME_CODES.index(o) for o in RESOLVED_OK]),
+            e.recontacted.is_not(True),
+        )
+        return as_int(await session.scalar(stmt))
+
+    async def _tmr_percentiles(
+        self, session: AsyncSession, n: int, ps: Sequence[float]
+    ) -> tuple[float | None, float | None]:
+        """`percentile_cont` over the TMRs of the range, exactly: the 0-based ranks either side of
+        each position are located in the TMR cells (answered episodes per bucket, in bucket order),
+        then each value is the j-th TMR of its bucket's episodes in the range (an index scan)."""
+        if n == 0:
+            return None, None
+        positions = [p * (n - 1) for p in ps]
+        wanted = sorted({int(pos) for pos in positions} | {min(int(pos) + 1, n - 1) for pos in positions})
+        t = MetricsTmrCell.__table__.c
+        counts = (await session.execute(
+            select(t.bucket, func.sum(t.n)).where(self._in_days(t)).group_by(t.bucket).order_by(t.bucket)
+        )).all()
+        located: dict[int, tuple[int, int]] = {}  # rank -> (bucket, offset inside it)
+        below = 0
+        for bucket, count in counts:
+            count = as_int(count)
+            for rank in wanted:
+                if below <= rank < below + count:
+                    located[rank] = (int(bucket), rank - below)
+            below += count
+        e = MetricsEpisode.__table__.c
+
+        def probe(bucket: int, offset: int) -> Any:
+            # The index range is the bucket's bounds with a margin; the bucket function itself
+            # (migration 0017) decides membership, so a TMR on a bound's float edge is counted
+            # where the cells counted it.
+            lo, hi = tmr_bucket_bounds(bucket)
+            return (select(e.tmr)
+                    .where(e.tmr >= lo - 1, e.tmr < hi + 1, func.metrics_tmr_bucket(e.tmr) == bucket,
+                           e.handoff_at >= self.start, e.handoff_at < self.end)
+                    .order_by(e.tmr).offset(offset).limit(1).scalar_subquery())
+
+        probes = [probe(bucket, offset) for bucket, offset in located.values()]
+        row = (await session.execute(select(*probes))).one()
+        values = {rank: float(v) for rank, v in zip(located, row, strict=True)}
+        out: list[float | None] = []
+        for pos in positions:
+            lo = int(pos)
+            hi = min(lo + 1, n - 1)
+            out.append(values[lo] + (pos - lo) * (values[hi] - values[lo]))
+        return out[0], out[1]
 
     async def handoff_cells(self, session: AsyncSession) -> list[HandoffCell]:
-        """Handoffs started in the range per reason tag and clinic (weekday, hour): one row per
-        episode (an episode is one handoff; its reason is the handoff's reason tag)."""
-        ms, clock = MetricsEpisode.__table__.c, self.clock
+        """Handoffs started in the range per reason tag and clinic (weekday, hour), from the
+        episode cells (an episode is one handoff; its reason is the handoff's reason tag)."""
+        c = MetricsEpisodeCell.__table__.c
+        n = func.sum(c.episodes)
         stmt = (
-            select(ms.reason, clock.weekday_raw(ms.handoff_at), clock.hour(ms.handoff_at), func.count())
-            .where(ms.handoff_at >= self.start, ms.handoff_at < self.end)
+            select(c.reason, _weekday(c.day), c.hour, n)
+            .where(self._in_days(c))
             .group_by(*ordinals(3))
+            .having(n != 0)
         )
         rows = (await session.execute(stmt)).all()
-        return [HandoffCell(str(reason), clock.weekday(wd), int(h), as_int(n)) for reason, wd, h, n in rows]
+        return [HandoffCell(str(reason), int(wd), int(h), as_int(k)) for reason, wd, h, k in rows]
 
     def contact_cells_statement(self, reasons: Sequence[str]) -> Any:
-        """Contacts per clinic (weekday, hour) of their first message, from one row per contact.
+        """Contacts per clinic (weekday, hour) of their first message, from the contact cells.
 
-        Two levels: contacts are first counted per (weekday, hour, reason set, handoff, booking,
+        Two levels: the cells are first summed per (weekday, hour, reason set, handoff, booking,
         converted), a few thousand groups, so the per-reason tests on the tag arrays run on
-        those groups instead of on every contact."""
-        k = MetricsContactDay.__table__.c
-        first, last = self.days
-        booked = k.booking_at.is_not(None)
-        converted = func.coalesce(k.conversion_at >= k.booking_at, False)
+        those groups."""
+        k = MetricsContactCell.__table__.c
+        n = func.sum(k.n)
         groups = (
-            select(k.weekday, k.hour, k.reasons, k.handoff, booked.label("booked"), converted.label("converted"),
-                   func.count().label("n"))
-            .where(and_(k.day >= first, k.day <= last))
+            select(_weekday(k.day).label("weekday"), k.hour, k.reasons, k.handoff, k.booked, k.converted,
+                   n.label("n"))
+            .where(self._in_days(k))
             .group_by(*ordinals(6))
+            .having(n != 0)
             .subquery("groups")
         )
         g = groups.c
@@ -132,7 +217,30 @@ class RollupQueries(MetricsQueries):
         return cells
 
 
+def tmr_bucket_bounds(bucket: int) -> tuple[float, float]:
+    """The TMR seconds [lo, hi) of a bucket of `metrics_tmr_bucket` (migration 0017): 5 s wide
+    below 1 h, 5 min below 24 h, 1 h beyond."""
+    if bucket < 720:
+        return 5.0 * bucket, 5.0 * bucket + 5
+    if bucket < 996:
+        return 3600.0 + 300 * (bucket - 720), 3600.0 + 300 * (bucket - 719)
+    return 86400.0 + 3600 * (bucket - 996), 86400.0 + 3600 * (bucket - 995)
+
+
+def _weekday(day: Any) -> ColumnElement[int]:
+    """0 = Monday, of a clinic calendar day."""
+    return cast(extract("isodow", day), Integer) - 1
+
+
+async def compact(session: AsyncSession) -> int:
+    """Fold every cell's new rows into one row per cell (`metrics_cells_compact`, migration
+    0017); returns how many rows were folded. PostgreSQL only."""
+    return as_int(await session.scalar(select(func.metrics_cells_compact())))
+
+
 async def rebuild(session: AsyncSession) -> None:
     """Recompute both rollups from the source tables (after a bulk load that bypassed the
-    triggers, e.g. COPY with session_replication_role = replica). PostgreSQL only."""
+    triggers, e.g. COPY with session_replication_role = replica), and so their cells; then fold
+    the cells. PostgreSQL only."""
     await session.execute(select(func.metrics_rollup_rebuild()))
+    await compact(session)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, String, Text, false, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +33,9 @@ class MetricsEpisode(Base):
         Index("ix_metrics_episodes_handoff_at", "handoff_at"),
         Index("ix_metrics_episodes_cid_handoff_at", "cid", "handoff_at"),
         Index("ix_metrics_episodes_person_resolved", "person", "last_resolved_at"),
+        Index("ix_metrics_episodes_last_resolved", "last_resolved_at", "handoff_at"),  # FCR still pending
+        Index("ix_metrics_episodes_tmr", "tmr", "handoff_at", postgresql_where=text("tmr IS NOT NULL"),
+              sqlite_where=text("tmr IS NOT NULL")),  # TMR percentiles (migration 0017)
     )
     hid: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)  # the handoff event's id
     cid: Mapped[str] = mapped_column(String(36))
@@ -71,3 +74,75 @@ class MetricsContactDay(Base):
     reasons: Mapped[list[str]] = mapped_column(ReasonTags)
     handoff: Mapped[int] = mapped_column(Integer)  # 1 when a handoff happened that day
     conversion_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last conversion that day
+
+
+# -- cells (migration 0017): per clinic day aggregates of the rollup rows above ------------------
+
+_FRESH = text("NOT compact")
+
+
+def _cell_indexes(table: str) -> tuple[Index, Index]:
+    """The period read (by day) and the compaction's look-up of cells with rows not folded yet."""
+    return (Index(f"ix_{table}_day", "day"),
+            Index(f"ix_{table}_fresh", "day", postgresql_where=_FRESH, sqlite_where=_FRESH))
+
+
+class MetricsEpisodeCell(Base):
+    """One contribution (+1 or -1 of an episode row, or a folded sum) to the episode cell (clinic
+    day and hour of the handoff, reason): the counts and sums of `episode_totals_statement`.
+    Durations are whole microseconds, so sums are exact in any order."""
+
+    __tablename__ = "metrics_episode_cells"
+    __table_args__ = _cell_indexes("metrics_episode_cells")
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())  # a folded row
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    episodes: Mapped[int] = mapped_column(BigInteger)
+    assigned: Mapped[int] = mapped_column(BigInteger)
+    asa_us: Mapped[int] = mapped_column(BigInteger)
+    answered: Mapped[int] = mapped_column(BigInteger)
+    tmr_us: Mapped[int] = mapped_column(BigInteger)
+    handled: Mapped[int] = mapped_column(BigInteger)
+    aht_us: Mapped[int] = mapped_column(BigInteger)
+    closed: Mapped[int] = mapped_column(BigInteger)
+    resolved_ok: Mapped[int] = mapped_column(BigInteger)
+    o_resolved: Mapped[int] = mapped_column(BigInteger)
+    o_booked: Mapped[int] = mapped_column(BigInteger)
+    o_not: Mapped[int] = mapped_column(BigInteger)
+    fcr_ok: Mapped[int] = mapped_column(BigInteger)
+    fr_met: Mapped[int] = mapped_column(BigInteger)
+    fr_breached: Mapped[int] = mapped_column(BigInteger)
+    res_met: Mapped[int] = mapped_column(BigInteger)
+    res_breached: Mapped[int] = mapped_column(BigInteger)
+    nr_breaches: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetricsTmrCell(Base):
+    """Answered episodes per clinic day of the handoff and TMR bucket (`metrics_tmr_bucket`)."""
+
+    __tablename__ = "metrics_tmr_cells"
+    __table_args__ = _cell_indexes("metrics_tmr_cells")
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    day: Mapped[date] = mapped_column(Date)
+    bucket: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetricsContactCell(Base):
+    """Contacts per clinic day, hour of the first message, reason set (sorted), handoff that day,
+    booking message, conversion after it."""
+
+    __tablename__ = "metrics_contact_cells"
+    __table_args__ = _cell_indexes("metrics_contact_cells")
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[str]] = mapped_column(ReasonTags)
+    handoff: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[bool] = mapped_column(Boolean)
+    converted: Mapped[bool] = mapped_column(Boolean)
+    n: Mapped[int] = mapped_column(BigInteger)
