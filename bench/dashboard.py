@@ -6,8 +6,10 @@ spread over 30 clinic days with realistic weekday/hour and reason mixes — usin
 times the whole `GET /api/metrics` computation (`MetricsService.dashboard`, every statement of
 the endpoint in one read-only transaction) over several runs.
 
-The dashboard reads the rollups of migration 0016 (one row per handoff episode and per contact,
-kept current by triggers; bulk-loaded here with the triggers off, then `metrics_rollup_rebuild()`).
+The dashboard reads the cells of migration 0017 (per clinic day x hour sums of the rollups of
+migration 0016, which hold one row per handoff episode and per contact; all kept current by
+triggers; bulk-loaded here with the triggers off, then `metrics_rollup_rebuild()` and one fold of
+the cells, `metrics_cells_compact()`).
 Baselines measured in the same run, on the same data:
 - today's statements over the source tables (`MetricsService(rollups=False)`, the reference the
   rollups must equal: the bench checks the two reports are identical), with the 0005 indexes;
@@ -277,6 +279,19 @@ async def load(dsn: str, messages: int, first_day: date, days: int, seed: int = 
     return stats
 
 
+ROLLUP_TABLES = ("metrics_episodes", "metrics_contact_days", "metrics_episode_cells", "metrics_tmr_cells",
+                 "metrics_contact_cells")
+
+
+async def table_rows(dsn: str, tables: Iterable[str]) -> dict[str, int]:
+    """Exact row counts (what each level of the dashboard's data holds)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in tables}
+    finally:
+        await conn.close()
+
+
 async def _sql(dsn: str, *statements: str) -> float:
     conn = await asyncpg.connect(dsn)
     try:
@@ -407,15 +422,17 @@ def run(messages: int = 1_000_000, days: int = 30, runs: int = 7, keep: bool = F
               flush=True)
         build = asyncio.run(_sql(dsn, *(s.format(where=CONTACT_WHERE) for s in INDEXES_0005.values()), "ANALYZE"))
         plans = asyncio.run(plan_indexes(dsn, rng))
-        rebuild = asyncio.run(_sql(dsn, "SELECT metrics_rollup_rebuild()", "ANALYZE metrics_episodes",
-                                   "ANALYZE metrics_contact_days"))
-        print(f"  rollups rebuilt in {rebuild:.1f} s", flush=True)
+        rebuild = asyncio.run(_sql(dsn, "SELECT metrics_rollup_rebuild()", "SELECT metrics_cells_compact()",
+                                   *(f"ANALYZE {t}" for t in ROLLUP_TABLES)))
+        sizes = asyncio.run(table_rows(dsn, ROLLUP_TABLES))
+        print(f"  rollups and cells rebuilt in {rebuild:.1f} s: "
+              + ", ".join(f"{t} {n:,} rows" for t, n in sizes.items()), flush=True)
         with_ix, reference = asyncio.run(time_dashboard(url, rng, runs, rollups=False, now=now))
         print(f"  today's statements with 0005 indexes: median {statistics.median(with_ix) * 1000:.0f} ms", flush=True)
         rolled, report = asyncio.run(time_dashboard(url, rng, runs, now=now))
-        print(f"  rollups (0016): median {statistics.median(rolled) * 1000:.0f} ms", flush=True)
+        print(f"  cells (0017): median {statistics.median(rolled) * 1000:.0f} ms", flush=True)
         if report != reference:
-            raise SystemExit("dashboard bench: the rollup report differs from today's statements")
+            raise SystemExit("dashboard bench: the cells' report differs from today's statements")
         cached, _ = asyncio.run(time_dashboard(url, rng, runs, cache_seconds=3600))
         plain_ms, trig_ms = asyncio.run(write_overhead(dsn))
     finally:
@@ -434,21 +451,22 @@ def run(messages: int = 1_000_000, days: int = 30, runs: int = 7, keep: bool = F
         "",
         "Indexes in the plans (EXPLAIN): " + "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in plans.items()),
         "",
-        f"Rollups (migration 0016) rebuilt from the source tables in {rebuild:.1f} s; the rollup report is "
-        "identical to today's statements' report (checked in this run).",
+        f"Rollups (migration 0016) and their cells (0017) rebuilt from the source tables and folded in "
+        f"{rebuild:.1f} s; the cells' report is identical to today's statements' report (checked in this run). "
+        "Rows held: " + ", ".join(f"`{t}` {n:,}" for t, n in sizes.items()) + ".",
         "",
         "| computation | median ms | p95 ms | runs |",
         "|---|---:|---:|---:|",
-        _row("full 30-day dashboard (`GET /api/metrics` service call), rollups of migration 0016", rolled),
+        _row("full 30-day dashboard (`GET /api/metrics` service call), cells of migration 0017", rolled),
         _row("same with today's statements over messages/events (reference), with migration 0005", with_ix),
-        f"| ratio reference / rollups | {statistics.median(with_ix) / statistics.median(rolled):.2f}x | "
+        f"| ratio reference / cells | {statistics.median(with_ix) / statistics.median(rolled):.2f}x | "
         f"{p95(with_ix) / p95(rolled):.2f}x | |",
         _row("today's statements without the 0005 indexes (older baseline)", without),
         _row("`SELECT count(*) FROM messages` (one plain scan, reference floor)", count),
         _row("live refresh through the API's period cache (only the \"now\" figures re-read)", cached),
         "",
         f"Write path, one inbound message inserted then tagged by the bot (two transactions, one connection): "
-        f"{plain_ms:.2f} ms without the rollup triggers, {trig_ms:.2f} ms with them "
+        f"{plain_ms:.2f} ms without the rollup triggers (and so the cells'), {trig_ms:.2f} ms with them "
         f"(+{trig_ms - plain_ms:.2f} ms per message).",
         "",
     ]
@@ -479,7 +497,7 @@ def main() -> int:
     small, large = figures.FIGURES.get("dashboard_1m_p95_ms"), figures.FIGURES.get("dashboard_10m_p95_ms")
     if small and large:
         figures.record("dashboard_10m_to_1m_p95_ratio", large / small)
-        lines += [f"30-day dashboard p95 (rollups), 10M / 1M messages: {large:.0f} / {small:.0f} ms = "
+        lines += [f"30-day dashboard p95 (cells), 10M / 1M messages: {large:.0f} / {small:.0f} ms = "
                   f"{large / small:.2f}x (issue 16's goal: at most 2x)", ""]
         print(lines[-2], flush=True)
     figures.write_results([*figures.machine_line(), *lines], "dashboard_10m.md")

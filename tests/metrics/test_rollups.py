@@ -3,7 +3,8 @@ today's query-based dashboard (handoff/adapters/sql/metrics_queries.py) field by
 varied random data written through the ordinary inserts and updates (so the PostgreSQL
 triggers maintain the rollups), then after later writes that move figures of past days: links
 added and removed, a conversation moved to another patient or re-tagged, messages re-tagged,
-routed or deleted, events inserted out of order, appointments moved or deleted. On SQLite the
+routed or deleted, events inserted out of order, appointments moved or deleted, satisfaction
+answers completed, moved or deleted. On SQLite the
 rollup flag falls back to today's statements (checked to keep working). On PostgreSQL the
 trigger-maintained tables also equal a rebuild from scratch, and the per-day cells read the same
 figures before and after they are folded."""
@@ -240,6 +241,13 @@ async def _later_writes(db: Database, ids: dict[str, Any], step: int) -> None:
                                 .values(patient_id=patient, created_at=at + timedelta(seconds=1)))
             await s.execute(update(AppointmentRow).where(AppointmentRow.id == appts[9]).values(patient_id=pids[1]))
             await s.execute(delete(AppointmentRow).where(AppointmentRow.id.in_(appts[10:13])))
+            # NPS answered after the CSAT row was written, a CSAT answer removed, one moved a day.
+            answers = (await s.execute(select(CsatResponse.id).order_by(CsatResponse.id))).scalars().all()
+            await s.execute(update(CsatResponse).where(CsatResponse.id.in_(answers[:6])).values(nps=10))
+            await s.execute(update(CsatResponse).where(CsatResponse.id == answers[6]).values(nps=3, score=5))
+            await s.execute(delete(CsatResponse).where(CsatResponse.id == answers[7]))
+            await s.execute(update(CsatResponse).where(CsatResponse.id == answers[8])
+                            .values(created_at=CsatResponse.created_at + timedelta(days=1)))
         await s.commit()
 
 
@@ -297,7 +305,7 @@ async def test_rollup_dashboard_equals_the_query_dashboard(backend: Backend) -> 
 
 
 CELL_KEYS = {"metrics_episode_cells": "day, hour, reason", "metrics_tmr_cells": "day, bucket",
-             "metrics_contact_cells": "day, hour, reasons, handoff, booked, converted"}
+             "metrics_contact_cells": "day, hour, reasons, handoff, booked, converted", "metrics_csat_cells": "day"}
 
 
 async def _cell_rows(db: Database, *, fresh: bool = False) -> dict[str, Any]:

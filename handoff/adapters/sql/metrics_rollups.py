@@ -6,9 +6,9 @@ period reads per clinic day x hour cells instead of a month of messages and even
 handoff flag and last conversion. Triggers keep both current in the writer's transaction (0016),
 and the cells (0017) current with them: `metrics_episode_cells` sums what the dashboard takes
 over episodes, `metrics_tmr_cells` counts answered episodes per TMR bucket, `metrics_contact_cells`
-counts contacts. Every figure equals the one of `MetricsQueries` (today's statements over the
-source tables, kept as the reference path): tests/metrics/test_rollups.py compares both paths
-field by field on the same data.
+counts contacts, `metrics_csat_cells` the satisfaction answers. Every figure equals the one of
+`MetricsQueries` (today's statements over the source tables, kept as the reference path):
+tests/metrics/test_rollups.py compares both paths field by field on the same data.
 
 Used only on PostgreSQL and for the zone the triggers were written for (`ROLLUP_TZ`); anything
 else runs `MetricsQueries` (see `queries_for`).
@@ -26,9 +26,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from handoff.adapters.sql.metrics_queries import FCR_WINDOW, OUTCOME_CODES, RESOLVED_OK, MetricsQueries
-from handoff.adapters.sql.metrics_results import ContactCell, EpisodeTotals, HandoffCell
+from handoff.adapters.sql.metrics_results import ContactCell, CsatTotals, EpisodeTotals, HandoffCell
 from handoff.adapters.sql.metrics_sql import as_int, lit, ordinals
-from handoff.adapters.sql.models_metrics import MetricsContactCell, MetricsEpisode, MetricsEpisodeCell, MetricsTmrCell
+from handoff.adapters.sql.models_metrics import (
+    MetricsContactCell,
+    MetricsCsatCell,
+    MetricsEpisode,
+    MetricsEpisodeCell,
+    MetricsTmrCell,
+)
 
 # The episode cells' counts and sums (migration 0017), in episode_totals_statement's terms.
 EPISODE_SUMS = ("episodes", "assigned", "asa_us", "answered", "tmr_us", "handled", "aht_us", "closed",
@@ -155,6 +161,15 @@ class RollupQueries(MetricsQueries):
             hi = min(lo + 1, n - 1)
             out.append(values[lo] + (pos - lo) * (values[hi] - values[lo]))
         return out[0], out[1]
+
+    async def csat(self, session: AsyncSession) -> CsatTotals:
+        """CSAT and NPS answers given in the range, from the CSAT cells."""
+        c = MetricsCsatCell.__table__.c
+        cols = (c.answers, c.score_sum, c.satisfied, c.nps_answers, c.promoters, c.detractors)
+        row = (await session.execute(
+            select(*[func.coalesce(func.sum(col), 0) for col in cols]).where(self._in_days(c))
+        )).one()
+        return CsatTotals(*(as_int(v) for v in row))
 
     async def handoff_cells(self, session: AsyncSession) -> list[HandoffCell]:
         """Handoffs started in the range per reason tag and clinic (weekday, hour), from the

@@ -146,3 +146,19 @@ class MetricsContactCell(Base):
     booked: Mapped[bool] = mapped_column(Boolean)
     converted: Mapped[bool] = mapped_column(Boolean)
     n: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetricsCsatCell(Base):
+    """CSAT (1-5) and NPS (0-10) answers given on one clinic day: counts, score sum and bands."""
+
+    __tablename__ = "metrics_csat_cells"
+    __table_args__ = _cell_indexes("metrics_csat_cells")
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    day: Mapped[date] = mapped_column(Date)
+    answers: Mapped[int] = mapped_column(BigInteger)
+    score_sum: Mapped[int] = mapped_column(BigInteger)
+    satisfied: Mapped[int] = mapped_column(BigInteger)  # score 4-5
+    nps_answers: Mapped[int] = mapped_column(BigInteger)
+    promoters: Mapped[int] = mapped_column(BigInteger)  # NPS 9-10
+    detractors: Mapped[int] = mapped_column(BigInteger)  # NPS 0-6

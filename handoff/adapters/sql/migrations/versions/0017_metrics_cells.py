@@ -8,9 +8,10 @@ level that does not grow with the traffic:
   over episodes (durations as whole microseconds, so sums are exact in any order);
 - `metrics_tmr_cells` (clinic day, TMR bucket): how many answered episodes fall in each bucket of
   first-response time; the exact percentile is then read from the few episodes of one bucket;
-- `metrics_contact_cells` (clinic day, hour, reason set, handoff, booked, converted): contacts.
+- `metrics_contact_cells` (clinic day, hour, reason set, handoff, booked, converted): contacts;
+- `metrics_csat_cells` (clinic day of the answer): CSAT and NPS answers, sums and bands.
 
-The cells are append-only: a row trigger on each rollup table writes its row's contribution,
+The cells are append-only: a row trigger on each rollup table (and on csat_responses) writes its row's contribution,
 minus the old version's (`-1`) and plus the new one's (`+1`), as new rows, so concurrent writers
 never update (nor wait on) a shared counter row; a cell is the sum of its rows, always equal to an
 aggregate of the rollup rows. `metrics_cells_compact()` (the hub runs it every
@@ -39,6 +40,9 @@ TZ = "America/Sao_Paulo"
 EPISODE_SUMS = ("episodes", "assigned", "asa_us", "answered", "tmr_us", "handled", "aht_us", "closed",
                 "resolved_ok", "o_resolved", "o_booked", "o_not", "fcr_ok", "fr_met", "fr_breached", "res_met",
                 "res_breached", "nr_breaches")
+
+CSAT_SUMS = ("answers", "score_sum", "satisfied", "nps_answers", "promoters", "detractors")
+CSAT_COLUMNS = "compact, day, " + ", ".join(CSAT_SUMS)
 
 FUNCTIONS = [
     # The TMR bucket: 5 s wide below 1 h, 5 min below 24 h, 1 h beyond. Non-decreasing in t (also
@@ -88,6 +92,21 @@ FUNCTIONS = [
           VALUES (r.day, r.hour, array(SELECT DISTINCT x FROM unnest(r.reasons) x ORDER BY 1), r.handoff,
                   r.booking_at IS NOT NULL, coalesce(r.conversion_at >= r.booking_at, false), s);
         END $$""",
+    """CREATE FUNCTION metrics_csat_cell_add(r csat_responses, s integer) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO metrics_csat_cells (day, answers, score_sum, satisfied, nps_answers, promoters, detractors)
+          VALUES (metrics_local_day(r.created_at), s, s * r.score, CASE WHEN r.score >= 4 THEN s ELSE 0 END,
+                  CASE WHEN r.nps IS NOT NULL THEN s ELSE 0 END, CASE WHEN r.nps >= 9 THEN s ELSE 0 END,
+                  CASE WHEN r.nps <= 6 THEN s ELSE 0 END);
+        END $$""",
+    """CREATE FUNCTION metrics_on_csat_row() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP <> 'INSERT' THEN PERFORM metrics_csat_cell_add(OLD, -1); END IF;
+          IF TG_OP <> 'DELETE' THEN PERFORM metrics_csat_cell_add(NEW, 1); END IF;
+          RETURN NULL;
+        END $$""",
+    """CREATE FUNCTION metrics_on_csat_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN TRUNCATE metrics_csat_cells; RETURN NULL; END $$""",
     """CREATE FUNCTION metrics_on_episode_row() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF TG_OP <> 'INSERT' THEN PERFORM metrics_episode_cell_add(OLD, -1); END IF;
@@ -138,15 +157,26 @@ FUNCTIONS = [
                         SELECT true, day, hour, reasons, handoff, booked, converted, sum(n) FROM gone
                          GROUP BY day, hour, reasons, handoff, booked, converted HAVING sum(n) <> 0)
           SELECT count(*) INTO v FROM gone;
+          v_total := v_total + v;
+          WITH k AS (SELECT DISTINCT day FROM metrics_csat_cells WHERE NOT compact),
+               gone AS (DELETE FROM metrics_csat_cells c USING k WHERE c.day = k.day RETURNING c.*),
+               kept AS (INSERT INTO metrics_csat_cells ({CSAT_COLUMNS})
+                        SELECT true, day, {", ".join(f"sum({c})" for c in CSAT_SUMS)} FROM gone
+                         GROUP BY day HAVING sum(answers) <> 0)
+          SELECT count(*) INTO v FROM gone;
           RETURN v_total + v;
         END $$""",
 ]
+
+CELL_TABLES = ('metrics_episode_cells', 'metrics_tmr_cells', 'metrics_contact_cells', 'metrics_csat_cells')
 
 TRIGGERS = [
     ("metrics_episode_cells_rows", "metrics_episodes", "AFTER INSERT OR UPDATE OR DELETE", "ROW",
      "metrics_on_episode_row"),
     ("metrics_contact_cells_rows", "metrics_contact_days", "AFTER INSERT OR UPDATE OR DELETE", "ROW",
      "metrics_on_contact_row"),
+    ("metrics_csat_cells_rows", "csat_responses", "AFTER INSERT OR UPDATE OR DELETE", "ROW", "metrics_on_csat_row"),
+    ("metrics_csat_cells_truncate", "csat_responses", "AFTER TRUNCATE", "STATEMENT", "metrics_on_csat_truncate"),
     ("metrics_episode_cells_truncate", "metrics_episodes", "AFTER TRUNCATE", "STATEMENT",
      "metrics_on_episodes_truncate"),
     ("metrics_contact_cells_truncate", "metrics_contact_days", "AFTER TRUNCATE", "STATEMENT",
@@ -154,7 +184,8 @@ TRIGGERS = [
 ]
 
 FUNCTION_SIGNATURES = [
-    "metrics_cells_compact()", "metrics_on_contacts_truncate()", "metrics_on_episodes_truncate()",
+    "metrics_cells_compact()", "metrics_on_csat_truncate()", "metrics_on_csat_row()",
+    "metrics_csat_cell_add(csat_responses, integer)", "metrics_on_contacts_truncate()", "metrics_on_episodes_truncate()",
     "metrics_on_contact_row()", "metrics_on_episode_row()", "metrics_contact_cell_add(metrics_contact_days, integer)",
     "metrics_episode_cell_add(metrics_episodes, integer)", "metrics_tmr_bucket(double precision)",
 ]
@@ -190,8 +221,15 @@ def upgrade() -> None:
     sa.Column('n', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('metrics_csat_cells',
+    sa.Column('id', BigId, autoincrement=True, nullable=False),
+    sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    *[sa.Column(c, sa.BigInteger(), nullable=False) for c in CSAT_SUMS],
+    sa.PrimaryKeyConstraint('id')
+    )
     fresh = sa.text("NOT compact")  # what the compaction looks for: cells with rows not folded yet
-    for table in ('metrics_episode_cells', 'metrics_tmr_cells', 'metrics_contact_cells'):
+    for table in CELL_TABLES:
         op.create_index(f'ix_{table}_day', table, ['day'], unique=False)
         op.create_index(f'ix_{table}_fresh', table, ['day'], unique=False, postgresql_where=fresh,
                         sqlite_where=fresh)
@@ -210,6 +248,7 @@ def upgrade() -> None:
     # Backfill: the current rollup rows' contributions, then one row per cell.
     op.execute("SELECT metrics_episode_cell_add(e, 1) FROM metrics_episodes e")
     op.execute("SELECT metrics_contact_cell_add(k, 1) FROM metrics_contact_days k")
+    op.execute("SELECT metrics_csat_cell_add(r, 1) FROM csat_responses r")
     op.execute("SELECT metrics_cells_compact()")
 
 
@@ -221,7 +260,7 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION IF EXISTS {signature}")
     op.drop_index('ix_metrics_episodes_tmr', table_name='metrics_episodes')
     op.drop_index('ix_metrics_episodes_last_resolved', table_name='metrics_episodes')
-    for table in ('metrics_contact_cells', 'metrics_tmr_cells', 'metrics_episode_cells'):
+    for table in reversed(CELL_TABLES):
         op.drop_index(f'ix_{table}_fresh', table_name=table)
         op.drop_index(f'ix_{table}_day', table_name=table)
         op.drop_table(table)
