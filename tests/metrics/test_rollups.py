@@ -300,11 +300,25 @@ async def test_rollup_dashboard_equals_the_query_dashboard(backend: Backend) -> 
             assert await _rollup_rows(db) == maintained  # the triggers left what a rebuild computes
             assert await _cell_rows(db) == folded  # and the cells what the rebuild's rows sum to
             await _both(db)
+            # FCR still pending at a `now` off the hour: whole hours from the cells, the bound's
+            # hour from its episodes (one `now` puts a passing episode's resolve inside that hour).
+            async with db.session() as s:
+                resolved = (await s.execute(text(
+                    "SELECT last_resolved_at FROM metrics_episodes WHERE recontacted = false "
+                    "AND outcome_key % 4 IN (1, 2) "
+                    "AND (last_reopened_at IS NULL OR last_reopened_at < last_resolved_at) "
+                    "AND EXTRACT(minute FROM last_resolved_at) BETWEEN 15 AND 45 ORDER BY hid LIMIT 1"))).scalar_one()
+            inside = resolved + timedelta(days=7) - timedelta(minutes=5)
+            for now in (NOW + timedelta(minutes=37, seconds=13), NOW - timedelta(days=2, minutes=20), inside):
+                rolled = await MetricsService(db, rollups=True).dashboard(RANGES[0], PARAMS, now=now)
+                reference = await MetricsService(db, rollups=False).dashboard(RANGES[0], PARAMS, now=now)
+                assert rolled == reference and reference["fcr"]["pending"] > 0, now
     finally:
         await db.close()
 
 
 CELL_KEYS = {"metrics_episode_cells": "day, hour, reason", "metrics_tmr_cells": "day, bucket",
+             "metrics_fcr_cells": "day, resolved_hour",
              "metrics_contact_cells": "day, hour, reasons, handoff, booked, converted", "metrics_csat_cells": "day"}
 
 

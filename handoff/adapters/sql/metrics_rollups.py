@@ -17,7 +17,7 @@ else runs `MetricsQueries` (see `queries_for`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from handoff.adapters.sql.models_metrics import (
     MetricsCsatCell,
     MetricsEpisode,
     MetricsEpisodeCell,
+    MetricsFcrCell,
     MetricsTmrCell,
 )
 
@@ -106,17 +107,24 @@ class RollupQueries(MetricsQueries):
 
     async def _fcr_pending(self, session: AsyncSession) -> int:
         """Episodes of the range counted as first-contact resolved whose 7-day window is still
-        open at `now` (the reference's `fcr * in_window`); the index on the last resolve keeps
-        this to the last week's episodes."""
+        open at `now` (the reference's `fcr * in_window`: last resolve >= now - 7 days): the FCR
+        cells of the whole UTC hours after the bound's hour, plus the passes of the bound's own
+        hour counted among its episodes (an hour of resolves, through the last-resolve index)."""
+        bound = self.now - FCR_WINDOW
+        hour = bound.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        f = MetricsFcrCell.__table__.c
+        whole = select(func.coalesce(func.sum(f.n), 0)).where(self._in_days(f), f.resolved_hour > hour)
         e = MetricsEpisode.__table__.c
         closed = and_(e.last_resolved_at.is_not(None),
                       or_(e.last_reopened_at.is_(None), e.last_reopened_at < e.last_resolved_at))
-        stmt = select(func.count()).where(
-            e.last_resolved_at >= self.now - FCR_WINDOW, e.handoff_at >= self.start, e.handoff_at < self.end,
+        edge = select(func.count()).where(
+            e.last_resolved_at >= bound, e.last_resolved_at < hour + timedelta(hours=1),
+            e.handoff_at >= self.start, e.handoff_at < self.end,
             closed, (e.outcome_key % 4).in_([OUTCOME_CODES.index(o) for o in RESOLVED_OK]),
             e.recontacted.is_not(True),
         )
-        return as_int(await session.scalar(stmt))
+        row = (await session.execute(select(whole.scalar_subquery(), edge.scalar_subquery()))).one()
+        return as_int(row[0]) + as_int(row[1])
 
     async def _tmr_percentiles(
         self, session: AsyncSession, n: int, ps: Sequence[float]
@@ -254,8 +262,8 @@ async def compact(session: AsyncSession) -> int:
 
 
 async def rebuild(session: AsyncSession) -> None:
-    """Recompute both rollups from the source tables (after a bulk load that bypassed the
-    triggers, e.g. COPY with session_replication_role = replica), and so their cells; then fold
-    the cells. PostgreSQL only."""
+    """Recompute both rollups and every cell from the source tables (after a bulk load that
+    bypassed the triggers, e.g. COPY with session_replication_role = replica; the CSAT cells sum
+    csat_responses directly), folded. PostgreSQL only."""
     await session.execute(select(func.metrics_rollup_rebuild()))
-    await compact(session)
+    await session.execute(select(func.metrics_cells_rebuild()))

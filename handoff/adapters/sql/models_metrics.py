@@ -131,6 +131,19 @@ class MetricsTmrCell(Base):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
+class MetricsFcrCell(Base):
+    """FCR passes (solved, not re-contacted) per clinic day of the handoff and UTC hour of the
+    last resolve: what is still inside its 7-day window at `now` is a sum of whole hours."""
+
+    __tablename__ = "metrics_fcr_cells"
+    __table_args__ = _cell_indexes("metrics_fcr_cells")
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    day: Mapped[date] = mapped_column(Date)
+    resolved_hour: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class MetricsContactCell(Base):
     """Contacts per clinic day, hour of the first message, reason set (sorted), handoff that day,
     booking message, conversion after it."""

@@ -8,6 +8,8 @@ level that does not grow with the traffic:
   over episodes (durations as whole microseconds, so sums are exact in any order);
 - `metrics_tmr_cells` (clinic day, TMR bucket): how many answered episodes fall in each bucket of
   first-response time; the exact percentile is then read from the few episodes of one bucket;
+- `metrics_fcr_cells` (clinic day, UTC hour of the last resolve): FCR passes, so "still inside the
+  7-day window at now" is a sum of whole hours plus one hour's episodes;
 - `metrics_contact_cells` (clinic day, hour, reason set, handoff, booked, converted): contacts;
 - `metrics_csat_cells` (clinic day of the answer): CSAT and NPS answers, sums and bands.
 
@@ -16,8 +18,9 @@ minus the old version's (`-1`) and plus the new one's (`+1`), as new rows, so co
 never update (nor wait on) a shared counter row; a cell is the sum of its rows, always equal to an
 aggregate of the rollup rows. `metrics_cells_compact()` (the hub runs it every
 METRICS_COMPACT_INTERVAL_SECONDS) folds each touched cell's rows into one. A TRUNCATE of a
-rollup (the rebuild) empties its cells, so the rebuild's inserts write them anew. PostgreSQL only,
-like 0016 (SQLite: the tables exist and stay empty).
+rollup (the rebuild) empties its cells, so the rebuild's inserts write them anew;
+`metrics_cells_rebuild()` recomputes every cell (after bulk loads that bypass the triggers).
+PostgreSQL only, like 0016 (SQLite: the tables exist and stay empty).
 
 Revision ID: 0017
 Revises: 0016
@@ -84,6 +87,10 @@ FUNCTIONS = [
           IF r.tmr IS NOT NULL THEN
             INSERT INTO metrics_tmr_cells (day, bucket, n) VALUES (v_day, metrics_tmr_bucket(r.tmr), s);
           END IF;
+          IF v_ok AND r.recontacted IS NOT TRUE THEN  -- an FCR pass, by the UTC hour of its last resolve
+            INSERT INTO metrics_fcr_cells (day, resolved_hour, n)
+            VALUES (v_day, date_trunc('hour', r.last_resolved_at, 'UTC'), s);
+          END IF;
         END $$""",
     """CREATE FUNCTION metrics_contact_cell_add(r metrics_contact_days, s integer) RETURNS void
         LANGUAGE plpgsql AS $$
@@ -121,9 +128,20 @@ FUNCTIONS = [
         END $$""",
     # A TRUNCATE of a rollup (metrics_rollup_rebuild) fires no row trigger: empty its cells too.
     """CREATE FUNCTION metrics_on_episodes_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN TRUNCATE metrics_episode_cells, metrics_tmr_cells; RETURN NULL; END $$""",
+        BEGIN TRUNCATE metrics_episode_cells, metrics_tmr_cells, metrics_fcr_cells; RETURN NULL; END $$""",
     """CREATE FUNCTION metrics_on_contacts_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN TRUNCATE metrics_contact_cells; RETURN NULL; END $$""",
+    # Every cell from the rows it sums (the backfill; after bulk loads that bypass the triggers,
+    # after metrics_rollup_rebuild()), through the same functions as the triggers, then folded.
+    """CREATE FUNCTION metrics_cells_rebuild() RETURNS bigint LANGUAGE plpgsql AS $$
+        BEGIN
+          TRUNCATE metrics_episode_cells, metrics_tmr_cells, metrics_fcr_cells, metrics_contact_cells,
+                   metrics_csat_cells;
+          PERFORM metrics_episode_cell_add(e, 1) FROM metrics_episodes e;
+          PERFORM metrics_contact_cell_add(k, 1) FROM metrics_contact_days k;
+          PERFORM metrics_csat_cell_add(r, 1) FROM csat_responses r;
+          RETURN metrics_cells_compact();
+        END $$""",
     # Fold the rows of every cell that has new ones into one row per cell (zero cells vanish).
     # Writers only insert, so nothing here waits on them nor they on it; rows committed after this
     # statement's snapshot stay as they are for the next pass. One pass at a time (advisory lock),
@@ -147,6 +165,14 @@ FUNCTIONS = [
                         SELECT true, day, bucket, sum(n) FROM gone GROUP BY day, bucket HAVING sum(n) <> 0)
           SELECT count(*) INTO v FROM gone;
           v_total := v_total + v;
+          WITH k AS (SELECT DISTINCT day, resolved_hour FROM metrics_fcr_cells WHERE NOT compact),
+               gone AS (DELETE FROM metrics_fcr_cells c USING k
+                         WHERE c.day = k.day AND c.resolved_hour = k.resolved_hour RETURNING c.*),
+               kept AS (INSERT INTO metrics_fcr_cells (compact, day, resolved_hour, n)
+                        SELECT true, day, resolved_hour, sum(n) FROM gone GROUP BY day, resolved_hour
+                        HAVING sum(n) <> 0)
+          SELECT count(*) INTO v FROM gone;
+          v_total := v_total + v;
           WITH k AS (SELECT DISTINCT day, hour, reasons, handoff, booked, converted
                        FROM metrics_contact_cells WHERE NOT compact),
                gone AS (DELETE FROM metrics_contact_cells c USING k
@@ -168,7 +194,8 @@ FUNCTIONS = [
         END $$""",
 ]
 
-CELL_TABLES = ('metrics_episode_cells', 'metrics_tmr_cells', 'metrics_contact_cells', 'metrics_csat_cells')
+CELL_TABLES = ('metrics_episode_cells', 'metrics_tmr_cells', 'metrics_fcr_cells', 'metrics_contact_cells',
+               'metrics_csat_cells')
 
 TRIGGERS = [
     ("metrics_episode_cells_rows", "metrics_episodes", "AFTER INSERT OR UPDATE OR DELETE", "ROW",
@@ -184,7 +211,7 @@ TRIGGERS = [
 ]
 
 FUNCTION_SIGNATURES = [
-    "metrics_cells_compact()", "metrics_on_csat_truncate()", "metrics_on_csat_row()",
+    "metrics_cells_rebuild()", "metrics_cells_compact()", "metrics_on_csat_truncate()", "metrics_on_csat_row()",
     "metrics_csat_cell_add(csat_responses, integer)", "metrics_on_contacts_truncate()", "metrics_on_episodes_truncate()",
     "metrics_on_contact_row()", "metrics_on_episode_row()", "metrics_contact_cell_add(metrics_contact_days, integer)",
     "metrics_episode_cell_add(metrics_episodes, integer)", "metrics_tmr_bucket(double precision)",
@@ -206,6 +233,14 @@ def upgrade() -> None:
     sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('bucket', sa.Integer(), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('metrics_fcr_cells',
+    sa.Column('id', BigId, autoincrement=True, nullable=False),
+    sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('resolved_hour', sa.DateTime(timezone=True), nullable=False),
     sa.Column('n', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -245,11 +280,7 @@ def upgrade() -> None:
         op.execute(sql)
     for name, table, events, level, function in TRIGGERS:
         op.execute(f"CREATE TRIGGER {name} {events} ON {table} FOR EACH {level} EXECUTE FUNCTION {function}()")
-    # Backfill: the current rollup rows' contributions, then one row per cell.
-    op.execute("SELECT metrics_episode_cell_add(e, 1) FROM metrics_episodes e")
-    op.execute("SELECT metrics_contact_cell_add(k, 1) FROM metrics_contact_days k")
-    op.execute("SELECT metrics_csat_cell_add(r, 1) FROM csat_responses r")
-    op.execute("SELECT metrics_cells_compact()")
+    op.execute("SELECT metrics_cells_rebuild()")  # the backfill
 
 
 def downgrade() -> None:
