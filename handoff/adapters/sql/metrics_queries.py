@@ -128,6 +128,36 @@ def episode_figures(d: str, ms: Any) -> list[Any]:
     ]
 
 
+def episode_totals_from(row: Any, sums: tuple[float, float, float], percentiles: tuple[float | None, float | None],
+                        pending: int) -> EpisodeTotals:
+    """`EpisodeTotals` from a row of counts keyed as `episode_totals_statement` names them, the
+    ASA/TMR/AHT sums in seconds, the TMR median and p90, and the FCR passes still pending."""
+    asa_sum, tmr_sum, aht_sum = sums
+    return EpisodeTotals(
+        episodes=as_int(row["episodes"]),
+        assigned=as_int(row["assigned"]),
+        asa_sum=asa_sum,
+        answered=as_int(row["answered"]),
+        tmr_sum=tmr_sum,
+        tmr_p50=percentiles[0],
+        tmr_p90=percentiles[1],
+        handled=as_int(row["handled"]),
+        aht_sum=aht_sum,
+        closed=as_int(row["closed"]),
+        resolved_ok=as_int(row["resolved_ok"]),
+        outcomes={"resolved": as_int(row["o_resolved"]), "booked": as_int(row["o_booked"]),
+                  "not_resolved": as_int(row["o_not"])},
+        fcr_eligible=as_int(row["resolved_ok"]),
+        fcr_ok=as_int(row["fcr_ok"]),
+        fcr_pending=pending,
+        fr_met=as_int(row["fr_met"]),
+        fr_breached=as_int(row["fr_breached"]),
+        res_met=as_int(row["res_met"]),
+        res_breached=as_int(row["res_breached"]),
+        next_response_breaches=as_int(row["nr_breaches"]),
+    )
+
+
 # -- statements ---------------------------------------------------------------------------
 
 
@@ -344,29 +374,8 @@ class MetricsQueries:
             p50, p90 = as_float(row["p50"]), as_float(row["p90"])
         else:
             p50, p90 = await self._percentiles(session, eps, answered, (0.5, 0.9))
-        return EpisodeTotals(
-            episodes=as_int(row["episodes"]),
-            assigned=as_int(row["assigned"]),
-            asa_sum=float(row["asa_sum"] or 0),
-            answered=answered,
-            tmr_sum=float(row["tmr_sum"] or 0),
-            tmr_p50=p50,
-            tmr_p90=p90,
-            handled=as_int(row["handled"]),
-            aht_sum=float(row["aht_sum"] or 0),
-            closed=as_int(row["closed"]),
-            resolved_ok=as_int(row["resolved_ok"]),
-            outcomes={"resolved": as_int(row["o_resolved"]), "booked": as_int(row["o_booked"]),
-                      "not_resolved": as_int(row["o_not"])},
-            fcr_eligible=as_int(row["resolved_ok"]),
-            fcr_ok=as_int(row["fcr_ok"]),
-            fcr_pending=as_int(row["fcr_pending"]),
-            fr_met=as_int(row["fr_met"]),
-            fr_breached=as_int(row["fr_breached"]),
-            res_met=as_int(row["res_met"]),
-            res_breached=as_int(row["res_breached"]),
-            next_response_breaches=as_int(row["nr_breaches"]),
-        )
+        sums = (float(row["asa_sum"] or 0), float(row["tmr_sum"] or 0), float(row["aht_sum"] or 0))
+        return episode_totals_from(row, sums, (p50, p90), as_int(row["fcr_pending"]))
 
     def episode_totals_statement(self) -> tuple[Any, CTE]:
         """The one-row aggregate over `episodes()` (and the CTE, for the SQLite percentiles)."""

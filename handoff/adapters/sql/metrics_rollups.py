@@ -25,7 +25,13 @@ from sqlalchemy import Integer, and_, case, cast, extract, func, literal_column,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from handoff.adapters.sql.metrics_queries import FCR_WINDOW, OUTCOME_CODES, RESOLVED_OK, MetricsQueries
+from handoff.adapters.sql.metrics_queries import (
+    FCR_WINDOW,
+    OUTCOME_CODES,
+    RESOLVED_OK,
+    MetricsQueries,
+    episode_totals_from,
+)
 from handoff.adapters.sql.metrics_results import ContactCell, CsatTotals, EpisodeTotals, HandoffCell
 from handoff.adapters.sql.metrics_sql import as_int, lit, ordinals
 from handoff.adapters.sql.models_metrics import (
@@ -81,29 +87,8 @@ class RollupQueries(MetricsQueries):
         )).mappings().one()
         answered = as_int(row["answered"])
         p50, p90 = await self._tmr_percentiles(session, answered, (0.5, 0.9))
-        return EpisodeTotals(
-            episodes=as_int(row["episodes"]),
-            assigned=as_int(row["assigned"]),
-            asa_sum=as_int(row["asa_us"]) / 1e6,
-            answered=answered,
-            tmr_sum=as_int(row["tmr_us"]) / 1e6,
-            tmr_p50=p50,
-            tmr_p90=p90,
-            handled=as_int(row["handled"]),
-            aht_sum=as_int(row["aht_us"]) / 1e6,
-            closed=as_int(row["closed"]),
-            resolved_ok=as_int(row["resolved_ok"]),
-            outcomes={"resolved": as_int(row["o_resolved"]), "booked": as_int(row["o_booked"]),
-                      "not_resolved": as_int(row["o_not"])},
-            fcr_eligible=as_int(row["resolved_ok"]),
-            fcr_ok=as_int(row["fcr_ok"]),
-            fcr_pending=await self._fcr_pending(session),
-            fr_met=as_int(row["fr_met"]),
-            fr_breached=as_int(row["fr_breached"]),
-            res_met=as_int(row["res_met"]),
-            res_breached=as_int(row["res_breached"]),
-            next_response_breaches=as_int(row["nr_breaches"]),
-        )
+        sums = (as_int(row["asa_us"]) / 1e6, as_int(row["tmr_us"]) / 1e6, as_int(row["aht_us"]) / 1e6)
+        return episode_totals_from(row, sums, (p50, p90), await self._fcr_pending(session))
 
     async def _fcr_pending(self, session: AsyncSession) -> int:
         """Episodes of the range counted as first-contact resolved whose 7-day window is still

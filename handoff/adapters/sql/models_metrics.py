@@ -87,16 +87,21 @@ def _cell_indexes(table: str) -> tuple[Index, Index]:
             Index(f"ix_{table}_fresh", "day", postgresql_where=_FRESH, sqlite_where=_FRESH))
 
 
-class MetricsEpisodeCell(Base):
+class _CellRow:
+    """What every cell row has: its id, whether it is a folded row, and the clinic day."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())  # a folded row
+    day: Mapped[date] = mapped_column(Date)
+
+
+class MetricsEpisodeCell(_CellRow, Base):
     """One contribution (+1 or -1 of an episode row, or a folded sum) to the episode cell (clinic
     day and hour of the handoff, reason): the counts and sums of `episode_totals_statement`.
     Durations are whole microseconds, so sums are exact in any order."""
 
     __tablename__ = "metrics_episode_cells"
     __table_args__ = _cell_indexes("metrics_episode_cells")
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())  # a folded row
-    day: Mapped[date] = mapped_column(Date)
     hour: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     episodes: Mapped[int] = mapped_column(BigInteger)
@@ -119,40 +124,31 @@ class MetricsEpisodeCell(Base):
     nr_breaches: Mapped[int] = mapped_column(BigInteger)
 
 
-class MetricsTmrCell(Base):
+class MetricsTmrCell(_CellRow, Base):
     """Answered episodes per clinic day of the handoff and TMR bucket (`metrics_tmr_bucket`)."""
 
     __tablename__ = "metrics_tmr_cells"
     __table_args__ = _cell_indexes("metrics_tmr_cells")
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    day: Mapped[date] = mapped_column(Date)
     bucket: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(BigInteger)
 
 
-class MetricsFcrCell(Base):
+class MetricsFcrCell(_CellRow, Base):
     """FCR passes (solved, not re-contacted) per clinic day of the handoff and UTC hour of the
     last resolve: what is still inside its 7-day window at `now` is a sum of whole hours."""
 
     __tablename__ = "metrics_fcr_cells"
     __table_args__ = _cell_indexes("metrics_fcr_cells")
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    day: Mapped[date] = mapped_column(Date)
     resolved_hour: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     n: Mapped[int] = mapped_column(BigInteger)
 
 
-class MetricsContactCell(Base):
+class MetricsContactCell(_CellRow, Base):
     """Contacts per clinic day, hour of the first message, reason set (sorted), handoff that day,
     booking message, conversion after it."""
 
     __tablename__ = "metrics_contact_cells"
     __table_args__ = _cell_indexes("metrics_contact_cells")
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    day: Mapped[date] = mapped_column(Date)
     hour: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[list[str]] = mapped_column(ReasonTags)
     handoff: Mapped[int] = mapped_column(Integer)
@@ -161,14 +157,11 @@ class MetricsContactCell(Base):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
-class MetricsCsatCell(Base):
+class MetricsCsatCell(_CellRow, Base):
     """CSAT (1-5) and NPS (0-10) answers given on one clinic day: counts, score sum and bands."""
 
     __tablename__ = "metrics_csat_cells"
     __table_args__ = _cell_indexes("metrics_csat_cells")
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    compact: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    day: Mapped[date] = mapped_column(Date)
     answers: Mapped[int] = mapped_column(BigInteger)
     score_sum: Mapped[int] = mapped_column(BigInteger)
     satisfied: Mapped[int] = mapped_column(BigInteger)  # score 4-5

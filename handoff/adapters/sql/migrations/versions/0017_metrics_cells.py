@@ -45,7 +45,31 @@ EPISODE_SUMS = ("episodes", "assigned", "asa_us", "answered", "tmr_us", "handled
                 "res_breached", "nr_breaches")
 
 CSAT_SUMS = ("answers", "score_sum", "satisfied", "nps_answers", "promoters", "detractors")
-CSAT_COLUMNS = "compact, day, " + ", ".join(CSAT_SUMS)
+
+def on_row(kind: str) -> str:
+    """The row trigger of a summed table: the old version out of its cells, the new one in."""
+    return f"""CREATE FUNCTION metrics_on_{kind}_row() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP <> 'INSERT' THEN PERFORM metrics_{kind}_cell_add(OLD, -1); END IF;
+          IF TG_OP <> 'DELETE' THEN PERFORM metrics_{kind}_cell_add(NEW, 1); END IF;
+          RETURN NULL;
+        END $$"""
+
+
+def fold(table: str, keys: tuple[str, ...], sums: tuple[str, ...], count: str) -> str:
+    """metrics_cells_compact's step for one cell table: the rows of every cell that has unfolded
+    ones become one folded row with their sums (none when `count` sums to zero)."""
+    k = ", ".join(keys)
+    return f"""
+          WITH k AS (SELECT DISTINCT {k} FROM {table} WHERE NOT compact),
+               gone AS (DELETE FROM {table} c USING k WHERE {" AND ".join(f"c.{x} = k.{x}" for x in keys)}
+                        RETURNING c.*),
+               kept AS (INSERT INTO {table} (compact, {k}, {", ".join(sums)})
+                        SELECT true, {k}, {", ".join(f"sum({c})" for c in sums)} FROM gone
+                         GROUP BY {k} HAVING sum({count}) <> 0)
+          SELECT count(*) INTO v FROM gone;
+          v_total := v_total + v;"""
+
 
 FUNCTIONS = [
     # The TMR bucket: 5 s wide below 1 h, 5 min below 24 h, 1 h beyond. Non-decreasing in t (also
@@ -106,26 +130,11 @@ FUNCTIONS = [
                   CASE WHEN r.nps IS NOT NULL THEN s ELSE 0 END, CASE WHEN r.nps >= 9 THEN s ELSE 0 END,
                   CASE WHEN r.nps <= 6 THEN s ELSE 0 END);
         END $$""",
-    """CREATE FUNCTION metrics_on_csat_row() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF TG_OP <> 'INSERT' THEN PERFORM metrics_csat_cell_add(OLD, -1); END IF;
-          IF TG_OP <> 'DELETE' THEN PERFORM metrics_csat_cell_add(NEW, 1); END IF;
-          RETURN NULL;
-        END $$""",
+    on_row("csat"),
     """CREATE FUNCTION metrics_on_csat_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN TRUNCATE metrics_csat_cells; RETURN NULL; END $$""",
-    """CREATE FUNCTION metrics_on_episode_row() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF TG_OP <> 'INSERT' THEN PERFORM metrics_episode_cell_add(OLD, -1); END IF;
-          IF TG_OP <> 'DELETE' THEN PERFORM metrics_episode_cell_add(NEW, 1); END IF;
-          RETURN NULL;
-        END $$""",
-    """CREATE FUNCTION metrics_on_contact_row() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF TG_OP <> 'INSERT' THEN PERFORM metrics_contact_cell_add(OLD, -1); END IF;
-          IF TG_OP <> 'DELETE' THEN PERFORM metrics_contact_cell_add(NEW, 1); END IF;
-          RETURN NULL;
-        END $$""",
+    on_row("episode"),
+    on_row("contact"),
     # A TRUNCATE of a rollup (metrics_rollup_rebuild) fires no row trigger: empty its cells too.
     """CREATE FUNCTION metrics_on_episodes_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN TRUNCATE metrics_episode_cells, metrics_tmr_cells, metrics_fcr_cells; RETURN NULL; END $$""",
@@ -150,47 +159,12 @@ FUNCTIONS = [
         DECLARE v_total bigint := 0; v bigint;
         BEGIN
           PERFORM pg_advisory_xact_lock(1603, 0);
-          WITH k AS (SELECT DISTINCT day, hour, reason FROM metrics_episode_cells WHERE NOT compact),
-               gone AS (DELETE FROM metrics_episode_cells c USING k
-                         WHERE c.day = k.day AND c.hour = k.hour AND c.reason = k.reason RETURNING c.*),
-               kept AS (INSERT INTO metrics_episode_cells (compact, day, hour, reason, {", ".join(EPISODE_SUMS)})
-                        SELECT true, day, hour, reason, {", ".join(f"sum({c})" for c in EPISODE_SUMS)}
-                          FROM gone GROUP BY day, hour, reason HAVING sum(episodes) <> 0)
-          SELECT count(*) INTO v FROM gone;
-          v_total := v_total + v;
-          WITH k AS (SELECT DISTINCT day, bucket FROM metrics_tmr_cells WHERE NOT compact),
-               gone AS (DELETE FROM metrics_tmr_cells c USING k
-                         WHERE c.day = k.day AND c.bucket = k.bucket RETURNING c.*),
-               kept AS (INSERT INTO metrics_tmr_cells (compact, day, bucket, n)
-                        SELECT true, day, bucket, sum(n) FROM gone GROUP BY day, bucket HAVING sum(n) <> 0)
-          SELECT count(*) INTO v FROM gone;
-          v_total := v_total + v;
-          WITH k AS (SELECT DISTINCT day, resolved_hour FROM metrics_fcr_cells WHERE NOT compact),
-               gone AS (DELETE FROM metrics_fcr_cells c USING k
-                         WHERE c.day = k.day AND c.resolved_hour = k.resolved_hour RETURNING c.*),
-               kept AS (INSERT INTO metrics_fcr_cells (compact, day, resolved_hour, n)
-                        SELECT true, day, resolved_hour, sum(n) FROM gone GROUP BY day, resolved_hour
-                        HAVING sum(n) <> 0)
-          SELECT count(*) INTO v FROM gone;
-          v_total := v_total + v;
-          WITH k AS (SELECT DISTINCT day, hour, reasons, handoff, booked, converted
-                       FROM metrics_contact_cells WHERE NOT compact),
-               gone AS (DELETE FROM metrics_contact_cells c USING k
-                         WHERE c.day = k.day AND c.hour = k.hour AND c.reasons = k.reasons
-                           AND c.handoff = k.handoff AND c.booked = k.booked AND c.converted = k.converted
-                        RETURNING c.*),
-               kept AS (INSERT INTO metrics_contact_cells (compact, day, hour, reasons, handoff, booked, converted, n)
-                        SELECT true, day, hour, reasons, handoff, booked, converted, sum(n) FROM gone
-                         GROUP BY day, hour, reasons, handoff, booked, converted HAVING sum(n) <> 0)
-          SELECT count(*) INTO v FROM gone;
-          v_total := v_total + v;
-          WITH k AS (SELECT DISTINCT day FROM metrics_csat_cells WHERE NOT compact),
-               gone AS (DELETE FROM metrics_csat_cells c USING k WHERE c.day = k.day RETURNING c.*),
-               kept AS (INSERT INTO metrics_csat_cells ({CSAT_COLUMNS})
-                        SELECT true, day, {", ".join(f"sum({c})" for c in CSAT_SUMS)} FROM gone
-                         GROUP BY day HAVING sum(answers) <> 0)
-          SELECT count(*) INTO v FROM gone;
-          RETURN v_total + v;
+          {fold("metrics_episode_cells", ("day", "hour", "reason"), EPISODE_SUMS, "episodes")}
+          {fold("metrics_tmr_cells", ("day", "bucket"), ("n",), "n")}
+          {fold("metrics_fcr_cells", ("day", "resolved_hour"), ("n",), "n")}
+          {fold("metrics_contact_cells", ("day", "hour", "reasons", "handoff", "booked", "converted"), ("n",), "n")}
+          {fold("metrics_csat_cells", ("day",), CSAT_SUMS, "answers")}
+          RETURN v_total;
         END $$""",
 ]
 
@@ -219,50 +193,27 @@ FUNCTION_SIGNATURES = [
 
 
 def upgrade() -> None:
-    op.create_table('metrics_episode_cells',
-    sa.Column('id', BigId, autoincrement=True, nullable=False),
-    sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('hour', sa.Integer(), nullable=False),
-    sa.Column('reason', sa.Text(), nullable=False),
-    *[sa.Column(c, sa.BigInteger(), nullable=False) for c in EPISODE_SUMS],
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_table('metrics_tmr_cells',
-    sa.Column('id', BigId, autoincrement=True, nullable=False),
-    sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('bucket', sa.Integer(), nullable=False),
-    sa.Column('n', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_table('metrics_fcr_cells',
-    sa.Column('id', BigId, autoincrement=True, nullable=False),
-    sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('resolved_hour', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('n', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_table('metrics_contact_cells',
-    sa.Column('id', BigId, autoincrement=True, nullable=False),
-    sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('hour', sa.Integer(), nullable=False),
-    sa.Column('reasons', ReasonTags, nullable=False),
-    sa.Column('handoff', sa.Integer(), nullable=False),
-    sa.Column('booked', sa.Boolean(), nullable=False),
-    sa.Column('converted', sa.Boolean(), nullable=False),
-    sa.Column('n', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_table('metrics_csat_cells',
-    sa.Column('id', BigId, autoincrement=True, nullable=False),
-    sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    *[sa.Column(c, sa.BigInteger(), nullable=False) for c in CSAT_SUMS],
-    sa.PrimaryKeyConstraint('id')
-    )
+    def cell_table(name: str, *columns: sa.Column) -> None:
+        op.create_table(name,
+                        sa.Column('id', BigId, autoincrement=True, nullable=False),
+                        sa.Column('compact', sa.Boolean(), server_default=sa.false(), nullable=False),
+                        sa.Column('day', sa.Date(), nullable=False),
+                        *columns,
+                        sa.PrimaryKeyConstraint('id'))
+
+    def counts(*names: str) -> list[sa.Column]:
+        return [sa.Column(c, sa.BigInteger(), nullable=False) for c in names]
+
+    cell_table('metrics_episode_cells', sa.Column('hour', sa.Integer(), nullable=False),
+               sa.Column('reason', sa.Text(), nullable=False), *counts(*EPISODE_SUMS))
+    cell_table('metrics_tmr_cells', sa.Column('bucket', sa.Integer(), nullable=False), *counts('n'))
+    cell_table('metrics_fcr_cells', sa.Column('resolved_hour', sa.DateTime(timezone=True), nullable=False),
+               *counts('n'))
+    cell_table('metrics_contact_cells', sa.Column('hour', sa.Integer(), nullable=False),
+               sa.Column('reasons', ReasonTags, nullable=False), sa.Column('handoff', sa.Integer(), nullable=False),
+               sa.Column('booked', sa.Boolean(), nullable=False), sa.Column('converted', sa.Boolean(), nullable=False),
+               *counts('n'))
+    cell_table('metrics_csat_cells', *counts(*CSAT_SUMS))
     fresh = sa.text("NOT compact")  # what the compaction looks for: cells with rows not folded yet
     for table in CELL_TABLES:
         op.create_index(f'ix_{table}_day', table, ['day'], unique=False)
