@@ -38,6 +38,7 @@ from handoff.domain.clinic.calendar import CLINIC_TZ
 from handoff.services.metrics import DateRange, MetricsService, StaffingParams
 from handoff.services.metrics_compactor import MetricsCompactor
 from tests.conftest import Backend
+from tests.support.wait import eventually
 
 FIRST = date(2025, 3, 1)
 DAYS = 21
@@ -360,3 +361,29 @@ async def test_tmr_buckets_bounds_agree_with_the_bucket_function(backend: Backen
     for t, b in rows:
         lo, hi = tmr_bucket_bounds(int(b))
         assert lo <= t < hi, (t, b, lo, hi)
+
+
+async def test_the_compactor_loop_folds_new_cell_rows(backend: Backend) -> None:
+    """The hub's loop (HubRuntime.start_workers) folds the rows each write adds to the cells; on
+    SQLite, where the dashboard reads the source tables, it does not run."""
+    db = Database(backend.database_url)
+    db.connect()
+    compactor = MetricsCompactor(db, 0.05)
+    try:
+        await _load(db, seed=3)
+        if backend.name != "postgres":
+            await compactor.start()
+            assert compactor._task is None
+            return
+        fresh = await _cell_rows(db, fresh=True)
+        assert fresh["metrics_episode_cells"] > 0 and fresh["metrics_contact_cells"] > 0
+        await compactor.start()
+
+        async def folded() -> bool:
+            return set((await _cell_rows(db, fresh=True)).values()) == {0}
+
+        await eventually(folded, timeout=10, what="the loop folded every cell")
+        await _both(db)
+    finally:
+        await compactor.stop()
+        await db.close()
