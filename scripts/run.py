@@ -158,6 +158,9 @@ def main() -> int:
     replicas = max(1, int(os.environ.get("RASA_REPLICAS", "1")))
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C stops everything even when this process was started with SIGINT ignored (a shell
+    # starts background jobs that way, and Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         rasa_port = urlsplit(settings.rasa_url).port or 5005
         rasa_urls, actions_urls = [], []
