@@ -16,7 +16,7 @@ GROUP BY as two different expressions.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,13 +100,29 @@ def _event_reason(e: Any, conv: Any) -> ColumnElement[Any]:
     return func.coalesce(e.c.data[REASON_TAG_KEY].as_string(), conv.c.reason, lit("other"))
 
 
-def episode_figures(d: str, ms: Any) -> list[Any]:
-    """The columns of an episode computed from its milestones `ms` (shared with the rollup
-    path, handoff/adapters/sql/metrics_rollups.py, so both derive the figures identically)."""
-    closed = and_(
+def episode_closed(ms: Any) -> ColumnElement[bool]:
+    """An episode whose last resolve is not followed by a reopen (from its milestones `ms`)."""
+    return and_(
         ms.last_resolved_at.is_not(None),
         or_(ms.last_reopened_at.is_(None), ms.last_reopened_at < ms.last_resolved_at),
     )
+
+
+def interpolated(positions: Sequence[float], n: int, value: Callable[[int], float]) -> list[float | None]:
+    """`percentile_cont` at each 0-based fractional rank of `positions` among `n` sorted values,
+    `value(rank)` giving the value at a 0-based rank."""
+    out: list[float | None] = []
+    for pos in positions:
+        lo = int(pos)
+        hi = min(lo + 1, n - 1)
+        out.append(value(lo) + (pos - lo) * (value(hi) - value(lo)))
+    return out
+
+
+def episode_figures(d: str, ms: Any) -> list[Any]:
+    """The columns of an episode computed from its milestones `ms` (shared with the rollup
+    path, handoff/adapters/sql/metrics_rollups.py, so both derive the figures identically)."""
+    closed = episode_closed(ms)
     return [
         ms.cid,
         ms.handoff_at,
@@ -443,11 +459,7 @@ class MetricsQueries:
         )
         rows = (await session.execute(select(ordered.c.rn, ordered.c.v).where(ordered.c.rn.in_(ranks)))).all()
         values = {int(rn): float(v) for rn, v in rows}
-        out: list[float | None] = []
-        for pos in positions:
-            lo = int(pos)
-            hi = min(lo + 1, n - 1)
-            out.append(values[lo + 1] + (pos - lo) * (values[hi + 1] - values[lo + 1]))
+        out = interpolated(positions, n, lambda rank: values[rank + 1])  # row_number is 1-based
         return out[0], out[1]
 
     async def handoff_cells(self, session: AsyncSession) -> list[HandoffCell]:

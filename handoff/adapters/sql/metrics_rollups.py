@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal_column, or_, select
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -30,7 +30,9 @@ from handoff.adapters.sql.metrics_queries import (
     OUTCOME_CODES,
     RESOLVED_OK,
     MetricsQueries,
+    episode_closed,
     episode_totals_from,
+    interpolated,
 )
 from handoff.adapters.sql.metrics_results import ContactCell, CsatTotals, EpisodeTotals, HandoffCell
 from handoff.adapters.sql.metrics_sql import as_int, lit, ordinals
@@ -100,12 +102,10 @@ class RollupQueries(MetricsQueries):
         f = MetricsFcrCell.__table__.c
         whole = select(func.coalesce(func.sum(f.n), 0)).where(self._in_days(f), f.resolved_hour > hour)
         e = MetricsEpisode.__table__.c
-        closed = and_(e.last_resolved_at.is_not(None),
-                      or_(e.last_reopened_at.is_(None), e.last_reopened_at < e.last_resolved_at))
         edge = select(func.count()).where(
             e.last_resolved_at >= bound, e.last_resolved_at < hour + timedelta(hours=1),
             e.handoff_at >= self.start, e.handoff_at < self.end,
-            closed, (e.outcome_key % 4).in_([OUTCOME_CODES.index(o) for o in RESOLVED_OK]),
+            episode_closed(e), (e.outcome_key % 4).in_([OUTCOME_CODES.index(o) for o in RESOLVED_OK]),
             e.recontacted.is_not(True),
         )
         row = (await session.execute(select(whole.scalar_subquery(), edge.scalar_subquery()))).one()
@@ -148,11 +148,7 @@ class RollupQueries(MetricsQueries):
         probes = [probe(bucket, offset) for bucket, offset in located.values()]
         row = (await session.execute(select(*probes))).one()
         values = {rank: float(v) for rank, v in zip(located, row, strict=True)}
-        out: list[float | None] = []
-        for pos in positions:
-            lo = int(pos)
-            hi = min(lo + 1, n - 1)
-            out.append(values[lo] + (pos - lo) * (values[hi] - values[lo]))
+        out = interpolated(positions, n, values.__getitem__)
         return out[0], out[1]
 
     async def csat(self, session: AsyncSession) -> CsatTotals:
