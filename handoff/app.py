@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -58,6 +59,19 @@ def quiet_chatty_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET or logger.level < logging.WARNING:
             logger.setLevel(logging.WARNING)
+
+
+def freeze_startup_heap() -> None:
+    """Put every object alive after startup (modules, the ORM's mappers and statement caches,
+    Sanic's router) out of the garbage collector's reach; call once, when startup is done.
+
+    Why: those objects live as long as the process, yet each full (generation 2) collection
+    walked all of them. Measured (issue 16, the 30-day dashboard in one process): a full
+    collection every ~20 dashboard calls took 84 ms, so the p95 of the call was the collector's
+    pause, not the database's; after `gc.freeze()`, 4-7 ms. Objects created later are still
+    collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic[Any, Any]:
@@ -146,6 +160,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         await runtime.start_workers()
         privacy_api.build(app)  # data-subject requests: service, export, erasure
         await bot_models_api.build(app).recover()  # a run cut by a restart is failed; queued runs start
+        freeze_startup_heap()
 
     @app.before_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:

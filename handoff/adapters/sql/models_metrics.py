@@ -143,17 +143,39 @@ class MetricsFcrCell(_CellRow, Base):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
-class MetricsContactCell(_CellRow, Base):
-    """Contacts per clinic day, hour of the first message, reason set (sorted), handoff that day,
-    booking message, conversion after it."""
+class MetricsContactHourCell(_CellRow, Base):
+    """Contacts per clinic day and hour of the first message: all, contained (no handoff that
+    day), with a booking message, converted after it, and `plain` (none of the built-in specific
+    reasons; migration 0018)."""
 
-    __tablename__ = "metrics_contact_cells"
-    __table_args__ = _cell_indexes("metrics_contact_cells")
+    __tablename__ = "metrics_contact_hour_cells"
+    __table_args__ = _cell_indexes("metrics_contact_hour_cells")
+    hour: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(BigInteger)
+    contained: Mapped[int] = mapped_column(BigInteger)
+    booked: Mapped[int] = mapped_column(BigInteger)
+    converted: Mapped[int] = mapped_column(BigInteger)
+    plain: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetricsContactReasonCell(_CellRow, Base):
+    """Contacts per clinic day, hour of the first message and reason tag they had."""
+
+    __tablename__ = "metrics_contact_reason_cells"
+    __table_args__ = _cell_indexes("metrics_contact_reason_cells")
+    hour: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetricsContactTaughtCell(_CellRow, Base):
+    """The `plain` contacts that had a reason tag the clinic created, per clinic day, hour and
+    sorted set of such tags: what "other" subtracts when the dashboard counts taught reasons."""
+
+    __tablename__ = "metrics_contact_taught_cells"
+    __table_args__ = _cell_indexes("metrics_contact_taught_cells")
     hour: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[list[str]] = mapped_column(ReasonTags)
-    handoff: Mapped[int] = mapped_column(Integer)
-    booked: Mapped[bool] = mapped_column(Boolean)
-    converted: Mapped[bool] = mapped_column(Boolean)
     n: Mapped[int] = mapped_column(BigInteger)
 
 
