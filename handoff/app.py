@@ -160,7 +160,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         await runtime.start_workers()
         privacy_api.build(app)  # data-subject requests: service, export, erasure
         await bot_models_api.build(app).recover()  # a run cut by a restart is failed; queued runs start
-        freeze_startup_heap()
+        if not app.asgi:  # under an ASGI host (tests, an ASGI server) the process is the host's
+            freeze_startup_heap()
 
     @app.before_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:
