@@ -145,8 +145,7 @@ def _drop_cell_table(name: str) -> None:
 
 
 def upgrade() -> None:
-    hour = sa.Column('hour', sa.Integer(), nullable=False)
-    _cell_table('metrics_contact_hour_cells', hour, *_counts(*HOUR_SUMS))
+    _cell_table('metrics_contact_hour_cells', sa.Column('hour', sa.Integer(), nullable=False), *_counts(*HOUR_SUMS))
     _cell_table('metrics_contact_reason_cells', sa.Column('hour', sa.Integer(), nullable=False),
                 sa.Column('reason', sa.Text(), nullable=False), *_counts('n'))
     _cell_table('metrics_contact_taught_cells', sa.Column('hour', sa.Integer(), nullable=False),
