@@ -22,6 +22,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def to_utc(moment: datetime) -> datetime:
+    """A bound or value on its way to the database, in UTC (naive = already UTC). SQLite stores
+    datetimes as naive UTC text and drops an offset when binding, so a value in another zone
+    (e.g. a clinic midnight) would be compared as wall-clock text, hours off."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Database:
     """Owns the async engine and hands out sessions."""
 

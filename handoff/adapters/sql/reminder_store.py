@@ -8,13 +8,13 @@ the lease; a worker that died leaves a `sending` row whose lease expires and is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.adapters.sql.database import as_utc
+from handoff.adapters.sql.database import as_utc, to_utc
 from handoff.adapters.sql.leases import lease_due
 from handoff.adapters.sql.models import (
     AppointmentRow,
@@ -177,17 +177,9 @@ async def by_token(session: AsyncSession, digest: str) -> ReminderRow | None:
     return (await session.execute(select(ReminderRow).where(ReminderRow.token_hash == digest))).scalars().first()
 
 
-def _utc_bounds(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """Range bounds in UTC. SQLite stores datetimes as naive UTC text and drops a bound's offset
-    when binding it, so a bound in the clinic zone (the API's dates are clinic midnights) would
-    be compared as wall-clock text, 3 hours off: late in the clinic's evening, today's sends fell
-    outside "today"."""
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 async def in_range(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[ReminderRow, str | None]]:
     """Reminders sent in [start, end) with their message's delivery status (stats)."""
-    start, end = _utc_bounds(start, end)
+    start, end = to_utc(start), to_utc(end)  # clinic-zone bounds from the API (see to_utc)
     q = (select(ReminderRow, Message.status).outerjoin(Message, Message.id == ReminderRow.message_id)
          .where(ReminderRow.sent_at >= start, ReminderRow.sent_at < end))
     return [(r, s) for r, s in (await session.execute(q)).all()]
@@ -197,7 +189,7 @@ async def appointments_starting(session: AsyncSession, start: datetime,
                                 end: datetime) -> list[tuple[int, int, int, datetime, datetime, str]]:
     """(id, doctor_id, specialty_id, starts_at, ends_at, status) of every appointment starting in
     [start, end), whatever its status (the no-show figures)."""
-    start, end = _utc_bounds(start, end)
+    start, end = to_utc(start), to_utc(end)  # clinic-zone bounds from the API (see to_utc)
     a = AppointmentRow
     q = (select(a.id, a.doctor_id, DoctorRow.specialty_id, a.starts_at, a.ends_at, a.status)
          .join(DoctorRow, DoctorRow.id == a.doctor_id)
